@@ -1,0 +1,28 @@
+# Quick start: `make demo` (main job on a built-in default) and `make test`.
+# Both create .venv/ at the repo root when it is missing.
+PYTHON ?= python3
+VENV := .venv
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test bench figures clean
+
+$(STAMP): pyproject.toml
+	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/fsttopo demo
+
+test: $(STAMP)
+	$(VENV)/bin/python -m pytest
+
+bench: $(STAMP)
+	$(VENV)/bin/python benchmarks/engine.py
+
+figures: $(STAMP)
+	$(VENV)/bin/python docs/figures/make_topology_figures.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info

@@ -1,0 +1,75 @@
+"""Turn a best path into segments: one per token (or word) occurrence, in frames."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from ..engine.intersect import ViterbiResult
+from ..fsa import FsaVec
+
+__all__ = ["Segment", "path_segments"]
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A token or word occupying frames ``start <= t < end`` (end exclusive; frames, not seconds).
+
+    Attributes:
+        index: position of the token (or word) in the utterance's transcript, 0-based.
+        label: label id of the token (for words: of the word's first token).
+        start: first frame.
+        end: one past the last frame.
+    """
+
+    index: int
+    label: int
+    start: int
+    end: int
+
+    @property
+    def num_frames(self) -> int:
+        return self.end - self.start
+
+    def to_seconds(self, frame_shift: float) -> tuple[float, float]:
+        """``(start, end)`` in seconds for a frame shift in seconds (e.g. 0.04)."""
+        return self.start * frame_shift, self.end * frame_shift
+
+
+def path_segments(result: ViterbiResult, graphs: FsaVec, level: str = "token") -> list[list[Segment]]:
+    """Group the frames of each best path by the arc attribute ``level`` (``"token"`` or ``"word"``).
+
+    Frames whose arc has attribute ``-1`` (blank, silence) belong to no segment. Consecutive frames
+    with the same index form one segment, so two equal tokens that follow each other directly
+    (CTC without forced blank) still give two segments.
+
+    Args:
+        result: output of :func:`fsttopo.viterbi` for ``graphs``.
+        graphs: the graphs passed to :func:`fsttopo.viterbi`.
+        level: name of a per-arc attribute in ``graphs.aux``.
+
+    Returns:
+        Per utterance, its segments in time order.
+    """
+    if level not in graphs.aux:
+        raise ValueError(f"graphs carry no per-arc attribute {level!r}; available: {sorted(graphs.aux)}")
+    arcs = result.arcs
+    idx = torch.where(arcs >= 0, graphs.aux[level][arcs.clamp(min=0)], -1)
+    # first label of each word: the label of its first frame on the path
+    out: list[list[Segment]] = []
+    for b in range(arcs.shape[0]):
+        row = idx[b, : int(result.lengths[b])]
+        labs = result.labels[b]
+        if row.numel() == 0:
+            out.append([])
+            continue
+        change = torch.ones_like(row, dtype=torch.bool)
+        change[1:] = row[1:] != row[:-1]
+        starts = torch.nonzero(change).flatten()
+        ends = torch.cat([starts[1:], torch.tensor([row.numel()])])
+        out.append([
+            Segment(int(row[s]), int(labs[s]), int(s), int(e))
+            for s, e in zip(starts.tolist(), ends.tolist()) if int(row[s]) >= 0
+        ])
+    return out

@@ -1,0 +1,5 @@
+"""The dense-intersection engine: graphs x per-frame log-probs -> full-sum, soft alignment, Viterbi."""
+
+from .intersect import ViterbiResult, full_sum, soft_alignment, viterbi
+
+__all__ = ["ViterbiResult", "full_sum", "soft_alignment", "viterbi"]
