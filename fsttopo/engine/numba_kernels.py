@@ -41,7 +41,8 @@ def _forward_kernel(em, in_label, weights, in_src, lengths, N, M, alpha):
                     continue
                 acc = 0.0
                 for m in range(M):
-                    acc += math.exp(cand[m] - mx)
+                    if cand[m] > _NEG_INF:  # padding slots and unreachable sources cost no exp
+                        acc += math.exp(cand[m] - mx)
                 alpha[b, t + 1, n] = mx + math.log(acc)
         for t in range(L, alpha.shape[1] - 1):
             for n in range(N):
@@ -59,6 +60,7 @@ def _backward_kernel(em, in_label, weights, in_src, out_slot, out_dst, out_mask,
             continue
         beta_next = end[b].copy()
         beta = np.empty(N, dtype=em.dtype)
+        cand = np.empty(K, dtype=em.dtype)
         for t in range(L - 1, -1, -1):
             # occupancy of frame t: alpha[t][src] + score + beta[t+1][dst] - total
             for n in range(N):
@@ -76,20 +78,20 @@ def _backward_kernel(em, in_label, weights, in_src, out_slot, out_dst, out_mask,
                 mx = _NEG_INF
                 for k in range(K):
                     i = n * K + k
+                    v = _NEG_INF
                     if out_mask[b, i]:
                         s = out_slot[b, i]
                         v = em[b, t, in_label[b, s]] + weights[b, s] + beta_next[out_dst[b, i]]
-                        if v > mx:
-                            mx = v
+                    cand[k] = v
+                    if v > mx:
+                        mx = v
                 if mx == _NEG_INF:
                     beta[n] = _NEG_INF
                     continue
                 acc = 0.0
                 for k in range(K):
-                    i = n * K + k
-                    if out_mask[b, i]:
-                        s = out_slot[b, i]
-                        acc += math.exp(em[b, t, in_label[b, s]] + weights[b, s] + beta_next[out_dst[b, i]] - mx)
+                    if cand[k] > _NEG_INF:
+                        acc += math.exp(cand[k] - mx)
                 beta[n] = mx + math.log(acc)
             beta_next[:] = beta
 
