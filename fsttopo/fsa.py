@@ -129,18 +129,26 @@ class Fsa:
         out.append("}")
         return "\n".join(out) + "\n"
 
+    def sorted_by_source(self) -> "Fsa":
+        """The same Fsa with its arcs stably sorted by source state (k2 stores arcs that way)."""
+        order = torch.argsort(self.arcs[:, 0], stable=True)
+        return Fsa(self.arcs[order], self.scores[order], self.num_states,
+                   {k: v[order] for k, v in self.aux.items()})
+
     def to(self, device: torch.device | str) -> "Fsa":
         return Fsa(self.arcs.to(device), self.scores.to(device), self.num_states,
                    {k: v.to(device) for k, v in self.aux.items()})
 
     # ------------------------------------------------------------------ k2 interop
     def to_k2(self):
-        """Convert to a ``k2.Fsa`` (scores and ``aux`` attributes carried over). Needs k2."""
+        """Convert to a ``k2.Fsa`` (scores and ``aux`` attributes carried over; arcs sorted by
+        source state as k2 requires). Needs k2."""
         import k2
 
-        fsa = k2.Fsa.from_str(self.to_str(), acceptor=True)
-        fsa.scores = self.scores.detach().clone().to(torch.float32)
-        for name, value in self.aux.items():
+        ordered = self.sorted_by_source()
+        fsa = k2.Fsa.from_str(ordered.to_str(), acceptor=True)
+        fsa.scores = ordered.scores.detach().clone().to(torch.float32)
+        for name, value in ordered.aux.items():
             setattr(fsa, name, value.to(torch.int32))
         return fsa
 

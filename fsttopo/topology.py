@@ -1,6 +1,6 @@
 """Label topologies: build per-utterance graphs (an :class:`~fsttopo.fsa.FsaVec`) from transcripts.
 
-All graphs share one layout: state 0 is a non-emitting start state, every other arc consumes one
+All graphs share one layout (arcs sorted by source state, as k2 stores them): state 0 is a non-emitting start state, every other arc consumes one
 frame and emits its label into its destination state (so each state has one label), and arcs
 labelled ``-1`` lead from the allowed end states into the final state. The first frame carries
 no transition weight (arcs leaving the start state score 0), and neither does the final arc.
@@ -120,7 +120,7 @@ def ctc_graph(
         for e in ([2 * S, 2 * S - 1] if S > 0 else [0]):
             arcs.append((e + 1, final, -1, 0.0))
             tok.append(-1)
-        fsas.append(Fsa.from_arcs(arcs, num_states=final + 1, aux={"token": tok}))
+        fsas.append(Fsa.from_arcs(arcs, num_states=final + 1, aux={"token": tok}).sorted_by_source())
     return FsaVec(fsas)
 
 
@@ -208,5 +208,5 @@ def hmm_graph(
             arcs.append((e + 1, final, -1, 0.0))
             tok.append(-1)
             wrd.append(-1)
-        fsas.append(Fsa.from_arcs(arcs, num_states=final + 1, aux={"token": tok, "word": wrd}))
+        fsas.append(Fsa.from_arcs(arcs, num_states=final + 1, aux={"token": tok, "word": wrd}).sorted_by_source())
     return FsaVec(fsas)

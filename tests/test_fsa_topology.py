@@ -18,9 +18,9 @@ CTC_11 = """0 1 0 0
 3 4 1 0
 4 4 1 0
 4 5 0 0
+4 6 -1 0
 5 5 0 0
 5 6 -1 0
-4 6 -1 0
 6
 """
 
@@ -34,6 +34,7 @@ def test_ctc_graph_forced_blank_hand_example():
     assert g.to_str() == CTC_11
     assert g.num_states == 7 and g.final_state == 6
     assert g.aux["token"].tolist() == [-1, 0, -1, 0, 0, -1, -1, 1, 1, -1, -1, -1, -1]
+    assert g.arcs[:, 0].tolist() == sorted(g.arcs[:, 0].tolist())
 
 
 def test_ctc_graph_without_forced_blank_adds_label_to_label_arc():
