@@ -170,6 +170,8 @@ def test_prior_errors():
         label_counts(torch.zeros(2, 3), 4)
     with pytest.raises(ValueError, match="silence"):
         transcription_counts([[0, 1]], 4, silence=0, durations=1.0, silence_share=0.1)
+    with pytest.raises(ValueError, match="int label ids"):
+        transcription_counts([[1], [2.5]], 4, silence=0, durations=1.0, silence_share=0.1)
     with pytest.raises(ValueError, match="exactly one"):
         transcription_counts([[1]], 4, silence=0, durations=1.0)
     with pytest.raises(ValueError, match="silence_share"):

@@ -120,7 +120,9 @@ def normalized_gradient_loss(
     ``-fsttopo.full_sum(logits.log_softmax(-1), lengths, graphs, ...)``; the gradient w.r.t.
     ``logits`` is ``posterior_scale * (p - v) * scale`` on valid frames (0 on padding frames and for
     utterances without a path), ``scale`` from :func:`normalized_gradient_scale`. The soft alignment
-    ``v`` comes from the same forward-backward pass that computes the loss.
+    ``v`` comes from the same forward-backward pass that computes the loss. The model output is
+    assumed to be ``log_softmax(logits)`` (Eq. 4); the blank-separated output has its own gradient
+    (Eq. 21) and is not covered.
 
     Args:
         logits: ``[B, T, V]`` float32/float64 unnormalized scores ``z``.

@@ -118,9 +118,11 @@ def transcription_counts(
         raise ValueError("durations must be finite and > 0 for every label")
     occurrences = []
     for b, seq in enumerate(transcripts):
-        ids = torch.as_tensor(list(seq), dtype=torch.int64)
-        if ids.ndim != 1 or ids.is_floating_point():
-            raise ValueError(f"transcripts[{b}] must be a sequence of int label ids")
+        seq = list(seq)
+        ids = torch.as_tensor(seq) if seq else torch.zeros(0, dtype=torch.int64)
+        if ids.ndim != 1 or ids.is_floating_point() or ids.dtype == torch.bool:
+            raise ValueError(f"transcripts[{b}] must be a sequence of int label ids, got {seq!r}")
+        ids = ids.to(torch.int64)
         bad = (ids < 0) | (ids >= num_classes) | (ids == silence)
         if bool(bad.any()):
             raise ValueError(f"transcripts[{b}] holds {int(ids[bad][0])}: label ids must be in "
