@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(VENV)/bin/fsttopo demo
+	$(VENV)/bin/fsttopo synth --preset default --seeds 3 --out exp/synth/default
 
 test: $(STAMP)
 	$(VENV)/bin/python -m pytest

@@ -6,10 +6,18 @@ import argparse
 import sys
 
 
-def _demo(args: argparse.Namespace) -> None:
-    from .demo import run_demo
+def _synth(args: argparse.Namespace) -> None:
+    from . import synthetic
 
-    run_demo(steps=args.steps, batch_size=args.batch_size, noise=args.noise, seed=args.seed, out_dir=args.out)
+    if args.list:
+        for table, rows in synthetic.TABLES.items():
+            for p in rows:
+                print(f"{p.name:12} {p.description}")
+        return
+    synthetic.set_threads(args.threads)
+    results = synthetic.run_rows(synthetic.resolve(args.preset), seeds=args.seeds, out_dir=args.out, steps=args.steps)
+    print(synthetic.markdown_table(results), end="")
+    print(f"written: {args.out}/results.md, {args.out}/alignment_*.png")
 
 
 def _graph(args: argparse.Namespace) -> None:
@@ -28,13 +36,14 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="fsttopo", description="Alignment modelling with FSA label topologies.")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    demo = sub.add_parser("demo", help="train a tiny model on generated data with the full-sum loss and align")
-    demo.add_argument("--steps", type=int, default=300)
-    demo.add_argument("--batch-size", type=int, default=32)
-    demo.add_argument("--noise", type=float, default=0.3)
-    demo.add_argument("--seed", type=int, default=0)
-    demo.add_argument("--out", default="exp/demo", help="directory for the plot")
-    demo.set_defaults(func=_demo)
+    synth = sub.add_parser("synth", help="synthetic alignment lab: run a preset (paper Tables 10-13) over seeds")
+    synth.add_argument("--preset", default="default", help="a table (table10) or one row (table10.1); see --list")
+    synth.add_argument("--seeds", type=int, default=3, help="random seeds 0..N-1 per row")
+    synth.add_argument("--steps", type=int, default=None, help="override the presets' training steps")
+    synth.add_argument("--threads", type=int, default=1, help="torch threads")
+    synth.add_argument("--out", default="exp/synth", help="directory for results.md, results.json, plots")
+    synth.add_argument("--list", action="store_true", help="list the presets and exit")
+    synth.set_defaults(func=_synth)
 
     graph = sub.add_parser("graph", help="print a topology graph in k2 text format or Graphviz DOT")
     graph.add_argument("topology", choices=["ctc", "ctc-no-forced-blank", "hmm"])
