@@ -30,8 +30,8 @@ def test_lengths_silence_and_spans_follow_the_config(reps, r_sil):
         speech = [t for t, lab in enumerate(ref) if lab != SILENCE]
         t_a, t_eps = len(speech), n - len(speech)
         assert reps[0] * sum(map(len, words)) <= t_a <= reps[1] * sum(map(len, words))
-        # T_eps = round(r_sil * T_A) for some r_sil in the range
-        assert math.floor(r_sil[0] * t_a + 0.5) <= t_eps <= math.floor(r_sil[1] * t_a + 0.5)
+        # T_eps = floor(r_sil * T_A) for some r_sil in the range
+        assert math.floor(r_sil[0] * t_a) <= t_eps <= math.floor(r_sil[1] * t_a)
         # each word span holds exactly its labels, each repeated within the range, nothing else
         covered = 0
         for (s, e), word in zip(b.word_spans[i], words):
@@ -50,6 +50,23 @@ def test_fixed_silence_factor_gives_exact_ratio():
     b = generate_batch(cfg, 50, torch.Generator().manual_seed(3))
     valid = b.alignment >= 0
     assert float((b.alignment[valid] == SILENCE).double().mean()) == 0.5
+
+
+def test_table1_setting_has_the_papers_21_percent_silence():
+    # exact corpus-level expectation by enumeration: N_words uniform in {1,2,3}, words uniform,
+    # T_A = 2 * (number of labels), T_eps = floor(0.3 T_A)
+    lens = [4, 5, 4, 3, 3]
+    sil = tot = 0.0
+    for n in (1, 2, 3):
+        for ws in itertools.product(lens, repeat=n):
+            w = 1 / (3 * len(lens) ** n)
+            t_a = 2 * sum(ws)
+            sil += w * math.floor(0.3 * t_a)
+            tot += w * (t_a + math.floor(0.3 * t_a))
+    assert round(100 * sil / tot) == 21
+    b = generate_batch(DataConfig(noise=0.5), 3000, torch.Generator().manual_seed(2))
+    valid = b.alignment >= 0
+    assert abs(float((b.alignment[valid] == SILENCE).double().mean()) - sil / tot) < 0.005
 
 
 def test_silence_is_spread_over_all_gaps():

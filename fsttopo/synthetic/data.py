@@ -8,7 +8,8 @@ A reference alignment is sampled first, then features are derived from it:
 2. per label, its number of repetitions (frames) uniform in ``[repetitions[0], repetitions[1]]``;
    ``T_A`` is the number of speech frames;
 3. the silence factor ``r_sil`` uniform in ``[silence_factor[0], silence_factor[1]]`` and
-   ``T_eps = round(r_sil * T_A)`` silence frames (rounded half up), each put independently and
+   ``T_eps = floor(r_sil * T_A)`` silence frames (rounded down: with the setting of Table 1 this
+   gives the 21% silence the paper states; rounding half up would give 23%), each put independently and
    uniformly at one of the ``N_words + 1`` positions before/between/after the words;
 4. features ``x_t = (1 - sigma) * onehot(y_t) + sigma * N(0, 1)`` with ``D = |Y| = |A| + 1``
    (Eq. 26).
@@ -36,7 +37,7 @@ class DataConfig:
         words: word list; each word is spelled in its characters.
         num_words: inclusive range ``(min, max)`` of words per sequence.
         repetitions: inclusive range ``(min, max)`` of frames per label.
-        silence_factor: range ``(min, max)`` of ``r_sil``; ``T_eps = round(r_sil * T_A)``.
+        silence_factor: range ``(min, max)`` of ``r_sil``; ``T_eps = floor(r_sil * T_A)``.
         noise: noise scale ``sigma`` of Eq. 26, in ``[0, 1]``.
     """
 
@@ -115,7 +116,7 @@ def _sample_alignment(config: DataConfig, generator: torch.Generator) -> tuple[l
     speech = sum(sum(r) for r in reps)
     lo, hi = config.silence_factor
     r_sil = lo + (hi - lo) * float(torch.rand((), generator=generator, dtype=torch.float64))
-    n_sil = math.floor(r_sil * speech + 0.5)
+    n_sil = math.floor(r_sil * speech)
     gaps = torch.bincount(torch.randint(0, n_words + 1, (n_sil,), generator=generator),
                           minlength=n_words + 1).tolist()
     frames, spans = [SILENCE] * gaps[0], []
