@@ -42,7 +42,9 @@ def test_runner_writes_table_and_plot(tmp_path):
     lines = table.splitlines()
     assert len(lines) == 4 and lines[2].startswith("| default.prior |") and lines[3].startswith("| default.no-prior |")
     mu, sd = mean_std(results[0].values["tse"])
-    assert f"{mu:.2f} ± {sd:.2f}" in lines[2]
+    assert f"| {mu:.2f} ± {sd:.2f} |" in lines[2]
+    ler_mu, ler_sd = mean_std(results[1].values["ler"])
+    assert f"| {ler_mu:.1f} ± {ler_sd:.1f} |" in lines[3]
     saved = json.loads((tmp_path / "results.json").read_text())
     assert saved["default.no-prior"]["values"]["ler"] == results[1].values["ler"]
     for name in ("alignment_default.prior.png", "alignment_default.no-prior.png"):

@@ -86,9 +86,12 @@ def run_rows(presets: Sequence[Preset], seeds: int, out_dir: str | Path | None =
     return results
 
 
-def _fmt(mu: float, sd: float) -> str:
-    digits = 2 if abs(mu) < 10 else 1
-    return f"{mu:.{digits}f} ± {sd:.{digits}f}"
+DIGITS = {"ler": 1, "fw_ce": 2, "eps_posterior": 1, "tse": 2, "tse_center": 2, "silence": 1}
+"""Decimals per metric in the table."""
+
+
+def _fmt(key: str, mu: float, sd: float) -> str:
+    return f"{mu:.{DIGITS[key]}f} ± {sd:.{DIGITS[key]}f}"
 
 
 def markdown_table(results: Sequence[RowResult]) -> str:
@@ -103,10 +106,10 @@ def markdown_table(results: Sequence[RowResult]) -> str:
     for r in results:
         cells = [r.preset.name, r.preset.description, str(len(r.seeds))]
         for k in METRICS:
-            cells.append(_fmt(*mean_std(r.values[k])))
+            cells.append(_fmt(k, *mean_std(r.values[k])))
             if k in ("ler", "fw_ce", "eps_posterior", "tse"):
                 ref = (r.preset.paper or {}).get(k)
-                cells.append("-" if ref is None else _fmt(*ref))
+                cells.append("-" if ref is None else _fmt(k, *ref))
         cells.append(f"{r.seconds:.0f}")
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
