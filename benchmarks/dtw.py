@@ -6,28 +6,32 @@
 2. Gradient log-norms for GradScore on a small convolutional CTC model: the S vector-Jacobian
    products batched in one vmapped backward pass against one backward pass per label.
 
+Everything runs on one thread (torch and Numba), like the Python loop it is compared with, and
+because multi-threaded timings on a shared 2-core CPU mostly measure the neighbours. Times are the
+best of 5 runs after a warm-up run.
+
 Run: ``.venv/bin/python benchmarks/dtw.py``
 """
 
 from __future__ import annotations
 
-import statistics
 import time
 
+import numba
 import torch
 
 from fsttopo.align import cosine_similarity_matrix, ctc_label_scores_fn, dtw_align, dtw_path, gradient_log_norms
 
 
 def timeit(fn, repeats: int = 5) -> float:
-    """Median wall time in seconds of ``repeats`` calls after one warm-up call."""
+    """Best wall time in seconds of ``repeats`` calls after one warm-up call."""
     fn()
     times = []
     for _ in range(repeats):
         t0 = time.perf_counter()
         fn()
         times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+    return min(times)
 
 
 def dtw_python_loop(sim: list[list[float]]) -> list[int]:
@@ -67,12 +71,12 @@ def bench_dtw() -> None:
     got = dtw_path(sim[:1].double(), [T], [S]).tokens[0].tolist()
     assert got == ref, "vectorized DTW disagrees with the Python loop"
 
-    print(f"## DTW alignment, B={B}, T={T}, S={S}, D={D} (CPU, {torch.get_num_threads()} threads)")
+    print(f"## DTW alignment, B={B}, T={T}, S={S}, D={D} (CPU, 1 thread)")
     print("| DP + backtrace on a given similarity matrix | time per batch | speed-up vs Python loop |")
     print("| --- | --- | --- |")
     print(f"| per-cell Python loop (1 utterance timed, x {B}: extrapolated) | {t_loop:.2f} s | 1x |")
     print(f"| torch, frame recursion vectorized over batch and tokens | {t_torch * 1e3:.0f} ms | {t_loop / t_torch:.0f}x |")
-    print(f"| numba kernel (one thread per utterance) | {t_numba * 1e3:.1f} ms | {t_loop / t_numba:.0f}x |")
+    print(f"| numba kernel (compiled DP per utterance) | {t_numba * 1e3:.1f} ms | {t_loop / t_numba:.0f}x |")
     print(f"cosine-similarity matrix: {t_sim * 1e3:.0f} ms; dtw_align end to end (default backend): "
           f"{t_full * 1e3:.0f} ms")
     print()
@@ -106,5 +110,7 @@ def bench_grad_vjp() -> None:
 
 
 if __name__ == "__main__":
+    torch.set_num_threads(1)
+    numba.set_num_threads(1)
     bench_dtw()
     bench_grad_vjp()

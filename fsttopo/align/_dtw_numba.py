@@ -21,14 +21,16 @@ def _dtw_kernel(sim, t_len, s_len, scores, tokens):
         for t in range(1, L):
             # token s is reachable at frame t only if s <= t and the remaining tokens fit in the frames left
             lo = max(0, K - (L - t))
-            for s in range(min(t, K - 1), lo - 1, -1):  # descending: D[s - 1] still holds frame t - 1
+            row = sim[b, t]
+            step = diag_step[t]
+            for s in range(min(t, K - 1), max(lo, 1) - 1, -1):  # descending: D[s - 1] still holds frame t - 1
                 stay = D[s]
-                diag = D[s - 1] if s > 0 else -math.inf
-                if diag > stay:
-                    diag_step[t, s] = True
-                    D[s] = sim[b, t, s] + diag
-                else:
-                    D[s] = sim[b, t, s] + stay
+                diag = D[s - 1]
+                take = diag > stay
+                step[s] = take
+                D[s] = row[s] + (diag if take else stay)
+            if lo == 0:
+                D[0] += row[0]
         scores[b] = D[K - 1]
         s = K - 1
         for t in range(L - 1, -1, -1):

@@ -101,7 +101,7 @@ def _token_tables(graphs: FsaVec, graph: DenseGraph, level: str) -> tuple[torch.
     enters = (slot_tok >= 0) & (slot_tok != src_tok) & graph.in_mask
     per_arc = graphs.aux[level]
     num = torch.full((B,), -1, dtype=torch.int64).scatter_reduce(0, graphs.arc_batch, per_arc, "amax") + 1
-    return slot_tok.reshape(B, N * M), enters.reshape(B, N * M), num
+    return slot_tok.reshape(B, N * M), enters.reshape(B, N * M), num.to(device)
 
 
 def soft_dp_align(
