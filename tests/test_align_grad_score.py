@@ -1,6 +1,5 @@
 """Gradient log-norms (Eqs. 22, 49, 50) and GradScore / GradScoreExt alignment (Eqs. 24-25, 43-48)."""
 
-import itertools
 import math
 
 import numpy as np

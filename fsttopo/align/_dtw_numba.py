@@ -12,6 +12,7 @@ __all__ = ["dtw_numba"]
 
 @numba.njit(parallel=True, cache=True)
 def _dtw_kernel(sim, t_len, s_len, scores, tokens):
+    """Fill ``scores [B]`` and ``tokens [B, T]`` from ``sim [B, T, S]`` and lengths ``[B]`` (in place)."""
     B, T, S = sim.shape
     for b in numba.prange(B):
         L, K = t_len[b], s_len[b]

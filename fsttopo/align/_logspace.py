@@ -1,15 +1,15 @@
 """Log-space reductions whose gradients stay finite when every input is ``-inf``.
 
 ``torch.logsumexp`` returns ``-inf`` for an all-``-inf`` row but its gradient is ``NaN`` there
-(``exp(-inf - -inf)``), which poisons every recursion that carries unreachable states. These
-versions give the same values and a zero gradient for such rows.
+(``exp(-inf - -inf)``), which poisons every recursion that carries unreachable states. This
+version gives the same values and a zero gradient for such rows.
 """
 
 from __future__ import annotations
 
 import torch
 
-__all__ = ["logsumexp", "logaddexp"]
+__all__ = ["logsumexp"]
 
 
 def logsumexp(x: torch.Tensor, dim: int) -> torch.Tensor:
@@ -21,7 +21,3 @@ def logsumexp(x: torch.Tensor, dim: int) -> torch.Tensor:
     out = torch.where(total > 0, total.clamp(min=tiny).log(), torch.full_like(total, float("-inf")))
     return out + top.squeeze(dim)
 
-
-def logaddexp(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """Elementwise ``log(exp(a) + exp(b))`` with the gradient convention of :func:`logsumexp`."""
-    return logsumexp(torch.stack(torch.broadcast_tensors(a, b)), 0)

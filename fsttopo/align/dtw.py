@@ -19,6 +19,7 @@ from typing import Sequence
 import numpy as np
 import torch
 
+from ._checks import int_vector
 from .segments import Segment
 
 __all__ = ["DtwAlignment", "cosine_similarity_matrix", "dtw_path", "dtw_align", "interpolation_mixup"]
@@ -61,16 +62,6 @@ def cosine_similarity_matrix(speech: torch.Tensor, text: torch.Tensor, eps: floa
     a = speech / speech.norm(dim=2, keepdim=True).clamp(min=eps)
     b = text / text.norm(dim=2, keepdim=True).clamp(min=eps)
     return a @ b.transpose(1, 2)
-
-
-def _lengths(values, B: int, upper: int, name: str) -> torch.Tensor:
-    v = torch.as_tensor(values)
-    if v.shape != (B,) or v.is_floating_point() or v.dtype == torch.bool:
-        raise ValueError(f"{name} must be {B} integers, got {v.dtype} {tuple(v.shape)}")
-    v = v.to("cpu", torch.int64)
-    if bool((v < 1).any()) or bool((v > upper).any()):
-        raise ValueError(f"{name} must lie in [1, {upper}], got {v.tolist()}")
-    return v
 
 
 def _torch_dp(sim: torch.Tensor, t_len: torch.Tensor, s_len: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -128,8 +119,8 @@ def dtw_path(
         got = tuple(similarity.shape) if torch.is_tensor(similarity) else type(similarity).__name__
         raise ValueError(f"similarity must be a float32/float64 tensor [B, T, S], got {got}")
     B, T, S = similarity.shape
-    t_len = _lengths(speech_lengths, B, T, "speech_lengths")
-    s_len = _lengths(text_lengths, B, S, "text_lengths")
+    t_len = int_vector(speech_lengths, B, "speech_lengths", lower=1, upper=T)
+    s_len = int_vector(text_lengths, B, "text_lengths", lower=1, upper=S)
     if bool((s_len > t_len).any()):
         b = int(torch.nonzero(s_len > t_len)[0])
         raise ValueError(f"utterance {b} has {int(s_len[b])} tokens but only {int(t_len[b])} frames: "

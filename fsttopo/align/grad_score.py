@@ -17,7 +17,8 @@ import torch
 
 from ..engine import viterbi
 from ..topology import ctc_graph
-from .gradient import ScoreFn, _int_vector, gradient_log_norms
+from ._checks import int_vector
+from .gradient import ScoreFn, gradient_log_norms
 from .prefix_scores import pad_targets
 from .segments import Segment, path_segments
 
@@ -45,14 +46,15 @@ class FrameAlignment:
     lengths: torch.Tensor
 
 
-def _check_G(G: torch.Tensor, lengths, label_lengths) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def _check_G(G: torch.Tensor, lengths: torch.Tensor | Sequence[int], label_lengths: torch.Tensor | Sequence[int]
+             ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Validate ``G [B, S, T]``; return (label mask [B, S, 1], frame mask [B, 1, T], label counts [B])."""
     if not torch.is_tensor(G) or G.ndim != 3 or not G.is_floating_point():
         got = tuple(G.shape) if torch.is_tensor(G) else type(G).__name__
         raise ValueError(f"G must be a floating tensor [B, S, T], got {got}")
     B, S, T = G.shape
-    lengths = _int_vector(lengths, B, "lengths", T).to(G.device)
-    label_lengths = _int_vector(label_lengths, B, "label_lengths", S).to(G.device)
+    lengths = int_vector(lengths, B, "lengths", upper=T).to(G.device)
+    label_lengths = int_vector(label_lengths, B, "label_lengths", upper=S).to(G.device)
     lab_ok = (torch.arange(S, device=G.device)[None, :] < label_lengths[:, None])[:, :, None]
     frm_ok = (torch.arange(T, device=G.device)[None, :] < lengths[:, None])[:, None, :]
     if bool(torch.isnan(G).any()) or bool((G == float("inf")).any()):

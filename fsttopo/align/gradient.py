@@ -20,6 +20,7 @@ from typing import Callable, Sequence
 
 import torch
 
+from ._checks import int_vector
 from .prefix_scores import ctc_prefix_scores
 
 __all__ = ["gradient_log_norms", "mask_blank_gradient", "ctc_label_scores_fn", "hybrid_label_scores_fn"]
@@ -117,8 +118,8 @@ def gradient_log_norms(
     if chunk_size is not None and chunk_size < 1:
         raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
     B, T = x.shape[:2]
-    lengths = _int_vector(lengths, B, "lengths", T)
-    label_lengths = _int_vector(label_lengths, B, "label_lengths", None)
+    lengths = int_vector(lengths, B, "lengths", upper=T)
+    label_lengths = int_vector(label_lengths, B, "label_lengths")
     S = int(label_lengths.max()) if B else 0
 
     inp = x.detach().requires_grad_(True)
@@ -146,13 +147,3 @@ def gradient_log_norms(
         & (torch.arange(T, device=x.device)[None, None, :] < lengths.to(x.device)[:, None, None])
     return G.masked_fill(~valid, float("-inf")).detach()
 
-
-def _int_vector(values: torch.Tensor | Sequence[int], B: int, name: str, upper: int | None) -> torch.Tensor:
-    """Validate a ``[B]`` vector of non-negative integers (``<= upper`` when given); CPU int64."""
-    v = torch.as_tensor(values)
-    if v.shape != (B,) or v.is_floating_point() or v.dtype == torch.bool:
-        raise ValueError(f"{name} must be {B} integers, got {v.dtype} {tuple(v.shape)}")
-    v = v.to("cpu", torch.int64)
-    if bool((v < 0).any()) or (upper is not None and bool((v > upper).any())):
-        raise ValueError(f"{name} must lie in [0, {upper if upper is not None else 'inf'}], got {v.tolist()}")
-    return v
