@@ -31,6 +31,18 @@ def test_tau_one_equals_full_sum_and_soft_alignment(name):
     torch.testing.assert_close(out.state_occupancy.sum(2), (torch.arange(9) < lengths[:, None]).double())
 
 
+@pytest.mark.parametrize("tau", [0.25, 3.0])
+def test_any_tau_equals_engine_with_scales_divided_by_tau(tau):
+    """tau * full_sum(scores / tau) is the smooth max; its occupancy is the engine's soft alignment."""
+    graphs = _graphs()["hmm"]
+    lp = torch.randn(3, 9, 5, dtype=torch.float64).log_softmax(-1)
+    lengths = [9, 6, 8]
+    out = soft_dp_align(lp, lengths, graphs, tau=tau, transition_scale=0.6)
+    kw = dict(posterior_scale=1 / tau, transition_scale=0.6 / tau)
+    torch.testing.assert_close(out.value, tau * fsttopo.full_sum(lp, lengths, graphs, **kw))
+    torch.testing.assert_close(out.label_occupancy, fsttopo.soft_alignment(lp, lengths, graphs, **kw))
+
+
 def _brute_expectations(fsa, lp, tau, T):
     """Expected first frame and frame count of every token over all paths, weights exp(score / tau)."""
     arcs, w, tok = fsa.arcs.tolist(), fsa.scores.tolist(), fsa.aux["token"].tolist()
