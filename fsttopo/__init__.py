@@ -1,6 +1,17 @@
 """fsttopo: accurate alignment modelling for speech recognition with finite-state label topologies."""
 
-from .align import Segment, path_segments
+from . import criteria
+from .align import (
+    Segment,
+    align_frame_scores,
+    ctc_prefix_scores,
+    dtw_align,
+    gradient_alignment,
+    gradient_log_norms,
+    interpolation_mixup,
+    path_segments,
+    soft_dp_align,
+)
 from .engine import ViterbiResult, full_sum, soft_alignment, viterbi
 from .fsa import Fsa, FsaVec, k2_available
 from .topology import Transitions, ctc_graph, hmm_graph
@@ -12,4 +23,7 @@ __all__ = [
     "Transitions", "ctc_graph", "hmm_graph",
     "full_sum", "soft_alignment", "viterbi", "ViterbiResult",
     "Segment", "path_segments",
+    "ctc_prefix_scores", "gradient_log_norms", "gradient_alignment", "align_frame_scores",
+    "soft_dp_align", "dtw_align", "interpolation_mixup",
+    "criteria",
 ]
