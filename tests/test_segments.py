@@ -36,3 +36,14 @@ def test_segments_respect_lengths_and_infeasible():
     segs = fsttopo.path_segments(res, g)
     assert segs[0] == [fsttopo.Segment(0, 1, 1, 3)]
     assert segs[1] == []
+
+
+def test_group_segments_merges_tokens_into_words():
+    g = fsttopo.ctc_graph([[1, 2, 3]])
+    res = fsttopo.viterbi(peaked([1, 0, 2, 0, 3, 3], 4), [6], g)
+    tokens = fsttopo.path_segments(res, g)[0]
+    S = fsttopo.Segment
+    assert fsttopo.align.group_segments(tokens, [2, 1]) == [S(0, 1, 0, 3), S(1, 3, 4, 6)]
+    import pytest
+    with pytest.raises(ValueError, match="do not partition"):
+        fsttopo.align.group_segments(tokens, [2, 2])

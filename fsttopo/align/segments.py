@@ -9,7 +9,7 @@ import torch
 from ..engine.intersect import ViterbiResult
 from ..fsa import FsaVec
 
-__all__ = ["Segment", "path_segments"]
+__all__ = ["Segment", "path_segments", "group_segments"]
 
 
 @dataclass(frozen=True)
@@ -72,4 +72,27 @@ def path_segments(result: ViterbiResult, graphs: FsaVec, level: str = "token") -
             Segment(int(row[s]), int(labs[s]), int(s), int(e))
             for s, e in zip(starts.tolist(), ends.tolist()) if int(row[s]) >= 0
         ])
+    return out
+
+
+def group_segments(token_segments: list[Segment], group_sizes: list[int]) -> list[Segment]:
+    """Merge token segments into word segments, for graphs without a ``word`` attribute (CTC).
+
+    Args:
+        token_segments: one utterance's token segments from :func:`path_segments` (time order,
+            every token present once, as on any complete path).
+        group_sizes: number of tokens of each word, in order (``sum == len(token_segments)``).
+
+    Returns:
+        One :class:`Segment` per word: ``index`` = word position, ``label`` = label of its first
+        token, from its first token's start to its last token's end (blank frames inside a word
+        belong to the word).
+    """
+    if sum(group_sizes) != len(token_segments) or any(n <= 0 for n in group_sizes):
+        raise ValueError(f"group sizes {group_sizes} do not partition {len(token_segments)} token segments")
+    out, pos = [], 0
+    for w, n in enumerate(group_sizes):
+        first, last = token_segments[pos], token_segments[pos + n - 1]
+        out.append(Segment(w, first.label, first.start, last.end))
+        pos += n
     return out

@@ -1,0 +1,116 @@
+"""The acoustic model: frontend + Conformer encoder + output head (paper Eqs. 1-4, 15-17), with
+optional intermediate CTC layers and self-conditioning (seed 002)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import torch
+from torch import nn
+from torchaudio.models import Conformer
+
+from ..criteria import BlankSeparatedOutput
+from .frontend import ConvFrontend
+
+__all__ = ["ModelConfig", "AlignmentModel", "ModelOutput"]
+
+
+@dataclass
+class ModelConfig:
+    """Architecture of :class:`AlignmentModel` (all sizes in units, durations in frames)."""
+
+    num_tokens: int
+    num_features: int = 80
+    subsampling: int = 4
+    d_model: int = 144
+    num_layers: int = 6
+    num_heads: int = 4
+    ffn_dim: int = 576
+    conv_kernel: int = 15
+    dropout: float = 0.1
+    blank_separated: bool = False
+    blank: int = 0
+    inter_layers: tuple[int, ...] = field(default_factory=tuple)
+    self_condition: bool = True
+
+    def __post_init__(self) -> None:
+        self.inter_layers = tuple(self.inter_layers)
+        for k in self.inter_layers:
+            if not 1 <= k < self.num_layers:
+                raise ValueError(f"inter_layers must lie in [1, {self.num_layers - 1}], got {k}")
+        if self.num_tokens < 2:
+            raise ValueError(f"num_tokens must be >= 2, got {self.num_tokens}")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class ModelOutput:
+    log_probs: torch.Tensor                 # [B, T, V] final-layer log-probabilities
+    lengths: torch.Tensor                   # [B] output frames
+    inter_log_probs: list[torch.Tensor]     # per intermediate layer, [B, T, V]
+
+
+class AlignmentModel(nn.Module):
+    """``features [B, T', F] -> log p(y | x)`` ``[B, T, V]`` at ``T = ceil(T' / subsampling)``.
+
+    The output head is a linear layer + log-softmax, or the blank-separated layer of Eq. 15-17.
+    Intermediate layers listed in ``inter_layers`` (1-based, after that many Conformer layers) get
+    their own log-probs through the same head; with ``self_condition`` their posteriors are
+    projected back (``Linear(V, d)``) and added to the layer output (self-conditioned CTC).
+    """
+
+    def __init__(self, config: ModelConfig):
+        super().__init__()
+        self.config = config
+        c = config
+        self.frontend = ConvFrontend(c.num_features, c.d_model, c.subsampling)
+        self.dropout = nn.Dropout(c.dropout)
+        self.encoder = Conformer(input_dim=c.d_model, num_heads=c.num_heads, ffn_dim=c.ffn_dim,
+                                 num_layers=c.num_layers, depthwise_conv_kernel_size=c.conv_kernel,
+                                 dropout=c.dropout)
+        if c.blank_separated:
+            self.head = BlankSeparatedOutput(c.d_model, c.num_tokens, blank=c.blank)
+        else:
+            self.head = nn.Linear(c.d_model, c.num_tokens)
+        self.condition = nn.ModuleDict({
+            str(k): nn.Linear(c.num_tokens, c.d_model) for k in c.inter_layers
+        }) if c.self_condition else nn.ModuleDict()
+
+    @property
+    def frame_shift_factor(self) -> int:
+        return self.config.subsampling
+
+    def logits(self, hidden: torch.Tensor) -> torch.Tensor:
+        """Head logits ``[B, T, V]`` (plain head only; what normalized-gradient training needs)."""
+        if self.config.blank_separated:
+            raise ValueError("the blank-separated head has no plain softmax logits")
+        return self.head(hidden)
+
+    def log_probs_from_hidden(self, hidden: torch.Tensor) -> torch.Tensor:
+        if self.config.blank_separated:
+            return self.head(hidden)
+        return self.head(hidden).log_softmax(-1)
+
+    def encode(self, features: torch.Tensor, lengths: torch.Tensor
+               ) -> tuple[torch.Tensor, torch.Tensor, list[torch.Tensor]]:
+        """Hidden states ``[B, T, d]``, output lengths and intermediate log-probs."""
+        x, out_lengths = self.frontend(features, lengths)
+        x = self.dropout(x)
+        pad = torch.arange(x.shape[1], device=x.device)[None] >= out_lengths[:, None]
+        x = x.transpose(0, 1)  # torchaudio's Conformer layers take [T, B, d]
+        inter = []
+        for i, layer in enumerate(self.encoder.conformer_layers, start=1):
+            x = layer(x, pad)
+            if i in self.config.inter_layers:
+                lp = self.log_probs_from_hidden(x.transpose(0, 1))
+                inter.append(lp)
+                if str(i) in self.condition:
+                    x = x + self.condition[str(i)](lp.exp()).transpose(0, 1)
+        return x.transpose(0, 1), out_lengths, inter
+
+    def forward(self, features: torch.Tensor, lengths: torch.Tensor) -> ModelOutput:
+        """``features`` ``[B, T', F]`` float32, ``lengths`` ``[B]`` input frames."""
+        hidden, out_lengths, inter = self.encode(features, lengths)
+        return ModelOutput(self.log_probs_from_hidden(hidden), out_lengths, inter)

@@ -1,0 +1,15 @@
+"""Training: objective (topology + scales + priors), Lhotse batches, schedule, trainer, checkpoints."""
+
+from .checkpoint import load_model, save_model
+from .data import CutBatches, make_sampler, pad_features
+from .objective import TOPOLOGIES, Objective, ObjectiveConfig, build_graphs
+from .schedule import one_cycle_factor, one_cycle_scheduler
+from .trainer import SpecAugment, TrainConfig, train, train_step
+
+__all__ = [
+    "Objective", "ObjectiveConfig", "TOPOLOGIES", "build_graphs",
+    "CutBatches", "make_sampler", "pad_features",
+    "one_cycle_factor", "one_cycle_scheduler",
+    "SpecAugment", "TrainConfig", "train", "train_step",
+    "save_model", "load_model",
+]
