@@ -97,7 +97,12 @@ class AlignmentModel(nn.Module):
                ) -> tuple[torch.Tensor, torch.Tensor, list[torch.Tensor]]:
         """Hidden states ``[B, T, d]``, output lengths and intermediate log-probs."""
         x, out_lengths = self.frontend(features, lengths)
-        x = self.dropout(x)
+        hidden, inter = self.encode_frames(self.dropout(x), out_lengths)
+        return hidden, out_lengths, inter
+
+    def encode_frames(self, x: torch.Tensor, out_lengths: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """The encoder on frontend output ``x`` ``[B, T, d]`` (paper's ``x_1^T``, Eq. 1-2): hidden
+        states ``[B, T, d]`` and intermediate log-probs. Gradient alignment differentiates this."""
         pad = torch.arange(x.shape[1], device=x.device)[None] >= out_lengths[:, None]
         x = x.transpose(0, 1)  # torchaudio's Conformer layers take [T, B, d]
         inter = []
@@ -108,7 +113,7 @@ class AlignmentModel(nn.Module):
                 inter.append(lp)
                 if str(i) in self.condition:
                     x = x + self.condition[str(i)](lp.exp()).transpose(0, 1)
-        return x.transpose(0, 1), out_lengths, inter
+        return x.transpose(0, 1), inter
 
     def forward(self, features: torch.Tensor, lengths: torch.Tensor) -> ModelOutput:
         """``features`` ``[B, T', F]`` float32, ``lengths`` ``[B]`` input frames."""
