@@ -32,6 +32,21 @@ def _graph(args: argparse.Namespace) -> None:
     print(fsa.to_dot() if args.dot else fsa.to_str(), end="")
 
 
+def _score(args: argparse.Namespace) -> None:
+    from pathlib import Path
+
+    from .data.export import load_alignments, read_text
+    from .scoring import markdown_table, score_alignments
+
+    hyp_texts = read_text(args.hyp_text) if args.hyp_text else None
+    scores = score_alignments(load_alignments(args.hyp), load_alignments(args.ref), hyp_texts)
+    table = markdown_table({args.name or Path(args.hyp).name: scores})
+    print(table, end="")
+    if args.out:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text(table, encoding="utf-8")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="fsttopo", description="Alignment modelling with FSA label topologies.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -52,6 +67,15 @@ def main(argv: list[str] | None = None) -> None:
     graph.add_argument("--transitions", action="store_true", help="HMM: default loop/forward weights")
     graph.add_argument("--dot", action="store_true", help="print Graphviz DOT instead of k2 text")
     graph.set_defaults(func=_graph)
+
+    score = sub.add_parser("score", help="alignment accuracy against reference alignments (TSE in ms, WER)")
+    score.add_argument("--hyp", required=True, help="alignments: Lhotse supervisions/cuts manifest, JSON file "
+                       "or a directory of JSON/TextGrid files")
+    score.add_argument("--ref", required=True, help="reference alignments, same forms as --hyp")
+    score.add_argument("--hyp-text", help="decoded text per utterance ('utt word word ...' lines) for the WER")
+    score.add_argument("--name", help="row name in the table (default: the --hyp file name)")
+    score.add_argument("--out", help="also write the Markdown table to this file")
+    score.set_defaults(func=_score)
 
     args = parser.parse_args(argv)
     try:

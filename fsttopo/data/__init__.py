@@ -1,0 +1,9 @@
+"""Data preparation shared by the recipes: pronunciation lexicon, manifests with alignments, features."""
+
+from .lexicon import BLANK, PHONES, Lexicon
+from .manifests import alignment_items, compute_fbank, cut_alignment, item_spans, make_supervision
+
+__all__ = [
+    "BLANK", "PHONES", "Lexicon",
+    "alignment_items", "item_spans", "make_supervision", "cut_alignment", "compute_fbank",
+]

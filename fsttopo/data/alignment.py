@@ -1,0 +1,167 @@
+"""Word and phone alignments of one utterance in seconds, and their Lhotse form.
+
+Times are seconds relative to the start of the *recording* (Lhotse's convention for
+``SupervisionSegment.alignment``), ends exclusive. An utterance covers
+``[start, start + duration)`` of its recording; for one utterance per recording ``start`` is 0.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Sequence
+
+from lhotse import SupervisionSegment
+from lhotse.supervision import AlignmentItem
+from lhotse.utils import fastcopy
+
+from ..align import Segment
+
+__all__ = ["TIME_TOLERANCE", "TimedToken", "UtteranceAlignment"]
+
+TIME_TOLERANCE = 1e-6
+"""Seconds by which neighbouring tokens may overlap (float noise, e.g. Lhotse rounds ends to 1e-8 s)."""
+
+
+@dataclass(frozen=True)
+class TimedToken:
+    """A word or phone (non-empty ``symbol``) spanning ``start <= t < end`` (seconds)."""
+
+    symbol: str
+    start: float
+    end: float
+
+    def __post_init__(self) -> None:
+        if not self.symbol:
+            raise ValueError(f"token [{self.start}, {self.end}) s has an empty symbol")
+        if not (math.isfinite(self.start) and math.isfinite(self.end)):
+            raise ValueError(f"token {self.symbol!r}: times must be finite, got [{self.start}, {self.end})")
+        if self.start > self.end:
+            raise ValueError(f"token {self.symbol!r}: start {self.start} s is after end {self.end} s")
+
+    @property
+    def duration(self) -> float:
+        """``end - start`` in seconds."""
+        return self.end - self.start
+
+    @property
+    def center(self) -> float:
+        """``(start + end) / 2`` in seconds."""
+        return (self.start + self.end) / 2
+
+
+def _check_order(utterance_id: str, kind: str, tokens: Sequence[TimedToken]) -> None:
+    for prev, cur in zip(tokens, tokens[1:]):
+        if cur.start < prev.end - TIME_TOLERANCE:
+            raise ValueError(
+                f"utterance {utterance_id!r}: {kind} {cur.symbol!r} starts at {cur.start} s, before "
+                f"the previous {kind} {prev.symbol!r} ends ({prev.end} s); {kind}s must not overlap")
+
+
+@dataclass
+class UtteranceAlignment:
+    """Word and phone segments of one utterance.
+
+    Attributes:
+        utterance_id: e.g. the Lhotse supervision id.
+        text: the transcript.
+        duration: length of the utterance in seconds.
+        words: words in time order, not overlapping (seconds, relative to the recording).
+        phones: phones (or other sub-word tokens) in time order, not overlapping; may be empty.
+        start: start of the utterance in its recording, seconds (Lhotse ``SupervisionSegment.start``).
+    """
+
+    utterance_id: str
+    text: str
+    duration: float
+    words: list[TimedToken]
+    phones: list[TimedToken] = field(default_factory=list)
+    start: float = 0.0
+
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.duration) and self.duration >= 0):
+            raise ValueError(f"utterance {self.utterance_id!r}: duration must be finite and >= 0, got {self.duration}")
+        if not math.isfinite(self.start):
+            raise ValueError(f"utterance {self.utterance_id!r}: start must be finite, got {self.start}")
+        _check_order(self.utterance_id, "word", self.words)
+        _check_order(self.utterance_id, "phone", self.phones)
+
+    @property
+    def end(self) -> float:
+        """End of the utterance in its recording, seconds."""
+        return self.start + self.duration
+
+    @classmethod
+    def from_segments(cls, utterance_id: str, text: str, duration: float, word_segments: Sequence[Segment],
+                      phone_segments: Sequence[Segment], word_symbols: Sequence[str],
+                      phone_symbols: Sequence[str], frame_shift: float, offset: float = 0.0,
+                      ) -> UtteranceAlignment:
+        """Convert frame segments (as from :func:`fsttopo.path_segments`) to seconds.
+
+        A segment covering frames ``start <= t < end`` becomes
+        ``[offset + start * frame_shift, offset + end * frame_shift)``.
+
+        Args:
+            utterance_id, text: copied.
+            duration: utterance length in seconds.
+            word_segments: word segments in frames; ``Segment.index`` is the word's position in the
+                transcript (level ``"word"``).
+            phone_segments: token segments in frames; ``Segment.index`` is the token's position in
+                the utterance's token sequence (level ``"token"``).
+            word_symbols: the transcript's words, indexed by ``Segment.index``.
+            phone_symbols: the utterance's token sequence (e.g. phones), indexed by ``Segment.index``.
+            frame_shift: seconds per model frame (e.g. 0.04 for 4x downsampled 10 ms features).
+            offset: seconds added to every time: the start of frame 0 in the recording; also
+                becomes :attr:`start`.
+        """
+        if not (math.isfinite(frame_shift) and frame_shift > 0):
+            raise ValueError(f"frame_shift must be a positive number of seconds, got {frame_shift}")
+
+        def convert(kind: str, segments: Sequence[Segment], symbols: Sequence[str]) -> list[TimedToken]:
+            out = []
+            for seg in segments:
+                if not 0 <= seg.index < len(symbols):
+                    raise ValueError(f"utterance {utterance_id!r}: {kind} segment index {seg.index} is outside "
+                                     f"the {len(symbols)} {kind} symbols")
+                out.append(TimedToken(symbols[seg.index], offset + seg.start * frame_shift,
+                                      offset + seg.end * frame_shift))
+            return out
+
+        return cls(utterance_id, text, duration, convert("word", word_segments, word_symbols),
+                   convert("phone", phone_segments, phone_symbols), start=offset)
+
+    def to_lhotse(self) -> dict[str, list[AlignmentItem]]:
+        """The Lhotse alignment dict ``{"word": [...], "phone": [...]}`` of
+        ``AlignmentItem(symbol, start, duration)`` (seconds)."""
+        return {kind: [AlignmentItem(symbol=t.symbol, start=t.start, duration=t.duration) for t in tokens]
+                for kind, tokens in (("word", self.words), ("phone", self.phones))}
+
+    def to_supervision(self, supervision: SupervisionSegment) -> SupervisionSegment:
+        """A copy of ``supervision`` whose ``alignment`` holds this alignment's words and phones.
+
+        Other alignment kinds already there are kept; ``supervision`` itself is not modified.
+        """
+        if supervision.id != self.utterance_id:
+            raise ValueError(f"alignment {self.utterance_id!r} does not belong to supervision {supervision.id!r}")
+        return fastcopy(supervision, alignment={**(supervision.alignment or {}), **self.to_lhotse()})
+
+    @classmethod
+    def from_supervision(cls, supervision: SupervisionSegment, offset: float = 0.0) -> UtteranceAlignment:
+        """Read ``supervision.alignment["word"]`` (required) and ``["phone"]`` (optional).
+
+        Args:
+            supervision: a supervision with an alignment.
+            offset: seconds added to ``supervision.start`` to get the utterance's start in its
+                recording: ``cut.start`` for a supervision inside a cut (whose ``start`` is relative
+                to the cut), 0 for one of a SupervisionSet. Alignment times are relative to the
+                recording already and stay as they are.
+        """
+        ali = supervision.alignment or {}
+        if "word" not in ali:
+            raise ValueError(f"supervision {supervision.id!r} has no word alignment (alignment keys: {sorted(ali)})")
+
+        def tokens(kind: str) -> list[TimedToken]:
+            return [TimedToken(item.symbol, item.start, item.end) for item in ali.get(kind, [])]
+
+        return cls(supervision.id, supervision.text or "", supervision.duration, tokens("word"), tokens("phone"),
+                   start=supervision.start + offset)

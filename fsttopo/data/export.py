@@ -1,0 +1,333 @@
+"""Write and read :class:`UtteranceAlignment`\\ s: JSON, CTM, Praat TextGrid and Lhotse manifests.
+
+All times are seconds relative to the recording (see :mod:`fsttopo.data.alignment`). Every reader
+returns :class:`UtteranceAlignment` objects; :func:`load_alignments` picks the reader from the path.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Sequence
+
+from lhotse import CutSet, SupervisionSet, load_manifest
+from lhotse.cut.data import DataCut
+from praatio import textgrid
+
+from .alignment import TimedToken, UtteranceAlignment
+
+__all__ = [
+    "WORD_TIER", "PHONE_TIER",
+    "alignment_to_dict", "alignment_from_dict", "write_json", "write_json_dir", "read_json",
+    "write_ctm", "read_ctm", "write_textgrid", "read_textgrid",
+    "add_to_supervisions", "add_to_cuts", "from_supervisions", "from_cuts",
+    "load_alignments", "read_text",
+]
+
+WORD_TIER = "words"
+PHONE_TIER = "phones"
+_KINDS = ("word", "phone")
+
+# ---------------------------------------------------------------------------------------- JSON
+
+
+def alignment_to_dict(alignment: UtteranceAlignment) -> dict[str, Any]:
+    """JSON-ready dict: ``utterance_id, text, start, duration`` and ``words``/``phones`` as
+    lists of ``{"symbol", "start", "end"}`` (seconds)."""
+    return {
+        "utterance_id": alignment.utterance_id,
+        "text": alignment.text,
+        "start": alignment.start,
+        "duration": alignment.duration,
+        "words": [{"symbol": t.symbol, "start": t.start, "end": t.end} for t in alignment.words],
+        "phones": [{"symbol": t.symbol, "start": t.start, "end": t.end} for t in alignment.phones],
+    }
+
+
+def alignment_from_dict(data: Mapping[str, Any]) -> UtteranceAlignment:
+    """Inverse of :func:`alignment_to_dict` (``start`` and ``phones`` may be missing)."""
+    missing = {"utterance_id", "text", "duration", "words"} - set(data)
+    if missing:
+        raise ValueError(f"alignment JSON misses the keys {sorted(missing)}")
+
+    def tokens(items: Iterable[Mapping[str, Any]]) -> list[TimedToken]:
+        try:
+            return [TimedToken(str(it["symbol"]), float(it["start"]), float(it["end"])) for it in items]
+        except (KeyError, TypeError) as err:
+            raise ValueError(f"utterance {data['utterance_id']!r}: tokens need 'symbol', 'start' and 'end' "
+                             f"({err})") from err
+
+    return UtteranceAlignment(str(data["utterance_id"]), str(data["text"]), float(data["duration"]),
+                              tokens(data["words"]), tokens(data.get("phones", [])),
+                              start=float(data.get("start", 0.0)))
+
+
+def write_json(alignments: UtteranceAlignment | Sequence[UtteranceAlignment], path: str | Path) -> Path:
+    """Write one alignment as a JSON object, or several as a JSON list."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data: Any = (alignment_to_dict(alignments) if isinstance(alignments, UtteranceAlignment)
+                 else [alignment_to_dict(a) for a in alignments])
+    path.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    return path
+
+
+def _file_name(utterance_id: str, suffix: str) -> str:
+    if not utterance_id or utterance_id in {".", ".."} or "/" in utterance_id or "\\" in utterance_id:
+        raise ValueError(f"utterance id {utterance_id!r} cannot be used as a file name")
+    return utterance_id + suffix
+
+
+def write_json_dir(alignments: Iterable[UtteranceAlignment], directory: str | Path) -> list[Path]:
+    """Write one ``<utterance_id>.json`` per alignment into ``directory``; returns the paths."""
+    directory = Path(directory)
+    return [write_json(a, directory / _file_name(a.utterance_id, ".json")) for a in alignments]
+
+
+def read_json(path: str | Path) -> list[UtteranceAlignment]:
+    """Read a file written by :func:`write_json` (one object or a list)."""
+    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    return [alignment_from_dict(d) for d in (data if isinstance(data, list) else [data])]
+
+
+# ----------------------------------------------------------------------------------------- CTM
+
+
+def write_ctm(alignments: Iterable[UtteranceAlignment], path: str | Path, kind: str = "word",
+              decimals: int = 3) -> Path:
+    """Write ``<utterance_id> 1 <start> <duration> <symbol>`` lines (seconds) for words or phones.
+
+    Start and end are rounded to ``decimals`` places and the duration is taken between the rounded
+    times, so tokens that touch still touch after reading back.
+    """
+    if kind not in _KINDS:
+        raise ValueError(f"kind must be one of {_KINDS}, got {kind!r}")
+    lines = []
+    for a in alignments:
+        for t in a.words if kind == "word" else a.phones:
+            if any(c.isspace() for c in t.symbol + a.utterance_id):
+                raise ValueError(f"utterance {a.utterance_id!r}: CTM fields cannot contain whitespace "
+                                 f"(symbol {t.symbol!r})")
+            start, end = round(t.start, decimals), round(t.end, decimals)
+            lines.append(f"{a.utterance_id} 1 {start:.{decimals}f} {end - start:.{decimals}f} {t.symbol}\n")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(lines), encoding="utf-8")
+    return path
+
+
+def _read_ctm_tokens(path: Path) -> dict[str, list[TimedToken]]:
+    out: dict[str, list[TimedToken]] = {}
+    for num, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        fields = line.split()
+        if not fields or line.startswith(";;"):
+            continue
+        if len(fields) not in (5, 6):
+            raise ValueError(f"{path}:{num}: expected 'utt channel start duration symbol [confidence]', got {line!r}")
+        try:
+            start, dur = float(fields[2]), float(fields[3])
+        except ValueError as err:
+            raise ValueError(f"{path}:{num}: start and duration must be numbers, got {line!r}") from err
+        out.setdefault(fields[0], []).append(TimedToken(fields[4], start, start + dur))
+    return {utt: sorted(tokens, key=lambda t: t.start) for utt, tokens in out.items()}
+
+
+def read_ctm(path: str | Path, phone_path: str | Path | None = None,
+             durations: Mapping[str, float] | None = None) -> list[UtteranceAlignment]:
+    """Read a word CTM (and optionally a phone CTM of the same utterances).
+
+    CTM carries no transcript and no utterance length: ``text`` becomes the words joined by spaces,
+    ``start`` 0 and ``duration`` the value in ``durations`` (seconds) or else the last token's end.
+    Utterances come in the order of their first line in the word CTM.
+    """
+    words = _read_ctm_tokens(Path(path))
+    phones = _read_ctm_tokens(Path(phone_path)) if phone_path is not None else {}
+    extra = sorted(set(phones) - set(words))
+    if extra:
+        raise ValueError(f"phone CTM has utterances without words in the word CTM: {extra[:5]}")
+    out = []
+    for utt, ws in words.items():
+        ps = phones.get(utt, [])
+        duration = durations[utt] if durations is not None and utt in durations else max(t.end for t in ws + ps)
+        out.append(UtteranceAlignment(utt, " ".join(t.symbol for t in ws), duration, ws, ps))
+    return out
+
+
+# ------------------------------------------------------------------------------------ TextGrid
+
+
+def _intervals(tokens: Sequence[TimedToken], utterance_id: str) -> list[tuple[float, float, str]]:
+    """TextGrid intervals; a start inside the previous token (float noise) moves to its end."""
+    out: list[tuple[float, float, str]] = []
+    for t in tokens:
+        start = max(t.start, out[-1][1]) if out else t.start
+        if t.end <= start:
+            raise ValueError(f"utterance {utterance_id!r}: TextGrid intervals need a positive length, "
+                             f"{t.symbol!r} spans [{t.start}, {t.end}) s")
+        out.append((start, t.end, t.symbol))
+    return out
+
+
+def write_textgrid(alignment: UtteranceAlignment, path: str | Path) -> Path:
+    """Write a Praat TextGrid (long text format) with interval tiers ``words`` and ``phones``.
+
+    The tiers span the utterance ``[start, start + duration]`` (widened to cover every token);
+    gaps between tokens become empty intervals.
+    """
+    tokens = alignment.words + alignment.phones
+    xmin = min([alignment.start] + [t.start for t in tokens])
+    xmax = max([alignment.end] + [t.end for t in tokens])
+    tg = textgrid.Textgrid(xmin, xmax)
+    for name, items in ((WORD_TIER, alignment.words), (PHONE_TIER, alignment.phones)):
+        tg.addTier(textgrid.IntervalTier(name, _intervals(items, alignment.utterance_id), xmin, xmax))
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tg.save(str(path), format="long_textgrid", includeBlankSpaces=True)
+    return path
+
+
+def read_textgrid(path: str | Path, utterance_id: str | None = None) -> UtteranceAlignment:
+    """Read a TextGrid with a ``words`` tier (and optionally ``phones``) with praatio.
+
+    Empty intervals are gaps. ``utterance_id`` defaults to the file name without its suffix,
+    ``text`` is the words joined by spaces, the utterance spans the TextGrid's ``[xmin, xmax]``.
+    """
+    path = Path(path)
+    tg = textgrid.openTextgrid(str(path), includeEmptyIntervals=False)
+    if WORD_TIER not in tg.tierNames:
+        raise ValueError(f"{path}: no {WORD_TIER!r} tier (tiers: {list(tg.tierNames)})")
+
+    def tokens(name: str) -> list[TimedToken]:
+        if name not in tg.tierNames:
+            return []
+        tier = tg.getTier(name)
+        if not isinstance(tier, textgrid.IntervalTier):
+            raise ValueError(f"{path}: tier {name!r} is not an interval tier")
+        return [TimedToken(e.label, e.start, e.end) for e in tier.entries if e.label.strip()]
+
+    words = tokens(WORD_TIER)
+    return UtteranceAlignment(utterance_id or path.stem, " ".join(t.symbol for t in words),
+                              tg.maxTimestamp - tg.minTimestamp, words, tokens(PHONE_TIER),
+                              start=tg.minTimestamp)
+
+
+# -------------------------------------------------------------------------------------- Lhotse
+
+
+def _by_id(alignments: Iterable[UtteranceAlignment]) -> dict[str, UtteranceAlignment]:
+    out: dict[str, UtteranceAlignment] = {}
+    for a in alignments:
+        if a.utterance_id in out:
+            raise ValueError(f"utterance {a.utterance_id!r} appears twice")
+        out[a.utterance_id] = a
+    return out
+
+
+def add_to_supervisions(alignments: Iterable[UtteranceAlignment], supervisions: SupervisionSet) -> SupervisionSet:
+    """A copy of ``supervisions`` with each alignment in the ``alignment`` field of the supervision
+    with its id (``"word"`` and ``"phone"``; other supervisions unchanged)."""
+    todo = _by_id(alignments)
+    out = [todo.pop(s.id).to_supervision(s) if s.id in todo else s for s in supervisions]
+    if todo:
+        raise ValueError(f"{len(todo)} alignments have no supervision, e.g. {sorted(todo)[:5]}")
+    return SupervisionSet.from_segments(out)
+
+
+def add_to_cuts(alignments: Iterable[UtteranceAlignment], cuts: CutSet) -> CutSet:
+    """A copy of ``cuts`` with each alignment attached to the supervisions with its id (in every
+    cut that holds one)."""
+    todo = _by_id(alignments)
+    used: set[str] = set()
+
+    def attach(sup):
+        if sup.id not in todo:
+            return sup
+        used.add(sup.id)
+        return todo[sup.id].to_supervision(sup)
+
+    out = CutSet.from_cuts([cut.map_supervisions(attach) for cut in cuts])
+    unused = sorted(set(todo) - used)
+    if unused:
+        raise ValueError(f"{len(unused)} alignments have no supervision in the cuts, e.g. {unused[:5]}")
+    return out
+
+
+def from_supervisions(supervisions: Iterable) -> list[UtteranceAlignment]:
+    """Alignments of all supervisions that carry a word alignment (others are skipped)."""
+    return [UtteranceAlignment.from_supervision(s) for s in supervisions if s.alignment and "word" in s.alignment]
+
+
+def from_cuts(cuts: Iterable) -> list[UtteranceAlignment]:
+    """Alignments of all supervisions in ``cuts`` that carry a word alignment.
+
+    The utterance start becomes ``cut.start + supervision.start`` (relative to the recording, like
+    the alignment times). A supervision in several cuts raises ``ValueError``.
+    """
+    out = []
+    for cut in cuts:
+        if not isinstance(cut, DataCut):
+            raise ValueError(f"cut {cut.id!r} is a {type(cut).__name__}; only single-recording cuts "
+                             f"(MonoCut, MultiCut) are supported")
+        out += [UtteranceAlignment.from_supervision(s, offset=cut.start)
+                for s in cut.supervisions if s.alignment and "word" in s.alignment]
+    return list(_by_id(out).values())
+
+
+# ------------------------------------------------------------------------------------- loading
+
+
+def _is_our_json(path: Path) -> bool:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return False
+    first = data[0] if isinstance(data, list) and data else data
+    return isinstance(first, dict) and "utterance_id" in first
+
+
+def load_alignments(path: str | Path) -> list[UtteranceAlignment]:
+    """Load alignments from
+
+    - a directory: all ``*.json`` (our JSON) and ``*.TextGrid`` files in it;
+    - a ``.json`` file in our format (:func:`write_json`), a ``.ctm`` (word CTM) or a ``.TextGrid``;
+    - otherwise a Lhotse SupervisionSet or CutSet manifest (e.g. ``.jsonl.gz``) whose supervisions
+      carry alignments.
+
+    Raises ``ValueError`` when nothing is found or an utterance id appears twice.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise ValueError(f"{path} does not exist")
+    if path.is_dir():
+        out = [a for f in sorted(path.glob("*.json")) for a in read_json(f)]
+        out += [read_textgrid(f) for f in sorted(path.glob("*.TextGrid"))]
+    elif path.suffix == ".json" and _is_our_json(path):
+        out = read_json(path)
+    elif path.suffix == ".ctm":
+        out = read_ctm(path)
+    elif path.suffix == ".TextGrid":
+        out = [read_textgrid(path)]
+    else:
+        manifest = load_manifest(path)
+        if isinstance(manifest, SupervisionSet):
+            out = from_supervisions(manifest)
+        elif isinstance(manifest, CutSet):
+            out = from_cuts(manifest)
+        else:
+            raise ValueError(f"{path}: expected a SupervisionSet or CutSet manifest, got {type(manifest).__name__}")
+    if not out:
+        raise ValueError(f"{path}: no alignments found")
+    return list(_by_id(out).values())
+
+
+def read_text(path: str | Path) -> dict[str, str]:
+    """Read a Kaldi-style text file: ``<utterance_id> <word> <word> ...`` per line (e.g. decoded text)."""
+    out: dict[str, str] = {}
+    for num, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        utt, _, text = line.strip().partition(" ")
+        if utt in out:
+            raise ValueError(f"{path}:{num}: utterance {utt!r} appears twice")
+        out[utt] = " ".join(text.split())
+    return out

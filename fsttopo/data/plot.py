@@ -1,0 +1,115 @@
+"""Plot audio features, model posteriors and word/phone segments of one utterance (paper Figs. 5/6)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import torch
+
+from .alignment import TimedToken, UtteranceAlignment
+
+__all__ = ["plot_alignment"]
+
+_MAX_ROWS = 50
+"""Posterior rows shown: all labels up to this vocabulary size, else only labels that win a frame."""
+
+
+def _array(x: torch.Tensor | np.ndarray, name: str) -> np.ndarray:
+    arr = x.detach().cpu().float().numpy() if isinstance(x, torch.Tensor) else np.asarray(x, dtype=np.float32)
+    if arr.ndim != 2 or 0 in arr.shape:
+        raise ValueError(f"{name} must be a non-empty 2-D array [frames, dims], got shape {arr.shape}")
+    return arr
+
+
+def _draw_tokens(ax, row: float, tokens: Sequence[TimedToken], color: str) -> None:
+    for i, t in enumerate(tokens):
+        ax.broken_barh([(t.start, t.duration)], (row - 0.4, 0.8), facecolors=color, alpha=0.35 + 0.25 * (i % 2),
+                       edgecolor="black", linewidth=0.5)
+        ax.text(t.center, row, t.symbol, ha="center", va="center", fontsize=7, clip_on=True)
+
+
+def plot_alignment(features: torch.Tensor | np.ndarray, posteriors: torch.Tensor | np.ndarray,
+                   alignment: UtteranceAlignment, path: str | Path, token_symbols: Sequence[str],
+                   frame_shift: float, feature_shift: float = 0.01,
+                   reference: UtteranceAlignment | None = None) -> Path:
+    """Write a PNG with three panels over a common time axis (seconds in the recording):
+
+    1. ``features`` ``[T', F]`` (e.g. log-mel fbank), frame ``i`` at
+       ``alignment.start + i * feature_shift``, with the word boundaries of ``reference`` (or of
+       ``alignment`` without one) as vertical lines;
+    2. ``posteriors`` ``[T, V]`` at the model frame rate, frame ``t`` at
+       ``alignment.start + t * frame_shift``, darker = more probable, labels named by
+       ``token_symbols``; more than 50 labels: only those that are the best label of some frame;
+    3. the words and phones of ``alignment`` (and of ``reference``) as labelled spans (rows
+       without tokens are left out).
+
+    Args:
+        features: ``[T', F]`` features, one row per feature frame.
+        posteriors: ``[T, V]`` probabilities, or log-probabilities (taken as such when no value is
+            positive).
+        alignment: the hypothesis alignment (seconds).
+        path: PNG file to write.
+        token_symbols: name of each of the ``V`` labels.
+        frame_shift: seconds per model frame (e.g. 0.04).
+        feature_shift: seconds per feature frame (e.g. 0.01).
+        reference: optional reference alignment of the same utterance.
+
+    Returns:
+        ``path``.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    feats = _array(features, "features")
+    post = _array(posteriors, "posteriors")
+    if post.max() <= 0:
+        post = np.exp(post)
+    if len(token_symbols) != post.shape[1]:
+        raise ValueError(f"got {len(token_symbols)} token symbols for {post.shape[1]} posterior columns")
+    if not (frame_shift > 0 and feature_shift > 0):
+        raise ValueError(f"frame_shift and feature_shift must be positive seconds, got {frame_shift}, {feature_shift}")
+
+    t0 = alignment.start
+    rows = (np.arange(post.shape[1]) if post.shape[1] <= _MAX_ROWS else np.unique(post.argmax(1)))
+    lines = reference.words if reference is not None else alignment.words
+    end = max([t0 + feats.shape[0] * feature_shift, t0 + post.shape[0] * frame_shift, alignment.end]
+              + [t.end for t in alignment.words + alignment.phones])
+
+    spans = [("words", alignment.words, "tab:blue"), ("phones", alignment.phones, "tab:blue")]
+    if reference is not None:
+        spans += [("ref words", reference.words, "tab:green"), ("ref phones", reference.phones, "tab:green")]
+    spans = [s for s in spans if s[1]]  # no empty rows (e.g. a reference without phones)
+    fig, (ax_f, ax_p, ax_s) = plt.subplots(
+        3, 1, sharex=True, figsize=(min(30.0, max(8.0, 4.0 * (end - t0))), 7.5),
+        gridspec_kw={"height_ratios": [2.0, max(1.5, 0.08 * len(rows)), 0.4 * len(spans) + 0.4]})
+
+    ax_f.imshow(feats.T, aspect="auto", origin="lower", cmap="viridis", interpolation="nearest",
+                extent=(t0, t0 + feats.shape[0] * feature_shift, 0, feats.shape[1]))
+    for t in lines:
+        for x in (t.start, t.end):
+            ax_f.axvline(x, color="white", lw=0.8, ls="--")
+    ax_f.set_ylabel("feature")
+    ax_f.set_title(f"{alignment.utterance_id}: {alignment.text}", fontsize=9)
+
+    ax_p.imshow(post[:, rows].T, aspect="auto", origin="lower", cmap="Greys", interpolation="nearest",
+                vmin=0.0, vmax=1.0, extent=(t0, t0 + post.shape[0] * frame_shift, -0.5, len(rows) - 0.5))
+    ax_p.set_yticks(range(len(rows)), [token_symbols[i] for i in rows], fontsize=max(4, 8 - len(rows) // 15))
+    ax_p.set_ylabel("posterior")
+
+    for i, (_, tokens, color) in enumerate(spans):
+        _draw_tokens(ax_s, len(spans) - 1 - i, tokens, color)
+    ax_s.set_yticks(range(len(spans)), [name for name, _, _ in reversed(spans)], fontsize=8)
+    ax_s.set_ylim(-0.6, len(spans) - 0.4)
+    ax_s.set_xlim(t0, end)
+    ax_s.set_xlabel("time [s]")
+
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path

@@ -1,0 +1,92 @@
+"""fsttopo.data.alignment: token/utterance validation, frame segments -> seconds, Lhotse supervisions."""
+
+import math
+
+import pytest
+from lhotse import SupervisionSegment
+from lhotse.supervision import AlignmentItem
+
+from fsttopo import Segment
+from fsttopo.data.alignment import TimedToken, UtteranceAlignment
+
+
+def test_timed_token_properties_and_validation():
+    t = TimedToken("a", 0.25, 0.75)
+    assert t.duration == 0.5 and t.center == 0.5
+    assert TimedToken("sil", 1.0, 1.0).duration == 0.0  # zero length is allowed
+    with pytest.raises(ValueError, match="after end"):
+        TimedToken("a", 0.5, 0.4)
+    with pytest.raises(ValueError, match="finite"):
+        TimedToken("a", math.nan, 0.4)
+    with pytest.raises(ValueError, match="finite"):
+        TimedToken("a", 0.0, math.inf)
+    with pytest.raises(ValueError, match="empty symbol"):
+        TimedToken("", 0.0, 0.1)
+
+
+def test_utterance_alignment_validation():
+    w = [TimedToken("a", 0.0, 0.5), TimedToken("b", 0.4, 0.9)]
+    with pytest.raises(ValueError, match="must not overlap"):
+        UtteranceAlignment("u", "a b", 1.0, w)
+    with pytest.raises(ValueError, match="duration"):
+        UtteranceAlignment("u", "", -1.0, [])
+    # float noise below a microsecond is not an overlap
+    UtteranceAlignment("u", "a b", 1.0, [TimedToken("a", 0.0, 0.5 + 1e-9), TimedToken("b", 0.5, 0.9)])
+    ali = UtteranceAlignment("u", "a", 2.0, [TimedToken("a", 3.0, 3.5)], start=2.5)
+    assert ali.end == 4.5 and ali.phones == []
+
+
+def test_from_segments_converts_frames_to_seconds():
+    # words: frames [2, 10) and [12, 20); tokens 0..2; 40 ms frames; utterance starts 1 s into its recording
+    words = [Segment(0, 5, 2, 10), Segment(1, 7, 12, 20)]
+    phones = [Segment(0, 5, 2, 6), Segment(1, 6, 6, 10), Segment(2, 7, 12, 20)]
+    ali = UtteranceAlignment.from_segments("u1", "hi you", 0.9, words, phones, ["hi", "you"],
+                                           ["hh", "ay", "y_uw"], frame_shift=0.04, offset=1.0)
+    assert ali.start == 1.0 and ali.duration == 0.9 and ali.text == "hi you"
+    assert [t.symbol for t in ali.words] == ["hi", "you"]
+    assert [x for t in ali.words for x in (t.start, t.end)] == pytest.approx([1.08, 1.40, 1.48, 1.80])
+    assert [t.symbol for t in ali.phones] == ["hh", "ay", "y_uw"]
+    assert [x for t in ali.phones for x in (t.start, t.end)] == pytest.approx([1.08, 1.24, 1.24, 1.40, 1.48, 1.80])
+
+
+def test_from_segments_rejects_bad_input():
+    with pytest.raises(ValueError, match="index 2 is outside the 2 word symbols"):
+        UtteranceAlignment.from_segments("u", "a b", 1.0, [Segment(2, 1, 0, 3)], [], ["a", "b"], [], 0.04)
+    with pytest.raises(ValueError, match="frame_shift"):
+        UtteranceAlignment.from_segments("u", "a", 1.0, [], [], ["a"], [], 0.0)
+
+
+def _example() -> UtteranceAlignment:
+    return UtteranceAlignment(
+        "rec1-0", "hello world", 1.5,
+        [TimedToken("hello", 0.6, 1.0), TimedToken("world", 1.125, 1.75)],
+        [TimedToken("hh", 0.6, 0.7), TimedToken("ah", 0.7, 0.85), TimedToken("l", 0.85, 0.9),
+         TimedToken("ow", 0.9, 1.0), TimedToken("w", 1.125, 1.75)],
+        start=0.5)
+
+
+def test_lhotse_supervision_round_trip_keeps_other_kinds_and_input():
+    ali = _example()
+    sup = SupervisionSegment("rec1-0", "rec1", start=0.5, duration=1.5, text="hello world",
+                             alignment={"char": [AlignmentItem("h", 0.6, 0.1)]})
+    out = ali.to_supervision(sup)
+    assert out.alignment["word"] == [AlignmentItem("hello", 0.6, 0.4), AlignmentItem("world", 1.125, 0.625)]
+    assert out.alignment["phone"][1] == AlignmentItem("ah", 0.7, pytest.approx(0.15))
+    assert out.alignment["char"] == [AlignmentItem("h", 0.6, 0.1)]
+    assert set(sup.alignment) == {"char"}  # not modified in place
+    back = UtteranceAlignment.from_supervision(out)
+    assert back.utterance_id == "rec1-0" and back.text == "hello world" and back.start == 0.5
+    assert back.duration == 1.5
+    assert [(t.symbol, t.start, t.end) for t in back.words] == [("hello", 0.6, 1.0), ("world", 1.125, 1.75)]
+    assert [(t.symbol, t.start) for t in back.phones] == [(t.symbol, t.start) for t in ali.phones]
+    assert [t.end for t in back.phones] == pytest.approx([t.end for t in ali.phones])
+    # inside a cut that starts 0.25 s into the recording, the supervision start is cut-relative
+    assert UtteranceAlignment.from_supervision(out.with_offset(-0.25), offset=0.25).start == 0.5
+
+
+def test_lhotse_supervision_errors():
+    sup = SupervisionSegment("other", "rec1", start=0.0, duration=1.0)
+    with pytest.raises(ValueError, match="does not belong"):
+        _example().to_supervision(sup)
+    with pytest.raises(ValueError, match="no word alignment"):
+        UtteranceAlignment.from_supervision(sup)
