@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
+
+DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "data" / "model" / "model.pt"
 
 
 def _synth(args: argparse.Namespace) -> None:
@@ -30,6 +33,68 @@ def _graph(args: argparse.Namespace) -> None:
         seq = [int(x) for w in args.labels for x in w.split(",")]
         fsa = ctc_graph([seq], blank=args.blank, forced_blank=args.topology == "ctc")[0]
     print(fsa.to_dot() if args.dot else fsa.to_str(), end="")
+
+
+def _train(args: argparse.Namespace) -> None:
+    import json
+
+    from lhotse import load_manifest_lazy
+
+    from .data.lexicon import Lexicon
+    from .models import ModelConfig
+    from .training import ObjectiveConfig, TrainConfig, train
+
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    config = json.loads(open(args.config).read())
+    lexicon = Lexicon.from_cmudict()
+    model = ModelConfig(num_tokens=lexicon.num_tokens, **config.get("model", {}))
+    dev = load_manifest_lazy(args.dev) if args.dev else None
+    path = train(model, ObjectiveConfig(**config.get("objective", {})), TrainConfig(**config.get("train", {})),
+                 load_manifest_lazy(args.train), dev, lexicon, lexicon.tokens, args.out, resume=args.resume)
+    print(f"model: {path}")
+
+
+def _align(args: argparse.Namespace) -> None:
+    from pathlib import Path
+
+    from .aligner import Aligner, align_audio_file
+
+    transcript = Path(args.transcript).read_text().strip() if Path(args.transcript).is_file() else args.transcript
+    aligner = Aligner.from_file(args.model)
+    ali = align_audio_file(aligner, args.audio, transcript, args.out, plot=not args.no_plot, method=args.method,
+                           topology=args.topology, blank_penalty=args.blank_penalty, prior_scale=args.prior_scale)
+    for w in ali.words:
+        print(f"{w.start:8.3f} {w.end:8.3f}  {w.symbol}")
+    print(f"written: {args.out}/{Path(args.audio).stem}.{{json,TextGrid,ctm" + ("" if args.no_plot else ",png") + "}")
+
+
+def _align_cuts(args: argparse.Namespace) -> None:
+    from pathlib import Path
+
+    from lhotse import load_manifest_lazy
+
+    from .aligner import Aligner, align_cuts
+    from .data.export import add_to_cuts, write_json_dir
+
+    cuts = load_manifest_lazy(args.cuts)
+    alis = align_cuts(Aligner.from_file(args.model), cuts, args.max_duration, method=args.method,
+                      topology=args.topology, blank_penalty=args.blank_penalty, prior_scale=args.prior_scale)
+    out = Path(args.out)
+    write_json_dir(alis, out / "json")
+    add_to_cuts(alis, cuts.to_eager()).to_file(out / "cuts_aligned.jsonl.gz")
+    print(f"aligned {len(alis)} utterances: {out}/cuts_aligned.jsonl.gz, {out}/json/")
+
+
+def _add_alignment_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", default=str(DEFAULT_MODEL), help="model file (default: the shipped model)")
+    p.add_argument("--method", choices=["viterbi", "gradscore", "gradscore-ext"], default="viterbi")
+    p.add_argument("--topology", choices=["hmm", "ctc", "ctc-no-forced-blank"],
+                   help="Viterbi graph topology (default: the model's training topology)")
+    p.add_argument("--blank-penalty", type=float, default=0.0, help="subtract from blank/silence log-probs")
+    p.add_argument("--prior-scale", type=float, default=0.0, help="divide by the mean posterior to this power")
 
 
 def _score(args: argparse.Namespace) -> None:
@@ -67,6 +132,30 @@ def main(argv: list[str] | None = None) -> None:
     graph.add_argument("--transitions", action="store_true", help="HMM: default loop/forward weights")
     graph.add_argument("--dot", action="store_true", help="print Graphviz DOT instead of k2 text")
     graph.set_defaults(func=_graph)
+
+    train = sub.add_parser("train", help="train an aligner with a full-sum loss on Lhotse cuts")
+    train.add_argument("config", help="JSON with 'model', 'objective', 'train' sections (see recipes/tts/configs)")
+    train.add_argument("--train", required=True, help="training cuts manifest (features attached)")
+    train.add_argument("--dev", help="dev cuts manifest")
+    train.add_argument("--out", required=True, help="experiment directory (checkpoint.pt, model.pt, config.json)")
+    train.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
+    train.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
+    train.set_defaults(func=_train)
+
+    align = sub.add_parser("align", help="align a recording with its transcript (JSON, TextGrid, CTM, plot)")
+    align.add_argument("audio", help="audio file (any rate; resampled to 16 kHz)")
+    align.add_argument("transcript", help="the words, or a text file holding them")
+    align.add_argument("--out", default="exp/align", help="output directory")
+    align.add_argument("--no-plot", action="store_true")
+    _add_alignment_options(align)
+    align.set_defaults(func=_align)
+
+    align_c = sub.add_parser("align-cuts", help="align every cut of a Lhotse CutSet (batched)")
+    align_c.add_argument("cuts", help="cuts manifest with features and one supervision per cut")
+    align_c.add_argument("--out", required=True, help="output directory (cuts_aligned.jsonl.gz, json/)")
+    align_c.add_argument("--max-duration", type=float, default=200.0, help="seconds of audio per batch")
+    _add_alignment_options(align_c)
+    align_c.set_defaults(func=_align_cuts)
 
     score = sub.add_parser("score", help="alignment accuracy against reference alignments (TSE in ms, WER)")
     score.add_argument("--hyp", required=True, help="alignments: Lhotse supervisions/cuts manifest, JSON file "

