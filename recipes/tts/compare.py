@@ -1,0 +1,119 @@
+"""Stage 6: compare the trained aligners on the held-out-voice test set (docs/results.md).
+
+For each experiment directory with a ``model.pt``: align the test cuts with Viterbi on the model's
+training topology and score against the synthesizers' reference word alignments; the standard CTC
+model is also aligned with ``torchaudio.functional.forced_align`` (the outside baseline), and with
+GradScore/GradScoreExt. Also reports the phone error rate of greedy decoding.
+
+    python recipes/tts/compare.py --exp exp/tts --cuts data/tts/manifests/cuts_test.jsonl.gz \
+        --out exp/tts/results.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import torch
+import torchaudio.functional as AF
+from lhotse import load_manifest_lazy
+from tqdm import tqdm
+
+from fsttopo import metrics
+from fsttopo.aligner import Aligner, align_cuts
+from fsttopo.data.alignment import TimedToken, UtteranceAlignment
+from fsttopo.data.export import from_cuts, write_json_dir
+from fsttopo.scoring import markdown_table, score_alignments
+
+EXPERIMENTS = {  # directory -> row name
+    "hmm_transition": "HMM, transition model (0.7/0.0/0.3)",
+    "hmm_prior": "HMM, prior (0.5/0.1/0.0)",
+    "ctc": "CTC",
+    "ctc_no_forced_blank": "CTC without forced blank",
+}
+
+
+def forced_align_baseline(aligner: Aligner, cuts) -> list[UtteranceAlignment]:
+    """torchaudio's forced_align on the CTC model's posteriors, one utterance at a time; a word spans
+    from its first token's first frame to its last token's last frame (as torchaudio's tutorial)."""
+    out = []
+    for cut in tqdm(cuts, desc="torchaudio forced_align", unit="utt"):
+        sup = cut.supervisions[0]
+        feats = torch.from_numpy(cut.load_features()).float()
+        log_probs, lengths = aligner.posteriors([feats])
+        words = aligner.lexicon.encode_words(sup.text)
+        flat = torch.tensor([[t for w in words for t in w]])
+        labels, scores = AF.forced_align(log_probs[:, : lengths[0]], flat, blank=0)
+        spans = AF.merge_tokens(labels[0], scores[0].exp())
+        shift, pos, word_tokens = aligner.frame_shift, 0, []
+        for text, w in zip(sup.text.split(), words):
+            first, last = spans[pos], spans[pos + len(w) - 1]
+            word_tokens.append(TimedToken(text, cut.start + first.start * shift, cut.start + last.end * shift))
+            pos += len(w)
+        phones = [TimedToken(aligner.tokens[s.token], cut.start + s.start * shift, cut.start + s.end * shift)
+                  for s in spans]
+        out.append(UtteranceAlignment(sup.id, sup.text, feats.shape[0] * 0.01, word_tokens, phones,
+                                      start=cut.start))
+    return out
+
+
+def phone_error_rate(aligner: Aligner, cuts, max_duration: float = 200.0) -> float:
+    """Greedy-decoding phone error rate in % against the lexicon pronunciations (our units are
+    phones, so this stands in for the WER of a word-level model)."""
+    from fsttopo.training.data import make_sampler
+
+    hyps, refs = [], []
+    for batch in make_sampler(cuts, max_duration, shuffle=False):
+        feats = [torch.from_numpy(c.load_features()).float() for c in batch]
+        log_probs, lengths = aligner.posteriors(feats)
+        hyps += metrics.greedy_decode(log_probs, lengths, blank=0)
+        refs += [aligner.lexicon.encode(c.supervisions[0].text) for c in batch]
+    return metrics.label_error_rate(hyps, refs)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--exp", default="exp/tts", help="directory holding one sub-directory per experiment")
+    p.add_argument("--cuts", default="data/tts/manifests/cuts_test.jsonl.gz")
+    p.add_argument("--out", default="exp/tts/results.md")
+    p.add_argument("--threads", type=int, default=2)
+    args = p.parse_args()
+    torch.set_num_threads(args.threads)
+    cuts = load_manifest_lazy(args.cuts).to_eager()
+    refs = from_cuts(cuts)
+    rows, per, timing = {}, {}, {}
+    for name, title in EXPERIMENTS.items():
+        path = Path(args.exp) / name / "model.pt"
+        if not path.exists():
+            print(f"skipping {name}: no {path}")
+            continue
+        aligner = Aligner.from_file(path)
+        methods = [("viterbi", title)]
+        if aligner.objective.topology == "ctc":
+            methods += [("gradscore", f"{title}, GradScore"), ("gradscore-ext", f"{title}, GradScoreExt")]
+        for method, row in methods:
+            start = time.perf_counter()
+            hyps = align_cuts(aligner, cuts, method=method)
+            timing[row] = time.perf_counter() - start
+            write_json_dir(hyps, Path(args.exp) / name / f"ali_{method}")
+            rows[row] = score_alignments(hyps, refs)
+        per[title] = phone_error_rate(aligner, cuts)
+        if aligner.objective.topology == "ctc":
+            row = "CTC + torchaudio forced_align (baseline)"
+            start = time.perf_counter()
+            rows[row] = score_alignments(forced_align_baseline(aligner, cuts), refs)
+            timing[row] = time.perf_counter() - start
+    table = markdown_table(rows)
+    lines = [table, "", "| model | greedy PER [%] |", "| --- | ---: |"]
+    lines += [f"| {k} | {v:.1f} |" for k, v in per.items()]
+    lines += ["", "| aligner | time for the test set [s] |", "| --- | ---: |"]
+    lines += [f"| {k} | {v:.1f} |" for k, v in timing.items()]
+    text = "\n".join(lines) + "\n"
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
