@@ -8,10 +8,11 @@ from .manifests import (
     cuts_from_manifests,
     item_spans,
     make_supervision,
+    write_cuts,
 )
 
 __all__ = [
     "BLANK", "PHONES", "Lexicon",
     "alignment_items", "item_spans", "make_supervision", "cut_alignment", "cuts_from_manifests",
-    "compute_fbank",
+    "compute_fbank", "write_cuts",
 ]

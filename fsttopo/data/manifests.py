@@ -37,6 +37,7 @@ __all__ = [
     "cut_alignment",
     "cuts_from_manifests",
     "compute_fbank",
+    "write_cuts",
 ]
 
 Span = tuple[str, float, float]
@@ -160,12 +161,14 @@ def cuts_from_manifests(recordings: RecordingSet, supervisions: SupervisionSet) 
 def compute_fbank(cuts: CutSet, storage_path: str | Path, num_jobs: int = 1) -> CutSet:
     """80-dim log-Mel filterbank features, 10 ms shift (:data:`FRAME_SHIFT`), stored with Lilcom.
 
-    With ``num_jobs > 1`` Lhotse starts worker processes: call this under an
-    ``if __name__ == "__main__":`` guard. Returns the cuts with features attached.
+    ``storage_path`` becomes a file ``<storage_path>.lca`` with one job, a directory of
+    ``feats-<job>.lca`` files with more. With ``num_jobs > 1`` Lhotse starts worker processes:
+    call this under an ``if __name__ == "__main__":`` guard. Returns the cuts with features attached.
     """
     import torch
 
     torch.set_num_threads(1)
+    Path(storage_path).parent.mkdir(parents=True, exist_ok=True)
     extractor = Fbank(FbankConfig(num_mel_bins=NUM_MEL_BINS, frame_shift=FRAME_SHIFT))
     return cuts.compute_and_store_features(
         extractor=extractor,
@@ -174,3 +177,25 @@ def compute_fbank(cuts: CutSet, storage_path: str | Path, num_jobs: int = 1) -> 
         storage_type=LilcomChunkyWriter,
         progress_bar=False,
     )
+
+
+def write_cuts(manifest_dir: Path, fbank_dir: Path, num_jobs: int = 1) -> dict[str, int]:
+    """Cuts with Fbank features for every part of ``manifest_dir``.
+
+    A part is a pair ``recordings_<part>.jsonl.gz`` + ``supervisions_<part>.jsonl.gz``; writes
+    ``cuts_<part>.jsonl.gz`` beside them and the features to ``fbank_dir/feats_<part>``. Returns
+    the number of cuts per part.
+    """
+    from lhotse import load_manifest
+
+    manifest_dir, fbank_dir = Path(manifest_dir), Path(fbank_dir)
+    counts = {}
+    for path in sorted(manifest_dir.glob("recordings_*.jsonl.gz")):
+        part = path.name[len("recordings_"):-len(".jsonl.gz")]
+        supervisions = load_manifest(manifest_dir / f"supervisions_{part}.jsonl.gz")
+        cuts = compute_fbank(cuts_from_manifests(load_manifest(path), supervisions), fbank_dir / f"feats_{part}", num_jobs)
+        cuts.to_file(manifest_dir / f"cuts_{part}.jsonl.gz")
+        counts[part] = len(cuts)
+    if not counts:
+        raise ValueError(f"no recordings_<part>.jsonl.gz manifests in {manifest_dir}")
+    return counts

@@ -264,21 +264,10 @@ def manifests(config: Config) -> dict:
 
 
 def features(config: Config) -> dict:
-    """Stage 4: Fbank features in ``fbank/`` and ``manifests/cuts_{split}.jsonl.gz``."""
-    from lhotse import load_manifest
+    """Stage 4: Fbank features in ``fbank/feats_{split}`` and ``manifests/cuts_{split}.jsonl.gz``."""
+    from fsttopo.data import write_cuts
 
-    from fsttopo.data import compute_fbank, cuts_from_manifests
-
-    counts = {}
-    directory = config.out / "manifests"
-    for split in SPLITS:
-        recordings = load_manifest(directory / f"recordings_{split}.jsonl.gz")
-        supervisions = load_manifest(directory / f"supervisions_{split}.jsonl.gz")
-        cuts = cuts_from_manifests(recordings, supervisions)
-        cuts = compute_fbank(cuts, config.out / "fbank" / f"feats_{split}", num_jobs=config.jobs)
-        cuts.to_file(directory / f"cuts_{split}.jsonl.gz")
-        counts[split] = len(cuts)
-    return counts
+    return write_cuts(config.out / "manifests", config.out / "fbank", config.jobs)
 
 
 STAGES = {"prepare": prepare, "synthesize": synthesize_corpus, "manifests": manifests, "features": features}

@@ -16,7 +16,7 @@ from pathlib import Path
 __all__ = ["FORTUNES_DIR", "Sentence", "fortunes", "split_sentences", "transcript", "select_sentences"]
 
 FORTUNES_DIR = Path("/usr/share/games/fortunes")
-_SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+")
+_SENTENCE_END = re.compile(r"(?:(?<=[.!?])|(?<=[.!?][\"')\]]))\s+")
 _WORD = re.compile(r"[A-Za-z]+(?:'[A-Za-z]+)?")
 _EDGE_PUNCTUATION = "\"'()[],.;:!?"
 _ALLOWED = re.compile(r"[A-Za-z'\",.;:!?()\[\] -]+")

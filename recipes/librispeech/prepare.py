@@ -1,0 +1,89 @@
+"""LibriSpeech (a local copy) as Lhotse manifests with Fbank features.
+
+    python recipes/librispeech/prepare.py --corpus /data/LibriSpeech --out data/librispeech \
+        [--alignments /data/LibriSpeech-Alignments] [--parts dev-clean,test-clean]
+
+Stages (``--stages``): ``manifests`` (Lhotse's ``prepare_librispeech``; text lowercased; word
+alignments where the corpus comes with the Montreal-Forced-Aligner alignments of
+github.com/CorentinJ/librispeech-alignments, ``*.alignment.txt`` beside the transcripts; their
+silences, empty words, are dropped: pauses are gaps), then ``features`` (80-dim Fbank, 10 ms).
+LibriSpeech has no phone alignments.
+
+Output: ``OUT/manifests/{recordings,supervisions,cuts}_<part>.jsonl.gz`` and ``OUT/fbank/feats_<part>``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+if __package__ in (None, ""):  # run as a script: make `fsttopo` importable from a checkout
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from lhotse import SupervisionSegment, SupervisionSet
+from lhotse.recipes import prepare_librispeech
+
+from fsttopo.data import alignment_items, item_spans, write_cuts
+
+__all__ = ["normalize_supervision", "manifests", "features", "main"]
+
+
+def normalize_supervision(supervision: SupervisionSegment) -> SupervisionSegment:
+    """Lowercase text; word alignment (if any) lowercased, without the empty-word silences."""
+    text = supervision.text.lower()
+    alignment = None
+    if supervision.alignment and "word" in supervision.alignment:
+        words = [(w.lower(), s, e) for w, s, e in item_spans(supervision.alignment["word"]) if w]
+        if [w for w, _, _ in words] != text.split():
+            raise ValueError(f"{supervision.id}: aligned words {[w for w, _, _ in words]} != text {text!r}")
+        alignment = {"word": alignment_items(words)}
+    return SupervisionSegment(
+        id=supervision.id, recording_id=supervision.recording_id, start=supervision.start,
+        duration=supervision.duration, channel=supervision.channel, text=text, language=supervision.language,
+        speaker=supervision.speaker, alignment=alignment,
+    )
+
+
+def manifests(corpus: Path, out: Path, parts: Sequence[str] | str = "auto", alignments: Path | None = None,
+              jobs: int = 1) -> dict[str, int]:
+    """Write ``recordings_<part>`` and ``supervisions_<part>`` manifests; returns utterances per part."""
+    prepared = prepare_librispeech(corpus, alignments_dir=alignments, dataset_parts=parts, num_jobs=jobs)
+    directory = out / "manifests"
+    directory.mkdir(parents=True, exist_ok=True)
+    counts = {}
+    for part, sets in sorted(prepared.items()):
+        sets["recordings"].to_file(directory / f"recordings_{part}.jsonl.gz")
+        supervisions = SupervisionSet.from_segments(normalize_supervision(s) for s in sets["supervisions"])
+        supervisions.to_file(directory / f"supervisions_{part}.jsonl.gz")
+        counts[part] = len(supervisions)
+    return counts
+
+
+def features(out: Path, jobs: int = 1) -> dict[str, int]:
+    """Fbank features of every part in ``out/manifests``; writes ``cuts_<part>.jsonl.gz``."""
+    return write_cuts(out / "manifests", out / "fbank", jobs)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--corpus", type=Path, required=True, help="directory with the LibriSpeech parts")
+    parser.add_argument("--out", type=Path, default=Path("data/librispeech"))
+    parser.add_argument("--alignments", type=Path, default=None, help="directory of *.alignment.txt files")
+    parser.add_argument("--parts", default="auto", help="comma-separated parts, or 'auto' (all found)")
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--stages", default="manifests,features")
+    args = parser.parse_args(argv)
+    stages = [s for s in args.stages.split(",") if s]
+    if set(stages) - {"manifests", "features"}:
+        parser.error("stages are manifests and features")
+    parts = "auto" if args.parts == "auto" else [p for p in args.parts.split(",") if p]
+    if "manifests" in stages:
+        print("manifests:", manifests(args.corpus, args.out, parts, args.alignments, args.jobs))
+    if "features" in stages:
+        print("features:", features(args.out, args.jobs))
+
+
+if __name__ == "__main__":
+    main()
