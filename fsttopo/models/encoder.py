@@ -22,6 +22,7 @@ class ModelConfig:
     num_tokens: int
     num_features: int = 80
     subsampling: int = 4
+    frontend_channels: int = 64
     d_model: int = 144
     num_layers: int = 6
     num_heads: int = 4
@@ -65,7 +66,7 @@ class AlignmentModel(nn.Module):
         super().__init__()
         self.config = config
         c = config
-        self.frontend = ConvFrontend(c.num_features, c.d_model, c.subsampling)
+        self.frontend = ConvFrontend(c.num_features, c.d_model, c.subsampling, c.frontend_channels)
         self.dropout = nn.Dropout(c.dropout)
         self.encoder = Conformer(input_dim=c.d_model, num_heads=c.num_heads, ffn_dim=c.ffn_dim,
                                  num_layers=c.num_layers, depthwise_conv_kernel_size=c.conv_kernel,
