@@ -127,7 +127,11 @@ def _write(results: Sequence[RowResult], out: Path) -> None:
 
 
 def set_threads(num_threads: int) -> None:
-    """Limit torch's intra-op threads (the runner default is 1: small models, shared machine)."""
+    """Limit torch's intra-op threads and the Numba threads of the full-sum kernels (the runner
+    default is 1: small models, shared machine)."""
     if num_threads < 1:
         raise ValueError(f"threads must be >= 1, got {num_threads}")
+    import numba
+
     torch.set_num_threads(num_threads)
+    numba.set_num_threads(min(num_threads, numba.config.NUMBA_NUM_THREADS))
