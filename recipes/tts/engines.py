@@ -81,7 +81,8 @@ class RawUtterance:
         id: utterance id.
         wav: the engine's wav file (its native sampling rate).
         words: word spans ``(name, start, end)`` in seconds. festival/flite: the engine's word
-            tokens (clitics such as ``'s`` may be separate tokens); espeak-ng: the transcript words.
+            tokens (clitics such as ``'s`` may be separate tokens); espeak-ng: the transcript words,
+            or none where its phones do not fit them (see :func:`espeak_word_spans`).
         phones: festival/flite phone spans in seconds, pauses included; None for espeak-ng.
         label_end: end of the last label, pauses included, in seconds.
         duration: length of the wav in seconds.
@@ -285,10 +286,8 @@ def _espeak(engine_voice: str, items: list[tuple[str, Sentence]], out_dir: Path)
         if not events or samples.size == 0:
             continue
         words = espeak_word_spans(sentence.text, sentence.words.split(), events, samples.size, espeak.sample_rate)
-        if words is None:
-            continue
         wav = out_dir / f"{utt_id}.wav"
         soundfile.write(str(wav), samples, espeak.sample_rate, subtype="PCM_16")
         label_end = events[-1][1] / espeak.sample_rate
-        result.append(RawUtterance(utt_id, wav, words, None, label_end, samples.size / espeak.sample_rate))
+        result.append(RawUtterance(utt_id, wav, words or [], None, label_end, samples.size / espeak.sample_rate))
     return result

@@ -26,13 +26,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import soundfile
+
 if __package__ in (None, ""):  # run as a script: make `recipes` and `fsttopo` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from recipes.tts.audio import convert
 from recipes.tts.engines import VOICES, Voice, synthesize
 from recipes.tts.install import BASE_PACKAGES, build_flite_helper, install_packages
-from recipes.tts.labels import clip_spans, reference_labels, scale_spans
+from recipes.tts.labels import MAX_END_MISMATCH, clip_spans, reference_labels, scale_spans
 from recipes.tts.text import Sentence, fortunes, select_sentences, split_pools, split_sentences
 
 __all__ = ["Config", "SPLITS", "prepare", "synthesize_corpus", "manifests", "features", "main"]
@@ -143,8 +145,7 @@ class _VoiceTask:
 
 
 def _record(utt_id: str, task: _VoiceTask, speed: float, wav: Path, text: str, words, phones) -> dict:
-    import soundfile
-
+    """One line of ``labels/<voice>.jsonl``: spans clipped to the wav's duration (seconds)."""
     duration = soundfile.info(str(wav)).duration
     return {
         "id": utt_id, "voice": task.voice.name, "engine": task.voice.engine, "split": task.split,
@@ -176,7 +177,7 @@ def _synthesize_voice(task: _VoiceTask) -> dict:
             words_text = transcripts[raw.id[len(voice.name) + 1:]]
             labels = reference_labels(raw, words_text)
             if labels is None:
-                key = "dropped_end" if abs(raw.label_end - raw.duration) > 0.05 else "dropped_words"
+                key = "dropped_end" if abs(raw.label_end - raw.duration) > MAX_END_MISMATCH else "dropped_words"
                 stats[key] += 1
                 raw.wav.unlink()
                 continue
@@ -185,6 +186,8 @@ def _synthesize_voice(task: _VoiceTask) -> dict:
             wav = wav_dir / f"{raw.id}.wav"
             convert(raw.wav, wav)
             records.append(_record(raw.id, task, 1.0, wav, text, words, phones))
+            stats["utterances"] += 1
+            stats["seconds"] += records[-1]["duration"]
             for speed in task.speeds:
                 utt_id = f"{raw.id}_sp{speed:g}"
                 perturbed = wav_dir / f"{utt_id}.wav"
@@ -192,8 +195,6 @@ def _synthesize_voice(task: _VoiceTask) -> dict:
                 phones_sp = None if phones is None else scale_spans(phones, speed)
                 records.append(_record(utt_id, task, speed, perturbed, text, scale_spans(words, speed), phones_sp))
             raw.wav.unlink()
-            stats["utterances"] += 1
-            stats["seconds"] += records[-1 - len(task.speeds)]["duration"]
     shutil.rmtree(raw_dir, ignore_errors=True)
     _write_jsonl(task.out / "labels" / f"{voice.name}.jsonl", records)
     _write_jsonl(task.out / "labels" / f"{voice.name}.stats.jsonl", [stats])
