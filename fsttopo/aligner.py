@@ -23,8 +23,8 @@ from .engine import viterbi
 from .models import AlignmentModel
 from .training.checkpoint import load_model
 from .training.data import WordEncoder, pad_features
-from .training.objective import TOPOLOGIES, ObjectiveConfig, build_graphs
-from .topology import Transitions
+from .training.objective import ObjectiveConfig
+from .topology import TOPOLOGIES, Transitions, build_graphs
 
 __all__ = ["METHODS", "AlignerOutput", "Aligner", "compute_features", "SAMPLE_RATE", "FEATURE_SHIFT"]
 

@@ -17,7 +17,7 @@ from .align import Segment
 
 __all__ = [
     "collapse", "greedy_decode", "label_error_rate", "framewise_cross_entropy", "mean_label_posterior",
-    "silence_ratio", "word_spans_from_tokens", "time_stamp_error",
+    "silence_ratio", "time_stamp_error",
 ]
 
 
@@ -73,28 +73,6 @@ def silence_ratio(alignment: torch.Tensor, lengths: torch.Tensor | Sequence[int]
     """Share of valid frames labelled ``silence`` (or blank) in an alignment, in %."""
     valid = _valid(lengths, alignment.shape[1])
     return 100.0 * float((alignment.cpu()[valid] == silence).double().mean())
-
-
-def word_spans_from_tokens(segments: Sequence[Segment], word_lengths: Sequence[int]) -> list[tuple[int, int]]:
-    """Word spans of one sequence from its token segments (e.g. of a CTC path).
-
-    Args:
-        segments: token segments (``Segment.index`` = token position), as from
-            ``fsttopo.path_segments(..., level="token")``; a token may have several segments.
-        word_lengths: number of tokens per word, in order.
-
-    Returns:
-        Per word ``(start, end)`` frames: first frame of its first token, one past the last frame
-        of its last token.
-    """
-    spans, first = [], 0
-    for n in word_lengths:
-        mine = [s for s in segments if first <= s.index < first + n]
-        if not mine:
-            raise ValueError(f"no segment for the tokens {first}..{first + n - 1} of a word")
-        spans.append((min(s.start for s in mine), max(s.end for s in mine)))
-        first += n
-    return spans
 
 
 def time_stamp_error(hyp: Sequence[Sequence[tuple[int, int]]], ref: Sequence[Sequence[tuple[int, int]]],

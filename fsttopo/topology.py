@@ -19,7 +19,9 @@ import torch
 
 from .fsa import Fsa, FsaVec
 
-__all__ = ["Transitions", "ctc_graph", "hmm_graph"]
+__all__ = ["TOPOLOGIES", "Transitions", "ctc_graph", "hmm_graph", "build_graphs"]
+
+TOPOLOGIES = ("hmm", "ctc", "ctc-no-forced-blank")
 
 
 @dataclass(frozen=True)
@@ -210,3 +212,18 @@ def hmm_graph(
             wrd.append(-1)
         fsas.append(Fsa.from_arcs(arcs, num_states=final + 1, aux={"token": tok, "word": wrd}).sorted_by_source())
     return FsaVec(fsas)
+
+
+def build_graphs(words: list[list[list[int]]], topology: str, num_classes: int,
+                 transitions: Transitions | None = None, blank: int = 0) -> FsaVec:
+    """Graphs for a batch of transcripts given as per-utterance lists of words of token ids.
+
+    ``hmm`` uses ``blank`` as the silence state between words (and ``transitions``); the CTC
+    topologies flatten the words and use ``blank`` as blank.
+    """
+    if topology == "hmm":
+        return hmm_graph(words, silence=blank, transitions=transitions, num_classes=num_classes)
+    if topology in ("ctc", "ctc-no-forced-blank"):
+        flat = [[t for w in utt for t in w] for utt in words]
+        return ctc_graph(flat, blank=blank, forced_blank=topology == "ctc", num_classes=num_classes)
+    raise ValueError(f"topology must be one of {TOPOLOGIES}, got {topology!r}")

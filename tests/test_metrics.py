@@ -5,7 +5,6 @@ import math
 import pytest
 import torch
 
-from fsttopo import Segment
 from fsttopo import metrics as M
 
 
@@ -54,9 +53,3 @@ def test_time_stamp_error_left_right_and_center():
         M.time_stamp_error([[(0, 1)]], ref)
 
 
-def test_word_spans_from_tokens():
-    # tokens 0,1 form word 0; token 2 forms word 1; token 1 has two segments (CTC without forced blank)
-    segs = [Segment(0, 5, 1, 3), Segment(1, 6, 4, 5), Segment(1, 6, 5, 7), Segment(2, 8, 9, 10)]
-    assert M.word_spans_from_tokens(segs, [2, 1]) == [(1, 7), (9, 10)]
-    with pytest.raises(ValueError, match="no segment"):
-        M.word_spans_from_tokens(segs, [2, 1, 1])

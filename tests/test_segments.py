@@ -45,5 +45,8 @@ def test_group_segments_merges_tokens_into_words():
     S = fsttopo.Segment
     assert fsttopo.align.group_segments(tokens, [2, 1]) == [S(0, 1, 0, 3), S(1, 3, 4, 6)]
     import pytest
-    with pytest.raises(ValueError, match="do not partition"):
+    with pytest.raises(ValueError, match="do not match"):
         fsttopo.align.group_segments(tokens, [2, 2])
+    # a token split over two runs still gives one word from its first to its last frame
+    split = [S(0, 1, 1, 3), S(1, 2, 5, 6), S(0, 1, 7, 8), S(2, 3, 9, 10)]
+    assert fsttopo.align.group_segments(split, [2, 1]) == [S(0, 1, 1, 8), S(1, 3, 9, 10)]

@@ -24,7 +24,8 @@ import torch  # noqa: E402
 
 from fsttopo.align import (  # noqa: E402
     align_frame_scores, ctc_label_scores_fn, grad_score, grad_score_ext, gradient_log_norms)
-from fsttopo.metrics import time_stamp_error, word_spans_from_tokens  # noqa: E402
+from fsttopo.align import group_segments  # noqa: E402
+from fsttopo.metrics import time_stamp_error  # noqa: E402
 from fsttopo.synthetic.data import DataConfig, generate_batch  # noqa: E402
 
 CONFIG = DataConfig(num_words=(2, 3), repetitions=(2, 5), silence_factor=(0.3, 0.6), noise=0.3)
@@ -68,7 +69,7 @@ def main() -> None:
         "GradScoreExt": align_frame_scores(grad_score_ext(G, test.lengths, label_lengths), test.lengths, targets),
     }
     for name, ali in alignments.items():
-        hyp = [word_spans_from_tokens(segs, [len(w) for w in words])
+        hyp = [[(s.start, s.end) for s in group_segments(segs, [len(w) for w in words])]
                for segs, words in zip(ali.segments, test.words)]
         print(f"{name}: word TSE {time_stamp_error(hyp, test.word_spans):.2f} frames "
               f"(left/right), {time_stamp_error(hyp, test.word_spans, center=True):.2f} frames (center)")

@@ -79,20 +79,27 @@ def group_segments(token_segments: list[Segment], group_sizes: list[int]) -> lis
     """Merge token segments into word segments, for graphs without a ``word`` attribute (CTC).
 
     Args:
-        token_segments: one utterance's token segments from :func:`path_segments` (time order,
-            every token present once, as on any complete path).
-        group_sizes: number of tokens of each word, in order (``sum == len(token_segments)``).
+        token_segments: one utterance's token segments from :func:`path_segments` (``index`` =
+            token position; a token may have several segments).
+        group_sizes: number of tokens of each word, in order.
 
     Returns:
         One :class:`Segment` per word: ``index`` = word position, ``label`` = label of its first
-        token, from its first token's start to its last token's end (blank frames inside a word
-        belong to the word).
+        segment, from the first frame of its tokens to one past the last (blank frames inside a
+        word belong to the word).
     """
-    if sum(group_sizes) != len(token_segments) or any(n <= 0 for n in group_sizes):
-        raise ValueError(f"group sizes {group_sizes} do not partition {len(token_segments)} token segments")
-    out, pos = [], 0
+    if any(n <= 0 for n in group_sizes):
+        raise ValueError(f"group sizes must be positive, got {group_sizes}")
+    num_tokens = max((s.index for s in token_segments), default=-1) + 1
+    if num_tokens != sum(group_sizes):
+        raise ValueError(f"group sizes {group_sizes} do not match the {num_tokens} tokens of the segments")
+    out, first = [], 0
     for w, n in enumerate(group_sizes):
-        first, last = token_segments[pos], token_segments[pos + n - 1]
-        out.append(Segment(w, first.label, first.start, last.end))
-        pos += n
+        mine = [s for s in token_segments if first <= s.index < first + n]
+        if not mine:
+            raise ValueError(f"no segment for tokens {first}..{first + n - 1} (word {w}): group sizes "
+                             f"{group_sizes} do not match the token segments")
+        start = min(mine, key=lambda s: s.start)
+        out.append(Segment(w, start.label, start.start, max(s.end for s in mine)))
+        first += n
     return out

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import torch
 
+from ..criteria import label_counts, log_prior_from_counts, posterior_log_prior
 from .data import DataConfig, generate_batch
 
 __all__ = ["PriorConfig", "log_prior", "static_log_prior"]
@@ -40,8 +41,8 @@ def static_log_prior(data: DataConfig, num_sequences: int, generator: torch.Gene
     """``[V]`` log relative frequency of each label in the reference alignments of
     ``num_sequences`` sampled sequences (labels never seen get frequency 1e-10)."""
     batch = generate_batch(data, num_sequences, generator)
-    counts = torch.bincount(batch.alignment[batch.alignment >= 0], minlength=data.num_classes).double()
-    return (counts / counts.sum()).clamp(min=1e-10).log().float()
+    counts = label_counts(batch.alignment, data.num_classes, batch.lengths)
+    return log_prior_from_counts(counts, smoothing=1e-10 * float(counts.sum()))
 
 
 def log_prior(config: PriorConfig, log_probs: torch.Tensor, lengths: torch.Tensor,
@@ -64,12 +65,6 @@ def log_prior(config: PriorConfig, log_probs: torch.Tensor, lengths: torch.Tenso
         if static is None:
             raise ValueError("a static prior needs the static log prior")
         return static.view(1, 1, -1)
-    valid = (torch.arange(log_probs.shape[1], device=log_probs.device)[None] < lengths[:, None].to(log_probs.device))
-    probs = log_probs.exp() * valid.unsqueeze(-1)
-    if config.scope == "batch":
-        prior = probs.sum((0, 1)) / valid.sum()
-        prior = prior.view(1, 1, -1)
-    else:
-        prior = probs.sum(1, keepdim=True) / valid.sum(1).view(-1, 1, 1)
-    prior = prior.clamp(min=1e-30).log()
+    prior = posterior_log_prior(log_probs, lengths, per_sequence=config.scope == "sequence")
+    prior = prior.view(1, 1, -1) if config.scope == "batch" else prior.unsqueeze(1)
     return prior.detach() if config.stop_grad else prior

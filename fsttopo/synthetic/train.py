@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 import torch
 
 from .. import metrics
-from ..align import path_segments
+from ..align import group_segments, path_segments
 from ..engine import full_sum, viterbi
 from ..fsa import Fsa, FsaVec
-from ..topology import Transitions, ctc_graph, hmm_graph
+from ..topology import Transitions, build_graphs
 from .data import SILENCE, DataConfig, SyntheticBatch, generate_batch
 from .models import ModelConfig, build_model
 from .priors import PriorConfig, log_prior, static_log_prior
@@ -93,10 +93,8 @@ class Example:
 
 @functools.lru_cache(maxsize=4096)
 def _graph(topology: str, words: tuple[tuple[int, ...], ...], with_transitions: bool, num_classes: int) -> Fsa:
-    if topology == "ctc":
-        return ctc_graph([[lab for w in words for lab in w]], blank=SILENCE, num_classes=num_classes)[0]
-    return hmm_graph([words], silence=SILENCE, num_classes=num_classes,
-                     transitions=Transitions() if with_transitions else None)[0]
+    return build_graphs([[list(w) for w in words]], topology, num_classes,
+                        Transitions() if with_transitions else None, blank=SILENCE)[0]
 
 
 def graphs_for(config: ExperimentConfig, batch: SyntheticBatch, with_transitions: bool) -> FsaVec:
@@ -147,7 +145,7 @@ def evaluate(config: ExperimentConfig, model: torch.nn.Module) -> tuple[dict[str
     if config.topology == "hmm":
         hyp = [[(s.start, s.end) for s in utt] for utt in path_segments(path, graphs, level="word")]
     else:
-        hyp = [metrics.word_spans_from_tokens(segs, [len(w) for w in words])
+        hyp = [[(s.start, s.end) for s in group_segments(segs, [len(w) for w in words])]
                for segs, words in zip(path_segments(path, graphs, level="token"), batch.words)]
     result = {
         "ler": metrics.label_error_rate(metrics.greedy_decode(log_probs, batch.lengths, SILENCE), batch.transcripts),

@@ -14,27 +14,11 @@ import torch
 from ..criteria import PosteriorPrior, RunningPrior, apply_prior, normalized_gradient_loss
 from ..engine import full_sum
 from ..fsa import FsaVec
-from ..topology import Transitions, ctc_graph, hmm_graph
+from ..topology import TOPOLOGIES, Transitions, build_graphs
 
 __all__ = ["TOPOLOGIES", "ObjectiveConfig", "Objective", "build_graphs"]
 
-TOPOLOGIES = ("hmm", "ctc", "ctc-no-forced-blank")
 PRIORS = ("none", "batch", "sequence", "running")
-
-
-def build_graphs(words: list[list[list[int]]], topology: str, num_classes: int,
-                 transitions: Transitions | None = None, blank: int = 0) -> FsaVec:
-    """Graphs for a batch of transcripts given as per-utterance lists of words of token ids.
-
-    ``hmm`` uses ``blank`` as the silence state between words (and ``transitions``); the CTC
-    topologies flatten the words and use ``blank`` as blank.
-    """
-    if topology == "hmm":
-        return hmm_graph(words, silence=blank, transitions=transitions, num_classes=num_classes)
-    if topology in ("ctc", "ctc-no-forced-blank"):
-        flat = [[t for w in utt for t in w] for utt in words]
-        return ctc_graph(flat, blank=blank, forced_blank=topology == "ctc", num_classes=num_classes)
-    raise ValueError(f"topology must be one of {TOPOLOGIES}, got {topology!r}")
 
 
 @dataclass
