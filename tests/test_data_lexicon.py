@@ -1,6 +1,6 @@
 import pytest
 
-from fsttopo.data import BLANK, PHONES, Lexicon
+from fsttopo.data import BLANK, PHONES, Lexicon, SubwordUnits
 from fsttopo.data.lexicon import strip_stress
 
 # Hand-checked CMUdict entries (first pronunciation), stress removed.
@@ -65,3 +65,23 @@ def test_custom_lexicon_validates_phones():
 
 def test_strip_stress():
     assert [strip_stress(p) for p in ("AH0", "OW1", "EY2", "HH")] == ["ah", "ow", "ey", "hh"]
+
+
+def test_subword_units(tmp_path):
+    sentencepiece = pytest.importorskip("sentencepiece")
+    texts = ["hello world this is a test", "another sentence with words", "the world says hello"] * 30
+    units = SubwordUnits.train(texts, vocab_size=30)
+    assert units.tokens[0] == BLANK and units.tokens[1] == "<unk>"
+    assert units.num_tokens == len(units.tokens) <= 31
+    # Independently: each word encoded by sentencepiece itself, ids shifted by one.
+    processor = sentencepiece.SentencePieceProcessor(model_proto=units.model_proto)
+    expected = [[i + 1 for i in processor.encode(w)] for w in ("hello", "world")]
+    assert units.encode_words("hello world") == expected
+    assert units.encode("hello world") == expected[0] + expected[1]
+    pieces = [units.tokens[i] for i in expected[0]]
+    assert "".join(pieces).replace("\u2581", "") == "hello"
+    assert units.token_id(pieces[0]) == expected[0][0]
+    units.save(tmp_path / "units.model")
+    assert SubwordUnits.load(tmp_path / "units.model").tokens == units.tokens
+    with pytest.raises(ValueError, match="not in the token table"):
+        units.token_id("<nope>")

@@ -16,7 +16,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from recipes.tts.audio import convert  # noqa: E402
 from recipes.tts.engines import VOICES, RawUtterance, espeak_word_spans, synthesize  # noqa: E402
-from recipes.tts.labels import clip_spans, match_words, merge_clitics, reference_labels, scale_spans  # noqa: E402
+from recipes.tts.labels import (  # noqa: E402
+    attach_between_word_phones,
+    clip_spans,
+    match_words,
+    merge_clitics,
+    reference_labels,
+    scale_spans,
+)
 from recipes.tts.phones import map_phone_spans, radio_to_arpabet  # noqa: E402
 from recipes.tts.prepare import Config  # noqa: E402
 from recipes.tts.text import Sentence, select_sentences, split_pools, split_sentences, transcript  # noqa: E402
@@ -102,6 +109,18 @@ def test_merge_and_match_words():
     assert match_words(festival, ["hello", "worlds", "x"]) is None
     assert match_words([("mister", 0.1, 0.4)], ["mr"]) is None
     assert match_words([("a", 0.1, 0.1)], ["a"]) is None  # no duration
+
+
+def test_linking_r_joins_the_previous_word():
+    # festival ked "you were afraid": a linking r between "were" and "afraid" belongs to no word.
+    words = [("were", 0.37, 0.47), ("afraid", 0.52, 0.9)]
+    phones = [("w", 0.37, 0.42), ("er", 0.42, 0.47), ("r", 0.47, 0.52), ("ah", 0.52, 0.6), ("f", 0.6, 0.7),
+              ("r", 0.7, 0.75), ("ey", 0.75, 0.85), ("d", 0.85, 0.9)]
+    assert attach_between_word_phones(words, phones) == [("were", 0.37, 0.52), ("afraid", 0.52, 0.9)]
+    # before the first word: joins the word that starts where it ends
+    assert attach_between_word_phones([("a", 0.2, 0.3)], [("r", 0.1, 0.2), ("ah", 0.2, 0.3)]) == [("a", 0.1, 0.3)]
+    # apart from every word (pauses on both sides)
+    assert attach_between_word_phones([("a", 0.2, 0.3)], [("r", 0.4, 0.5)]) is None
 
 
 def test_reference_labels_drop_rule(tmp_path):

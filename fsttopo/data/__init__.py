@@ -1,6 +1,6 @@
 """Data preparation shared by the recipes: pronunciation lexicon, manifests with alignments, features."""
 
-from .lexicon import BLANK, PHONES, Lexicon
+from .lexicon import BLANK, PHONES, Lexicon, SubwordUnits
 from .manifests import (
     alignment_items,
     compute_fbank,
@@ -12,7 +12,7 @@ from .manifests import (
 )
 
 __all__ = [
-    "BLANK", "PHONES", "Lexicon",
+    "BLANK", "PHONES", "Lexicon", "SubwordUnits",
     "alignment_items", "item_spans", "make_supervision", "cut_alignment", "cuts_from_manifests",
     "compute_fbank", "write_cuts",
 ]

@@ -10,15 +10,19 @@ Example::
     lexicon.pronounce("hello")          # ['hh', 'ah', 'l', 'ow']  (CMUdict: HH AH0 L OW1)
     lexicon.encode_words("hello world")  # [[16, 3, 21, 25], [36, 12, 21, 9]]  (per word, for hmm_graph)
     lexicon.encode("hello world")        # the same ids flat (for ctc_graph)
+
+:class:`SubwordUnits` is the alternative to phonemes: SentencePiece pieces with the same interface
+(needs the optional package ``sentencepiece``).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from functools import lru_cache
+from pathlib import Path
 
-__all__ = ["BLANK", "PHONES", "Lexicon", "strip_stress"]
+__all__ = ["BLANK", "PHONES", "Lexicon", "SubwordUnits", "strip_stress"]
 
 BLANK = "<blk>"
 PHONES: tuple[str, ...] = (
@@ -100,4 +104,72 @@ class Lexicon:
 
     def encode(self, text: str) -> list[int]:
         """Phone ids of ``text``, all words concatenated (the label sequence of ``ctc_graph``)."""
+        return [token for word in self.encode_words(text) for token in word]
+
+
+class SubwordUnits:
+    """SentencePiece subword units with :class:`Lexicon`'s interface: ``<blk>`` is id 0, piece
+    ``i`` of the SentencePiece model is id ``i + 1`` (``<unk>`` is 1).
+
+    Args:
+        model_proto: a serialized SentencePiece model (``SubwordUnits.train`` or a ``.model`` file).
+    """
+
+    def __init__(self, model_proto: bytes) -> None:
+        try:
+            import sentencepiece
+        except ImportError as err:
+            raise ImportError("SubwordUnits needs the package 'sentencepiece' (pip install sentencepiece)") from err
+        self.model_proto = model_proto
+        self._processor = sentencepiece.SentencePieceProcessor(model_proto=model_proto)
+        pieces = [self._processor.id_to_piece(i) for i in range(self._processor.get_piece_size())]
+        self.tokens: list[str] = [BLANK, *pieces]
+        self._ids = {token: i for i, token in enumerate(self.tokens)}
+
+    @classmethod
+    def train(cls, texts: Iterable[str], vocab_size: int, model_type: str = "unigram") -> SubwordUnits:
+        """Train a model on ``texts`` (one sentence each) with at most ``vocab_size`` pieces."""
+        import io
+
+        import sentencepiece
+
+        if vocab_size < 2:
+            raise ValueError(f"vocab_size must be >= 2, got {vocab_size}")
+        model = io.BytesIO()
+        sentencepiece.SentencePieceTrainer.train(
+            sentence_iterator=iter(texts), model_writer=model, vocab_size=vocab_size, model_type=model_type,
+            unk_id=0, bos_id=-1, eos_id=-1, hard_vocab_limit=False, minloglevel=2,
+        )
+        return cls(model.getvalue())
+
+    @classmethod
+    def load(cls, path: str | Path) -> SubwordUnits:
+        """Units of a SentencePiece ``.model`` file."""
+        return cls(Path(path).read_bytes())
+
+    def save(self, path: str | Path) -> None:
+        """Write the SentencePiece model (readable by :meth:`load` and by sentencepiece itself)."""
+        Path(path).write_bytes(self.model_proto)
+
+    @property
+    def num_tokens(self) -> int:
+        """Size of the token table, blank included."""
+        return len(self.tokens)
+
+    def token_id(self, piece: str) -> int:
+        """Id of a token (``"<blk>"`` -> 0); ValueError if it is not in the table."""
+        token_id = self._ids.get(piece)
+        if token_id is None:
+            raise ValueError(f"token {piece!r} is not in the token table")
+        return token_id
+
+    def encode_words(self, text: str) -> list[list[int]]:
+        """Piece ids per whitespace-separated word of ``text`` (each word encoded on its own)."""
+        words = text.split()
+        if not words:
+            raise ValueError("text has no words")
+        return [[i + 1 for i in self._processor.encode(word)] for word in words]
+
+    def encode(self, text: str) -> list[int]:
+        """Piece ids of ``text``, all words concatenated."""
         return [token for word in self.encode_words(text) for token in word]

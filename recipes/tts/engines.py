@@ -42,6 +42,8 @@ class Voice:
         speaker: the person (or formant model) behind it; voices of one speaker share a split.
         packages: Debian packages that provide it.
         free: True for Debian ``main``; False for the MBROLA voices (non-commercial licence).
+        share: its amount of audio relative to the other voices (the formant espeak-ng variants
+            get half a share each, so that they make up half of the training audio, not two thirds).
     """
 
     name: str
@@ -50,6 +52,7 @@ class Voice:
     speaker: str
     packages: tuple[str, ...]
     free: bool = True
+    share: float = 1.0
 
 
 _FESTIVAL = ("festival",)
@@ -61,12 +64,12 @@ VOICES: tuple[Voice, ...] = (
     Voice("flite-awb", "flite", "awb", "awb", ("flite1-dev",)),
     Voice("flite-rms", "flite", "rms", "rms", ("flite1-dev",)),
     Voice("flite-slt", "flite", "slt", "slt", ("flite1-dev",)),
-    Voice("espeak-us", "espeak-ng", "en-us", "espeak", ("libespeak-ng1",)),
-    Voice("espeak-us-m1", "espeak-ng", "en-us+m1", "espeak-m1", ("libespeak-ng1",)),
-    Voice("espeak-us-m3", "espeak-ng", "en-us+m3", "espeak-m3", ("libespeak-ng1",)),
-    Voice("espeak-us-f1", "espeak-ng", "en-us+f1", "espeak-f1", ("libespeak-ng1",)),
-    Voice("espeak-us-klatt", "espeak-ng", "en-us+klatt", "espeak-klatt", ("libespeak-ng1",)),
-    Voice("espeak-gb-m4", "espeak-ng", "en+m4", "espeak-m4", ("libespeak-ng1",)),
+    Voice("espeak-us", "espeak-ng", "en-us", "espeak", ("libespeak-ng1",), share=0.5),
+    Voice("espeak-us-m1", "espeak-ng", "en-us+m1", "espeak-m1", ("libespeak-ng1",), share=0.5),
+    Voice("espeak-us-m3", "espeak-ng", "en-us+m3", "espeak-m3", ("libespeak-ng1",), share=0.5),
+    Voice("espeak-us-f1", "espeak-ng", "en-us+f1", "espeak-f1", ("libespeak-ng1",), share=0.5),
+    Voice("espeak-us-klatt", "espeak-ng", "en-us+klatt", "espeak-klatt", ("libespeak-ng1",), share=0.5),
+    Voice("espeak-gb-m4", "espeak-ng", "en+m4", "espeak-m4", ("libespeak-ng1",), share=0.5),
     Voice("festival-us1", "festival", "us1_mbrola", "us1", _MBROLA + ("festvox-us1",), free=False),
     Voice("festival-us2", "festival", "us2_mbrola", "us2", _MBROLA + ("festvox-us2",), free=False),
     Voice("festival-us3", "festival", "us3_mbrola", "us3", _MBROLA + ("festvox-us3",), free=False),

@@ -7,7 +7,10 @@ from collections.abc import Sequence
 from .engines import RawUtterance
 from .phones import map_phone_spans
 
-__all__ = ["MAX_END_MISMATCH", "merge_clitics", "match_words", "reference_labels", "scale_spans", "clip_spans"]
+__all__ = [
+    "MAX_END_MISMATCH", "merge_clitics", "match_words", "attach_between_word_phones", "reference_labels",
+    "scale_spans", "clip_spans",
+]
 
 Span = tuple[str, float, float]
 
@@ -50,20 +53,46 @@ def match_words(engine_words: Sequence[Span], transcript: Sequence[str]) -> list
     return [(word, start, end) for word, (_, start, end) in zip(transcript, merged)]
 
 
+def attach_between_word_phones(words: Sequence[Span], phones: Sequence[Span]) -> list[Span] | None:
+    """Words extended over the phones that lie between two words, or None if one cannot be placed.
+
+    festival's diphone voices insert a linking ``r`` between a word ending in an r-coloured vowel
+    and a vowel-initial word ("were afraid") that belongs to neither word. Such a phone joins the
+    word that ends where it starts (else the word that starts where it ends), so words and phones
+    stay contiguous where there is no pause.
+    """
+    words = list(words)
+    for phone, start, end in phones:
+        if any(w_start <= start and end <= w_end for _, w_start, w_end in words):
+            continue
+        before = [i for i, (_, _, w_end) in enumerate(words) if abs(w_end - start) < 1e-6]
+        after = [i for i, (_, w_start, _) in enumerate(words) if abs(w_start - end) < 1e-6]
+        if before:
+            word, w_start, _ = words[before[0]]
+            words[before[0]] = (word, w_start, end)
+        elif after:
+            word, _, w_end = words[after[0]]
+            words[after[0]] = (word, start, w_end)
+        else:
+            return None
+    return words
+
+
 def reference_labels(raw: RawUtterance, transcript: Sequence[str]) -> tuple[list[Span], list[Span] | None] | None:
     """``(words, phones)`` reference of one utterance, or None where it is dropped.
 
-    Dropped: the last label end and the wav end differ by more than :data:`MAX_END_MISMATCH`, or
-    the engine's words differ from the transcript. Phones are mapped to ARPAbet without pauses;
-    None for engines without a phone mapping (espeak-ng).
+    Dropped: the last label end and the wav end differ by more than :data:`MAX_END_MISMATCH`, the
+    engine's words differ from the transcript, or a phone lies apart from every word. Phones are
+    mapped to ARPAbet without pauses; None for engines without a phone mapping (espeak-ng).
     """
     if abs(raw.label_end - raw.duration) > MAX_END_MISMATCH:
         return None
     words = match_words(raw.words, transcript)
-    if words is None:
-        return None
-    phones = None if raw.phones is None else map_phone_spans(raw.phones)
-    return words, phones
+    if words is None or raw.phones is None:
+        return None if words is None else (words, None)
+    phones = map_phone_spans(raw.phones)
+    words = attach_between_word_phones(words, phones)
+    return None if words is None else (words, phones)
 
 
 def scale_spans(spans: Sequence[Span], speed: float) -> list[Span]:

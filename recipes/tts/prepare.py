@@ -5,8 +5,8 @@
 Stages (``--stages``, all by default, each also a function of this module):
 
 1. ``prepare``: Debian packages (apt-get, as root), the flite helper, sentence pools per split;
-2. ``synthesize``: every voice reads sentences of its split's pool until it has
-   ``hours / number of voices`` of audio; 16 kHz wavs, speed-perturbed copies for training;
+2. ``synthesize``: every voice reads sentences of its split's pool until it has its share of
+   ``hours`` (``Voice.share``); 16 kHz wavs, speed-perturbed copies for training;
 3. ``manifests``: Lhotse recordings and supervisions (with word/phone alignments) per split;
 4. ``features``: 80-dim Fbank (10 ms shift, Lilcom) and the cut manifests.
 
@@ -50,8 +50,8 @@ class Config:
 
     Attributes:
         out: output directory.
-        hours: audio before speed perturbation, all splits together (hours); each voice gets an
-            equal share and stops at the first utterance past it.
+        hours: audio before speed perturbation, all splits together (hours); each voice gets
+            its share (``Voice.share``) and stops at the first utterance past it.
         jobs: worker processes for synthesis and features.
         mbrola: add the MBROLA voices (festival us1-us3; Debian contrib/non-free, non-commercial).
         speeds: speed-perturbation factors for extra training copies (1.0 is always there).
@@ -209,7 +209,7 @@ def synthesize_corpus(config: Config) -> list[dict]:
     Each voice reads its split's pool in its own shuffled order. Returns per-voice counts
     (utterances and seconds before speed perturbation, and the dropped utterances).
     """
-    quota = config.hours * 3600.0 / len(config.voices)
+    seconds_per_share = config.hours * 3600.0 / sum(v.share for v in config.voices)
     pools = {split: [Sentence(**r) for r in _read_jsonl(config.out / "text" / f"{split}.jsonl")] for split in SPLITS}
     tasks, done = [], []
     for index, voice in enumerate(config.voices):
@@ -221,6 +221,7 @@ def synthesize_corpus(config: Config) -> list[dict]:
         order = list(pools[split])
         random.Random(config.seed * 1000 + index).shuffle(order)
         speeds = config.speeds if split == "train" else ()
+        quota = seconds_per_share * voice.share
         tasks.append(_VoiceTask(voice, split, tuple(order), quota, speeds, config.out, config.helper))
     with multiprocessing.Pool(config.jobs) as pool:
         done.extend(pool.imap_unordered(_synthesize_voice, tasks))
