@@ -78,7 +78,8 @@ def test_librispeech_alignment_must_match_text(tmp_path):
     from lhotse import SupervisionSegment
     from lhotse.supervision import AlignmentItem
 
-    segment = SupervisionSegment("u", "u", 0.0, 1.0, text="HELLO", alignment={"word": [AlignmentItem("WORLD", 0.1, 0.2)]})
+    alignment = {"word": [AlignmentItem("WORLD", 0.1, 0.2)]}
+    segment = SupervisionSegment("u", "u", 0.0, 1.0, text="HELLO", alignment=alignment)
     with pytest.raises(ValueError, match="!= text"):
         librispeech.normalize_supervision(segment)
 

@@ -193,7 +193,8 @@ def write_cuts(manifest_dir: Path, fbank_dir: Path, num_jobs: int = 1) -> dict[s
     for path in sorted(manifest_dir.glob("recordings_*.jsonl.gz")):
         part = path.name[len("recordings_"):-len(".jsonl.gz")]
         supervisions = load_manifest(manifest_dir / f"supervisions_{part}.jsonl.gz")
-        cuts = compute_fbank(cuts_from_manifests(load_manifest(path), supervisions), fbank_dir / f"feats_{part}", num_jobs)
+        cuts = cuts_from_manifests(load_manifest(path), supervisions)
+        cuts = compute_fbank(cuts, fbank_dir / f"feats_{part}", num_jobs)
         cuts.to_file(manifest_dir / f"cuts_{part}.jsonl.gz")
         counts[part] = len(cuts)
     if not counts:

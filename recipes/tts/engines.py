@@ -160,7 +160,8 @@ def _festival(engine_voice: str, items: list[tuple[str, Sentence]], out_dir: Pat
     lines = [_FESTIVAL_DEFINE, f"(voice_{engine_voice})"]
     for utt_id, sentence in items:
         path = out_dir / f"{utt_id}.wav"
-        lines.append(f"(fsttopo_synth {_scheme_string(utt_id)} {_scheme_string(sentence.text)} {_scheme_string(str(path))})")
+        arguments = " ".join(_scheme_string(a) for a in (utt_id, sentence.text, str(path)))
+        lines.append(f"(fsttopo_synth {arguments})")
     script = out_dir / f".festival-{items[0][0]}.scm"
     script.write_text("\n".join(lines) + "\n")
     try:
@@ -172,7 +173,8 @@ def _festival(engine_voice: str, items: list[tuple[str, Sentence]], out_dir: Pat
 
 def _flite(helper: Path, engine_voice: str, items: list[tuple[str, Sentence]], out_dir: Path) -> list[RawUtterance]:
     stdin = "".join(f"{utt_id}\t{sentence.text}\n" for utt_id, sentence in items)
-    run = subprocess.run([str(helper), engine_voice, str(out_dir)], input=stdin, capture_output=True, text=True, check=False)
+    command = [str(helper), engine_voice, str(out_dir)]
+    run = subprocess.run(command, input=stdin, capture_output=True, text=True, check=False)
     return _parse_labels(run.stdout, out_dir)
 
 

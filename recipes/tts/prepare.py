@@ -95,6 +95,7 @@ class Config:
             raise ValueError("no training voice left")
 
     def split_of(self, voice: Voice) -> str:
+        """``"train"``, ``"dev"`` or ``"test"``."""
         if voice.name in self.test_voices:
             return "test"
         if voice.name in self.dev_voices:
@@ -103,6 +104,7 @@ class Config:
 
     @property
     def helper(self) -> Path:
+        """The compiled flite helper."""
         return self.out / "bin" / "flite_align"
 
 

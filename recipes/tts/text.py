@@ -13,7 +13,9 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["FORTUNES_DIR", "Sentence", "fortunes", "split_sentences", "transcript", "select_sentences"]
+__all__ = [
+    "FORTUNES_DIR", "Sentence", "fortunes", "split_sentences", "transcript", "select_sentences", "split_pools",
+]
 
 FORTUNES_DIR = Path("/usr/share/games/fortunes")
 _SENTENCE_END = re.compile(r"(?:(?<=[.!?])|(?<=[.!?][\"')\]]))\s+")
