@@ -1,0 +1,1 @@
+"""LibriSpeech as Lhotse manifests with Fbank features."""

@@ -1,0 +1,1 @@
+"""TIMIT as Lhotse manifests with word/phone alignments and Fbank features."""

@@ -1,0 +1,1 @@
+"""Synthetic speech corpus with exact reference alignments (see README.md)."""
