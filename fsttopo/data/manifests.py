@@ -179,6 +179,22 @@ def compute_fbank(cuts: CutSet, storage_path: str | Path, num_jobs: int = 1) -> 
     )
 
 
+def write_parts(prepared: dict, manifest_dir: Path, normalize) -> dict[str, int]:
+    """Write the output of a Lhotse corpus recipe (``{part: {"recordings", "supervisions"}}``) as
+    ``recordings_<part>`` / ``supervisions_<part>`` manifests (part names lowercased), each
+    supervision passed through ``normalize``. Returns the supervisions per part."""
+    manifest_dir = Path(manifest_dir)
+    manifest_dir.mkdir(parents=True, exist_ok=True)
+    counts = {}
+    for part, sets in sorted(prepared.items()):
+        name = part.lower()
+        sets["recordings"].to_file(manifest_dir / f"recordings_{name}.jsonl.gz")
+        supervisions = SupervisionSet.from_segments(normalize(s) for s in sets["supervisions"])
+        supervisions.to_file(manifest_dir / f"supervisions_{name}.jsonl.gz")
+        counts[name] = len(supervisions)
+    return counts
+
+
 def write_cuts(manifest_dir: Path, fbank_dir: Path, num_jobs: int = 1) -> dict[str, int]:
     """Cuts with Fbank features for every part of ``manifest_dir``.
 

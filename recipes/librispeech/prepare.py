@@ -22,10 +22,10 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a script: make `fsttopo` importable from a checkout
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from lhotse import SupervisionSegment, SupervisionSet
+from lhotse import SupervisionSegment
 from lhotse.recipes import prepare_librispeech
 
-from fsttopo.data import alignment_items, item_spans, write_cuts
+from fsttopo.data.manifests import alignment_items, item_spans, write_cuts, write_parts
 
 __all__ = ["normalize_supervision", "manifests", "features", "main"]
 
@@ -50,15 +50,7 @@ def manifests(corpus: Path, out: Path, parts: Sequence[str] | str = "auto", alig
               jobs: int = 1) -> dict[str, int]:
     """Write ``recordings_<part>`` and ``supervisions_<part>`` manifests; returns utterances per part."""
     prepared = prepare_librispeech(corpus, alignments_dir=alignments, dataset_parts=parts, num_jobs=jobs)
-    directory = out / "manifests"
-    directory.mkdir(parents=True, exist_ok=True)
-    counts = {}
-    for part, sets in sorted(prepared.items()):
-        sets["recordings"].to_file(directory / f"recordings_{part}.jsonl.gz")
-        supervisions = SupervisionSet.from_segments(normalize_supervision(s) for s in sets["supervisions"])
-        supervisions.to_file(directory / f"supervisions_{part}.jsonl.gz")
-        counts[part] = len(supervisions)
-    return counts
+    return write_parts(prepared, out / "manifests", normalize_supervision)
 
 
 def features(out: Path, jobs: int = 1) -> dict[str, int]:

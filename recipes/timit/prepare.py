@@ -25,10 +25,10 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a script: make `recipes` and `fsttopo` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from lhotse import SupervisionSegment, SupervisionSet
+from lhotse import SupervisionSegment
 from lhotse.recipes import prepare_timit
 
-from fsttopo.data import alignment_items, item_spans, write_cuts
+from fsttopo.data.manifests import alignment_items, item_spans, write_cuts, write_parts
 from recipes.timit.phones import timit_to_arpabet
 
 __all__ = ["normalize_supervision", "manifests", "features", "main"]
@@ -51,16 +51,7 @@ def manifests(corpus: Path, out: Path, jobs: int = 1) -> dict[str, int]:
     if not (corpus / "data").is_dir():
         raise ValueError(f"{corpus} has no data/ directory (expected CORPUS/data/TRAIN/DR*/SPEAKER/*.WAV)")
     prepared = prepare_timit(corpus, num_phones=60, num_jobs=jobs)
-    directory = out / "manifests"
-    directory.mkdir(parents=True, exist_ok=True)
-    counts = {}
-    for part, sets in prepared.items():
-        name = part.lower()
-        sets["recordings"].to_file(directory / f"recordings_{name}.jsonl.gz")
-        supervisions = SupervisionSet.from_segments(normalize_supervision(s) for s in sets["supervisions"])
-        supervisions.to_file(directory / f"supervisions_{name}.jsonl.gz")
-        counts[name] = len(supervisions)
-    return counts
+    return write_parts(prepared, out / "manifests", normalize_supervision)
 
 
 def features(out: Path, jobs: int = 1) -> dict[str, int]:
