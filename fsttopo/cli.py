@@ -18,7 +18,8 @@ def _synth(args: argparse.Namespace) -> None:
                 print(f"{p.name:12} {p.description}")
         return
     synthetic.set_threads(args.threads)
-    results = synthetic.run_rows(synthetic.resolve(args.preset), seeds=args.seeds, out_dir=args.out, steps=args.steps)
+    results = synthetic.run_rows(synthetic.resolve(args.preset), seeds=args.seeds, out_dir=args.out, steps=args.steps,
+                                 criterion=args.criterion, output=args.output)
     print(synthetic.markdown_table(results), end="")
     print(f"written: {args.out}/results.md, {args.out}/alignment_*.png")
 
@@ -121,6 +122,9 @@ def main(argv: list[str] | None = None) -> None:
     synth.add_argument("--seeds", type=int, default=3, help="random seeds 0..N-1 per row")
     synth.add_argument("--steps", type=int, default=None, help="override the presets' training steps")
     synth.add_argument("--threads", type=int, default=1, help="torch threads")
+    synth.add_argument("--criterion", choices=["full-sum", "normalized-gradient", "framewise-ce"],
+                       help="override the presets' training criterion")
+    synth.add_argument("--output", choices=["softmax", "blank-separated"], help="override the presets' output layer")
     synth.add_argument("--out", default="exp/synth", help="directory for results.md, results.json, plots")
     synth.add_argument("--list", action="store_true", help="list the presets and exit")
     synth.set_defaults(func=_synth)

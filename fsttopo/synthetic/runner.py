@@ -48,7 +48,8 @@ def mean_std(values: Sequence[float]) -> tuple[float, float]:
 
 
 def run_rows(presets: Sequence[Preset], seeds: int, out_dir: str | Path | None = None,
-             steps: int | None = None, progress: bool = True) -> list[RowResult]:
+             steps: int | None = None, progress: bool = True, criterion: str | None = None,
+             output: str | None = None) -> list[RowResult]:
     """Train and evaluate every preset with seeds ``0 .. seeds-1``.
 
     Args:
@@ -57,6 +58,9 @@ def run_rows(presets: Sequence[Preset], seeds: int, out_dir: str | Path | None =
         out_dir: when given, writes ``results.md`` (the table), ``results.json`` (per-seed values)
             and ``alignment.png`` (first row, first seed) plus ``alignment_<row>.png`` per row.
         steps: overrides every preset's number of training steps.
+        criterion: overrides every preset's training criterion (``"full-sum"``,
+            ``"normalized-gradient"``, ``"framewise-ce"``).
+        output: overrides every preset's output layer (``"softmax"``, ``"blank-separated"``).
         progress: show a tqdm bar over (row, seed) runs.
     """
     if seeds < 1:
@@ -65,6 +69,10 @@ def run_rows(presets: Sequence[Preset], seeds: int, out_dir: str | Path | None =
         if steps < 1:
             raise ValueError(f"steps must be >= 1, got {steps}")
         presets = [replace(p, config=replace(p.config, steps=steps)) for p in presets]
+    if output is not None:
+        presets = [replace(p, config=replace(p.config, model=replace(p.config.model, output=output))) for p in presets]
+    if criterion is not None:
+        presets = [replace(p, config=replace(p.config, criterion=criterion)) for p in presets]
     out = Path(out_dir) if out_dir is not None else None
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)

@@ -14,6 +14,7 @@ import torch
 
 from .. import metrics
 from ..align import group_segments, path_segments
+from ..criteria import framewise_ce, normalized_gradient_loss
 from ..engine import full_sum, viterbi
 from ..fsa import Fsa, FsaVec
 from ..topology import Transitions, build_graphs
@@ -22,6 +23,8 @@ from .models import ModelConfig, build_model
 from .priors import PriorConfig, log_prior, static_log_prior
 
 __all__ = ["ExperimentConfig", "Example", "graphs_for", "train", "evaluate", "run_seed"]
+
+CRITERIA = ("full-sum", "normalized-gradient", "framewise-ce")
 
 EVAL_SEED = 1_000_003
 """Seed of the held-out evaluation batch (the same for every training seed)."""
@@ -46,6 +49,9 @@ class ExperimentConfig:
         lr: Adam learning rate.
         eval_size: held-out sequences for the metrics.
         static_prior_size: sequences counted for a static prior.
+        criterion: ``"full-sum"`` (Eq. 6), ``"normalized-gradient"`` (same loss, gradient of Eq. 11,
+            softmax output and a batch/static prior only) or ``"framewise-ce"`` (Eq. 12 against
+            the reference alignment: the supervised upper bound).
     """
 
     data: DataConfig = field(default_factory=DataConfig)
@@ -60,8 +66,17 @@ class ExperimentConfig:
     lr: float = 0.01
     eval_size: int = 100
     static_prior_size: int = 1000
+    criterion: str = "full-sum"
 
     def __post_init__(self) -> None:
+        if self.criterion not in CRITERIA:
+            raise ValueError(f"criterion must be one of {CRITERIA}, got {self.criterion!r}")
+        if self.criterion == "normalized-gradient" and (
+                self.model.output != "softmax" or (self.prior_scale > 0 and self.prior.scope == "sequence"
+                                                   and self.prior.kind == "posterior")
+                or (self.prior_scale > 0 and not self.prior.stop_grad)):
+            raise ValueError("normalized-gradient needs the softmax output and a [V] stop-gradient prior "
+                             "(batch posterior average or static)")
         if self.topology not in ("hmm", "ctc"):
             raise ValueError(f"topology must be 'hmm' or 'ctc', got {self.topology!r}")
         if not self.posterior_scale > 0:
@@ -104,6 +119,28 @@ def graphs_for(config: ExperimentConfig, batch: SyntheticBatch, with_transitions
                           config.data.num_classes) for words in batch.words])
 
 
+def _loss(config: ExperimentConfig, model: torch.nn.Module, batch: SyntheticBatch, graphs: FsaVec,
+          static: torch.Tensor | None) -> torch.Tensor:
+    """The training loss of one batch per frame (nats)."""
+    frames = batch.lengths.sum()
+    if config.criterion == "framewise-ce":
+        return framewise_ce(model(batch.features, batch.lengths), batch.alignment, batch.lengths, reduction="sum") / frames
+    if config.criterion == "normalized-gradient":
+        logits = model.logits(batch.features, batch.lengths)
+        prior = None
+        if config.prior_scale > 0:
+            prior = log_prior(config.prior, logits.log_softmax(-1), batch.lengths, static).view(-1).detach()
+        return normalized_gradient_loss(
+            logits, batch.lengths, graphs, posterior_scale=config.posterior_scale, log_prior=prior,
+            prior_scale=config.prior_scale, transition_scale=config.transition_scale, zero_infinity=True).sum() / frames
+    log_probs = model(batch.features, batch.lengths)
+    scores = config.posterior_scale * log_probs
+    if config.prior_scale > 0:
+        scores = scores - config.prior_scale * log_prior(config.prior, log_probs, batch.lengths, static)
+    ll = full_sum(scores, batch.lengths, graphs, transition_scale=config.transition_scale, zero_infinity=True)
+    return -ll.sum() / frames
+
+
 def train(config: ExperimentConfig, seed: int) -> torch.nn.Module:
     """Train a fresh model (initialized from ``seed``) on batches sampled with ``seed``."""
     torch.manual_seed(seed)
@@ -117,12 +154,7 @@ def train(config: ExperimentConfig, seed: int) -> torch.nn.Module:
     for _ in range(config.steps):
         batch = generate_batch(config.data, config.batch_size, gen)
         graphs = graphs_for(config, batch, with_transitions=config.transition_scale > 0)
-        log_probs = model(batch.features, batch.lengths)
-        scores = config.posterior_scale * log_probs
-        if config.prior_scale > 0:
-            scores = scores - config.prior_scale * log_prior(config.prior, log_probs, batch.lengths, static)
-        ll = full_sum(scores, batch.lengths, graphs, transition_scale=config.transition_scale, zero_infinity=True)
-        loss = -ll.sum() / batch.lengths.sum()
+        loss = _loss(config, model, batch, graphs, static)
         opt.zero_grad()
         loss.backward()
         opt.step()

@@ -1,0 +1,38 @@
+"""Stage 7: copy a trained aligner into ``data/model/`` as the shipped model (float16 weights).
+
+    python recipes/tts/ship.py --exp exp/tts/hmm_transition --out data/model
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+from pathlib import Path
+
+if __package__ in (None, ""):  # run as a script from a checkout
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+import torch
+
+from fsttopo.training import load_model, save_model
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--exp", required=True, help="experiment directory with model.pt and config.json")
+    p.add_argument("--out", default="data/model")
+    args = p.parse_args()
+    exp, out = Path(args.exp), Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    model, objective, tokens = load_model(exp / "model.pt")
+    log = torch.load(exp / "model.pt", map_location="cpu", weights_only=False).get("log", [])
+    save_model(out / "model.pt", model, objective, tokens, half=True, extra={"log": log})
+    shutil.copy(exp / "config.json", out / "config.json")
+    (out / "training_log.json").write_text(json.dumps(log, indent=1))
+    print(f"shipped {exp} -> {out}/model.pt ({(out / 'model.pt').stat().st_size / 1e6:.1f} MB)")
+
+
+if __name__ == "__main__":
+    main()
