@@ -36,6 +36,8 @@ class TrainConfig:
     grad_clip: float = 5.0
     spec_augment: bool = True
     seed: int = 0
+    init_from: str | None = None  # model file or checkpoint whose weights initialize the model
+
 
     def __post_init__(self) -> None:
         if self.epochs < 1 or self.max_duration <= 0 or self.peak_lr <= 0:
@@ -106,7 +108,8 @@ def evaluate(model: AlignmentModel, objective: Objective, loader) -> float:
 def train(model_config: ModelConfig, objective_config: ObjectiveConfig, config: TrainConfig,
           train_cuts: CutSet, dev_cuts: CutSet | None, lexicon: WordEncoder, tokens: list[str],
           out_dir: str | Path, resume: bool = False) -> Path:
-    """Train and write ``out_dir/checkpoint.pt`` (every epoch, for resume) and ``out_dir/model.pt``.
+    """Train and write ``out_dir/checkpoint.pt`` (every epoch, for resume), ``out_dir/epoch<N>.pt``
+    (the model after each epoch) and ``out_dir/model.pt`` (the final model).
 
     Under ``torchrun`` (``WORLD_SIZE`` > 1) the process group is initialized here, the model is
     wrapped in DDP and only rank 0 writes files and shows progress.
@@ -136,6 +139,9 @@ def train(model_config: ModelConfig, objective_config: ObjectiveConfig, config: 
                                                       rank=rank if distributed else None)), 1)
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.peak_lr, weight_decay=config.weight_decay)
     scheduler = one_cycle_scheduler(optimizer, steps_per_epoch * config.epochs, config.peak_lr)
+    if config.init_from:
+        init = torch.load(config.init_from, map_location=device, weights_only=False)
+        model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in init["model"].items()})
     start_epoch = 0
     ckpt_path = out / "checkpoint.pt"
     if resume and ckpt_path.exists():
@@ -170,6 +176,7 @@ def train(model_config: ModelConfig, objective_config: ObjectiveConfig, config: 
                 entry["dev_loss"] = evaluate(model, objective, dev_loader)
             log.append(entry)
             print(json.dumps(entry), flush=True)
+            save_model(out / f"epoch{epoch + 1}.pt", model, objective_config, tokens)
             torch.save({"model": model.state_dict(), "objective": objective.state_dict(),
                         "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
                         "epoch": epoch, "model_config": model_config.to_dict(),
