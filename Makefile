@@ -4,7 +4,9 @@ PYTHON ?= python3
 VENV := .venv
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench figures clean
+.PHONY: demo lab test bench figures clean
+
+EXAMPLE := data/example/flite-rms-s13372
 
 $(STAMP): pyproject.toml
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
@@ -13,6 +15,10 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
+	$(VENV)/bin/fsttopo align $(EXAMPLE).wav $(EXAMPLE).txt --out exp/align
+	$(VENV)/bin/fsttopo score --hyp exp/align/flite-rms-s13372.json --ref $(EXAMPLE).json
+
+lab: $(STAMP)
 	$(VENV)/bin/fsttopo synth --preset default --seeds 3 --out exp/synth/default
 
 test: $(STAMP)
