@@ -17,7 +17,7 @@ import torch
 from .align import group_segments, path_segments
 from .align.gradient import ctc_label_scores_fn
 from .align.grad_score import gradient_alignment
-from .criteria import apply_blank_penalty
+from .criteria import apply_blank_penalty, posterior_log_prior
 from .data.alignment import UtteranceAlignment
 from .engine import viterbi
 from .models import AlignmentModel
@@ -167,10 +167,7 @@ class Aligner:
         transitions = Transitions(*self.objective.transitions) if topology == "hmm" and scale else None
         graphs = build_graphs(words, topology, len(self.tokens), transitions)
         scores = apply_blank_penalty(log_probs, blank_penalty) if blank_penalty else log_probs
-        log_prior = None
-        if prior_scale:
-            valid = (torch.arange(log_probs.shape[1])[None] < lengths[:, None])[..., None]
-            log_prior = (log_probs.exp() * valid).sum((0, 1)).div(valid.sum()).log()
+        log_prior = posterior_log_prior(log_probs, lengths) if prior_scale else None
         result = viterbi(scores, lengths, graphs, log_prior=log_prior, prior_scale=prior_scale,
                          transition_scale=scale if transitions is not None else 0.0)
         token_segs = path_segments(result, graphs, level="token")

@@ -24,7 +24,7 @@ from typing import Sequence
 import torch
 
 from ..engine.dense_graph import DenseGraph
-from ..engine.intersect import _prepare
+from ..engine import prepare_inputs
 from ..engine.recursion import arc_scores
 from ..fsa import FsaVec
 from ._logspace import logsumexp
@@ -96,7 +96,7 @@ def _token_tables(graphs: FsaVec, graph: DenseGraph, level: str) -> tuple[torch.
     aux = graphs.aux[level].to(device)
     B, N, M = graph.in_arc.shape
     slot_tok = torch.where(graph.in_mask, aux[graph.in_arc.clamp(min=0)], -1)  # [B, N, M]
-    state_tok = torch.where(graph.in_mask, slot_tok, -1).amax(2)  # a state's token (-1: none)
+    state_tok = slot_tok.amax(2)  # a state's token (-1: none)
     src_tok = state_tok.gather(1, graph.in_src.reshape(B, -1)).view(B, N, M)
     enters = (slot_tok >= 0) & (slot_tok != src_tok) & graph.in_mask
     per_arc = graphs.aux[level]
@@ -132,7 +132,7 @@ def soft_dp_align(
     """
     if not tau > 0:
         raise ValueError(f"tau must be > 0, got {tau}")
-    graph, lengths, emissions, weights, final = _prepare(
+    graph, lengths, emissions, weights, final = prepare_inputs(
         log_probs, lengths, graphs, posterior_scale / tau, log_prior, prior_scale / tau, transition_scale / tau)
     slot_tok, enters, num_tokens = _token_tables(graphs, graph, level)
     B, T, V = log_probs.shape

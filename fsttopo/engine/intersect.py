@@ -35,7 +35,7 @@ def _kernels(device: torch.device, backend: str):
 
     return numba_kernels
 
-__all__ = ["full_sum", "soft_alignment", "viterbi", "ViterbiResult"]
+__all__ = ["full_sum", "soft_alignment", "viterbi", "ViterbiResult", "prepare_inputs"]
 
 
 @dataclass
@@ -57,7 +57,7 @@ class ViterbiResult:
     lengths: torch.Tensor
 
 
-def _prepare(
+def prepare_inputs(
     log_probs: torch.Tensor,
     lengths: torch.Tensor | Sequence[int],
     graphs: FsaVec,
@@ -66,7 +66,10 @@ def _prepare(
     prior_scale: float,
     transition_scale: float,
 ) -> tuple[DenseGraph, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Validate inputs; return (graph, lengths, emissions [B,T,V], weights [B,N,M], final [B,F])."""
+    """Validate the engine's inputs and apply the scales (for code built on the engine, e.g. soft-DP).
+
+    Returns (compiled graph, lengths [B] int64, emissions [B,T,V], slot weights [B,N,M],
+    final-arc weights [B,F])."""
     if not torch.is_tensor(log_probs):
         raise TypeError(f"log_probs must be a torch.Tensor, got {type(log_probs).__name__}")
     if log_probs.ndim != 3:
@@ -194,7 +197,7 @@ def full_sum(
         ``graphs.scores``. The gradient w.r.t. ``log_probs`` is ``posterior_scale`` times the soft
         alignment (:func:`soft_alignment`); utterances without a path get ``-inf`` and zero gradient.
     """
-    graph, lengths, emissions, weights, final = _prepare(
+    graph, lengths, emissions, weights, final = prepare_inputs(
         log_probs, lengths, graphs, posterior_scale, log_prior, prior_scale, transition_scale)
     kernels = _kernels(log_probs.device, backend)
     total = _FullSum.apply(emissions, weights, final, graph, lengths, kernels)
@@ -220,7 +223,7 @@ def soft_alignment(
     Same arguments as :func:`full_sum` (without ``zero_infinity``). Returns ``[B, T, V]`` (dtype of ``log_probs``); each valid
     frame sums to 1, padding frames and utterances without a path are all zeros.
     """
-    graph, lengths, emissions, weights, final = _prepare(
+    graph, lengths, emissions, weights, final = prepare_inputs(
         log_probs, lengths, graphs, posterior_scale, log_prior, prior_scale, transition_scale)
     kernels = _kernels(log_probs.device, backend)
     alpha = kernels.forward(emissions, weights, graph, lengths)
@@ -252,7 +255,7 @@ def viterbi(
     Returns:
         :class:`ViterbiResult` (tensors on the CPU except ``scores``, which stays on the input device).
     """
-    graph, lengths, emissions, weights, final = _prepare(
+    graph, lengths, emissions, weights, final = prepare_inputs(
         log_probs, lengths, graphs, posterior_scale, log_prior, prior_scale, transition_scale)
     kernels = _kernels(log_probs.device, backend)
     best, arcs = kernels.viterbi_path(emissions, weights, final, graph, lengths)
