@@ -102,6 +102,13 @@ class Aligner:
         """Seconds per model output frame."""
         return FEATURE_SHIFT * self.model.config.subsampling
 
+    @property
+    def frame_offset(self) -> float:
+        """Seconds from the start of the audio to the start of model frame 0 (negative: frame
+        ``t`` is centred on feature frame ``subsampling * t``, see
+        :attr:`fsttopo.models.ConvFrontend.frame_offset`)."""
+        return FEATURE_SHIFT * self.model.frontend.frame_offset
+
     @torch.no_grad()
     def posteriors(self, features: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
         """``[T'_i, F]`` feature tensors -> (log-probs ``[B, T, V]``, lengths ``[B]``)."""
@@ -159,7 +166,8 @@ class Aligner:
             flat = [t for w in words[i] for t in w]
             out.append(UtteranceAlignment.from_segments(
                 ids[i], text, features[i].shape[0] * FEATURE_SHIFT, word_segs[i], token_segs[i],
-                text.split(), [self.tokens[t] for t in flat], self.frame_shift, offset=offsets[i]))
+                text.split(), [self.tokens[t] for t in flat], self.frame_shift, offset=offsets[i],
+                frame_offset=self.frame_offset))
         return AlignerOutput(out, log_probs, lengths)
 
     def _viterbi(self, log_probs, lengths, words, topology, blank_penalty, prior_scale, transition_scale):
@@ -211,7 +219,7 @@ def align_audio_file(aligner: Aligner, audio: str | Path, transcript: str, out_d
     write_ctm([ali], out / f"{name}.ctm")
     if plot:
         plot_alignment(feats, result.log_probs[0, : result.lengths[0]], ali, out / f"{name}.png",
-                       aligner.tokens, aligner.frame_shift)
+                       aligner.tokens, aligner.frame_shift, frame_offset=aligner.frame_offset)
     return ali
 
 

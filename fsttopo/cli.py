@@ -17,7 +17,9 @@ def _synth(args: argparse.Namespace) -> None:
             for p in rows:
                 print(f"{p.name:12} {p.description}")
         return
-    synthetic.set_threads(args.threads)
+    from .threads import set_threads
+
+    set_threads(args.threads)
     results = synthetic.run_rows(synthetic.resolve(args.preset), seeds=args.seeds, out_dir=args.out, steps=args.steps,
                                  criterion=args.criterion, output=args.output)
     print(synthetic.markdown_table(results), end="")
@@ -46,9 +48,9 @@ def _train(args: argparse.Namespace) -> None:
     from .training import ObjectiveConfig, TrainConfig, train
 
     if args.threads:
-        import torch
+        from .threads import set_threads
 
-        torch.set_num_threads(args.threads)
+        set_threads(args.threads)
     config = json.loads(open(args.config).read())
     lexicon = Lexicon.from_cmudict()
     model = ModelConfig(num_tokens=lexicon.num_tokens, **config.get("model", {}))

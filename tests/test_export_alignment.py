@@ -49,11 +49,21 @@ def test_from_segments_converts_frames_to_seconds():
     assert [x for t in ali.phones for x in (t.start, t.end)] == pytest.approx([1.08, 1.24, 1.24, 1.40, 1.48, 1.80])
 
 
+def test_from_segments_frame_offset_shifts_and_clips():
+    # frame 0 starts 15 ms before the audio (4x frontend on 10 ms features); 40 ms frames; 0.5 s utterance
+    words = [Segment(0, 5, 0, 4), Segment(1, 7, 4, 13)]
+    ali = UtteranceAlignment.from_segments("u", "a b", 0.5, words, [], ["a", "b"], [], frame_shift=0.04,
+                                           offset=2.0, frame_offset=-0.015)
+    assert [x for t in ali.words for x in (t.start, t.end)] == pytest.approx([2.0, 2.145, 2.145, 2.5])
+
+
 def test_from_segments_rejects_bad_input():
     with pytest.raises(ValueError, match="index 2 is outside the 2 word symbols"):
         UtteranceAlignment.from_segments("u", "a b", 1.0, [Segment(2, 1, 0, 3)], [], ["a", "b"], [], 0.04)
     with pytest.raises(ValueError, match="frame_shift"):
         UtteranceAlignment.from_segments("u", "a", 1.0, [], [], ["a"], [], 0.0)
+    with pytest.raises(ValueError, match="frame_offset"):
+        UtteranceAlignment.from_segments("u", "a", 1.0, [], [], ["a"], [], 0.04, frame_offset=float("nan"))
 
 
 def _example() -> UtteranceAlignment:

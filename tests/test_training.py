@@ -67,6 +67,20 @@ def test_frontend_lengths_are_ceil():
         assert out.log_probs.shape[1] == math.ceil(61 / f)
 
 
+@pytest.mark.parametrize("factor", [2, 4, 6])
+def test_frontend_frame_offset_is_the_receptive_field_centre(factor):
+    """Which input frames output frame t sees (non-zero gradient) must be centred on input frame
+    factor * t, so frame t stands for input frames factor * t + frame_offset + [0, factor)."""
+    m = tiny_model(subsampling=factor)
+    x = torch.randn(1, 12 * factor, 16, requires_grad=True)
+    hidden, _ = m.frontend(x, torch.tensor([12 * factor]))
+    for t in (3, 7):
+        (grad,) = torch.autograd.grad(hidden[0, t].sum(), x, retain_graph=True)
+        seen = grad.abs().sum(-1)[0].nonzero().flatten().float()
+        assert (seen.min() + seen.max()) / 2 == factor * t
+        assert m.frontend.frame_offset == -(factor - 1) / 2
+
+
 def test_one_cycle_schedule_shape():
     peak = 1e-3
     assert one_cycle_factor(0, 100, peak) == pytest.approx(1e-4)
@@ -119,3 +133,19 @@ def test_two_process_gloo_ddp_step(tmp_path):
     torch.manual_seed(0)
     before = torch.cat([p.detach().flatten() for p in tiny_model().parameters()])
     assert not torch.allclose(p0, before)
+
+
+def test_set_threads_limits_torch_and_numba():
+    import numba
+
+    from fsttopo.threads import set_threads
+
+    before = (torch.get_num_threads(), numba.get_num_threads())
+    try:
+        set_threads(1)
+        assert torch.get_num_threads() == 1 and numba.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before[0])
+        numba.set_num_threads(before[1])
+    with pytest.raises(ValueError, match="threads must be >= 1"):
+        set_threads(0)

@@ -95,11 +95,12 @@ class UtteranceAlignment:
     def from_segments(cls, utterance_id: str, text: str, duration: float, word_segments: Sequence[Segment],
                       phone_segments: Sequence[Segment], word_symbols: Sequence[str],
                       phone_symbols: Sequence[str], frame_shift: float, offset: float = 0.0,
-                      ) -> UtteranceAlignment:
+                      frame_offset: float = 0.0) -> UtteranceAlignment:
         """Convert frame segments (as from :func:`fsttopo.path_segments`) to seconds.
 
-        A segment covering frames ``start <= t < end`` becomes
-        ``[offset + start * frame_shift, offset + end * frame_shift)``.
+        Frame boundary ``f`` (the start of frame ``f``) is at ``frame_offset + f * frame_shift``
+        seconds into the utterance, clipped to ``[0, duration]``; a segment covering frames
+        ``start <= t < end`` spans the two boundaries ``start`` and ``end``, shifted by ``offset``.
 
         Args:
             utterance_id, text: copied.
@@ -111,11 +112,19 @@ class UtteranceAlignment:
             word_symbols: the transcript's words, indexed by ``Segment.index``.
             phone_symbols: the utterance's token sequence (e.g. phones), indexed by ``Segment.index``.
             frame_shift: seconds per model frame (e.g. 0.04 for 4x downsampled 10 ms features).
-            offset: seconds added to every time: the start of frame 0 in the recording; also
-                becomes :attr:`start`.
+            offset: seconds added to every time: the start of the utterance in the recording;
+                also becomes :attr:`start`.
+            frame_offset: seconds from the utterance start to the start of frame 0, usually
+                ``<= 0`` (see :attr:`fsttopo.models.ConvFrontend.frame_offset`: -0.015 s for a
+                4x frontend on 10 ms features).
         """
         if not (math.isfinite(frame_shift) and frame_shift > 0):
             raise ValueError(f"frame_shift must be a positive number of seconds, got {frame_shift}")
+        if not math.isfinite(frame_offset):
+            raise ValueError(f"frame_offset must be a finite number of seconds, got {frame_offset}")
+
+        def seconds(frame: int) -> float:
+            return offset + min(max(frame_offset + frame * frame_shift, 0.0), duration)
 
         def convert(kind: str, segments: Sequence[Segment], symbols: Sequence[str]) -> list[TimedToken]:
             out = []
@@ -123,8 +132,7 @@ class UtteranceAlignment:
                 if not 0 <= seg.index < len(symbols):
                     raise ValueError(f"utterance {utterance_id!r}: {kind} segment index {seg.index} is outside "
                                      f"the {len(symbols)} {kind} symbols")
-                out.append(TimedToken(symbols[seg.index], offset + seg.start * frame_shift,
-                                      offset + seg.end * frame_shift))
+                out.append(TimedToken(symbols[seg.index], seconds(seg.start), seconds(seg.end)))
             return out
 
         return cls(utterance_id, text, duration, convert("word", word_segments, word_symbols),

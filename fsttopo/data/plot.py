@@ -33,14 +33,14 @@ def _draw_tokens(ax, row: float, tokens: Sequence[TimedToken], color: str) -> No
 def plot_alignment(features: torch.Tensor | np.ndarray, posteriors: torch.Tensor | np.ndarray,
                    alignment: UtteranceAlignment, path: str | Path, token_symbols: Sequence[str],
                    frame_shift: float, feature_shift: float = 0.01,
-                   reference: UtteranceAlignment | None = None) -> Path:
+                   reference: UtteranceAlignment | None = None, frame_offset: float = 0.0) -> Path:
     """Write a PNG with three panels over a common time axis (seconds in the recording):
 
     1. ``features`` ``[T', F]`` (e.g. log-mel fbank), frame ``i`` at
        ``alignment.start + i * feature_shift``, with the word boundaries of ``reference`` (or of
        ``alignment`` without one) as vertical lines;
     2. ``posteriors`` ``[T, V]`` at the model frame rate, frame ``t`` at
-       ``alignment.start + t * frame_shift``, darker = more probable, labels named by
+       ``alignment.start + frame_offset + t * frame_shift``, darker = more probable, labels named by
        ``token_symbols``; more than 50 labels: only those that are the best label of some frame;
     3. the words and phones of ``alignment`` (and of ``reference``) as labelled spans (rows
        without tokens are left out).
@@ -55,6 +55,8 @@ def plot_alignment(features: torch.Tensor | np.ndarray, posteriors: torch.Tensor
         frame_shift: seconds per model frame (e.g. 0.04).
         feature_shift: seconds per feature frame (e.g. 0.01).
         reference: optional reference alignment of the same utterance.
+        frame_offset: seconds from the start of the audio to the start of model frame 0 (see
+            :attr:`fsttopo.aligner.Aligner.frame_offset`).
 
     Returns:
         ``path``.
@@ -95,8 +97,9 @@ def plot_alignment(features: torch.Tensor | np.ndarray, posteriors: torch.Tensor
     ax_f.set_ylabel("feature")
     ax_f.set_title(f"{alignment.utterance_id}: {alignment.text}", fontsize=9)
 
+    p0 = t0 + frame_offset
     ax_p.imshow(post[:, rows].T, aspect="auto", origin="lower", cmap="Greys", interpolation="nearest",
-                vmin=0.0, vmax=1.0, extent=(t0, t0 + post.shape[0] * frame_shift, -0.5, len(rows) - 0.5))
+                vmin=0.0, vmax=1.0, extent=(p0, p0 + post.shape[0] * frame_shift, -0.5, len(rows) - 0.5))
     ax_p.set_yticks(range(len(rows)), [token_symbols[i] for i in rows], fontsize=max(4, 8 - len(rows) // 15))
     ax_p.set_ylabel("posterior")
 

@@ -36,6 +36,19 @@ class ConvFrontend(nn.Module):
         self.proj = nn.Linear(channels * freq, d_model)
         self._strides = (s1, s2)
 
+    @property
+    def frame_offset(self) -> float:
+        """Where output frame ``t`` starts, relative to input frame ``factor * t``, in input frames:
+        ``-(factor - 1) / 2``.
+
+        Each kernel-3, padding-1 convolution centres output frame ``i`` on its input frame
+        ``stride * i``, so output frame ``t`` is centred on input frame ``factor * t``; giving it
+        the ``factor`` input frames around that centre puts its start ``(factor - 1) / 2`` input
+        frames earlier. (Reading frame ``t`` as input frames ``[factor t, factor (t+1))`` instead
+        would put every time stamp ``(factor - 1) / 2`` input frames late: 15 ms at 4x.)
+        """
+        return -(self.factor - 1) / 2
+
     def output_lengths(self, lengths: torch.Tensor) -> torch.Tensor:
         """``[B]`` frames after downsampling: ``ceil(ceil(T' / s1) / s2)`` = ``ceil(T' / factor)``."""
         s1, s2 = self._strides

@@ -12,7 +12,7 @@ from .data import DEFAULT_WORDS, SILENCE, DataConfig, SyntheticBatch, generate_b
 from .models import BLSTM, FFNN, ModelConfig, build_model
 from .presets import PRESETS, TABLES, Preset, resolve
 from .priors import PriorConfig, log_prior, static_log_prior
-from .runner import METRICS, RowResult, markdown_table, mean_std, run_rows, set_threads
+from .runner import METRICS, RowResult, markdown_table, mean_std, run_rows
 from .train import ExperimentConfig, evaluate, run_seed, train
 
 __all__ = [
@@ -21,5 +21,5 @@ __all__ = [
     "PriorConfig", "log_prior", "static_log_prior",
     "ExperimentConfig", "train", "evaluate", "run_seed",
     "Preset", "PRESETS", "TABLES", "resolve",
-    "METRICS", "RowResult", "run_rows", "markdown_table", "mean_std", "set_threads",
+    "METRICS", "RowResult", "run_rows", "markdown_table", "mean_std",
 ]

@@ -16,7 +16,7 @@ from .plot import plot_alignment
 from .presets import Preset
 from .train import Example, run_seed
 
-__all__ = ["METRICS", "RowResult", "run_rows", "markdown_table", "mean_std", "set_threads"]
+__all__ = ["METRICS", "RowResult", "run_rows", "markdown_table", "mean_std"]
 
 METRICS: dict[str, str] = {
     "ler": "LER [%]", "fw_ce": "Fw. CE", "eps_posterior": "E p(eps|x) [%]", "tse": "TSE [frames]",
@@ -134,12 +134,3 @@ def _write(results: Sequence[RowResult], out: Path) -> None:
         plot_alignment(last.example, out / "alignment.png", title)
 
 
-def set_threads(num_threads: int) -> None:
-    """Limit torch's intra-op threads and the Numba threads of the full-sum kernels (the runner
-    default is 1: small models, shared machine)."""
-    if num_threads < 1:
-        raise ValueError(f"threads must be >= 1, got {num_threads}")
-    import numba
-
-    torch.set_num_threads(num_threads)
-    numba.set_num_threads(min(num_threads, numba.config.NUMBA_NUM_THREADS))

@@ -21,8 +21,9 @@ from lhotse import load_manifest_lazy
 from tqdm import tqdm
 
 from fsttopo import metrics
-from fsttopo.aligner import Aligner, align_cuts
-from fsttopo.data.alignment import TimedToken, UtteranceAlignment
+from fsttopo.align.segments import Segment, group_segments
+from fsttopo.aligner import FEATURE_SHIFT, Aligner, align_cuts
+from fsttopo.data.alignment import UtteranceAlignment
 from fsttopo.data.export import from_cuts, write_json_dir
 from fsttopo.scoring import markdown_table, score_alignments
 
@@ -36,7 +37,9 @@ EXPERIMENTS = {  # directory -> row name
 
 def forced_align_baseline(aligner: Aligner, cuts) -> list[UtteranceAlignment]:
     """torchaudio's forced_align on the CTC model's posteriors, one utterance at a time; a word spans
-    from its first token's first frame to its last token's last frame (as torchaudio's tutorial)."""
+    from its first token's first frame to its last token's last frame (as torchaudio's tutorial), and
+    frames become seconds as in our aligner (:meth:`UtteranceAlignment.from_segments` with the
+    model's frame offset), so that the two differ only in the alignment."""
     out = []
     for cut in tqdm(cuts, desc="torchaudio forced_align", unit="utt"):
         sup = cut.supervisions[0]
@@ -46,15 +49,12 @@ def forced_align_baseline(aligner: Aligner, cuts) -> list[UtteranceAlignment]:
         flat = torch.tensor([[t for w in words for t in w]])
         labels, scores = AF.forced_align(log_probs[:, : lengths[0]], flat, blank=0)
         spans = AF.merge_tokens(labels[0], scores[0].exp())
-        shift, pos, word_tokens = aligner.frame_shift, 0, []
-        for text, w in zip(sup.text.split(), words):
-            first, last = spans[pos], spans[pos + len(w) - 1]
-            word_tokens.append(TimedToken(text, cut.start + first.start * shift, cut.start + last.end * shift))
-            pos += len(w)
-        phones = [TimedToken(aligner.tokens[s.token], cut.start + s.start * shift, cut.start + s.end * shift)
-                  for s in spans]
-        out.append(UtteranceAlignment(sup.id, sup.text, feats.shape[0] * 0.01, word_tokens, phones,
-                                      start=cut.start))
+        phones = [Segment(i, s.token, s.start, s.end) for i, s in enumerate(spans)]
+        sizes = [len(w) for w in words]
+        out.append(UtteranceAlignment.from_segments(
+            sup.id, sup.text, feats.shape[0] * FEATURE_SHIFT, group_segments(phones, sizes), phones,
+            sup.text.split(), [aligner.tokens[s.token] for s in spans], aligner.frame_shift,
+            offset=cut.start, frame_offset=aligner.frame_offset))
     return out
 
 
