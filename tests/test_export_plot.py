@@ -1,4 +1,4 @@
-"""fsttopo.data.plot: the features/posteriors/segments figure is written as a PNG."""
+"""fsttopo.data.plot: the features/posteriors/segments figure and the boundary-error curves are written as PNGs."""
 
 import numpy as np
 import pytest
@@ -6,7 +6,7 @@ import torch
 
 from fsttopo.data.alignment import TimedToken as T
 from fsttopo.data.alignment import UtteranceAlignment as U
-from fsttopo.data.plot import plot_alignment
+from fsttopo.data.plot import plot_alignment, plot_boundary_errors
 
 HYP = U("u1", "hello world", 1.2, [T("hello", 0.1, 0.5), T("world", 0.56, 1.0)],
         [T("hh", 0.1, 0.2), T("ah", 0.2, 0.3), T("l", 0.3, 0.4), T("ow", 0.4, 0.5)])
@@ -33,3 +33,12 @@ def test_plot_rejects_bad_input(tmp_path):
         plot_alignment(torch.randn(10), torch.randn(3, 2), HYP, tmp_path / "x.png", ["a", "b"], 0.04)
     with pytest.raises(ValueError, match="positive seconds"):
         plot_alignment(torch.randn(10, 4), torch.randn(3, 2), HYP, tmp_path / "x.png", ["a", "b"], 0.0)
+
+
+def test_boundary_error_plot(tmp_path):
+    path = plot_boundary_errors({"a": [0.0, 10.0, 35.5], "b": np.array([5.0, 200.0])}, tmp_path / "cdf.png")
+    assert path.read_bytes()[:4] == b"\x89PNG"
+    with pytest.raises(ValueError, match="b: errors must be"):
+        plot_boundary_errors({"a": [1.0], "b": [-1.0]}, tmp_path / "x.png")
+    with pytest.raises(ValueError, match="no aligners"):
+        plot_boundary_errors({}, tmp_path / "x.png")

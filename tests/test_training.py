@@ -149,3 +149,17 @@ def test_set_threads_limits_torch_and_numba():
         numba.set_num_threads(before[1])
     with pytest.raises(ValueError, match="threads must be >= 1"):
         set_threads(0)
+
+
+@pytest.mark.parametrize("num_cuts", [1, 3, 25])
+def test_sampler_yields_every_cut_of_small_and_large_sets(num_cuts):
+    from lhotse import CutSet
+    from lhotse.testing.dummies import dummy_cut
+
+    from fsttopo.training.data import make_sampler
+
+    cuts = CutSet.from_cuts(dummy_cut(i, duration=1.0 + i % 4) for i in range(num_cuts))
+    seen = [c.id for batch in make_sampler(cuts, max_duration=6.0, shuffle=False) for c in batch]
+    assert sorted(seen) == sorted(cuts.ids)
+    with pytest.raises(ValueError, match="cut set is empty"):
+        make_sampler(CutSet.from_cuts([]), max_duration=6.0, shuffle=False)

@@ -1,16 +1,17 @@
-"""Plot audio features, model posteriors and word/phone segments of one utterance (paper Figs. 5/6)."""
+"""Plots: features, posteriors and word/phone segments of one utterance (paper Figs. 5/6), and the
+distribution of word-boundary errors of several aligners."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import numpy as np
 import torch
 
 from .alignment import TimedToken, UtteranceAlignment
 
-__all__ = ["plot_alignment"]
+__all__ = ["plot_alignment", "plot_boundary_errors"]
 
 _MAX_ROWS = 50
 """Posterior rows shown: all labels up to this vocabulary size, else only labels that win a frame."""
@@ -110,6 +111,52 @@ def plot_alignment(features: torch.Tensor | np.ndarray, posteriors: torch.Tensor
     ax_s.set_xlim(t0, end)
     ax_s.set_xlabel("time [s]")
 
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def plot_boundary_errors(errors_ms: Mapping[str, Sequence[float]], path: str | Path,
+                         title: str = "word-boundary error", max_ms: float = 150.0) -> Path:
+    """Write a PNG with one curve per aligner: the share of word boundaries (%) whose absolute error
+    is at most ``x`` ms, for ``x`` in ``[0, max_ms]``.
+
+    Args:
+        errors_ms: aligner name -> absolute boundary errors in ms (e.g. both boundaries of every word,
+            from :func:`fsttopo.scoring.word_boundary_errors`); each non-empty, finite, >= 0.
+        path: PNG file to write.
+        title: axes title.
+        max_ms: right end of the x axis.
+
+    Returns:
+        ``path``.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    if not errors_ms:
+        raise ValueError("no aligners to plot")
+    fig, ax = plt.subplots(figsize=(7.0, 4.5))
+    for name, errors in errors_ms.items():
+        e = np.sort(np.asarray(errors, dtype=np.float64))
+        if e.ndim != 1 or e.size == 0 or not np.isfinite(e).all() or (e < 0).any():
+            raise ValueError(f"{name}: errors must be a non-empty list of finite ms >= 0")
+        ax.step(np.concatenate([[0.0], e]), 100 * np.arange(e.size + 1) / e.size, where="post",
+                label=f"{name} (mean {(e.mean()):.1f} ms)")
+    for x in (20, 50):
+        ax.axvline(x, color="grey", lw=0.6, ls=":")
+    ax.set_xlim(0, max_ms)
+    ax.set_ylim(0, 100)
+    ax.set_xlabel("absolute error [ms]")
+    ax.set_ylabel("boundaries within [%]")
+    ax.set_title(title, fontsize=9)
+    ax.legend(fontsize=7, loc="lower right")
+    ax.grid(alpha=0.3)
     fig.tight_layout()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
 from typing import Protocol
 
 import torch
 from lhotse import CutSet
-from lhotse.dataset import DynamicBucketingSampler
+from lhotse.dataset import DynamicBucketingSampler, DynamicCutSampler
+from lhotse.dataset.sampling.base import CutSampler
 
 __all__ = ["WordEncoder", "CutBatches", "make_sampler", "pad_features"]
 
@@ -51,9 +53,19 @@ class CutBatches(torch.utils.data.Dataset):
         }
 
 
+_NUM_BUCKETS = 10
+
+
 def make_sampler(cuts: CutSet, max_duration: float, shuffle: bool, seed: int = 0,
-                 world_size: int | None = None, rank: int | None = None) -> DynamicBucketingSampler:
+                 world_size: int | None = None, rank: int | None = None) -> CutSampler:
     """Dynamic bucketing by duration (``max_duration`` seconds of audio per batch); with
-    ``world_size``/``rank`` each DDP process sees its own share."""
-    return DynamicBucketingSampler(cuts, max_duration=max_duration, shuffle=shuffle, num_buckets=10,
+    ``world_size``/``rank`` each DDP process sees its own share. Up to 10 duration buckets (fewer
+    for fewer cuts: Lhotse needs a cut per bucket and two buckets; one cut is not bucketed)."""
+    num_buckets = sum(1 for _ in itertools.islice(cuts, _NUM_BUCKETS))
+    if num_buckets == 0:
+        raise ValueError("the cut set is empty")
+    if num_buckets == 1:
+        return DynamicCutSampler(cuts, max_duration=max_duration, shuffle=shuffle, seed=seed,
+                                 world_size=world_size, rank=rank, drop_last=False)
+    return DynamicBucketingSampler(cuts, max_duration=max_duration, shuffle=shuffle, num_buckets=num_buckets,
                                    seed=seed, world_size=world_size, rank=rank, drop_last=False)

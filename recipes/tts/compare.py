@@ -3,7 +3,8 @@
 For each experiment directory with a ``model.pt``: align the test cuts with Viterbi on the model's
 training topology and score against the synthesizers' reference word alignments; the standard CTC
 model is also aligned with ``torchaudio.functional.forced_align`` (the outside baseline), and with
-GradScore/GradScoreExt. Also reports the phone error rate of greedy decoding.
+GradScore/GradScoreExt. Also reports the phone error rate of greedy decoding, the median signed boundary errors, and plots
+the distribution of boundary errors (``boundary_errors.png`` beside ``--out``).
 
     python recipes/tts/compare.py --exp exp/tts --cuts data/tts/manifests/cuts_test.jsonl.gz \
         --out exp/tts/results.md
@@ -15,6 +16,7 @@ import argparse
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 import torchaudio.functional as AF
 from lhotse import load_manifest_lazy
@@ -25,7 +27,8 @@ from fsttopo.align.segments import Segment, group_segments
 from fsttopo.aligner import FEATURE_SHIFT, Aligner, align_cuts
 from fsttopo.data.alignment import UtteranceAlignment
 from fsttopo.data.export import from_cuts, write_json_dir
-from fsttopo.scoring import markdown_table, score_alignments
+from fsttopo.data.plot import plot_boundary_errors
+from fsttopo.scoring import markdown_table, score_alignments, word_boundary_errors
 
 EXPERIMENTS = {  # directory -> row name
     "hmm_transition": "HMM, transition model (0.7/0.0/0.3)",
@@ -72,6 +75,19 @@ def phone_error_rate(aligner: Aligner, cuts, max_duration: float = 200.0) -> flo
     return metrics.label_error_rate(hyps, refs)
 
 
+def boundary_errors(hyps: list[UtteranceAlignment], refs: dict[str, UtteranceAlignment]
+                    ) -> tuple[list[float], float, float]:
+    """Absolute errors (ms) of both boundaries of every word, and the median signed start and end
+    errors (ms; positive = the hypothesis boundary is late)."""
+    errors, start, end = [], [], []
+    for h in hyps:
+        r = refs[h.utterance_id]
+        errors += [e for pair in word_boundary_errors(h, r) for e in pair]
+        start += [1000 * (a.start - b.start) for a, b in zip(h.words, r.words)]
+        end += [1000 * (a.end - b.end) for a, b in zip(h.words, r.words)]
+    return errors, float(np.median(start)), float(np.median(end))
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--exp", default="exp/tts", help="directory holding one sub-directory per experiment")
@@ -85,7 +101,8 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     cuts = load_manifest_lazy(args.cuts).to_eager()
     refs = from_cuts(cuts)
-    rows, per, timing = {}, {}, {}
+    ref_by_id = {r.utterance_id: r for r in refs}
+    rows, per, timing, errors, bias = {}, {}, {}, {}, {}
     for name, title in EXPERIMENTS.items():
         path = Path(args.exp) / name / "model.pt"
         if not path.exists():
@@ -104,21 +121,30 @@ def main() -> None:
             timing[row] = time.perf_counter() - start
             write_json_dir(hyps, Path(args.exp) / name / f"ali_{method}")
             rows[row] = score_alignments(hyps, refs)
+            errors[row], *bias[row] = boundary_errors(hyps, ref_by_id)
         per[title] = phone_error_rate(aligner, cuts)
         if aligner.objective.topology == "ctc":
             row = "CTC + torchaudio forced_align (baseline)"
             start = time.perf_counter()
-            rows[row] = score_alignments(forced_align_baseline(aligner, cuts), refs)
+            hyps = forced_align_baseline(aligner, cuts)
             timing[row] = time.perf_counter() - start
+            rows[row] = score_alignments(hyps, refs)
+            errors[row], *bias[row] = boundary_errors(hyps, ref_by_id)
     table = markdown_table(rows)
     lines = [table, "", "| model | greedy PER [%] |", "| --- | ---: |"]
     lines += [f"| {k} | {v:.1f} |" for k, v in per.items()]
+    lines += ["", "| aligner | median start error [ms] | median end error [ms] |", "| --- | ---: | ---: |"]
+    lines += [f"| {k} | {s:+.1f} | {e:+.1f} |" for k, (s, e) in bias.items()]
     lines += ["", "| aligner | time for the test set [s] |", "| --- | ---: |"]
     lines += [f"| {k} | {v:.1f} |" for k, v in timing.items()]
     text = "\n".join(lines) + "\n"
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(text)
+    plot = plot_boundary_errors({k: v for k, v in errors.items() if "first" not in k},
+                                Path(args.out).with_name("boundary_errors.png"),
+                                title=f"word-boundary errors, {len(cuts)} test utterances (held-out voices)")
     print(text)
+    print(f"written: {args.out}, {plot}")
 
 
 if __name__ == "__main__":
