@@ -24,11 +24,11 @@ from .models import AlignmentModel
 from .training.checkpoint import load_model
 from .training.data import WordEncoder, pad_features
 from .training.objective import ObjectiveConfig
-from .topology import TOPOLOGIES, Transitions, build_graphs
+from .names import METHODS, TOPOLOGIES
+from .topology import Transitions, build_graphs
 
 __all__ = ["METHODS", "AlignerOutput", "Aligner", "compute_features", "SAMPLE_RATE", "FEATURE_SHIFT"]
 
-METHODS = ("viterbi", "gradscore", "gradscore-ext")
 SAMPLE_RATE = 16000
 FEATURE_SHIFT = 0.01  # seconds per feature frame (Lhotse Fbank default)
 

@@ -6,6 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from .names import METHODS, TOPOLOGIES
+
 DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "data" / "model" / "model.pt"
 
 
@@ -93,8 +95,8 @@ def _align_cuts(args: argparse.Namespace) -> None:
 
 def _add_alignment_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", default=str(DEFAULT_MODEL), help="model file (default: the shipped model)")
-    p.add_argument("--method", choices=["viterbi", "gradscore", "gradscore-ext"], default="viterbi")
-    p.add_argument("--topology", choices=["hmm", "ctc", "ctc-no-forced-blank"],
+    p.add_argument("--method", choices=METHODS, default="viterbi")
+    p.add_argument("--topology", choices=TOPOLOGIES,
                    help="Viterbi graph topology (default: the model's training topology)")
     p.add_argument("--blank-penalty", type=float, default=0.0, help="subtract from blank/silence log-probs")
     p.add_argument("--prior-scale", type=float, default=0.0, help="divide by the mean posterior to this power")
@@ -132,7 +134,7 @@ def main(argv: list[str] | None = None) -> None:
     synth.set_defaults(func=_synth)
 
     graph = sub.add_parser("graph", help="print a topology graph in k2 text format or Graphviz DOT")
-    graph.add_argument("topology", choices=["ctc", "ctc-no-forced-blank", "hmm"])
+    graph.add_argument("topology", choices=TOPOLOGIES)
     graph.add_argument("labels", nargs="+", help="words as comma-separated label ids, e.g. 1,2,2 3")
     graph.add_argument("--blank", type=int, default=0, help="blank (CTC) or silence (HMM) id")
     graph.add_argument("--transitions", action="store_true", help="HMM: default loop/forward weights")

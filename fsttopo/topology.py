@@ -18,10 +18,9 @@ from typing import Sequence
 import torch
 
 from .fsa import Fsa, FsaVec
+from .names import TOPOLOGIES
 
 __all__ = ["TOPOLOGIES", "Transitions", "ctc_graph", "hmm_graph", "build_graphs"]
-
-TOPOLOGIES = ("hmm", "ctc", "ctc-no-forced-blank")
 
 
 @dataclass(frozen=True)

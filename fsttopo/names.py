@@ -1,0 +1,8 @@
+"""The names users pick from (topologies, alignment methods), in a module without heavy imports so
+that the command line can offer them without loading torch."""
+
+TOPOLOGIES = ("hmm", "ctc", "ctc-no-forced-blank")
+"""Label topologies: HMM with optional silence between words, CTC, CTC without forced blanks."""
+
+METHODS = ("viterbi", "gradscore", "gradscore-ext")
+"""Alignment methods of :meth:`fsttopo.aligner.Aligner.align`."""
