@@ -3,8 +3,10 @@
 For each experiment directory with a ``model.pt``: align the test cuts with Viterbi on the model's
 training topology and score against the synthesizers' reference word alignments; the standard CTC
 model is also aligned with ``torchaudio.functional.forced_align`` (the outside baseline), and with
-GradScore/GradScoreExt. Also reports the phone error rate of greedy decoding, the median signed boundary errors, and plots
-the distribution of boundary errors (``boundary_errors.png`` beside ``--out``).
+GradScore/GradScoreExt; each model also with the alignment-time silence/blank penalty and prior
+scale tuned on the dev voice (paper Table 14). Also reports the phone error rate of greedy
+decoding, the median signed boundary errors, and plots the distribution of boundary errors
+(``boundary_errors.png`` beside ``--out``).
 
     python recipes/tts/compare.py --exp exp/tts --cuts data/tts/manifests/cuts_test.jsonl.gz \
         --out exp/tts/results.md
@@ -88,10 +90,31 @@ def boundary_errors(hyps: list[UtteranceAlignment], refs: dict[str, UtteranceAli
     return errors, float(np.median(start)), float(np.median(end))
 
 
+PENALTIES = (0.0, 0.5, 1.0, 2.0, 4.0)
+PRIOR_SCALES = (0.0, 0.5)
+
+
+def tune_on_dev(aligner: Aligner, dev_cuts) -> tuple[float, float, float]:
+    """Grid-search the alignment-time silence/blank penalty and prior scale (paper Table 14) for the
+    lowest mean word-boundary error on the dev voice. Returns ``(penalty, prior_scale, dev TSE ms)``."""
+    dev_refs = from_cuts(dev_cuts)
+    best = None
+    for penalty in PENALTIES:
+        for prior in PRIOR_SCALES:
+            hyps = align_cuts(aligner, dev_cuts, blank_penalty=penalty, prior_scale=prior)
+            tse = score_alignments(hyps, dev_refs).tse_ms
+            print(f"  dev: penalty {penalty} prior {prior}: TSE {tse:.1f} ms")
+            if best is None or tse < best[2]:
+                best = (penalty, prior, tse)
+    return best
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--exp", default="exp/tts", help="directory holding one sub-directory per experiment")
     p.add_argument("--cuts", default="data/tts/manifests/cuts_test.jsonl.gz")
+    p.add_argument("--dev", default="data/tts/manifests/cuts_dev.jsonl.gz",
+                   help="cuts on which the alignment-time penalty and prior are tuned ('' to skip)")
     p.add_argument("--out", default="exp/tts/results.md")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--gradscore-utterances", type=int, default=60,
@@ -102,24 +125,32 @@ def main() -> None:
     cuts = load_manifest_lazy(args.cuts).to_eager()
     refs = from_cuts(cuts)
     ref_by_id = {r.utterance_id: r for r in refs}
-    rows, per, timing, errors, bias = {}, {}, {}, {}, {}
+    dev = load_manifest_lazy(args.dev).to_eager() if args.dev else None
+    rows, per, timing, errors, bias, tuned = {}, {}, {}, {}, {}, {}
     for name, title in EXPERIMENTS.items():
         path = Path(args.exp) / name / "model.pt"
         if not path.exists():
             print(f"skipping {name}: no {path}")
             continue
         aligner = Aligner.from_file(path)
-        methods = [("viterbi", title, cuts)]
+        methods = [("viterbi", title, cuts, {})]
+        if dev is not None:
+            penalty, prior, dev_tse = tune_on_dev(aligner, dev)
+            if (penalty, prior) != (0.0, 0.0):
+                row = f"{title}, dev-tuned penalty {penalty:g} / prior {prior:g}"
+                methods.append(("viterbi", row, cuts, {"blank_penalty": penalty, "prior_scale": prior}))
+            tuned[title] = (penalty, prior, dev_tse)
         if aligner.objective.topology == "ctc":
             subset = cuts.subset(first=args.gradscore_utterances)
             n = len(subset)
-            methods += [("gradscore", f"{title}, GradScore (first {n} utt.)", subset),
-                        ("gradscore-ext", f"{title}, GradScoreExt (first {n} utt.)", subset)]
-        for method, row, part in methods:
+            methods += [("gradscore", f"{title}, GradScore (first {n} utt.)", subset, {}),
+                        ("gradscore-ext", f"{title}, GradScoreExt (first {n} utt.)", subset, {})]
+        for method, row, part, options in methods:
             start = time.perf_counter()
-            hyps = align_cuts(aligner, part, max_duration=60.0 if method != "viterbi" else 200.0, method=method)
+            hyps = align_cuts(aligner, part, max_duration=60.0 if method != "viterbi" else 200.0, method=method,
+                              **options)
             timing[row] = time.perf_counter() - start
-            write_json_dir(hyps, Path(args.exp) / name / f"ali_{method}")
+            write_json_dir(hyps, Path(args.exp) / name / f"ali_{method}{'_tuned' if options else ''}")
             rows[row] = score_alignments(hyps, refs)
             errors[row], *bias[row] = boundary_errors(hyps, ref_by_id)
         per[title] = phone_error_rate(aligner, cuts)
@@ -133,6 +164,9 @@ def main() -> None:
     table = markdown_table(rows)
     lines = [table, "", "| model | greedy PER [%] |", "| --- | ---: |"]
     lines += [f"| {k} | {v:.1f} |" for k, v in per.items()]
+    if tuned:
+        lines += ["", "| model | dev-tuned penalty | dev-tuned prior scale | dev TSE [ms] |", "| --- | ---: | ---: | ---: |"]
+        lines += [f"| {k} | {p:g} | {s:g} | {t:.1f} |" for k, (p, s, t) in tuned.items()]
     lines += ["", "| aligner | median start error [ms] | median end error [ms] |", "| --- | ---: | ---: |"]
     lines += [f"| {k} | {s:+.1f} | {e:+.1f} |" for k, (s, e) in bias.items()]
     lines += ["", "| aligner | time for the test set [s] |", "| --- | ---: |"]
