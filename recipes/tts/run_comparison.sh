@@ -13,9 +13,9 @@ train() {  # config name; one thread per job, two jobs side by side on two cores
     --out $EXP/$1 --threads 1 > $EXP/$1.log 2>&1
 }
 mkdir -p $EXP
-# 1. CTC from scratch, 10 epochs. The HMM topology trained from scratch was still all silence
+# 1. CTC from scratch, 6 epochs. The HMM topology trained from scratch was still all silence
 #    after its first epoch (TSE 612 ms on the example), so the HMM with prior starts from CTC's
-#    first epoch (7 epochs, beside CTC's remaining 9).
+#    first epoch (5 epochs, beside CTC's remaining 5).
 train ctc &
 CTC=$!
 while [ ! -f $EXP/ctc/epoch1.pt ]; do kill -0 $CTC || exit 1; sleep 10; done
