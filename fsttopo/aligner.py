@@ -7,9 +7,10 @@ blank penalty and prior (paper Table 14), and the gradient-based ``gradscore`` /
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import numpy as np
 import torch
@@ -21,14 +22,16 @@ from .criteria import apply_blank_penalty, posterior_log_prior
 from .data.alignment import UtteranceAlignment
 from .engine import viterbi
 from .models import AlignmentModel
-from .training.checkpoint import load_model
+from .names import METHODS, TOPOLOGIES
+from .training.checkpoint import read_model_file
 from .training.data import WordEncoder, pad_features
 from .training.objective import ObjectiveConfig
-from .names import METHODS, TOPOLOGIES
 from .topology import Transitions, build_graphs
 
-__all__ = ["METHODS", "AlignerOutput", "Aligner", "compute_features", "SAMPLE_RATE", "FEATURE_SHIFT"]
+__all__ = ["METHODS", "ALIGN_OPTIONS", "AlignerOutput", "Aligner", "compute_features", "SAMPLE_RATE", "FEATURE_SHIFT"]
 
+ALIGN_OPTIONS = {"blank_penalty": 0.0, "prior_scale": 0.0}
+"""Alignment-time options a model file may carry as defaults, with the values used without them."""
 SAMPLE_RATE = 16000
 FEATURE_SHIFT = 0.01  # seconds per feature frame (Lhotse Fbank default)
 
@@ -76,26 +79,38 @@ class Aligner:
         objective: the training objective configuration (topology and transitions).
         tokens: token symbols, index = id (0 = blank/silence).
         lexicon: text -> per-word token ids (e.g. :class:`fsttopo.data.lexicon.Lexicon`).
+        align_options: defaults for :meth:`align`'s ``blank_penalty`` and ``prior_scale`` (e.g.
+            tuned on a dev set and stored in the model file); unset ones default to 0.
     """
 
     def __init__(self, model: AlignmentModel, objective: ObjectiveConfig, tokens: Sequence[str],
-                 lexicon: WordEncoder):
+                 lexicon: WordEncoder, align_options: Mapping[str, float] | None = None):
         self.model = model.eval()
         self.objective = objective
         self.tokens = list(tokens)
         self.lexicon = lexicon
+        options = dict(align_options or {})
+        unknown = sorted(set(options) - set(ALIGN_OPTIONS))
+        if unknown:
+            raise ValueError(f"unknown alignment options {unknown}; known: {list(ALIGN_OPTIONS)}")
+        bad = {k: v for k, v in options.items() if not (isinstance(v, (int, float)) and math.isfinite(v))}
+        if bad:
+            raise ValueError(f"alignment options must be finite numbers, got {bad}")
+        self.align_options = {**ALIGN_OPTIONS, **{k: float(v) for k, v in options.items()}}
 
     @classmethod
     def from_file(cls, path: str | Path, lexicon: WordEncoder | None = None) -> "Aligner":
-        """Load a model file; the lexicon defaults to CMUdict over the model's token table."""
-        model, objective, tokens = load_model(path)
+        """Load a model file (with its alignment-time defaults, if it has any); the lexicon defaults
+        to CMUdict over the model's token table."""
+        f = read_model_file(path)
+        model, objective, tokens = f.model, f.objective, f.tokens
         if lexicon is None:
             from .data.lexicon import Lexicon
 
             lexicon = Lexicon.from_cmudict()
             if list(lexicon.tokens) != tokens:
                 raise ValueError(f"{path}: the model's token table differs from the CMUdict lexicon's")
-        return cls(model, objective, tokens, lexicon)
+        return cls(model, objective, tokens, lexicon, f.align_options)
 
     @property
     def frame_shift(self) -> float:
@@ -124,8 +139,8 @@ class Aligner:
         *,
         method: str = "viterbi",
         topology: str | None = None,
-        blank_penalty: float = 0.0,
-        prior_scale: float = 0.0,
+        blank_penalty: float | None = None,
+        prior_scale: float | None = None,
         transition_scale: float | None = None,
         offsets: Sequence[float] | None = None,
     ) -> AlignerOutput:
@@ -137,8 +152,10 @@ class Aligner:
             utterance_ids: names for the outputs (default ``utt0, utt1, ...``).
             method: ``"viterbi"``, ``"gradscore"`` or ``"gradscore-ext"``.
             topology: graph topology for Viterbi (default: the one the model was trained with).
-            blank_penalty: subtracted from the blank/silence log-prob before Viterbi (Table 14).
-            prior_scale: divide by the average posterior of the batch to this power (Table 14).
+            blank_penalty: subtracted from the blank/silence log-prob before Viterbi (Table 14);
+                default: ``align_options["blank_penalty"]``.
+            prior_scale: divide by the average posterior of the batch to this power (Table 14);
+                default: ``align_options["prior_scale"]``.
             transition_scale: HMM transition scale (default: the training one).
             offsets: start of each utterance in its recording, seconds (default 0).
 
@@ -147,6 +164,10 @@ class Aligner:
         """
         if method not in METHODS:
             raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+        if blank_penalty is None:
+            blank_penalty = self.align_options["blank_penalty"]
+        if prior_scale is None:
+            prior_scale = self.align_options["prior_scale"]
         if len(features) != len(texts) or not texts:
             raise ValueError(f"got {len(features)} feature tensors for {len(texts)} transcripts")
         ids = list(utterance_ids) if utterance_ids is not None else [f"utt{i}" for i in range(len(texts))]

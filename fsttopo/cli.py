@@ -98,8 +98,10 @@ def _add_alignment_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--method", choices=METHODS, default="viterbi")
     p.add_argument("--topology", choices=TOPOLOGIES,
                    help="Viterbi graph topology (default: the model's training topology)")
-    p.add_argument("--blank-penalty", type=float, default=0.0, help="subtract from blank/silence log-probs")
-    p.add_argument("--prior-scale", type=float, default=0.0, help="divide by the mean posterior to this power")
+    p.add_argument("--blank-penalty", type=float, help="subtract from blank/silence log-probs "
+                   "(default: the value stored with the model, else 0)")
+    p.add_argument("--prior-scale", type=float, help="divide by the mean posterior to this power "
+                   "(default: the value stored with the model, else 0)")
 
 
 def _score(args: argparse.Namespace) -> None:

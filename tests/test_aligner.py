@@ -81,3 +81,25 @@ def test_bad_inputs(lexicon):
         aligner.align([torch.randn(100, 80)], ["hello xyzzyq"])
     with pytest.raises(ValueError, match="no path"):
         aligner.align([torch.randn(8, 80)], ["this is a much longer sentence than two frames allow"])
+
+
+def test_model_file_alignment_defaults(lexicon, tmp_path):
+    """A model file's stored blank penalty / prior scale are the aligner's defaults: aligning without
+    options equals aligning with those values given, and differs from aligning with none."""
+    base = random_aligner(lexicon, "hmm")
+    save_model(tmp_path / "m.pt", base.model, base.objective, base.tokens,
+               align_options={"blank_penalty": 3.0, "prior_scale": 0.5})
+    tuned = Aligner.from_file(tmp_path / "m.pt", lexicon)
+    assert tuned.align_options == {"blank_penalty": 3.0, "prior_scale": 0.5}
+    feats, text = [torch.randn(300, 80)], ["hello world"]
+
+    def bounds(aligner, **kw):
+        return [(p.start, p.end) for p in aligner.align(feats, text, **kw).alignments[0].phones]
+
+    assert bounds(tuned) == bounds(base, blank_penalty=3.0, prior_scale=0.5)
+    assert bounds(tuned, blank_penalty=0.0, prior_scale=0.0) == bounds(base)
+    assert bounds(tuned) != bounds(base)
+    with pytest.raises(ValueError, match="unknown alignment options"):
+        Aligner(base.model, base.objective, base.tokens, lexicon, {"blank": 1.0})
+    with pytest.raises(ValueError, match="finite numbers"):
+        Aligner(base.model, base.objective, base.tokens, lexicon, {"prior_scale": float("nan")})

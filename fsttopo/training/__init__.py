@@ -1,6 +1,6 @@
 """Training: objective (topology + scales + priors), Lhotse batches, schedule, trainer, checkpoints."""
 
-from .checkpoint import load_model, save_model
+from .checkpoint import ModelFile, load_model, read_model_file, save_model
 from .data import CutBatches, make_sampler, pad_features
 from .objective import TOPOLOGIES, Objective, ObjectiveConfig, build_graphs
 from .schedule import one_cycle_factor, one_cycle_scheduler
@@ -11,5 +11,5 @@ __all__ = [
     "CutBatches", "make_sampler", "pad_features",
     "one_cycle_factor", "one_cycle_scheduler",
     "SpecAugment", "TrainConfig", "train", "train_step",
-    "save_model", "load_model",
+    "ModelFile", "save_model", "read_model_file", "load_model",
 ]

@@ -6,7 +6,8 @@ model is also aligned with ``torchaudio.functional.forced_align`` (the outside b
 GradScore/GradScoreExt; each model also with the alignment-time silence/blank penalty and prior
 scale tuned on the dev voice (paper Table 14). Also reports the phone error rate of greedy
 decoding, the median signed boundary errors, and plots the distribution of boundary errors
-(``boundary_errors.png`` beside ``--out``).
+(``boundary_errors.png`` beside ``--out``); the tuned values go to ``tuned.json`` beside ``--out``
+(``ship.py --tuned`` stores them in the shipped model).
 
     python recipes/tts/compare.py --exp exp/tts --cuts data/tts/manifests/cuts_test.jsonl.gz \
         --out exp/tts/results.md
@@ -15,6 +16,7 @@ decoding, the median signed boundary errors, and plots the distribution of bound
 from __future__ import annotations
 
 import argparse
+import json
 import time
 from pathlib import Path
 
@@ -139,7 +141,7 @@ def main() -> None:
             if (penalty, prior) != (0.0, 0.0):
                 row = f"{title}, dev-tuned penalty {penalty:g} / prior {prior:g}"
                 methods.append(("viterbi", row, cuts, {"blank_penalty": penalty, "prior_scale": prior}))
-            tuned[title] = (penalty, prior, dev_tse)
+            tuned[name] = {"title": title, "blank_penalty": penalty, "prior_scale": prior, "dev_tse_ms": dev_tse}
         if aligner.objective.topology == "ctc":
             subset = cuts.subset(first=args.gradscore_utterances)
             n = len(subset)
@@ -166,7 +168,8 @@ def main() -> None:
     lines += [f"| {k} | {v:.1f} |" for k, v in per.items()]
     if tuned:
         lines += ["", "| model | dev-tuned penalty | dev-tuned prior scale | dev TSE [ms] |", "| --- | ---: | ---: | ---: |"]
-        lines += [f"| {k} | {p:g} | {s:g} | {t:.1f} |" for k, (p, s, t) in tuned.items()]
+        lines += [f"| {t['title']} | {t['blank_penalty']:g} | {t['prior_scale']:g} | {t['dev_tse_ms']:.1f} |"
+                  for t in tuned.values()]
     lines += ["", "| aligner | median start error [ms] | median end error [ms] |", "| --- | ---: | ---: |"]
     lines += [f"| {k} | {s:+.1f} | {e:+.1f} |" for k, (s, e) in bias.items()]
     lines += ["", "| aligner | time for the test set [s] |", "| --- | ---: |"]
@@ -174,6 +177,8 @@ def main() -> None:
     text = "\n".join(lines) + "\n"
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(text)
+    if tuned:
+        Path(args.out).with_name("tuned.json").write_text(json.dumps(tuned, indent=1))
     plot = plot_boundary_errors({k: v for k, v in errors.items() if "first" not in k},
                                 Path(args.out).with_name("boundary_errors.png"),
                                 title=f"word-boundary errors, {len(cuts)} test utterances (held-out voices)")

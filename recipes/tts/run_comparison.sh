@@ -30,5 +30,5 @@ train hmm_transition
 wait
 # 3. Compare on the test voices (Viterbi on each model's topology, GradScore on CTC, torchaudio baseline).
 .venv/bin/python recipes/tts/compare.py --exp $EXP --cuts $M/cuts_test.jsonl.gz --out $EXP/results.md
-# 4. Ship the HMM with prior as data/model/.
-.venv/bin/python recipes/tts/ship.py --exp $EXP/hmm_prior --out data/model
+# 4. Ship the HMM with prior, with its dev-tuned alignment penalty and prior scale, as data/model/.
+.venv/bin/python recipes/tts/ship.py --exp $EXP/hmm_prior --tuned $EXP/tuned.json --out data/model

@@ -1,13 +1,13 @@
-"""Stage 7: copy a trained aligner into ``data/model/`` as the shipped model (float16 weights).
+"""Stage 7: copy a trained aligner into ``data/model/`` as the shipped model (float16 weights),
+with the alignment-time penalty and prior scale that ``compare.py`` tuned on the dev voice.
 
-    python recipes/tts/ship.py --exp exp/tts/hmm_transition --out data/model
+    python recipes/tts/ship.py --exp exp/tts/hmm_prior --tuned exp/tts/tuned.json --out data/model
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import sys
 from pathlib import Path
 
@@ -16,20 +16,28 @@ if __package__ in (None, ""):  # run as a script from a checkout
 
 import torch
 
+from fsttopo.aligner import ALIGN_OPTIONS
 from fsttopo.training import load_model, save_model
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--exp", required=True, help="experiment directory with model.pt and config.json")
+    p.add_argument("--tuned", type=Path, help="tuned.json of compare.py: store this experiment's tuned "
+                   "blank_penalty and prior_scale as the model's alignment defaults")
     p.add_argument("--out", default="data/model")
     args = p.parse_args()
     exp, out = Path(args.exp), Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     model, objective, tokens = load_model(exp / "model.pt")
     log = torch.load(exp / "model.pt", map_location="cpu", weights_only=False).get("log", [])
-    save_model(out / "model.pt", model, objective, tokens, half=True, extra={"log": log})
-    shutil.copy(exp / "config.json", out / "config.json")
+    align = {}
+    if args.tuned:
+        entry = json.loads(args.tuned.read_text())[exp.name]
+        align = {k: entry[k] for k in ALIGN_OPTIONS}
+    save_model(out / "model.pt", model, objective, tokens, half=True, extra={"log": log}, align_options=align)
+    config = json.loads((exp / "config.json").read_text())
+    (out / "config.json").write_text(json.dumps({**config, "align": align}, indent=1))
     (out / "training_log.json").write_text(json.dumps(log, indent=1))
     print(f"shipped {exp} -> {out}/model.pt ({(out / 'model.pt').stat().st_size / 1e6:.1f} MB)")
 
