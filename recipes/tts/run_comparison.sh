@@ -21,7 +21,7 @@ CTC=$!
 while [ ! -f $EXP/ctc/epoch1.pt ]; do kill -0 $CTC || exit 1; sleep 10; done
 train hmm_prior &
 HMM=$!
-# 2. Fine-tuned 4 epochs each: CTC without forced blank from CTC, the HMM with transition model from
+# 2. Fine-tuned 3 epochs each: CTC without forced blank from CTC, the HMM with transition model from
 #    the HMM with prior (same topology, other scales).
 wait $CTC
 train ctc_no_forced_blank &
