@@ -3,8 +3,8 @@
 For each experiment directory with a ``model.pt``: align the test cuts with Viterbi on the model's
 training topology and score against the synthesizers' reference word alignments; the standard CTC
 model is also aligned with ``torchaudio.functional.forced_align`` (the outside baseline), and with
-GradScore/GradScoreExt; each model also with the alignment-time silence/blank penalty and prior
-scale tuned on the dev voice (paper Table 14). Also reports the phone error rate of greedy
+GradScore/GradScoreExt; each model also with the epoch, alignment-time silence/blank penalty and
+prior scale (paper Table 14) selected on the dev voice. Also reports the phone error rate of greedy
 decoding, the median signed boundary errors, and plots the distribution of boundary errors
 (``boundary_errors.png`` beside ``--out``); the tuned values go to ``tuned.json`` beside ``--out``
 (``ship.py --tuned`` stores them in the shipped model).
@@ -92,22 +92,33 @@ def boundary_errors(hyps: list[UtteranceAlignment], refs: dict[str, UtteranceAli
     return errors, float(np.median(start)), float(np.median(end))
 
 
-PENALTIES = (0.0, 0.5, 1.0, 2.0, 4.0)
+PENALTIES = (0.0, 1.0, 2.0, 4.0)
 PRIOR_SCALES = (0.0, 0.5)
 
 
-def tune_on_dev(aligner: Aligner, dev_cuts) -> tuple[float, float, float]:
-    """Grid-search the alignment-time silence/blank penalty and prior scale (paper Table 14) for the
-    lowest mean word-boundary error on the dev voice. Returns ``(penalty, prior_scale, dev TSE ms)``."""
+def epoch_files(exp_dir: Path) -> list[Path]:
+    """``epoch<N>.pt`` of a training run in epoch order (``model.pt`` alone if there are none)."""
+    files = sorted(exp_dir.glob("epoch*.pt"), key=lambda f: int(f.stem[len("epoch"):]))
+    return files or [exp_dir / "model.pt"]
+
+
+def tune_on_dev(exp_dir: Path, dev_cuts) -> dict:
+    """Model selection on the dev voice: the epoch, alignment-time silence/blank penalty and prior
+    scale (paper Table 14) with the lowest mean word-boundary error. Returns ``{"model", "epoch",
+    "epochs", "blank_penalty", "prior_scale", "dev_tse_ms"}``."""
     dev_refs = from_cuts(dev_cuts)
+    files = epoch_files(exp_dir)
     best = None
-    for penalty in PENALTIES:
-        for prior in PRIOR_SCALES:
-            hyps = align_cuts(aligner, dev_cuts, blank_penalty=penalty, prior_scale=prior)
-            tse = score_alignments(hyps, dev_refs).tse_ms
-            print(f"  dev: penalty {penalty} prior {prior}: TSE {tse:.1f} ms")
-            if best is None or tse < best[2]:
-                best = (penalty, prior, tse)
+    for epoch, path in enumerate(files, 1):
+        aligner = Aligner.from_file(path)
+        for penalty in PENALTIES:
+            for prior in PRIOR_SCALES:
+                hyps = align_cuts(aligner, dev_cuts, blank_penalty=penalty, prior_scale=prior)
+                tse = score_alignments(hyps, dev_refs).tse_ms
+                print(f"  dev: {path.name} penalty {penalty} prior {prior}: TSE {tse:.1f} ms")
+                if best is None or tse < best["dev_tse_ms"]:
+                    best = {"model": str(path), "epoch": epoch, "epochs": len(files), "blank_penalty": penalty,
+                            "prior_scale": prior, "dev_tse_ms": tse}
     return best
 
 
@@ -116,7 +127,8 @@ def main() -> None:
     p.add_argument("--exp", default="exp/tts", help="directory holding one sub-directory per experiment")
     p.add_argument("--cuts", default="data/tts/manifests/cuts_test.jsonl.gz")
     p.add_argument("--dev", default="data/tts/manifests/cuts_dev.jsonl.gz",
-                   help="cuts on which the alignment-time penalty and prior are tuned ('' to skip)")
+                   help="cuts for model selection: epoch, alignment-time penalty and prior ('' to skip)")
+    p.add_argument("--dev-utterances", type=int, default=100, help="use the first N dev utterances")
     p.add_argument("--out", default="exp/tts/results.md")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--gradscore-utterances", type=int, default=60,
@@ -127,49 +139,59 @@ def main() -> None:
     cuts = load_manifest_lazy(args.cuts).to_eager()
     refs = from_cuts(cuts)
     ref_by_id = {r.utterance_id: r for r in refs}
-    dev = load_manifest_lazy(args.dev).to_eager() if args.dev else None
+    dev = load_manifest_lazy(args.dev).to_eager().subset(first=args.dev_utterances) if args.dev else None
     rows, per, timing, errors, bias, tuned = {}, {}, {}, {}, {}, {}
+
+    def run(aligner, method, row, part, options, ali_dir):
+        start = time.perf_counter()
+        hyps = align_cuts(aligner, part, max_duration=60.0 if method != "viterbi" else 200.0, method=method,
+                          **options)
+        timing[row] = time.perf_counter() - start
+        write_json_dir(hyps, ali_dir)
+        rows[row] = score_alignments(hyps, refs)
+        errors[row], *bias[row] = boundary_errors(hyps, ref_by_id)
+
+    def baseline(aligner, row):
+        start = time.perf_counter()
+        hyps = forced_align_baseline(aligner, cuts)
+        timing[row] = time.perf_counter() - start
+        rows[row] = score_alignments(hyps, refs)
+        errors[row], *bias[row] = boundary_errors(hyps, ref_by_id)
+
     for name, title in EXPERIMENTS.items():
-        path = Path(args.exp) / name / "model.pt"
-        if not path.exists():
-            print(f"skipping {name}: no {path}")
+        exp_dir = Path(args.exp) / name
+        if not (exp_dir / "model.pt").exists():
+            print(f"skipping {name}: no {exp_dir / 'model.pt'}")
             continue
-        aligner = Aligner.from_file(path)
-        methods = [("viterbi", title, cuts, {})]
-        if dev is not None:
-            penalty, prior, dev_tse = tune_on_dev(aligner, dev)
-            if (penalty, prior) != (0.0, 0.0):
-                row = f"{title}, dev-tuned penalty {penalty:g} / prior {prior:g}"
-                methods.append(("viterbi", row, cuts, {"blank_penalty": penalty, "prior_scale": prior}))
-            tuned[name] = {"title": title, "blank_penalty": penalty, "prior_scale": prior, "dev_tse_ms": dev_tse}
-        if aligner.objective.topology == "ctc":
-            subset = cuts.subset(first=args.gradscore_utterances)
-            n = len(subset)
-            methods += [("gradscore", f"{title}, GradScore (first {n} utt.)", subset, {}),
-                        ("gradscore-ext", f"{title}, GradScoreExt (first {n} utt.)", subset, {})]
-        for method, row, part, options in methods:
-            start = time.perf_counter()
-            hyps = align_cuts(aligner, part, max_duration=60.0 if method != "viterbi" else 200.0, method=method,
-                              **options)
-            timing[row] = time.perf_counter() - start
-            write_json_dir(hyps, Path(args.exp) / name / f"ali_{method}{'_tuned' if options else ''}")
-            rows[row] = score_alignments(hyps, refs)
-            errors[row], *bias[row] = boundary_errors(hyps, ref_by_id)
+        aligner = Aligner.from_file(exp_dir / "model.pt")
+        ctc = aligner.objective.topology == "ctc"
+        run(aligner, "viterbi", title, cuts, {}, exp_dir / "ali_viterbi")
         per[title] = phone_error_rate(aligner, cuts)
-        if aligner.objective.topology == "ctc":
-            row = "CTC + torchaudio forced_align (baseline)"
-            start = time.perf_counter()
-            hyps = forced_align_baseline(aligner, cuts)
-            timing[row] = time.perf_counter() - start
-            rows[row] = score_alignments(hyps, refs)
-            errors[row], *bias[row] = boundary_errors(hyps, ref_by_id)
+        if ctc:
+            baseline(aligner, "CTC + torchaudio forced_align (baseline)")
+            subset = cuts.subset(first=args.gradscore_utterances)
+            for method, label in (("gradscore", "GradScore"), ("gradscore-ext", "GradScoreExt")):
+                run(aligner, method, f"{title}, {label} (first {len(subset)} utt.)", subset, {},
+                    exp_dir / f"ali_{method}")
+        if dev is None:
+            continue
+        choice = tune_on_dev(exp_dir, dev)
+        tuned[name] = {"title": title, **choice}
+        chosen = Aligner.from_file(choice["model"])
+        options = {"blank_penalty": choice["blank_penalty"], "prior_scale": choice["prior_scale"]}
+        label = (f"epoch {choice['epoch']}/{choice['epochs']}, penalty {choice['blank_penalty']:g} / "
+                 f"prior {choice['prior_scale']:g}")
+        run(chosen, "viterbi", f"{title}, dev-selected {label}", cuts, options, exp_dir / "ali_viterbi_selected")
+        if ctc and choice["epoch"] != choice["epochs"]:
+            baseline(chosen, f"CTC epoch {choice['epoch']}/{choice['epochs']} + torchaudio forced_align")
     table = markdown_table(rows)
     lines = [table, "", "| model | greedy PER [%] |", "| --- | ---: |"]
     lines += [f"| {k} | {v:.1f} |" for k, v in per.items()]
     if tuned:
-        lines += ["", "| model | dev-tuned penalty | dev-tuned prior scale | dev TSE [ms] |", "| --- | ---: | ---: | ---: |"]
-        lines += [f"| {t['title']} | {t['blank_penalty']:g} | {t['prior_scale']:g} | {t['dev_tse_ms']:.1f} |"
-                  for t in tuned.values()]
+        lines += ["", f"| model | dev-selected epoch | penalty | prior scale | dev TSE [ms] ({len(dev)} utt.) |",
+                  "| --- | ---: | ---: | ---: | ---: |"]
+        lines += [f"| {t['title']} | {t['epoch']}/{t['epochs']} | {t['blank_penalty']:g} | {t['prior_scale']:g} | "
+                  f"{t['dev_tse_ms']:.1f} |" for t in tuned.values()]
     lines += ["", "| aligner | median start error [ms] | median end error [ms] |", "| --- | ---: | ---: |"]
     lines += [f"| {k} | {s:+.1f} | {e:+.1f} |" for k, (s, e) in bias.items()]
     lines += ["", "| aligner | time for the test set [s] |", "| --- | ---: |"]

@@ -1,5 +1,5 @@
 """Stage 7: copy a trained aligner into ``data/model/`` as the shipped model (float16 weights),
-with the alignment-time penalty and prior scale that ``compare.py`` tuned on the dev voice.
+with the epoch, alignment-time penalty and prior scale that ``compare.py`` selected on the dev voice.
 
     python recipes/tts/ship.py --exp exp/tts/hmm_prior --tuned exp/tts/tuned.json --out data/model
 """
@@ -23,23 +23,24 @@ from fsttopo.training import load_model, save_model
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--exp", required=True, help="experiment directory with model.pt and config.json")
-    p.add_argument("--tuned", type=Path, help="tuned.json of compare.py: store this experiment's tuned "
-                   "blank_penalty and prior_scale as the model's alignment defaults")
+    p.add_argument("--tuned", type=Path, help="tuned.json of compare.py: ship this experiment's dev-selected "
+                   "epoch, with its blank_penalty and prior_scale as the model's alignment defaults")
     p.add_argument("--out", default="data/model")
     args = p.parse_args()
     exp, out = Path(args.exp), Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    model, objective, tokens = load_model(exp / "model.pt")
     log = torch.load(exp / "model.pt", map_location="cpu", weights_only=False).get("log", [])
-    align = {}
+    source, align, selected = exp / "model.pt", {}, {}
     if args.tuned:
-        entry = json.loads(args.tuned.read_text())[exp.name]
-        align = {k: entry[k] for k in ALIGN_OPTIONS}
+        selected = json.loads(args.tuned.read_text())[exp.name]
+        source = Path(selected["model"])
+        align = {k: selected[k] for k in ALIGN_OPTIONS}
+    model, objective, tokens = load_model(source)
     save_model(out / "model.pt", model, objective, tokens, half=True, extra={"log": log}, align_options=align)
     config = json.loads((exp / "config.json").read_text())
-    (out / "config.json").write_text(json.dumps({**config, "align": align}, indent=1))
+    (out / "config.json").write_text(json.dumps({**config, "align": align, "dev_selection": selected}, indent=1))
     (out / "training_log.json").write_text(json.dumps(log, indent=1))
-    print(f"shipped {exp} -> {out}/model.pt ({(out / 'model.pt').stat().st_size / 1e6:.1f} MB)")
+    print(f"shipped {source} -> {out}/model.pt ({(out / 'model.pt').stat().st_size / 1e6:.1f} MB)")
 
 
 if __name__ == "__main__":
