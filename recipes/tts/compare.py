@@ -37,6 +37,7 @@ from fsttopo.scoring import markdown_table, score_alignments, word_boundary_erro
 EXPERIMENTS = {  # directory -> row name
     "hmm_transition": "HMM, transition model (0.7/0.0/0.3)",
     "hmm_prior": "HMM, prior (0.5/0.1/0.0)",
+    "hmm_prior_short": "HMM, prior (0.5/0.1/0.0), short schedule",
     "ctc": "CTC",
     "ctc_no_forced_blank": "CTC without forced blank",
 }
@@ -92,7 +93,7 @@ def boundary_errors(hyps: list[UtteranceAlignment], refs: dict[str, UtteranceAli
     return errors, float(np.median(start)), float(np.median(end))
 
 
-PENALTIES = (0.0, 1.0, 2.0, 4.0)
+PENALTIES = (0.0, 1.0, 2.0, 4.0, 6.0, 8.0)
 PRIOR_SCALES = (0.0, 0.5)
 
 
@@ -176,7 +177,7 @@ def main() -> None:
         if dev is None:
             continue
         choice = tune_on_dev(exp_dir, dev)
-        tuned[name] = {"title": title, **choice}
+        tuned[name] = {"title": title, "exp": str(exp_dir), **choice}
         chosen = Aligner.from_file(choice["model"])
         options = {"blank_penalty": choice["blank_penalty"], "prior_scale": choice["prior_scale"]}
         label = (f"epoch {choice['epoch']}/{choice['epochs']}, penalty {choice['blank_penalty']:g} / "

@@ -1,6 +1,7 @@
 """Stage 7: copy a trained aligner into ``data/model/`` as the shipped model (float16 weights),
 with the epoch, alignment-time penalty and prior scale that ``compare.py`` selected on the dev voice.
 
+    python recipes/tts/ship.py --tuned exp/tts/tuned.json --out data/model   # best on dev
     python recipes/tts/ship.py --exp exp/tts/hmm_prior --tuned exp/tts/tuned.json --out data/model
 """
 
@@ -22,12 +23,18 @@ from fsttopo.training import load_model, save_model
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--exp", required=True, help="experiment directory with model.pt and config.json")
+    p.add_argument("--exp", type=Path, help="experiment directory with model.pt and config.json (default: "
+                   "the experiment of --tuned with the lowest dev TSE)")
     p.add_argument("--tuned", type=Path, help="tuned.json of compare.py: ship this experiment's dev-selected "
                    "epoch, with its blank_penalty and prior_scale as the model's alignment defaults")
     p.add_argument("--out", default="data/model")
     args = p.parse_args()
-    exp, out = Path(args.exp), Path(args.out)
+    if args.exp is None and args.tuned is None:
+        p.error("give --exp, --tuned or both")
+    if args.exp is None:
+        tuned = json.loads(args.tuned.read_text())
+        args.exp = Path(min(tuned.values(), key=lambda entry: entry["dev_tse_ms"])["exp"])
+    exp, out = args.exp, Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     log = torch.load(exp / "model.pt", map_location="cpu", weights_only=False).get("log", [])
     source, align, selected = exp / "model.pt", {}, {}
