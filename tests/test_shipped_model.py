@@ -1,7 +1,9 @@
-"""The shipped model (data/model/model.pt) on the shipped example recording (data/example/, a voice
-held out of training). Issue 6 asks for every word boundary within 40 ms of the reference; the
-current model (CPU budget: 2 epochs) does not reach that yet (largest error 71 ms, mean 20 ms, see
-docs/results.md), so that target is not asserted here."""
+"""The shipped model (data/model/model.pt, with its dev-tuned alignment defaults) on the shipped
+example recording (data/example/, a voice held out of training).
+
+Issue 6 asks for every word boundary within 40 ms of the reference. The shipped model reaches a
+16.1 ms mean but a 43.3 ms largest error (docs/results.md), so that target is NOT asserted; the
+regression guard below holds the measured quality (mean <= 20 ms, every boundary within 50 ms)."""
 
 from pathlib import Path
 
@@ -10,6 +12,7 @@ import pytest
 from fsttopo.aligner import Aligner, align_audio_file
 from fsttopo.cli import DEFAULT_MODEL
 from fsttopo.data.export import read_json
+from fsttopo.scoring import word_boundary_errors
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "data" / "example"
 
@@ -26,6 +29,8 @@ def test_shipped_model_aligns_every_word_of_the_example(aligner, tmp_path):
     hyp = align_audio_file(aligner, wav, transcript, tmp_path, plot=False)
     assert [w.symbol for w in hyp.words] == [w.symbol for w in ref.words]
     assert all(a.end <= b.start + 1e-9 for a, b in zip(hyp.words, hyp.words[1:]))
+    errors = [e for pair in word_boundary_errors(hyp, ref) for e in pair]
+    assert sum(errors) / len(errors) <= 20.0 and max(errors) <= 50.0, (sum(errors) / len(errors), max(errors))
     assert (tmp_path / f"{wav.stem}.TextGrid").exists() and (tmp_path / f"{wav.stem}.json").exists()
 
 
