@@ -24,6 +24,17 @@ def _array(x: torch.Tensor | np.ndarray, name: str) -> np.ndarray:
     return arr
 
 
+def _save(fig, path: str | Path) -> Path:
+    import matplotlib.pyplot as plt
+
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
 def _draw_tokens(ax, row: float, tokens: Sequence[TimedToken], color: str) -> None:
     for i, t in enumerate(tokens):
         ax.broken_barh([(t.start, t.duration)], (row - 0.4, 0.8), facecolors=color, alpha=0.35 + 0.25 * (i % 2),
@@ -111,12 +122,7 @@ def plot_alignment(features: torch.Tensor | np.ndarray, posteriors: torch.Tensor
     ax_s.set_xlim(t0, end)
     ax_s.set_xlabel("time [s]")
 
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return _save(fig, path)
 
 
 def plot_boundary_errors(errors_ms: Mapping[str, Sequence[float]], path: str | Path,
@@ -142,12 +148,13 @@ def plot_boundary_errors(errors_ms: Mapping[str, Sequence[float]], path: str | P
     if not errors_ms:
         raise ValueError("no aligners to plot")
     fig, ax = plt.subplots(figsize=(7.0, 4.5))
-    for name, errors in errors_ms.items():
+    colors = plt.get_cmap("tab20").colors
+    for i, (name, errors) in enumerate(errors_ms.items()):
         e = np.sort(np.asarray(errors, dtype=np.float64))
         if e.ndim != 1 or e.size == 0 or not np.isfinite(e).all() or (e < 0).any():
             raise ValueError(f"{name}: errors must be a non-empty list of finite ms >= 0")
         ax.step(np.concatenate([[0.0], e]), 100 * np.arange(e.size + 1) / e.size, where="post",
-                label=f"{name} (mean {(e.mean()):.1f} ms)")
+                color=colors[(2 * i) % 20 + (2 * i) // 20 % 2], label=f"{name} (mean {(e.mean()):.1f} ms)")
     for x in (20, 50):
         ax.axvline(x, color="grey", lw=0.6, ls=":")
     ax.set_xlim(0, max_ms)
@@ -157,9 +164,4 @@ def plot_boundary_errors(errors_ms: Mapping[str, Sequence[float]], path: str | P
     ax.set_title(title, fontsize=9)
     ax.legend(fontsize=7, loc="lower right")
     ax.grid(alpha=0.3)
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return _save(fig, path)
