@@ -24,9 +24,18 @@ def _array(x: torch.Tensor | np.ndarray, name: str) -> np.ndarray:
     return arr
 
 
-def _save(fig, path: str | Path) -> Path:
+def _pyplot():
+    """matplotlib.pyplot on the file-only Agg backend (no display needed)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    return plt
+
+
+def _save(fig, path: str | Path) -> Path:
+    plt = _pyplot()
     fig.tight_layout()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -73,10 +82,7 @@ def plot_alignment(features: torch.Tensor | np.ndarray, posteriors: torch.Tensor
     Returns:
         ``path``.
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = _pyplot()
 
     feats = _array(features, "features")
     post = _array(posteriors, "posteriors")
@@ -140,10 +146,7 @@ def plot_boundary_errors(errors_ms: Mapping[str, Sequence[float]], path: str | P
     Returns:
         ``path``.
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = _pyplot()
 
     if not errors_ms:
         raise ValueError("no aligners to plot")

@@ -14,20 +14,20 @@ Output: ``OUT/manifests/{recordings,supervisions,cuts}_<part>.jsonl.gz`` and ``O
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-if __package__ in (None, ""):  # run as a script: make `fsttopo` importable from a checkout
+if __package__ in (None, ""):  # run as a script: make `recipes` and `fsttopo` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from lhotse import SupervisionSegment
 from lhotse.recipes import prepare_librispeech
 
-from fsttopo.data.manifests import alignment_items, item_spans, write_cuts, write_parts
+from fsttopo.data.manifests import alignment_items, item_spans, write_parts
+from recipes.stages import corpus_parser, run_stages
 
-__all__ = ["normalize_supervision", "manifests", "features", "main"]
+__all__ = ["normalize_supervision", "manifests", "main"]
 
 
 def normalize_supervision(supervision: SupervisionSegment) -> SupervisionSegment:
@@ -53,28 +53,17 @@ def manifests(corpus: Path, out: Path, parts: Sequence[str] | str = "auto", alig
     return write_parts(prepared, out / "manifests", normalize_supervision)
 
 
-def features(out: Path, jobs: int = 1) -> dict[str, int]:
-    """Fbank features of every part in ``out/manifests``; writes ``cuts_<part>.jsonl.gz``."""
-    return write_cuts(out / "manifests", out / "fbank", jobs)
-
-
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = corpus_parser(__doc__, "data/librispeech")
     parser.add_argument("--corpus", type=Path, required=True, help="directory with the LibriSpeech parts")
-    parser.add_argument("--out", type=Path, default=Path("data/librispeech"))
     parser.add_argument("--alignments", type=Path, default=None, help="directory of *.alignment.txt files")
     parser.add_argument("--parts", default="auto", help="comma-separated parts, or 'auto' (all found)")
-    parser.add_argument("--jobs", type=int, default=2)
-    parser.add_argument("--stages", default="manifests,features")
-    args = parser.parse_args(argv)
-    stages = [s for s in args.stages.split(",") if s]
-    if set(stages) - {"manifests", "features"}:
-        parser.error("stages are manifests and features")
-    parts = "auto" if args.parts == "auto" else [p for p in args.parts.split(",") if p]
-    if "manifests" in stages:
-        print("manifests:", manifests(args.corpus, args.out, parts, args.alignments, args.jobs))
-    if "features" in stages:
-        print("features:", features(args.out, args.jobs))
+
+    def run(args):
+        parts = "auto" if args.parts == "auto" else [p for p in args.parts.split(",") if p]
+        return manifests(args.corpus, args.out, parts, args.alignments, args.jobs)
+
+    run_stages(parser, argv, run)
 
 
 if __name__ == "__main__":

@@ -17,7 +17,6 @@ test) and ``OUT/fbank/feats_<part>``.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -28,10 +27,11 @@ if __package__ in (None, ""):  # run as a script: make `recipes` and `fsttopo` i
 from lhotse import SupervisionSegment
 from lhotse.recipes import prepare_timit
 
-from fsttopo.data.manifests import alignment_items, item_spans, write_cuts, write_parts
+from fsttopo.data.manifests import alignment_items, item_spans, write_parts
+from recipes.stages import corpus_parser, run_stages
 from recipes.timit.phones import timit_to_arpabet
 
-__all__ = ["normalize_supervision", "manifests", "features", "main"]
+__all__ = ["normalize_supervision", "manifests", "main"]
 
 
 def normalize_supervision(supervision: SupervisionSegment) -> SupervisionSegment:
@@ -54,25 +54,10 @@ def manifests(corpus: Path, out: Path, jobs: int = 1) -> dict[str, int]:
     return write_parts(prepared, out / "manifests", normalize_supervision)
 
 
-def features(out: Path, jobs: int = 1) -> dict[str, int]:
-    """Fbank features of every part in ``out/manifests``; writes ``cuts_<part>.jsonl.gz``."""
-    return write_cuts(out / "manifests", out / "fbank", jobs)
-
-
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = corpus_parser(__doc__, "data/timit")
     parser.add_argument("--corpus", type=Path, required=True, help="TIMIT directory (with data/)")
-    parser.add_argument("--out", type=Path, default=Path("data/timit"))
-    parser.add_argument("--jobs", type=int, default=2)
-    parser.add_argument("--stages", default="manifests,features")
-    args = parser.parse_args(argv)
-    stages = [s for s in args.stages.split(",") if s]
-    if set(stages) - {"manifests", "features"}:
-        parser.error("stages are manifests and features")
-    if "manifests" in stages:
-        print("manifests:", manifests(args.corpus, args.out, args.jobs))
-    if "features" in stages:
-        print("features:", features(args.out, args.jobs))
+    run_stages(parser, argv, lambda args: manifests(args.corpus, args.out, args.jobs))
 
 
 if __name__ == "__main__":

@@ -143,21 +143,22 @@ def main() -> None:
     dev = load_manifest_lazy(args.dev).to_eager().subset(first=args.dev_utterances) if args.dev else None
     rows, per, timing, errors, bias, tuned = {}, {}, {}, {}, {}, {}
 
-    def run(aligner, method, row, part, options, ali_dir):
+    def record(row, align, ali_dir=None):
+        """Time ``align()`` (-> alignments), keep them in ``ali_dir`` and score them as ``row``."""
         start = time.perf_counter()
-        hyps = align_cuts(aligner, part, max_duration=60.0 if method != "viterbi" else 200.0, method=method,
-                          **options)
+        hyps = align()
         timing[row] = time.perf_counter() - start
-        write_json_dir(hyps, ali_dir)
+        if ali_dir is not None:
+            write_json_dir(hyps, ali_dir)
         rows[row] = score_alignments(hyps, refs)
         errors[row], *bias[row] = boundary_errors(hyps, ref_by_id)
 
+    def run(aligner, method, row, part, options, ali_dir):
+        record(row, lambda: align_cuts(aligner, part, max_duration=60.0 if method != "viterbi" else 200.0,
+                                       method=method, **options), ali_dir)
+
     def baseline(aligner, row):
-        start = time.perf_counter()
-        hyps = forced_align_baseline(aligner, cuts)
-        timing[row] = time.perf_counter() - start
-        rows[row] = score_alignments(hyps, refs)
-        errors[row], *bias[row] = boundary_errors(hyps, ref_by_id)
+        record(row, lambda: forced_align_baseline(aligner, cuts))
 
     for name, title in EXPERIMENTS.items():
         exp_dir = Path(args.exp) / name
