@@ -6,13 +6,14 @@ from .align import (
     align_frame_scores,
     ctc_prefix_scores,
     dtw_align,
+    expected_segments,
     gradient_alignment,
     gradient_log_norms,
     interpolation_mixup,
     path_segments,
     soft_dp_align,
 )
-from .engine import ViterbiResult, full_sum, soft_alignment, viterbi
+from .engine import ViterbiResult, full_sum, soft_alignment, state_posteriors, viterbi
 from .fsa import Fsa, FsaVec, k2_available
 from .topology import Transitions, ctc_graph, hmm_graph
 
@@ -21,8 +22,8 @@ __version__ = "0.1.0"
 __all__ = [
     "Fsa", "FsaVec", "k2_available",
     "Transitions", "ctc_graph", "hmm_graph",
-    "full_sum", "soft_alignment", "viterbi", "ViterbiResult",
-    "Segment", "path_segments",
+    "full_sum", "soft_alignment", "state_posteriors", "viterbi", "ViterbiResult",
+    "Segment", "path_segments", "expected_segments",
     "ctc_prefix_scores", "gradient_log_norms", "gradient_alignment", "align_frame_scores",
     "soft_dp_align", "dtw_align", "interpolation_mixup",
     "criteria",

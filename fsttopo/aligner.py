@@ -1,8 +1,11 @@
 """Forced alignment of audio with a trained model: features -> posteriors -> graph -> segments in seconds.
 
-Methods: ``viterbi`` on the model's training topology (or another one), with an alignment-time
-blank penalty and prior (paper Table 14), and the gradient-based ``gradscore`` /
-``gradscore-ext`` (paper sec. 5) for CTC-trained models.
+Methods: ``viterbi`` (the best path) and ``posterior`` (every boundary at its expectation over
+all paths, between frames where the model is unsure) on the model's training topology (or another
+one), with an alignment-time blank penalty and prior (paper Table 14); the gradient-based
+``gradscore`` / ``gradscore-ext`` (paper sec. 5) for CTC-trained models. A model with ``S``-fold
+downsampling sees boundaries on a grid of ``S`` feature frames; ``phases=S`` runs it on the input
+shifted by 0..S-1 feature frames and averages the boundaries, which puts them on the feature grid.
 """
 
 from __future__ import annotations
@@ -15,12 +18,12 @@ from typing import Mapping, Sequence
 import numpy as np
 import torch
 
-from .align import group_segments, path_segments
+from .align import expected_segments, group_segments, path_segments
 from .align.gradient import ctc_label_scores_fn
 from .align.grad_score import gradient_alignment
 from .criteria import apply_blank_penalty, posterior_log_prior
-from .data.alignment import UtteranceAlignment
-from .engine import viterbi
+from .data.alignment import UtteranceAlignment, mean_alignment
+from .engine import state_posteriors, viterbi
 from .models import AlignmentModel
 from .names import METHODS, TOPOLOGIES
 from .training.checkpoint import read_model_file
@@ -28,10 +31,14 @@ from .training.data import WordEncoder, pad_features
 from .training.objective import ObjectiveConfig
 from .topology import Transitions, build_graphs
 
-__all__ = ["METHODS", "ALIGN_OPTIONS", "AlignerOutput", "Aligner", "compute_features", "SAMPLE_RATE", "FEATURE_SHIFT"]
+__all__ = ["METHODS", "ALIGN_OPTIONS", "AlignerOutput", "Aligner", "compute_features", "SAMPLE_RATE", "FEATURE_SHIFT",
+           "align_audio_file", "align_cuts"]
 
-ALIGN_OPTIONS = {"blank_penalty": 0.0, "prior_scale": 0.0}
-"""Alignment-time options a model file may carry as defaults, with the values used without them."""
+ALIGN_OPTIONS = {"method": "viterbi", "blank_penalty": 0.0, "prior_scale": 0.0, "posterior_scale": 1.0,
+                 "phases": 1, "time_shift": 0.0}
+"""Alignment-time options (keyword arguments of :meth:`Aligner.align`) a model file may carry as
+defaults, with the values used without them."""
+GRADIENT_METHODS = ("gradscore", "gradscore-ext")
 SAMPLE_RATE = 16000
 FEATURE_SHIFT = 0.01  # seconds per feature frame (Lhotse Fbank default)
 
@@ -79,24 +86,17 @@ class Aligner:
         objective: the training objective configuration (topology and transitions).
         tokens: token symbols, index = id (0 = blank/silence).
         lexicon: text -> per-word token ids (e.g. :class:`fsttopo.data.lexicon.Lexicon`).
-        align_options: defaults for :meth:`align`'s ``blank_penalty`` and ``prior_scale`` (e.g.
-            tuned on a dev set and stored in the model file); unset ones default to 0.
+        align_options: defaults for :meth:`align`'s options (keys of :data:`ALIGN_OPTIONS`, e.g.
+            tuned on a dev set and stored in the model file); unset ones take :data:`ALIGN_OPTIONS`.
     """
 
     def __init__(self, model: AlignmentModel, objective: ObjectiveConfig, tokens: Sequence[str],
-                 lexicon: WordEncoder, align_options: Mapping[str, float] | None = None):
+                 lexicon: WordEncoder, align_options: Mapping[str, float | int | str] | None = None):
         self.model = model.eval()
         self.objective = objective
         self.tokens = list(tokens)
         self.lexicon = lexicon
-        options = dict(align_options or {})
-        unknown = sorted(set(options) - set(ALIGN_OPTIONS))
-        if unknown:
-            raise ValueError(f"unknown alignment options {unknown}; known: {list(ALIGN_OPTIONS)}")
-        bad = {k: v for k, v in options.items() if not (isinstance(v, (int, float)) and math.isfinite(v))}
-        if bad:
-            raise ValueError(f"alignment options must be finite numbers, got {bad}")
-        self.align_options = {**ALIGN_OPTIONS, **{k: float(v) for k, v in options.items()}}
+        self.align_options = self._check_options({**ALIGN_OPTIONS, **dict(align_options or {})})
 
     @classmethod
     def from_file(cls, path: str | Path, lexicon: WordEncoder | None = None) -> "Aligner":
@@ -124,6 +124,31 @@ class Aligner:
         :attr:`fsttopo.models.ConvFrontend.frame_offset`)."""
         return FEATURE_SHIFT * self.model.frontend.frame_offset
 
+    def _check_options(self, options: Mapping) -> dict:
+        """``options`` (every key of :data:`ALIGN_OPTIONS`) validated, numbers as floats (phases int)."""
+        unknown = sorted(set(options) - set(ALIGN_OPTIONS))
+        if unknown:
+            raise ValueError(f"unknown alignment options {unknown}; known: {list(ALIGN_OPTIONS)}")
+        if options["method"] not in METHODS:
+            raise ValueError(f"method must be one of {METHODS}, got {options['method']!r}")
+        out = {"method": options["method"]}
+        for key in ("blank_penalty", "prior_scale", "posterior_scale", "time_shift"):
+            value = options[key]
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                raise ValueError(f"alignment option {key} must be a finite number, got {value!r}")
+            out[key] = float(value)
+        if out["posterior_scale"] <= 0:
+            raise ValueError(f"posterior_scale must be > 0, got {out['posterior_scale']}")
+        phases, subsampling = options["phases"], self.model.config.subsampling
+        if isinstance(phases, float) and phases.is_integer():
+            phases = int(phases)
+        if isinstance(phases, bool) or not isinstance(phases, int) or not 1 <= phases <= subsampling:
+            raise ValueError(f"phases must be an integer from 1 to the model's downsampling {subsampling}, got {phases!r}")
+        if phases > 1 and out["method"] in GRADIENT_METHODS:
+            raise ValueError(f"method {out['method']!r} aligns one phase only, got phases={phases}")
+        out["phases"] = phases
+        return out
+
     @torch.no_grad()
     def posteriors(self, features: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
         """``[T'_i, F]`` feature tensors -> (log-probs ``[B, T, V]``, lengths ``[B]``)."""
@@ -131,80 +156,141 @@ class Aligner:
         out = self.model(x, lengths)
         return out.log_probs, out.lengths
 
+    def encode(self, features: list[torch.Tensor], phases: int = 1) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """:meth:`posteriors` of the features without their first ``p`` frames, for ``p < phases``
+        (the model frame grid shifted by ``p`` feature frames; see :meth:`align_encoded`)."""
+        short = [i for i, f in enumerate(features) if f.shape[0] <= phases]
+        if short:
+            raise ValueError(f"utterance {short[0]} has {features[short[0]].shape[0]} feature frames, too few "
+                             f"for {phases} phases")
+        return [self.posteriors([f[p:] for f in features]) for p in range(phases)]
+
     def align(
         self,
         features: list[torch.Tensor],
         texts: Sequence[str],
         utterance_ids: Sequence[str] | None = None,
         *,
-        method: str = "viterbi",
+        method: str | None = None,
         topology: str | None = None,
         blank_penalty: float | None = None,
         prior_scale: float | None = None,
+        posterior_scale: float | None = None,
+        phases: int | None = None,
+        time_shift: float | None = None,
         transition_scale: float | None = None,
         offsets: Sequence[float] | None = None,
     ) -> AlignerOutput:
-        """Align a batch of utterances.
+        """Align a batch of utterances. Options left at ``None`` take the model's stored defaults
+        (:attr:`align_options`, else :data:`ALIGN_OPTIONS`).
 
         Args:
             features: per utterance ``[T'_i, 80]`` features (see :func:`compute_features`).
             texts: transcripts (words separated by spaces; every word must be in the lexicon).
             utterance_ids: names for the outputs (default ``utt0, utt1, ...``).
-            method: ``"viterbi"``, ``"gradscore"`` or ``"gradscore-ext"``.
-            topology: graph topology for Viterbi (default: the one the model was trained with).
-            blank_penalty: subtracted from the blank/silence log-prob before Viterbi (Table 14);
-                default: ``align_options["blank_penalty"]``.
-            prior_scale: divide by the average posterior of the batch to this power (Table 14);
-                default: ``align_options["prior_scale"]``.
+            method: ``"viterbi"``, ``"posterior"``, ``"gradscore"`` or ``"gradscore-ext"``.
+            topology: graph topology for Viterbi/posterior (default: the one the model was trained with).
+            blank_penalty: subtracted from the blank/silence log-prob (Table 14).
+            prior_scale: divide by the average posterior of the batch to this power (Table 14).
+            posterior_scale: scales the log-probs (paper Eq. 6 alpha; < 1 flattens the posterior).
+            phases: align the input shifted by 0..phases-1 feature frames and average the
+                boundaries (1 to the model's downsampling factor).
+            time_shift: seconds added to every boundary (a latency calibrated on held-out data).
             transition_scale: HMM transition scale (default: the training one).
             offsets: start of each utterance in its recording, seconds (default 0).
 
         Returns:
             :class:`AlignerOutput` with word and phone segments in seconds.
         """
-        if method not in METHODS:
-            raise ValueError(f"method must be one of {METHODS}, got {method!r}")
-        if blank_penalty is None:
-            blank_penalty = self.align_options["blank_penalty"]
-        if prior_scale is None:
-            prior_scale = self.align_options["prior_scale"]
+        given = {"method": method, "blank_penalty": blank_penalty, "prior_scale": prior_scale,
+                 "posterior_scale": posterior_scale, "phases": phases, "time_shift": time_shift}
+        options = self._check_options({**self.align_options, **{k: v for k, v in given.items() if v is not None}})
         if len(features) != len(texts) or not texts:
             raise ValueError(f"got {len(features)} feature tensors for {len(texts)} transcripts")
-        ids = list(utterance_ids) if utterance_ids is not None else [f"utt{i}" for i in range(len(texts))]
-        offsets = list(offsets) if offsets is not None else [0.0] * len(texts)
-        words = [self.lexicon.encode_words(t) for t in texts]
+        durations = [f.shape[0] * FEATURE_SHIFT for f in features]
+        if options["method"] in GRADIENT_METHODS:
+            words = self._encode_texts(texts)
+            token_segs, word_segs = self._gradient(features, words, options["method"])
+            alis = self._to_seconds(token_segs, word_segs, words, texts, durations, utterance_ids, offsets,
+                                    options["time_shift"])
+            log_probs, lengths = self.posteriors(features)
+            return AlignerOutput(alis, log_probs, lengths)
+        encoded = self.encode(features, options["phases"])
+        return self.align_encoded(encoded, texts, durations, utterance_ids, topology=topology,
+                                  transition_scale=transition_scale, offsets=offsets, **options)
+
+    def align_encoded(
+        self,
+        encoded: list[tuple[torch.Tensor, torch.Tensor]],
+        texts: Sequence[str],
+        durations: Sequence[float],
+        utterance_ids: Sequence[str] | None = None,
+        *,
+        method: str = "viterbi",
+        topology: str | None = None,
+        blank_penalty: float = 0.0,
+        prior_scale: float = 0.0,
+        posterior_scale: float = 1.0,
+        phases: int | None = None,
+        time_shift: float = 0.0,
+        transition_scale: float | None = None,
+        offsets: Sequence[float] | None = None,
+    ) -> AlignerOutput:
+        """:meth:`align` from model outputs: ``encoded`` from :meth:`encode` (its first ``phases``
+        entries are used, default all), ``durations`` of the utterances in seconds. Only the
+        ``viterbi`` and ``posterior`` methods; options have no stored defaults here. Lets one
+        encoding serve many option settings (e.g. tuning them on a dev set)."""
+        if method not in ("viterbi", "posterior"):
+            raise ValueError(f"align_encoded takes method 'viterbi' or 'posterior', got {method!r}")
+        phases = len(encoded) if phases is None else phases
+        if not 1 <= phases <= len(encoded):
+            raise ValueError(f"phases must be from 1 to the {len(encoded)} encoded phases, got {phases}")
         topology = topology or self.objective.topology
         if topology not in TOPOLOGIES:
             raise ValueError(f"topology must be one of {TOPOLOGIES}, got {topology!r}")
-        log_probs, lengths = self.posteriors(features)
-        if method == "viterbi":
-            token_segs, word_segs = self._viterbi(log_probs, lengths, words, topology, blank_penalty,
-                                                  prior_scale, transition_scale)
-        else:
-            token_segs, word_segs = self._gradient(features, words, method)
+        if len(durations) != len(texts) or encoded[0][0].shape[0] != len(texts):
+            raise ValueError(f"got {encoded[0][0].shape[0]} encoded utterances and {len(durations)} durations "
+                             f"for {len(texts)} transcripts")
+        words = self._encode_texts(texts)
+        scale = self.objective.transition_scale if transition_scale is None else transition_scale
+        transitions = Transitions(*self.objective.transitions) if topology == "hmm" and scale else None
+        graphs = build_graphs(words, topology, len(self.tokens), transitions)
+        per_phase = []
+        for p, (log_probs, lengths) in enumerate(encoded[:phases]):
+            scores = apply_blank_penalty(log_probs, blank_penalty) if blank_penalty else log_probs
+            engine_options = dict(posterior_scale=posterior_scale, prior_scale=prior_scale,
+                                  log_prior=posterior_log_prior(log_probs, lengths) if prior_scale else None,
+                                  transition_scale=scale if transitions is not None else 0.0)
+            if method == "viterbi":
+                path = viterbi(scores, lengths, graphs, **engine_options)
+                token_segs = path_segments(path, graphs, level="token")
+                word_segs = path_segments(path, graphs, level="word") if topology == "hmm" else None
+            else:
+                occupancy = state_posteriors(scores, lengths, graphs, **engine_options)
+                token_segs = expected_segments(occupancy, graphs, level="token")
+                word_segs = expected_segments(occupancy, graphs, level="word") if topology == "hmm" else None
+            if word_segs is None:
+                word_segs = [group_segments(t, [len(w) for w in ws]) for t, ws in zip(token_segs, words)]
+            per_phase.append(self._to_seconds(token_segs, word_segs, words, texts, durations, utterance_ids,
+                                              offsets, time_shift + p * FEATURE_SHIFT))
+        alis = [mean_alignment(list(utt)) for utt in zip(*per_phase)]
+        return AlignerOutput(alis, *encoded[0])
+
+    def _encode_texts(self, texts: Sequence[str]) -> list[list[list[int]]]:
+        return [self.lexicon.encode_words(t) for t in texts]
+
+    def _to_seconds(self, token_segs, word_segs, words, texts, durations, utterance_ids, offsets,
+                    shift: float) -> list[UtteranceAlignment]:
+        ids = list(utterance_ids) if utterance_ids is not None else [f"utt{i}" for i in range(len(texts))]
+        offsets = list(offsets) if offsets is not None else [0.0] * len(texts)
         out = []
         for i, text in enumerate(texts):
             flat = [t for w in words[i] for t in w]
             out.append(UtteranceAlignment.from_segments(
-                ids[i], text, features[i].shape[0] * FEATURE_SHIFT, word_segs[i], token_segs[i],
-                text.split(), [self.tokens[t] for t in flat], self.frame_shift, offset=offsets[i],
-                frame_offset=self.frame_offset))
-        return AlignerOutput(out, log_probs, lengths)
-
-    def _viterbi(self, log_probs, lengths, words, topology, blank_penalty, prior_scale, transition_scale):
-        scale = self.objective.transition_scale if transition_scale is None else transition_scale
-        transitions = Transitions(*self.objective.transitions) if topology == "hmm" and scale else None
-        graphs = build_graphs(words, topology, len(self.tokens), transitions)
-        scores = apply_blank_penalty(log_probs, blank_penalty) if blank_penalty else log_probs
-        log_prior = posterior_log_prior(log_probs, lengths) if prior_scale else None
-        result = viterbi(scores, lengths, graphs, log_prior=log_prior, prior_scale=prior_scale,
-                         transition_scale=scale if transitions is not None else 0.0)
-        token_segs = path_segments(result, graphs, level="token")
-        if topology == "hmm":
-            word_segs = path_segments(result, graphs, level="word")
-        else:
-            word_segs = [group_segments(t, [len(w) for w in ws]) for t, ws in zip(token_segs, words)]
-        return token_segs, word_segs
+                ids[i], text, durations[i], word_segs[i], token_segs[i], text.split(),
+                [self.tokens[t] for t in flat], self.frame_shift, offset=offsets[i],
+                frame_offset=self.frame_offset + shift))
+        return out
 
     def _gradient(self, features, words, method):
         x, lengths = pad_features(features)

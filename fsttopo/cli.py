@@ -69,8 +69,7 @@ def _align(args: argparse.Namespace) -> None:
 
     transcript = Path(args.transcript).read_text().strip() if Path(args.transcript).is_file() else args.transcript
     aligner = Aligner.from_file(args.model)
-    ali = align_audio_file(aligner, args.audio, transcript, args.out, plot=not args.no_plot, method=args.method,
-                           topology=args.topology, blank_penalty=args.blank_penalty, prior_scale=args.prior_scale)
+    ali = align_audio_file(aligner, args.audio, transcript, args.out, plot=not args.no_plot, **_alignment_options(args))
     for w in ali.words:
         print(f"{w.start:8.3f} {w.end:8.3f}  {w.symbol}")
     print(f"written: {args.out}/{Path(args.audio).stem}.{{json,TextGrid,ctm" + ("" if args.no_plot else ",png") + "}")
@@ -85,8 +84,7 @@ def _align_cuts(args: argparse.Namespace) -> None:
     from .data.export import add_to_cuts, write_json_dir
 
     cuts = load_manifest_lazy(args.cuts)
-    alis = align_cuts(Aligner.from_file(args.model), cuts, args.max_duration, method=args.method,
-                      topology=args.topology, blank_penalty=args.blank_penalty, prior_scale=args.prior_scale)
+    alis = align_cuts(Aligner.from_file(args.model), cuts, args.max_duration, **_alignment_options(args))
     out = Path(args.out)
     write_json_dir(alis, out / "json")
     add_to_cuts(alis, cuts.to_eager()).to_file(out / "cuts_aligned.jsonl.gz")
@@ -94,14 +92,23 @@ def _align_cuts(args: argparse.Namespace) -> None:
 
 
 def _add_alignment_options(p: argparse.ArgumentParser) -> None:
+    stored = " (default: the value stored with the model, else %s)"
     p.add_argument("--model", default=str(DEFAULT_MODEL), help="model file (default: the shipped model)")
-    p.add_argument("--method", choices=METHODS, default="viterbi")
+    p.add_argument("--method", choices=METHODS, help="best path, posterior-mean boundaries or gradient-based"
+                   + stored % "viterbi")
     p.add_argument("--topology", choices=TOPOLOGIES,
-                   help="Viterbi graph topology (default: the model's training topology)")
-    p.add_argument("--blank-penalty", type=float, help="subtract from blank/silence log-probs "
-                   "(default: the value stored with the model, else 0)")
-    p.add_argument("--prior-scale", type=float, help="divide by the mean posterior to this power "
-                   "(default: the value stored with the model, else 0)")
+                   help="graph topology for viterbi/posterior (default: the model's training topology)")
+    p.add_argument("--blank-penalty", type=float, help="subtract from blank/silence log-probs" + stored % 0)
+    p.add_argument("--prior-scale", type=float, help="divide by the mean posterior to this power" + stored % 0)
+    p.add_argument("--posterior-scale", type=float, help="scale the log-probs (< 1 flattens)" + stored % 1)
+    p.add_argument("--phases", type=int, help="average over the input shifted by 0..N-1 feature frames, "
+                   "N up to the model's downsampling" + stored % 1)
+    p.add_argument("--time-shift", type=float, help="seconds added to every boundary" + stored % 0)
+
+
+def _alignment_options(args: argparse.Namespace) -> dict:
+    return {key: getattr(args, key) for key in
+            ("method", "topology", "blank_penalty", "prior_scale", "posterior_scale", "phases", "time_shift")}
 
 
 def _score(args: argparse.Namespace) -> None:

@@ -4,5 +4,5 @@ that the command line can offer them without loading torch."""
 TOPOLOGIES = ("hmm", "ctc", "ctc-no-forced-blank")
 """Label topologies: HMM with optional silence between words, CTC, CTC without forced blanks."""
 
-METHODS = ("viterbi", "gradscore", "gradscore-ext")
+METHODS = ("viterbi", "posterior", "gradscore", "gradscore-ext")
 """Alignment methods of :meth:`fsttopo.aligner.Aligner.align`."""

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from fsttopo.aligner import Aligner, align_audio_file, compute_features
+from fsttopo.aligner import ALIGN_OPTIONS, Aligner, align_audio_file, compute_features
 from fsttopo.data.export import read_textgrid
 from fsttopo.data.lexicon import Lexicon
 from fsttopo.models import AlignmentModel, ModelConfig
@@ -39,7 +39,9 @@ def test_compute_features_resamples_and_matches_frame_count(tmp_path):
 
 
 @pytest.mark.parametrize("topology,method", [("hmm", "viterbi"), ("ctc", "viterbi"),
-                                             ("ctc-no-forced-blank", "viterbi"), ("ctc", "gradscore"),
+                                             ("ctc-no-forced-blank", "viterbi"), ("hmm", "posterior"),
+                                             ("ctc", "posterior"), ("ctc-no-forced-blank", "posterior"),
+                                             ("ctc", "gradscore"),
                                              ("ctc", "gradscore-ext")])
 def test_alignment_covers_every_word_in_order(lexicon, topology, method):
     aligner = random_aligner(lexicon, topology)
@@ -90,7 +92,7 @@ def test_model_file_alignment_defaults(lexicon, tmp_path):
     save_model(tmp_path / "m.pt", base.model, base.objective, base.tokens,
                align_options={"blank_penalty": 3.0, "prior_scale": 0.5})
     tuned = Aligner.from_file(tmp_path / "m.pt", lexicon)
-    assert tuned.align_options == {"blank_penalty": 3.0, "prior_scale": 0.5}
+    assert tuned.align_options == {**ALIGN_OPTIONS, "blank_penalty": 3.0, "prior_scale": 0.5}
     feats, text = [torch.randn(300, 80)], ["hello world"]
 
     def bounds(aligner, **kw):
@@ -101,5 +103,49 @@ def test_model_file_alignment_defaults(lexicon, tmp_path):
     assert bounds(tuned) != bounds(base)
     with pytest.raises(ValueError, match="unknown alignment options"):
         Aligner(base.model, base.objective, base.tokens, lexicon, {"blank": 1.0})
-    with pytest.raises(ValueError, match="finite numbers"):
+    with pytest.raises(ValueError, match="prior_scale must be a finite number"):
         Aligner(base.model, base.objective, base.tokens, lexicon, {"prior_scale": float("nan")})
+    with pytest.raises(ValueError, match="method must be one of"):
+        Aligner(base.model, base.objective, base.tokens, lexicon, {"method": "best"})
+    with pytest.raises(ValueError, match="phases must be an integer from 1 to the model's downsampling 4"):
+        Aligner(base.model, base.objective, base.tokens, lexicon, {"phases": 5})
+    with pytest.raises(ValueError, match="posterior_scale must be > 0"):
+        base.align(feats, text, posterior_scale=0.0)
+    with pytest.raises(ValueError, match="aligns one phase only"):
+        base.align(feats, text, method="gradscore", phases=2)
+
+
+@pytest.mark.parametrize("topology", ["hmm", "ctc"])
+def test_posterior_method_tends_to_viterbi_for_a_sharp_posterior(lexicon, topology):
+    """With the log-probs scaled by 1000, all posterior mass is on the best path: the expected
+    boundaries become the Viterbi ones (random model, so boundaries are far from trivial)."""
+    aligner = random_aligner(lexicon, topology)
+    feats, text = [torch.randn(300, 80)], ["hello world again"]
+
+    def bounds(**kw):
+        ali = aligner.align(feats, text, **kw).alignments[0]
+        return np.array([(t.start, t.end) for t in ali.words + ali.phones])
+
+    sharp = bounds(method="posterior", posterior_scale=1000.0)
+    np.testing.assert_allclose(sharp, bounds(method="viterbi", posterior_scale=1000.0), atol=1e-6)
+    assert not np.allclose(bounds(method="posterior"), sharp, atol=1e-3)
+
+
+def test_phases_average_the_shifted_alignments_and_time_shift_moves_every_boundary(lexicon):
+    """phases=2 is the mean of the alignment of the features and of the features without their
+    first frame (whose times are then 10 ms later); time_shift adds to every unclipped boundary."""
+    aligner = random_aligner(lexicon, "hmm")
+    feats, text = torch.randn(300, 80), ["hello world again"]
+
+    def bounds(f, **kw):
+        ali = aligner.align([f], text, **kw).alignments[0]
+        return np.array([(t.start, t.end) for t in ali.words + ali.phones])
+
+    base, later = bounds(feats), bounds(feats[1:]) + 0.01
+    two = bounds(feats, phases=2)
+    inside = (base > 0.05) & (base < 2.95)  # neither phase clipped to the utterance
+    np.testing.assert_allclose(two[inside], (base[inside] + later[inside]) / 2, atol=1e-9)
+    assert two.min() >= 0.0 and two.max() <= 3.0
+    shifted = bounds(feats, time_shift=-0.02)
+    inside = (base > 0.02) & (base < 3.0)
+    np.testing.assert_allclose(shifted[inside], base[inside] - 0.02, atol=1e-9)

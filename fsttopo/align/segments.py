@@ -1,4 +1,4 @@
-"""Turn a best path into segments: one per token (or word) occurrence, in frames."""
+"""Turn a best path (or state posteriors) into segments: one per token (or word) occurrence, in frames."""
 
 from __future__ import annotations
 
@@ -9,12 +9,15 @@ import torch
 from ..engine.intersect import ViterbiResult
 from ..fsa import FsaVec
 
-__all__ = ["Segment", "path_segments", "group_segments"]
+__all__ = ["Segment", "path_segments", "expected_segments", "group_segments"]
 
 
 @dataclass(frozen=True)
 class Segment:
     """A token or word occupying frames ``start <= t < end`` (end exclusive; frames, not seconds).
+
+    Boundaries are frame indices, whole for a path (:func:`path_segments`) and fractional for
+    posterior expectations (:func:`expected_segments`).
 
     Attributes:
         index: position of the token (or word) in the utterance's transcript, 0-based.
@@ -25,11 +28,11 @@ class Segment:
 
     index: int
     label: int
-    start: int
-    end: int
+    start: float
+    end: float
 
     @property
-    def num_frames(self) -> int:
+    def num_frames(self) -> float:
         return self.end - self.start
 
     def to_seconds(self, frame_shift: float) -> tuple[float, float]:
@@ -72,6 +75,62 @@ def path_segments(result: ViterbiResult, graphs: FsaVec, level: str = "token") -
             Segment(int(row[s]), int(labs[s]), int(s), int(e))
             for s, e in zip(starts.tolist(), ends.tolist()) if int(row[s]) >= 0
         ])
+    return out
+
+
+def expected_segments(occupancy: torch.Tensor, graphs: FsaVec, level: str = "token") -> list[list[Segment]]:
+    """Segments whose boundaries are their expectations under the posterior over all paths.
+
+    On a graph whose arcs never go back to a lower state id (every graph of
+    :mod:`fsttopo.topology`), the frames before a segment are exactly the frames spent in states
+    below its first state, so its expected start is the expected number of such frames, and its
+    expected end the expected number of frames in states up to its last one. Unlike a best path,
+    this resolves a boundary between frames when the model is unsure on which side of it a frame
+    lies.
+
+    Args:
+        occupancy: ``[B, T, N]`` state posteriors (:func:`fsttopo.engine.state_posteriors`).
+        graphs: the graphs ``occupancy`` was computed on.
+        level: per-arc attribute in ``graphs.aux`` that numbers the segments (``"token"`` or
+            ``"word"``); each index must occupy consecutive states, in increasing order.
+
+    Returns:
+        Per utterance, one :class:`Segment` per index in index order, with fractional ``start``
+        and ``end`` (frames). ``label`` is the label of the arcs into the segment's first state.
+    """
+    if level not in graphs.aux:
+        raise ValueError(f"graphs carry no per-arc attribute {level!r}; available: {sorted(graphs.aux)}")
+    if occupancy.ndim != 3 or occupancy.shape[0] != len(graphs):
+        raise ValueError(f"occupancy must have shape [B={len(graphs)}, T, N], got {tuple(occupancy.shape)}")
+    occ = occupancy.detach().cpu().double()
+    # each valid frame's posteriors sum to 1 up to rounding, which would add up over the frames
+    per_frame = occ.sum(2, keepdim=True)
+    occ = occ / torch.where(per_frame > 0, per_frame, torch.ones_like(per_frame))
+    frames_upto = occ.sum(1).cumsum(1)  # [B, N]: expected number of frames in states <= n
+    out: list[list[Segment]] = []
+    for b in range(len(graphs)):
+        fsa = graphs[b]
+        src, dst, label = fsa.arcs[:, 0], fsa.arcs[:, 1], fsa.arcs[:, 2]
+        if fsa.num_states > occupancy.shape[2]:
+            raise ValueError(f"graph {b} has {fsa.num_states} states, occupancy only {occupancy.shape[2]}")
+        if bool((dst < src).any()):
+            raise ValueError(f"graph {b} has arcs to lower state ids: expected segments need a left-to-right graph")
+        index = fsa.aux[level]
+        emitting = (index >= 0) & (label >= 0)
+        idx, states, labels = index[emitting], dst[emitting], label[emitting]
+        if idx.numel() == 0:
+            out.append([])
+            continue
+        num = int(idx.max()) + 1
+        first = torch.full((num,), fsa.num_states, dtype=torch.int64).scatter_reduce(0, idx, states, "amin")
+        last = torch.full((num,), -1, dtype=torch.int64).scatter_reduce(0, idx, states, "amax")
+        if bool((last < 0).any()) or bool((first[1:] <= last[:-1]).any()):
+            raise ValueError(f"graph {b}: the states of each {level} index must follow those of the previous one")
+        into_first = states == first[idx]
+        first_label = torch.zeros(num, dtype=torch.int64).scatter_(0, idx[into_first], labels[into_first])
+        upto = frames_upto[b]
+        out.append([Segment(k, int(first_label[k]), float(upto[first[k] - 1]) if first[k] > 0 else 0.0,
+                            float(upto[last[k]])) for k in range(num)])
     return out
 
 

@@ -17,7 +17,7 @@ from lhotse.utils import fastcopy
 
 from ..align import Segment
 
-__all__ = ["TIME_TOLERANCE", "TimedToken", "UtteranceAlignment"]
+__all__ = ["TIME_TOLERANCE", "TimedToken", "UtteranceAlignment", "mean_alignment"]
 
 TIME_TOLERANCE = 1e-6
 """Seconds by which neighbouring tokens may overlap (float noise, e.g. Lhotse rounds ends to 1e-8 s)."""
@@ -123,7 +123,7 @@ class UtteranceAlignment:
         if not math.isfinite(frame_offset):
             raise ValueError(f"frame_offset must be a finite number of seconds, got {frame_offset}")
 
-        def seconds(frame: int) -> float:
+        def seconds(frame: float) -> float:
             return offset + min(max(frame_offset + frame * frame_shift, 0.0), duration)
 
         def convert(kind: str, segments: Sequence[Segment], symbols: Sequence[str]) -> list[TimedToken]:
@@ -173,3 +173,25 @@ class UtteranceAlignment:
 
         return cls(supervision.id, supervision.text or "", supervision.duration, tokens("word"), tokens("phone"),
                    start=supervision.start + offset)
+
+
+def mean_alignment(alignments: Sequence[UtteranceAlignment]) -> UtteranceAlignment:
+    """The alignment whose every word and phone boundary is the mean of that boundary in
+    ``alignments`` (e.g. of one utterance aligned on shifted frame grids). They must have the same
+    utterance, words and phones; averaging keeps segments ordered and non-overlapping."""
+    if not alignments:
+        raise ValueError("no alignments to average")
+    first = alignments[0]
+    for other in alignments[1:]:
+        if (other.utterance_id, other.start, [t.symbol for t in other.words], [t.symbol for t in other.phones]) != (
+                first.utterance_id, first.start, [t.symbol for t in first.words], [t.symbol for t in first.phones]):
+            raise ValueError(f"cannot average alignments of different utterances or token sequences: "
+                             f"{first.utterance_id!r} and {other.utterance_id!r}")
+
+    def mean(kind: str) -> list[TimedToken]:
+        rows = [getattr(a, kind) for a in alignments]
+        return [TimedToken(tokens[0].symbol, math.fsum(t.start for t in tokens) / len(tokens),
+                           math.fsum(t.end for t in tokens) / len(tokens)) for tokens in zip(*rows)]
+
+    return UtteranceAlignment(first.utterance_id, first.text, first.duration, mean("words"), mean("phones"),
+                              start=first.start)

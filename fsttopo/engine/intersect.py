@@ -11,6 +11,7 @@ arc label and ``w`` the arc score stored in the graph.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -35,7 +36,7 @@ def _kernels(device: torch.device, backend: str):
 
     return numba_kernels
 
-__all__ = ["full_sum", "soft_alignment", "viterbi", "ViterbiResult", "prepare_inputs"]
+__all__ = ["full_sum", "soft_alignment", "state_posteriors", "viterbi", "ViterbiResult", "prepare_inputs"]
 
 
 @dataclass
@@ -231,6 +232,47 @@ def soft_alignment(
     occ_em, _ = kernels.backward_occupancy(
         emissions, weights, alpha, recursion.end_weights(final, graph), total, graph, lengths)
     return occ_em
+
+
+@torch.no_grad()
+def state_posteriors(
+    log_probs: torch.Tensor,
+    lengths: torch.Tensor | Sequence[int],
+    graphs: FsaVec,
+    *,
+    posterior_scale: float = 1.0,
+    log_prior: torch.Tensor | None = None,
+    prior_scale: float = 0.0,
+    transition_scale: float = 1.0,
+    backend: str = "auto",
+) -> torch.Tensor:
+    """Posterior probability that the arc taken at each frame enters each graph state.
+
+    Same arguments as :func:`soft_alignment`. Where :func:`soft_alignment` sums over the states
+    that share a label, this keeps them apart (e.g. the silence before word 3 from the one after
+    it), which is what posterior-mean segment boundaries need
+    (:func:`fsttopo.align.expected_segments`).
+
+    Returns:
+        ``[B, T, N]`` (dtype of ``log_probs``; ``N`` = largest number of states in the batch, state
+        ids as in ``graphs``); each valid frame sums to 1; padding frames, padding states and
+        utterances without a path are zeros.
+    """
+    graph, lengths, emissions, weights, final = prepare_inputs(
+        log_probs, lengths, graphs, posterior_scale, log_prior, prior_scale, transition_scale)
+    kernels = _kernels(log_probs.device, backend)
+    B, T, _ = emissions.shape
+    N, M = graph.num_states, graph.in_label.shape[2]
+    # every incoming arc slot becomes a label of its own, so that the kernels' per-label occupancy
+    # is the per-slot one; its emission is that of the slot's real label
+    slot_emissions = emissions.gather(2, graph.in_label.reshape(B, 1, N * M).expand(B, T, N * M)).contiguous()
+    slot_labels = torch.arange(N * M, device=emissions.device).expand(B, N * M).reshape(B, N, M).contiguous()
+    slot_graph = dataclasses.replace(graph, in_label=slot_labels, max_label=N * M - 1)
+    alpha = kernels.forward(slot_emissions, weights, slot_graph, lengths)
+    total = torch.logsumexp(recursion.final_scores(alpha[:, -1], final, graph), dim=1)
+    occ, _ = kernels.backward_occupancy(
+        slot_emissions, weights, alpha, recursion.end_weights(final, graph), total, slot_graph, lengths)
+    return occ.view(B, T, N, M).sum(3)
 
 
 @torch.no_grad()

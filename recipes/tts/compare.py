@@ -3,11 +3,13 @@
 For each experiment directory with a ``model.pt``: align the test cuts with Viterbi on the model's
 training topology and score against the synthesizers' reference word alignments; the standard CTC
 model is also aligned with ``torchaudio.functional.forced_align`` (the outside baseline), and with
-GradScore/GradScoreExt; each model also with the epoch, alignment-time silence/blank penalty and
-prior scale (paper Table 14) selected on the dev voice. Also reports the phone error rate of greedy
-decoding, the median signed boundary errors, and plots the distribution of boundary errors
-(``boundary_errors.png`` beside ``--out``); the tuned values go to ``tuned.json`` beside ``--out``
-(``ship.py --tuned`` stores them in the shipped model).
+GradScore/GradScoreExt; each model also with Viterbi and with posterior-mean boundaries, each with
+the epoch, alignment-time silence/blank penalty and prior scale (paper Table 14) and time shift
+selected on the dev voice, aligning on as many frame-grid phases as the model downsamples; for the
+dev-best aligner, ablations without the phases and the time shift. Also reports the phone error rate
+of greedy decoding, the median signed boundary errors, and plots the distribution of boundary errors
+(``boundary_errors.png`` beside ``--out``); the tuned values (the dev-best method per model) go to
+``tuned.json`` beside ``--out`` (``ship.py --tuned`` stores them in the shipped model).
 
     python recipes/tts/compare.py --exp exp/tts --cuts data/tts/manifests/cuts_test.jsonl.gz \
         --out exp/tts/results.md
@@ -28,7 +30,7 @@ from tqdm import tqdm
 
 from fsttopo import metrics
 from fsttopo.align.segments import Segment, group_segments
-from fsttopo.aligner import FEATURE_SHIFT, Aligner, align_cuts
+from fsttopo.aligner import ALIGN_OPTIONS, FEATURE_SHIFT, Aligner, align_cuts
 from fsttopo.data.alignment import UtteranceAlignment
 from fsttopo.data.export import from_cuts, write_json_dir
 from fsttopo.data.plot import plot_boundary_errors
@@ -93,8 +95,10 @@ def boundary_errors(hyps: list[UtteranceAlignment], refs: dict[str, UtteranceAli
     return errors, float(np.median(start)), float(np.median(end))
 
 
-PENALTIES = (0.0, 1.0, 2.0, 4.0, 6.0, 8.0)
-PRIOR_SCALES = (0.0, 0.5)
+PENALTIES = (0.0, 1.0, 2.0, 4.0, 8.0)
+PRIOR_SCALES = (0.0, 0.5, 1.0)
+TUNED_METHODS = ("viterbi", "posterior")
+SHIFTS_MS = np.arange(-20.0, 20.5, 1.0)
 
 
 def epoch_files(exp_dir: Path) -> list[Path]:
@@ -103,23 +107,51 @@ def epoch_files(exp_dir: Path) -> list[Path]:
     return files or [exp_dir / "model.pt"]
 
 
-def tune_on_dev(exp_dir: Path, dev_cuts) -> dict:
-    """Model selection on the dev voice: the epoch, alignment-time silence/blank penalty and prior
-    scale (paper Table 14) with the lowest mean word-boundary error. Returns ``{"model", "epoch",
-    "epochs", "blank_penalty", "prior_scale", "dev_tse_ms"}``."""
-    dev_refs = from_cuts(dev_cuts)
+def best_time_shift(hyps: list[UtteranceAlignment], refs: dict[str, UtteranceAlignment]) -> tuple[float, float]:
+    """The shift (seconds, from -20 to 20 ms in 1 ms steps) that added to every word boundary of
+    ``hyps`` gives the lowest mean word-boundary error against ``refs``, and that error (ms)."""
+    signed = np.array([(1000 * (h.start - r.start), 1000 * (h.end - r.end)) for a in hyps
+                       for h, r in zip(a.words, refs[a.utterance_id].words)])
+    tse = [float(np.abs(signed + d).mean()) for d in SHIFTS_MS]
+    best = int(np.argmin(tse))
+    return float(SHIFTS_MS[best]) / 1000, tse[best]
+
+
+def tune_on_dev(exp_dir: Path, dev_cuts, max_duration: float = 200.0) -> dict[str, dict]:
+    """Model selection on the dev voice, per alignment method (Viterbi, posterior): the epoch,
+    alignment-time silence/blank penalty and prior scale (paper Table 14) and the time shift with
+    the lowest mean word-boundary error, aligning with as many phases as the model's downsampling.
+    Each model is encoded once per epoch. Returns ``{method: {"model", "epoch", "epochs",
+    **alignment options, "dev_tse_ms"}}``."""
+    from fsttopo.training.data import make_sampler
+
+    refs = {r.utterance_id: r for r in from_cuts(dev_cuts)}
+    batches = [list(b) for b in make_sampler(dev_cuts, max_duration, shuffle=False)]
     files = epoch_files(exp_dir)
-    best = None
+    best: dict[str, dict] = {}
     for epoch, path in enumerate(files, 1):
         aligner = Aligner.from_file(path)
-        for penalty in PENALTIES:
-            for prior in PRIOR_SCALES:
-                hyps = align_cuts(aligner, dev_cuts, blank_penalty=penalty, prior_scale=prior)
-                tse = score_alignments(hyps, dev_refs).tse_ms
-                print(f"  dev: {path.name} penalty {penalty} prior {prior}: TSE {tse:.1f} ms")
-                if best is None or tse < best["dev_tse_ms"]:
-                    best = {"model": str(path), "epoch": epoch, "epochs": len(files), "blank_penalty": penalty,
-                            "prior_scale": prior, "dev_tse_ms": tse}
+        phases = aligner.model.config.subsampling
+        encoded = []
+        for batch in batches:
+            feats = [torch.from_numpy(c.load_features()).float() for c in batch]
+            encoded.append((aligner.encode(feats, phases), batch, [f.shape[0] * FEATURE_SHIFT for f in feats]))
+        for method in TUNED_METHODS:
+            for penalty in PENALTIES:
+                for prior in PRIOR_SCALES:
+                    options = {"method": method, "blank_penalty": penalty, "prior_scale": prior,
+                               "posterior_scale": 1.0, "phases": phases}
+                    hyps = []
+                    for enc, batch, durations in encoded:
+                        sups = [c.supervisions[0] for c in batch]
+                        hyps += aligner.align_encoded(enc, [s.text for s in sups], durations, [s.id for s in sups],
+                                                      offsets=[c.start for c in batch], **options).alignments
+                    shift, tse = best_time_shift(hyps, refs)
+                    print(f"  dev: {path.name} {method} penalty {penalty} prior {prior}: TSE {tse:.1f} ms "
+                          f"(shift {1000 * shift:+.0f} ms)")
+                    if method not in best or tse < best[method]["dev_tse_ms"]:
+                        best[method] = {"model": str(path), "epoch": epoch, "epochs": len(files), **options,
+                                        "time_shift": shift, "dev_tse_ms": tse}
     return best
 
 
@@ -135,7 +167,12 @@ def main() -> None:
     p.add_argument("--gradscore-utterances", type=int, default=60,
                    help="GradScore/GradScoreExt run one batched backward per utterance: align only the "
                         "first N test utterances with them (their rows say so)")
+    p.add_argument("--experiments", default=",".join(EXPERIMENTS),
+                   help="comma-separated experiment directories to compare (default: all)")
     args = p.parse_args()
+    unknown = sorted(set(args.experiments.split(",")) - set(EXPERIMENTS))
+    if unknown:
+        p.error(f"unknown experiments {unknown}; known: {list(EXPERIMENTS)}")
     torch.set_num_threads(args.threads)
     cuts = load_manifest_lazy(args.cuts).to_eager()
     refs = from_cuts(cuts)
@@ -153,47 +190,59 @@ def main() -> None:
         rows[row] = score_alignments(hyps, refs)
         errors[row], *bias[row] = boundary_errors(hyps, ref_by_id)
 
-    def run(aligner, method, row, part, options, ali_dir):
-        record(row, lambda: align_cuts(aligner, part, max_duration=60.0 if method != "viterbi" else 200.0,
-                                       method=method, **options), ali_dir)
+    def run(aligner, row, part, options, ali_dir=None):
+        slow = options.get("method") in ("gradscore", "gradscore-ext")
+        record(row, lambda: align_cuts(aligner, part, max_duration=60.0 if slow else 200.0, **options), ali_dir)
 
     def baseline(aligner, row):
         record(row, lambda: forced_align_baseline(aligner, cuts))
 
-    for name, title in EXPERIMENTS.items():
+    for name in args.experiments.split(","):
+        title = EXPERIMENTS[name]
         exp_dir = Path(args.exp) / name
         if not (exp_dir / "model.pt").exists():
             print(f"skipping {name}: no {exp_dir / 'model.pt'}")
             continue
         aligner = Aligner.from_file(exp_dir / "model.pt")
         ctc = aligner.objective.topology == "ctc"
-        run(aligner, "viterbi", title, cuts, {}, exp_dir / "ali_viterbi")
+        run(aligner, title, cuts, {"method": "viterbi"}, exp_dir / "ali_viterbi")
         per[title] = phone_error_rate(aligner, cuts)
         if ctc:
             baseline(aligner, "CTC + torchaudio forced_align (baseline)")
             subset = cuts.subset(first=args.gradscore_utterances)
             for method, label in (("gradscore", "GradScore"), ("gradscore-ext", "GradScoreExt")):
-                run(aligner, method, f"{title}, {label} (first {len(subset)} utt.)", subset, {},
+                run(aligner, f"{title}, {label} (first {len(subset)} utt.)", subset, {"method": method},
                     exp_dir / f"ali_{method}")
         if dev is None:
             continue
-        choice = tune_on_dev(exp_dir, dev)
+        choices = tune_on_dev(exp_dir, dev)
+        for method, choice in choices.items():
+            chosen = Aligner.from_file(choice["model"])
+            options = {k: choice[k] for k in ALIGN_OPTIONS}
+            label = (f"{method}, epoch {choice['epoch']}/{choice['epochs']}, penalty {choice['blank_penalty']:g} / "
+                     f"prior {choice['prior_scale']:g}, {choice['phases']} phases, "
+                     f"shift {1000 * choice['time_shift']:+.0f} ms")
+            run(chosen, f"{title}, dev-selected {label}", cuts, options, exp_dir / f"ali_{method}_selected")
+        choice = min(choices.values(), key=lambda c: c["dev_tse_ms"])
         tuned[name] = {"title": title, "exp": str(exp_dir), **choice}
-        chosen = Aligner.from_file(choice["model"])
-        options = {"blank_penalty": choice["blank_penalty"], "prior_scale": choice["prior_scale"]}
-        label = (f"epoch {choice['epoch']}/{choice['epochs']}, penalty {choice['blank_penalty']:g} / "
-                 f"prior {choice['prior_scale']:g}")
-        run(chosen, "viterbi", f"{title}, dev-selected {label}", cuts, options, exp_dir / "ali_viterbi_selected")
         if ctc and choice["epoch"] != choice["epochs"]:
-            baseline(chosen, f"CTC epoch {choice['epoch']}/{choice['epochs']} + torchaudio forced_align")
+            baseline(Aligner.from_file(choice["model"]), f"CTC epoch {choice['epoch']}/{choice['epochs']} + torchaudio forced_align")
+    if tuned:  # what the phases and the time shift add to the dev-best aligner
+        best = min(tuned.values(), key=lambda c: c["dev_tse_ms"])
+        chosen = Aligner.from_file(best["model"])
+        options = {k: best[k] for k in ALIGN_OPTIONS}
+        for change, label in (({"time_shift": 0.0}, "no time shift"), ({"phases": 1}, "1 phase"),
+                              ({"phases": 1, "time_shift": 0.0}, "1 phase, no time shift")):
+            run(chosen, f"ablation: {best['title']}, {best['method']}, {label}", cuts, {**options, **change})
     table = markdown_table(rows)
     lines = [table, "", "| model | greedy PER [%] |", "| --- | ---: |"]
     lines += [f"| {k} | {v:.1f} |" for k, v in per.items()]
     if tuned:
-        lines += ["", f"| model | dev-selected epoch | penalty | prior scale | dev TSE [ms] ({len(dev)} utt.) |",
-                  "| --- | ---: | ---: | ---: | ---: |"]
-        lines += [f"| {t['title']} | {t['epoch']}/{t['epochs']} | {t['blank_penalty']:g} | {t['prior_scale']:g} | "
-                  f"{t['dev_tse_ms']:.1f} |" for t in tuned.values()]
+        lines += ["", f"| model | method | dev-selected epoch | penalty | prior scale | phases | shift [ms] | "
+                      f"dev TSE [ms] ({len(dev)} utt.) |", "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+        lines += [f"| {t['title']} | {t['method']} | {t['epoch']}/{t['epochs']} | {t['blank_penalty']:g} | "
+                  f"{t['prior_scale']:g} | {t['phases']} | {1000 * t['time_shift']:+.0f} | {t['dev_tse_ms']:.1f} |"
+                  for t in tuned.values()]
     lines += ["", "| aligner | median start error [ms] | median end error [ms] |", "| --- | ---: | ---: |"]
     lines += [f"| {k} | {s:+.1f} | {e:+.1f} |" for k, (s, e) in bias.items()]
     lines += ["", "| aligner | time for the test set [s] |", "| --- | ---: |"]
@@ -203,7 +252,7 @@ def main() -> None:
     Path(args.out).write_text(text)
     if tuned:
         Path(args.out).with_name("tuned.json").write_text(json.dumps(tuned, indent=1))
-    plot = plot_boundary_errors({k: v for k, v in errors.items() if "first" not in k},
+    plot = plot_boundary_errors({k: v for k, v in errors.items() if "first" not in k and "ablation" not in k},
                                 Path(args.out).with_name("boundary_errors.png"),
                                 title=f"word-boundary errors, {len(cuts)} test utterances (held-out voices)")
     print(text)

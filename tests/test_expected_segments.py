@@ -1,0 +1,108 @@
+"""State posteriors and posterior-mean segment boundaries against path enumeration."""
+
+import math
+
+import pytest
+import torch
+
+import fsttopo
+from reference import enumerate_paths, path_scores
+
+
+def brute_expectations(fsa, log_probs, level, **scales):
+    """Per-frame state posteriors ``[T, N]`` and the expected ``(start, end)`` of every ``level``
+    index, by weighting every path's own segments with its posterior probability."""
+    T = log_probs.shape[0]
+    paths = enumerate_paths(fsa, T)
+    scores = [s for s, _ in path_scores(fsa, log_probs, **scales)]
+    top = max(scores)
+    probs = [math.exp(s - top) for s in scores]
+    norm = sum(probs)
+    occ = torch.zeros(T, fsa.num_states, dtype=torch.float64)
+    index = fsa.aux[level].tolist()
+    dst = fsa.arcs[:, 1].tolist()
+    num = max(index) + 1
+    bounds = torch.zeros(num, 2, dtype=torch.float64)
+    for (frame_arcs, _), p in zip(paths, probs):
+        p /= norm
+        for t, a in enumerate(frame_arcs):
+            occ[t, dst[a]] += p
+        for k in range(num):
+            frames = [t for t, a in enumerate(frame_arcs) if index[a] == k]
+            bounds[k, 0] += p * frames[0]
+            bounds[k, 1] += p * (frames[-1] + 1)
+    return occ, bounds
+
+
+GRAPHS = {
+    "hmm": lambda: fsttopo.hmm_graph([[[1, 2], [3]]], silence=0, transitions=fsttopo.Transitions(0.6, 0.4, 0.7, 0.3)),
+    "ctc": lambda: fsttopo.ctc_graph([[1, 1, 2]]),
+    "ctc-no-forced-blank": lambda: fsttopo.ctc_graph([[1, 2, 2]], forced_blank=False),
+}
+
+
+@pytest.mark.parametrize("name", sorted(GRAPHS))
+@pytest.mark.parametrize("backend", ["torch", "numba"])
+def test_state_posteriors_and_expected_segments_match_enumeration(name, backend):
+    torch.manual_seed(1)
+    graphs = GRAPHS[name]()
+    T = 7
+    lp = torch.randn(1, T, 4, dtype=torch.float64).log_softmax(-1)
+    log_prior = torch.randn(4, dtype=torch.float64).log_softmax(-1)
+    scales = dict(posterior_scale=0.7, log_prior=log_prior, prior_scale=0.3, transition_scale=0.5)
+    occ = fsttopo.state_posteriors(lp, [T], graphs, backend=backend, **scales)
+    levels = ["token", "word"] if name == "hmm" else ["token"]
+    for level in levels:
+        ref_occ, ref_bounds = brute_expectations(graphs[0], lp[0], level, **scales)
+        torch.testing.assert_close(occ[0, :, : ref_occ.shape[1]], ref_occ)
+        segs = fsttopo.expected_segments(occ, graphs, level)[0]
+        got = torch.tensor([[s.start, s.end] for s in segs], dtype=torch.float64)
+        torch.testing.assert_close(got, ref_bounds)
+    # summed over the states of each label, the state posteriors are the label posteriors
+    labels = torch.zeros(occ.shape[2], dtype=torch.int64)
+    fsa = graphs[0]
+    emitting = fsa.arcs[:, 2] >= 0
+    labels[fsa.arcs[emitting, 1]] = fsa.arcs[emitting, 2]
+    by_label = torch.zeros_like(lp).index_add_(2, labels, occ)
+    torch.testing.assert_close(by_label, fsttopo.soft_alignment(lp, [T], graphs, backend=backend, **scales))
+
+
+def test_batched_with_padding_equals_one_at_a_time():
+    torch.manual_seed(2)
+    graphs = fsttopo.hmm_graph([[[1, 2], [3]], [[2]]], silence=0)
+    lp = torch.randn(2, 9, 4).log_softmax(-1)
+    occ = fsttopo.state_posteriors(lp, [9, 5], graphs)
+    assert occ.shape == (2, 9, graphs.num_states.max())
+    torch.testing.assert_close(occ.sum(2), torch.tensor([[1.0] * 9, [1.0] * 5 + [0.0] * 4]))
+    batched = fsttopo.expected_segments(occ, graphs, "word")
+    for b, length in enumerate([9, 5]):
+        single = fsttopo.FsaVec([graphs[b]])
+        alone = fsttopo.expected_segments(fsttopo.state_posteriors(lp[b:b + 1, :length], [length], single), single, "word")
+        assert [(s.index, s.label) for s in batched[b]] == [(s.index, s.label) for s in alone[0]]
+        torch.testing.assert_close(torch.tensor([[s.start, s.end] for s in batched[b]]),
+                                   torch.tensor([[s.start, s.end] for s in alone[0]]))
+
+
+def test_a_sure_posterior_gives_the_path_segments():
+    g = fsttopo.hmm_graph([[[1, 2], [3]]], silence=0)
+    lp = torch.full((1, 8, 4), -30.0)
+    lp[0, torch.arange(8), torch.tensor([0, 1, 1, 2, 0, 3, 3, 0])] = 0.0
+    expected = fsttopo.expected_segments(fsttopo.state_posteriors(lp, [8], g), g, "token")[0]
+    path = fsttopo.path_segments(fsttopo.viterbi(lp, [8], g), g, "token")[0]
+    assert [(s.index, s.label) for s in expected] == [(s.index, s.label) for s in path]
+    assert [b for s in expected for b in (s.start, s.end)] == pytest.approx(
+        [b for s in path for b in (s.start, s.end)], abs=1e-6)
+
+
+def test_expected_segments_errors():
+    g = fsttopo.ctc_graph([[1, 2]])
+    occ = fsttopo.state_posteriors(torch.randn(1, 4, 3).log_softmax(-1), [4], g)
+    with pytest.raises(ValueError, match="no per-arc attribute 'word'"):
+        fsttopo.expected_segments(occ, g, "word")
+    with pytest.raises(ValueError, match="occupancy must have shape"):
+        fsttopo.expected_segments(occ[0], g)
+    loop = fsttopo.FsaVec([fsttopo.Fsa.from_arcs([(0, 1, 1, 0.0), (1, 2, 2, 0.0), (2, 1, 1, 0.0), (2, 3, -1, 0.0)],
+                                                 num_states=4, aux={"token": [0, 1, 0, -1]})])
+    loop_occ = fsttopo.state_posteriors(torch.randn(1, 4, 3).log_softmax(-1), [4], loop)
+    with pytest.raises(ValueError, match="arcs to lower state ids"):
+        fsttopo.expected_segments(loop_occ, loop, "token")
