@@ -1,5 +1,6 @@
 """Engine benchmark: full_sum forward+backward vs torch's ctc_loss, viterbi vs a loop over
-torchaudio's forced_align (batch size 1 only), on the CTC topology.
+torchaudio's forced_align (batch size 1 only), state_posteriors vs the differentiable soft-DP
+(``soft_dp_align``, tau = 1: the same posteriors, plain torch), on the CTC topology.
 
 Default sizes are the issue's: B=16, T=500, S=100, V=500. Prints a Markdown table with the ratio
 ours / peer (below 1 means we are faster). Usage: python benchmarks/engine.py [--device cuda]
@@ -16,6 +17,7 @@ import torch
 import torchaudio.functional as AF
 
 import fsttopo
+from fsttopo.align import soft_dp_align
 
 
 def timeit(fn, device: torch.device, repeats: int) -> float:
@@ -65,6 +67,13 @@ def main() -> None:
     def ours_viterbi(backend="auto"):
         return lambda: fsttopo.viterbi(lp, lengths, graphs, backend=backend)
 
+    def ours_state_posteriors(backend="auto"):
+        return lambda: fsttopo.state_posteriors(lp, lengths, graphs, backend=backend)
+
+    def soft_dp():
+        with torch.no_grad():
+            soft_dp_align(lp, lengths, graphs, tau=1.0)
+
     def forced_align_loop():
         for b in range(B):
             AF.forced_align(lp[b:b + 1], targets[b:b + 1], blank=0)
@@ -79,6 +88,11 @@ def main() -> None:
     for be in backends:
         t = timeit(ours_viterbi(be), device, args.repeats)
         rows.append((f"viterbi ({be})", t, f"forced_align loop x{B}", peer_v))
+
+    peer_sp = timeit(soft_dp, device, args.repeats)
+    for be in backends:
+        t = timeit(ours_state_posteriors(be), device, args.repeats)
+        rows.append((f"state_posteriors ({be})", t, "soft_dp_align, tau 1, no grad", peer_sp))
 
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or platform.machine()
     print(f"device: {device} ({name}), torch threads {torch.get_num_threads()}, "

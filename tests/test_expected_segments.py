@@ -106,3 +106,24 @@ def test_expected_segments_errors():
     loop_occ = fsttopo.state_posteriors(torch.randn(1, 4, 3).log_softmax(-1), [4], loop)
     with pytest.raises(ValueError, match="arcs to lower state ids"):
         fsttopo.expected_segments(loop_occ, loop, "token")
+
+
+@pytest.mark.parametrize("name,level", [("hmm", "word"), ("hmm", "token"), ("ctc", "token"),
+                                        ("ctc-no-forced-blank", "token")])
+def test_equals_soft_dp_at_temperature_one(name, level):
+    """The engine path (state_posteriors + expected_segments) and the differentiable soft-DP
+    (plain torch recursions, tau = 1 is the full sum) give the same boundaries and occupancies."""
+    from fsttopo.align import soft_dp_align
+
+    torch.manual_seed(3)
+    graphs = fsttopo.FsaVec([GRAPHS[name]()[0], GRAPHS[name]()[0]])
+    lp = torch.randn(2, 11, 4, dtype=torch.float64).log_softmax(-1)
+    scales = dict(posterior_scale=0.8, log_prior=torch.randn(4, dtype=torch.float64).log_softmax(-1),
+                  prior_scale=0.4, transition_scale=0.6)
+    occ = fsttopo.state_posteriors(lp, [11, 8], graphs, **scales)
+    soft = soft_dp_align(lp, [11, 8], graphs, tau=1.0, level=level, **scales)
+    torch.testing.assert_close(occ, soft.state_occupancy)
+    for b, segs in enumerate(fsttopo.expected_segments(occ, graphs, level)):
+        n = int(soft.num_tokens[b])
+        torch.testing.assert_close(torch.tensor([s.start for s in segs], dtype=torch.float64), soft.token_start[b, :n])
+        torch.testing.assert_close(torch.tensor([s.end for s in segs], dtype=torch.float64), soft.token_end[b, :n])
