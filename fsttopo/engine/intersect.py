@@ -226,7 +226,12 @@ def soft_alignment(
     """
     graph, lengths, emissions, weights, final = prepare_inputs(
         log_probs, lengths, graphs, posterior_scale, log_prior, prior_scale, transition_scale)
-    kernels = _kernels(log_probs.device, backend)
+    return _label_occupancy(emissions, weights, final, graph, lengths, _kernels(log_probs.device, backend))
+
+
+def _label_occupancy(emissions: torch.Tensor, weights: torch.Tensor, final: torch.Tensor, graph: DenseGraph,
+                     lengths: torch.Tensor, kernels) -> torch.Tensor:
+    """Forward-backward over prepared inputs: posterior occupancy of each label ``[B, T, V]``."""
     alpha = kernels.forward(emissions, weights, graph, lengths)
     total = torch.logsumexp(recursion.final_scores(alpha[:, -1], final, graph), dim=1)
     occ_em, _ = kernels.backward_occupancy(
@@ -268,10 +273,7 @@ def state_posteriors(
     slot_emissions = emissions.gather(2, graph.in_label.reshape(B, 1, N * M).expand(B, T, N * M)).contiguous()
     slot_labels = torch.arange(N * M, device=emissions.device).expand(B, N * M).reshape(B, N, M).contiguous()
     slot_graph = dataclasses.replace(graph, in_label=slot_labels, max_label=N * M - 1)
-    alpha = kernels.forward(slot_emissions, weights, slot_graph, lengths)
-    total = torch.logsumexp(recursion.final_scores(alpha[:, -1], final, graph), dim=1)
-    occ, _ = kernels.backward_occupancy(
-        slot_emissions, weights, alpha, recursion.end_weights(final, graph), total, slot_graph, lengths)
+    occ = _label_occupancy(slot_emissions, weights, final, slot_graph, lengths, kernels)
     return occ.view(B, T, N, M).sum(3)
 
 

@@ -86,13 +86,15 @@ def boundary_errors(hyps: list[UtteranceAlignment], refs: dict[str, UtteranceAli
                     ) -> tuple[list[float], float, float]:
     """Absolute errors (ms) of both boundaries of every word, and the median signed start and end
     errors (ms; positive = the hypothesis boundary is late)."""
-    errors, start, end = [], [], []
-    for h in hyps:
-        r = refs[h.utterance_id]
-        errors += [e for pair in word_boundary_errors(h, r) for e in pair]
-        start += [1000 * (a.start - b.start) for a, b in zip(h.words, r.words)]
-        end += [1000 * (a.end - b.end) for a, b in zip(h.words, r.words)]
-    return errors, float(np.median(start)), float(np.median(end))
+    errors = [e for h in hyps for pair in word_boundary_errors(h, refs[h.utterance_id]) for e in pair]
+    signed = signed_word_errors(hyps, refs)
+    return errors, float(np.median(signed[:, 0])), float(np.median(signed[:, 1]))
+
+
+def signed_word_errors(hyps: list[UtteranceAlignment], refs: dict[str, UtteranceAlignment]) -> np.ndarray:
+    """``[words, 2]`` signed start and end errors of every word (ms; positive = hypothesis late)."""
+    return np.array([(1000 * (h.start - r.start), 1000 * (h.end - r.end)) for a in hyps
+                     for h, r in zip(a.words, refs[a.utterance_id].words)])
 
 
 PENALTIES = (0.0, 0.5, 1.0, 2.0, 4.0, 8.0)
@@ -110,8 +112,7 @@ def epoch_files(exp_dir: Path) -> list[Path]:
 def best_time_shift(hyps: list[UtteranceAlignment], refs: dict[str, UtteranceAlignment]) -> tuple[float, float]:
     """The shift (seconds, from -20 to 20 ms in 1 ms steps) that added to every word boundary of
     ``hyps`` gives the lowest mean word-boundary error against ``refs``, and that error (ms)."""
-    signed = np.array([(1000 * (h.start - r.start), 1000 * (h.end - r.end)) for a in hyps
-                       for h, r in zip(a.words, refs[a.utterance_id].words)])
+    signed = signed_word_errors(hyps, refs)
     tse = [float(np.abs(signed + d).mean()) for d in SHIFTS_MS]
     best = int(np.argmin(tse))
     return float(SHIFTS_MS[best]) / 1000, tse[best]
