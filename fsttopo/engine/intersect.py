@@ -36,7 +36,8 @@ def _kernels(device: torch.device, backend: str):
 
     return numba_kernels
 
-__all__ = ["full_sum", "soft_alignment", "state_posteriors", "viterbi", "ViterbiResult", "prepare_inputs"]
+__all__ = ["full_sum", "soft_alignment", "state_posteriors", "viterbi", "ViterbiResult", "prepare_inputs",
+           "scaled_emissions"]
 
 
 @dataclass
@@ -58,19 +59,26 @@ class ViterbiResult:
     lengths: torch.Tensor
 
 
-def prepare_inputs(
+def scaled_emissions(
     log_probs: torch.Tensor,
     lengths: torch.Tensor | Sequence[int],
-    graphs: FsaVec,
     posterior_scale: float,
     log_prior: torch.Tensor | None,
     prior_scale: float,
-    transition_scale: float,
-) -> tuple[DenseGraph, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Validate the engine's inputs and apply the scales (for code built on the engine, e.g. soft-DP).
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Validate per-frame log-probabilities and lengths, and apply the posterior and prior scales.
 
-    Returns (compiled graph, lengths [B] int64, emissions [B,T,V], slot weights [B,N,M],
-    final-arc weights [B,F])."""
+    Args:
+        log_probs: ``[B, T, V]`` float32/float64; frames past ``lengths[b]`` may hold anything.
+        lengths: ``[B]`` integer frame counts, each in ``[0, T]``.
+        posterior_scale: alpha (> 0).
+        log_prior: ``[V]`` log label prior, needed when ``prior_scale != 0``.
+        prior_scale: beta.
+
+    Returns:
+        ``lengths`` as ``[B]`` int64 on the input device, and the emissions
+        ``alpha * log_probs - beta * log_prior`` (``[B, T, V]``).
+    """
     if not torch.is_tensor(log_probs):
         raise TypeError(f"log_probs must be a torch.Tensor, got {type(log_probs).__name__}")
     if log_probs.ndim != 3:
@@ -79,10 +87,6 @@ def prepare_inputs(
         raise ValueError(f"log_probs must be float32 or float64, got {log_probs.dtype}")
     B, T, V = log_probs.shape
     device = log_probs.device
-    if not isinstance(graphs, FsaVec):
-        raise TypeError(f"graphs must be an FsaVec, got {type(graphs).__name__}")
-    if len(graphs) != B:
-        raise ValueError(f"got {len(graphs)} graphs for a batch of {B} utterances")
     lengths = torch.as_tensor(lengths)
     if lengths.ndim != 1 or lengths.shape[0] != B:
         raise ValueError(f"lengths must have shape [{B}], got {tuple(lengths.shape)}")
@@ -95,9 +99,6 @@ def prepare_inputs(
         raise ValueError(f"lengths[{bad}] = {int(lens_cpu[bad])} is outside [0, T={T}]")
     if not (posterior_scale > 0):
         raise ValueError(f"posterior_scale must be > 0, got {posterior_scale}")
-    graph = compile_graph(graphs, device)
-    if graph.max_label >= V:
-        raise ValueError(f"graph label id {graph.max_label} out of range for log_probs with V={V} classes")
     top = log_probs.detach().amax()  # one pass; NaN and +inf both propagate to the max
     if bool(torch.isnan(top)) or bool(top == float("inf")):
         valid = torch.arange(T, device=device)[None, :] < lengths[:, None]
@@ -116,9 +117,35 @@ def prepare_inputs(
         if bool(torch.isnan(log_prior).any()) or bool((log_prior == float("inf")).any()):
             raise ValueError("log_prior contains NaN or +inf")
         emissions = emissions - prior_scale * log_prior.to(device=device, dtype=log_probs.dtype)
+    return lengths, emissions
+
+
+def prepare_inputs(
+    log_probs: torch.Tensor,
+    lengths: torch.Tensor | Sequence[int],
+    graphs: FsaVec,
+    posterior_scale: float,
+    log_prior: torch.Tensor | None,
+    prior_scale: float,
+    transition_scale: float,
+) -> tuple[DenseGraph, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Validate the engine's inputs and apply the scales (for code built on the engine, e.g. soft-DP).
+
+    Returns (compiled graph, lengths [B] int64, emissions [B,T,V], slot weights [B,N,M],
+    final-arc weights [B,F])."""
+    if torch.is_tensor(log_probs) and log_probs.ndim == 3:
+        if not isinstance(graphs, FsaVec):
+            raise TypeError(f"graphs must be an FsaVec, got {type(graphs).__name__}")
+        if len(graphs) != log_probs.shape[0]:
+            raise ValueError(f"got {len(graphs)} graphs for a batch of {log_probs.shape[0]} utterances")
+    lengths, emissions = scaled_emissions(log_probs, lengths, posterior_scale, log_prior, prior_scale)
+    graph = compile_graph(graphs, log_probs.device)
+    if graph.max_label >= log_probs.shape[2]:
+        raise ValueError(f"graph label id {graph.max_label} out of range for log_probs with "
+                         f"V={log_probs.shape[2]} classes")
     # padding frames may hold anything (even NaN): every backend ignores frames past lengths[b]
 
-    scores = graphs.scores.to(device=device, dtype=log_probs.dtype)
+    scores = graphs.scores.to(device=log_probs.device, dtype=log_probs.dtype)
     neg_inf = scores.new_full((), float("-inf"))
     weights = _scaled(scores, graph.in_arc, transition_scale, neg_inf)
     final = _scaled(scores, graph.final_arc, transition_scale, neg_inf)
