@@ -91,6 +91,41 @@ def _align_cuts(args: argparse.Namespace) -> None:
     print(f"aligned {len(alis)} utterances: {out}/cuts_aligned.jsonl.gz, {out}/json/")
 
 
+def _transcribe(args: argparse.Namespace) -> None:
+    from pathlib import Path
+
+    from .aligner import Aligner, compute_features
+    from .data.export import write_text
+    from .recognizer import Recognizer, transcribe_cuts
+
+    if bool(args.audio) == bool(args.cuts):
+        raise ValueError("give audio files or --cuts, not both or neither")
+    aligner = Aligner.from_file(args.model)
+    options = {key: getattr(args, key) for key in ("lm_scale", "word_penalty", "blank_penalty", "prior_scale")}
+    if args.lm_text:
+        lines = Path(args.lm_text).read_text(encoding="utf-8").splitlines()
+        recognizer = Recognizer.from_texts(aligner, lines, **options)
+    else:
+        decoder = Path(args.decoder) if args.decoder else Path(args.model).with_name("decoder.json")
+        if not decoder.is_file():
+            raise ValueError(f"no decoder file {decoder}: give --decoder or --lm-text")
+        recognizer = Recognizer.load(aligner, decoder, **options)
+    if args.save_decoder:
+        recognizer.save(args.save_decoder)
+    if args.cuts:
+        from lhotse import load_manifest_lazy
+
+        texts = transcribe_cuts(recognizer, load_manifest_lazy(args.cuts), args.max_duration)
+    else:
+        hyps = recognizer.transcribe([compute_features(a) for a in args.audio])
+        texts = {Path(a).stem: h.text for a, h in zip(args.audio, hyps)}
+    if args.out:
+        print(f"written: {write_text(texts, args.out)}")
+    else:
+        for utt, text in texts.items():
+            print(f"{utt} {text}")
+
+
 def _add_alignment_options(p: argparse.ArgumentParser) -> None:
     stored = " (default: the value stored with the model, else %s)"
     p.add_argument("--model", default=str(DEFAULT_MODEL), help="model file (default: the shipped model)")
@@ -173,6 +208,24 @@ def main(argv: list[str] | None = None) -> None:
     align_c.add_argument("--max-duration", type=float, default=200.0, help="seconds of audio per batch")
     _add_alignment_options(align_c)
     align_c.set_defaults(func=_align_cuts)
+
+    trans = sub.add_parser("transcribe", help="decode words from audio files or a CutSet (lexicon + unigram "
+                           "LM in the model's topology, exact Viterbi)")
+    trans.add_argument("audio", nargs="*", help="audio files (any rate; resampled to 16 kHz)")
+    trans.add_argument("--cuts", help="instead: every cut of this manifest (features attached)")
+    trans.add_argument("--model", default=str(DEFAULT_MODEL), help="model file (default: the shipped model)")
+    trans.add_argument("--decoder", help="decoder file: LM + options (default: decoder.json beside the model)")
+    trans.add_argument("--lm-text", help="instead: build a unigram LM from this text (one sentence per line)")
+    trans.add_argument("--save-decoder", help="write the decoder (LM + options) to this file")
+    trans.add_argument("--lm-scale", type=float, help="LM weight (default: stored, else 1)")
+    trans.add_argument("--word-penalty", type=float, help="score added per word (default: stored, else 0)")
+    trans.add_argument("--blank-penalty", type=float, help="subtract from blank/silence log-probs (default: "
+                       "stored, else 0)")
+    trans.add_argument("--prior-scale", type=float, help="divide by the mean posterior to this power (default: "
+                       "stored, else 0)")
+    trans.add_argument("--max-duration", type=float, default=200.0, help="--cuts: seconds of audio per batch")
+    trans.add_argument("--out", help="write 'utt word ...' lines (the --hyp-text of 'fsttopo score') here")
+    trans.set_defaults(func=_transcribe)
 
     score = sub.add_parser("score", help="alignment accuracy against reference alignments (TSE in ms, WER)")
     score.add_argument("--hyp", required=True, help="alignments: Lhotse supervisions/cuts manifest, JSON file "

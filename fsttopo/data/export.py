@@ -21,7 +21,7 @@ __all__ = [
     "alignment_to_dict", "alignment_from_dict", "write_json", "write_json_dir", "read_json",
     "write_ctm", "read_ctm", "write_textgrid", "read_textgrid",
     "add_to_supervisions", "add_to_cuts", "from_supervisions", "from_cuts",
-    "load_alignments", "read_text",
+    "load_alignments", "read_text", "write_text",
 ]
 
 WORD_TIER = "words"
@@ -318,6 +318,17 @@ def load_alignments(path: str | Path) -> list[UtteranceAlignment]:
     if not out:
         raise ValueError(f"{path}: no alignments found")
     return list(_by_id(out).values())
+
+
+def write_text(texts: Mapping[str, str], path: str | Path) -> Path:
+    """Write a Kaldi-style text file (``<utterance_id> <word> ...`` per line), as :func:`read_text` reads."""
+    for utt in texts:
+        if not utt or any(c.isspace() for c in utt):
+            raise ValueError(f"utterance id {utt!r} must be non-empty without whitespace")
+    path = Path(path)
+    path.write_text("".join(f"{utt} {' '.join(text.split())}".rstrip() + "\n" for utt, text in texts.items()),
+                    encoding="utf-8")
+    return path
 
 
 def read_text(path: str | Path) -> dict[str, str]:

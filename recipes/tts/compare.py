@@ -6,8 +6,11 @@ model is also aligned with ``torchaudio.functional.forced_align`` (the outside b
 GradScore/GradScoreExt; each model also with Viterbi and with posterior-mean boundaries, each with
 the epoch, alignment-time silence/blank penalty and prior scale (paper Table 14) and time shift
 selected on the dev voice, aligning on as many frame-grid phases as the model downsamples; for the
-dev-best aligner, ablations without the phases and the time shift. Also reports the phone error rate
-of greedy decoding, the median signed boundary errors, and plots the distribution of boundary errors
+dev-best aligner, ablations without the phases and the time shift. The WER column decodes words with
+each row's model (lexicon network in the model's topology, unigram LM from ``--lm-text``, exact
+Viterbi; LM scale, word penalty and blank penalty tuned on the dev voice per experiment). Also
+reports the phone error rate of greedy decoding, the median signed boundary errors, and plots the
+distribution of boundary errors
 (``boundary_errors.png`` beside ``--out``); the tuned values (the dev-best method per model) go to
 ``tuned.json`` beside ``--out`` (``ship.py --tuned`` stores them in the shipped model).
 
@@ -34,7 +37,9 @@ from fsttopo.aligner import ALIGN_OPTIONS, FEATURE_SHIFT, Aligner, align_cuts
 from fsttopo.data.alignment import UtteranceAlignment
 from fsttopo.data.export import from_cuts, write_json_dir
 from fsttopo.data.plot import plot_boundary_errors
-from fsttopo.scoring import markdown_table, score_alignments, word_boundary_errors
+from fsttopo.decode import UnigramLM
+from fsttopo.recognizer import Recognizer, transcribe_cuts
+from fsttopo.scoring import markdown_table, score_alignments, word_boundary_errors, word_error_rate
 
 EXPERIMENTS = {  # directory -> row name
     "hmm_transition": "HMM, transition model (0.7/0.0/0.3)",
@@ -66,6 +71,37 @@ def forced_align_baseline(aligner: Aligner, cuts) -> list[UtteranceAlignment]:
             sup.text.split(), [aligner.tokens[s.token] for s in spans], aligner.frame_shift,
             offset=cut.start, frame_offset=aligner.frame_offset))
     return out
+
+
+def lm_texts(path: Path) -> list[str]:
+    """Word strings of a text pool (``recipes/tts`` ``text/{split}.jsonl``: field ``words``)."""
+    return [json.loads(line)["words"] for line in path.read_text().splitlines() if line]
+
+
+DECODE_GRID = {"lm_scale": (0.5, 1.0, 2.0), "word_penalty": (-2.0, 0.0, 2.0, 4.0), "blank_penalty": (0.0, 1.0)}
+
+
+def tune_decoding(recognizer: Recognizer, dev_cuts, max_duration: float = 200.0) -> tuple[dict, float]:
+    """The decoding options of :data:`DECODE_GRID` with the lowest WER on ``dev_cuts``, and that WER."""
+    from fsttopo.training.data import make_sampler
+
+    batches = [list(b) for b in make_sampler(dev_cuts, max_duration, shuffle=False)]
+    encoded = [recognizer.aligner.posteriors([torch.from_numpy(c.load_features()).float() for c in batch])
+               for batch in batches]
+    refs = {c.supervisions[0].id: c.supervisions[0].text for batch in batches for c in batch}
+    best, best_wer = None, float("inf")
+    for lm_scale in DECODE_GRID["lm_scale"]:
+        for word_penalty in DECODE_GRID["word_penalty"]:
+            for blank_penalty in DECODE_GRID["blank_penalty"]:
+                options = {"lm_scale": lm_scale, "word_penalty": word_penalty, "blank_penalty": blank_penalty}
+                hyps = {c.supervisions[0].id: h.text for (lp, lens), batch in zip(encoded, batches)
+                        for c, h in zip(batch, recognizer.decode(lp, lens, **options))}
+                wer = word_error_rate(hyps, refs)
+                print(f"  dev decoding: lm {lm_scale} word penalty {word_penalty} blank penalty {blank_penalty}: "
+                      f"WER {wer:.1f} %")
+                if wer < best_wer:
+                    best, best_wer = options, wer
+    return best, best_wer
 
 
 def phone_error_rate(aligner: Aligner, cuts, max_duration: float = 200.0) -> float:
@@ -179,6 +215,8 @@ def main() -> None:
     p.add_argument("--gradscore-utterances", type=int, default=60,
                    help="GradScore/GradScoreExt run one batched backward per utterance: align only the "
                         "first N test utterances with them (their rows say so)")
+    p.add_argument("--lm-text", default="data/tts/text/train.jsonl",
+                   help="training text pool (jsonl with 'words') for the unigram LM of the WER column ('' to skip)")
     p.add_argument("--experiments", default=",".join(EXPERIMENTS),
                    help="comma-separated experiment directories to compare (default: all)")
     args = p.parse_args()
@@ -191,23 +229,41 @@ def main() -> None:
     ref_by_id = {r.utterance_id: r for r in refs}
     dev = load_manifest_lazy(args.dev).to_eager().subset(first=args.dev_utterances) if args.dev else None
     rows, per, timing, errors, bias, tuned = {}, {}, {}, {}, {}, {}
+    lm = None
+    if args.lm_text:
+        vocabulary = Aligner.from_file(Path(args.exp) / args.experiments.split(",")[0] / "model.pt").lexicon
+        texts = lm_texts(Path(args.lm_text))
+        lm = UnigramLM.from_texts(texts, {w for t in texts for w in t.split() if w in vocabulary})
+    decoding, decoded = {}, {}  # experiment -> (options, dev WER, test WER); id(aligner) -> texts
 
-    def record(row, align, ali_dir=None):
-        """Time ``align()`` (-> alignments), keep them in ``ali_dir`` and score them as ``row``."""
+    def texts_of(aligner, name):
+        """Decoded test texts of ``aligner``'s model with experiment ``name``'s tuned options."""
+        if id(aligner) not in decoded:  # the aligner is kept with its texts, so its id stays unique
+            decoded[id(aligner)] = (aligner, transcribe_cuts(Recognizer(aligner, lm, **decoding[name][0]), cuts))
+        return decoded[id(aligner)][1]
+
+    def record(row, align, ali_dir=None, decoder=None):
+        """Time ``align()`` (-> alignments), keep them in ``ali_dir`` and score them as ``row``, with
+        the WER of ``decoder = (aligner, experiment)`` over the same utterances."""
         start = time.perf_counter()
         hyps = align()
         timing[row] = time.perf_counter() - start
         if ali_dir is not None:
             write_json_dir(hyps, ali_dir)
-        rows[row] = score_alignments(hyps, refs)
+        hyp_texts = None
+        if decoder is not None and decoder[1] in decoding:
+            texts = texts_of(*decoder)
+            hyp_texts = {h.utterance_id: texts[h.utterance_id] for h in hyps}
+        rows[row] = score_alignments(hyps, refs, hyp_texts)
         errors[row], *bias[row] = boundary_errors(hyps, ref_by_id)
 
-    def run(aligner, row, part, options, ali_dir=None):
+    def run(aligner, row, part, options, ali_dir=None, name=None):
         slow = options.get("method") in ("gradscore", "gradscore-ext")
-        record(row, lambda: align_cuts(aligner, part, max_duration=60.0 if slow else 200.0, **options), ali_dir)
+        record(row, lambda: align_cuts(aligner, part, max_duration=60.0 if slow else 200.0, **options), ali_dir,
+               (aligner, name))
 
-    def baseline(aligner, row):
-        record(row, lambda: forced_align_baseline(aligner, cuts))
+    def baseline(aligner, row, name):
+        record(row, lambda: forced_align_baseline(aligner, cuts), decoder=(aligner, name))
 
     for name in args.experiments.split(","):
         title = EXPERIMENTS[name]
@@ -217,14 +273,20 @@ def main() -> None:
             continue
         aligner = Aligner.from_file(exp_dir / "model.pt")
         ctc = aligner.objective.topology == "ctc"
-        run(aligner, title, cuts, {"method": "viterbi"}, exp_dir / "ali_viterbi")
+        if lm is not None and dev is not None:
+            options, dev_wer = tune_decoding(Recognizer(aligner, lm), dev)
+            decoding[name] = (options, dev_wer)
+        run(aligner, title, cuts, {"method": "viterbi"}, exp_dir / "ali_viterbi", name)
         per[title] = phone_error_rate(aligner, cuts)
+        if name in decoding:
+            decoding[name] += (word_error_rate(texts_of(aligner, name), {s.id: s.text for c in cuts
+                                                                         for s in c.supervisions}),)
         if ctc:
-            baseline(aligner, "CTC + torchaudio forced_align (baseline)")
+            baseline(aligner, "CTC + torchaudio forced_align (baseline)", name)
             subset = cuts.subset(first=args.gradscore_utterances)
             for method, label in (("gradscore", "GradScore"), ("gradscore-ext", "GradScoreExt")):
                 run(aligner, f"{title}, {label} (first {len(subset)} utt.)", subset, {"method": method},
-                    exp_dir / f"ali_{method}")
+                    exp_dir / f"ali_{method}", name)
         if dev is None:
             continue
         choices = tune_on_dev(exp_dir, dev)
@@ -234,21 +296,32 @@ def main() -> None:
             label = (f"{method}, epoch {choice['epoch']}/{choice['epochs']}, penalty {choice['blank_penalty']:g} / "
                      f"prior {choice['prior_scale']:g}, {choice['phases']} phases, "
                      f"shift {1000 * choice['time_shift']:+.0f} ms")
-            run(chosen, f"{title}, dev-selected {label}", cuts, options, exp_dir / f"ali_{method}_selected")
+            run(chosen, f"{title}, dev-selected {label}", cuts, options, exp_dir / f"ali_{method}_selected", name)
         choice = min(choices.values(), key=lambda c: c["dev_tse_ms"])
         tuned[name] = {"title": title, "exp": str(exp_dir), **choice}
         if ctc and choice["epoch"] != choice["epochs"]:
-            baseline(Aligner.from_file(choice["model"]), f"CTC epoch {choice['epoch']}/{choice['epochs']} + torchaudio forced_align")
+            baseline(Aligner.from_file(choice["model"]),
+                     f"CTC epoch {choice['epoch']}/{choice['epochs']} + torchaudio forced_align", name)
     if tuned:  # what the phases and the time shift add to the dev-best aligner
         best = min(tuned.values(), key=lambda c: c["dev_tse_ms"])
         chosen = Aligner.from_file(best["model"])
         options = {k: best[k] for k in ALIGN_OPTIONS}
         for change, label in (({"time_shift": 0.0}, "no time shift"), ({"phases": 1}, "1 phase"),
                               ({"phases": 1, "time_shift": 0.0}, "1 phase, no time shift")):
-            run(chosen, f"ablation: {best['title']}, {best['method']}, {label}", cuts, {**options, **change})
+            run(chosen, f"ablation: {best['title']}, {best['method']}, {label}", cuts, {**options, **change},
+                name=Path(best["exp"]).name)
     table = markdown_table(rows)
-    lines = [table, "", "| model | greedy PER [%] |", "| --- | ---: |"]
-    lines += [f"| {k} | {v:.1f} |" for k, v in per.items()]
+    lines = [table, "", "| model | greedy PER [%] | LM scale | word penalty | blank penalty | dev WER [%] | "
+                        "test WER [%] |", "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for name, title in EXPERIMENTS.items():
+        if title not in per:
+            continue
+        if name in decoding:
+            (o, dev_wer, test_wer) = decoding[name]
+            cols = f"{o['lm_scale']:g} | {o['word_penalty']:g} | {o['blank_penalty']:g} | {dev_wer:.1f} | {test_wer:.1f}"
+        else:
+            cols = "- | - | - | - | -"
+        lines.append(f"| {title} | {per[title]:.1f} | {cols} |")
     if tuned:
         lines += ["", f"| model | method | dev-selected epoch | penalty | prior scale | phases | shift [ms] | "
                       f"dev TSE [ms] ({len(dev)} utt.) |", "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
@@ -263,6 +336,9 @@ def main() -> None:
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(text)
     if tuned:
+        for name, entry in tuned.items():
+            if name in decoding:
+                entry["decoding"] = {**decoding[name][0], "dev_wer": decoding[name][1], "test_wer": decoding[name][2]}
         Path(args.out).with_name("tuned.json").write_text(json.dumps(tuned, indent=1))
     plot = plot_boundary_errors({k: v for k, v in errors.items() if "first" not in k and "ablation" not in k},
                                 Path(args.out).with_name("boundary_errors.png"),

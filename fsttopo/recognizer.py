@@ -1,0 +1,116 @@
+"""Word recognition with a trained aligner: its model and lexicon, a unigram LM, exact Viterbi search
+through the lexicon network in the model's own topology (:mod:`fsttopo.decode`).
+
+A :class:`Recognizer` saves to a decoder file (JSON: the LM and the tuned decoding options) that
+sits beside the model it was tuned for, e.g. ``data/model/decoder.json`` for the shipped model.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Iterable, Mapping, Sequence
+
+import torch
+
+from .aligner import Aligner
+from .criteria import apply_blank_penalty, posterior_log_prior
+from .decode import UnigramLM, WordHypothesis, decode_words, lexicon_network, pronunciations_of
+from .topology import Transitions
+
+__all__ = ["DECODE_OPTIONS", "Recognizer", "transcribe_cuts"]
+
+DECODE_OPTIONS = {"lm_scale": 1.0, "word_penalty": 0.0, "blank_penalty": 0.0, "prior_scale": 0.0}
+"""Decoding options and their defaults: LM weight, per-word score (negative: fewer words),
+blank/silence penalty subtracted from the blank log-probs, prior scale (as for alignment)."""
+
+
+def _check_options(options: Mapping) -> dict:
+    unknown = sorted(set(options) - set(DECODE_OPTIONS))
+    if unknown:
+        raise ValueError(f"unknown decoding options {unknown}; known: {sorted(DECODE_OPTIONS)}")
+    out = {**DECODE_OPTIONS}
+    for key, value in options.items():
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise ValueError(f"decoding option {key} must be a finite number, got {value!r}")
+        out[key] = float(value)
+    if out["lm_scale"] < 0:
+        raise ValueError(f"lm_scale must be >= 0, got {out['lm_scale']}")
+    return out
+
+
+class Recognizer:
+    """Decodes words with an :class:`~fsttopo.aligner.Aligner`'s model.
+
+    Args:
+        aligner: model, lexicon (word -> tokens) and training topology.
+        lm: vocabulary and word log-probabilities; every word must be in the aligner's lexicon.
+        options: defaults for :data:`DECODE_OPTIONS` (None keeps the built-in default).
+    """
+
+    def __init__(self, aligner: Aligner, lm: UnigramLM, **options) -> None:
+        self.aligner = aligner
+        self.lm = lm
+        self.options = _check_options(options)
+        objective = aligner.objective
+        hmm_weights = objective.topology == "hmm" and objective.transition_scale != 0.0
+        self.transition_scale = objective.transition_scale if hmm_weights else 0.0
+        self.network = lexicon_network(
+            pronunciations_of(aligner.lexicon, list(lm.log_probs)), lm, objective.topology,
+            transitions=Transitions(*objective.transitions) if hmm_weights else None,
+            num_classes=len(aligner.tokens))
+
+    @classmethod
+    def from_texts(cls, aligner: Aligner, texts: Iterable[str], **options) -> "Recognizer":
+        """Unigram LM from ``texts`` over the words the aligner's lexicon can pronounce."""
+        texts = list(texts)
+        lexicon = aligner.lexicon
+        vocabulary = {w for t in texts for w in t.split()}
+        if hasattr(lexicon, "__contains__"):
+            vocabulary = {w for w in vocabulary if w in lexicon}
+        return cls(aligner, UnigramLM.from_texts(texts, vocabulary), **options)
+
+    @classmethod
+    def load(cls, aligner: Aligner, path: str | Path, **options) -> "Recognizer":
+        """From a decoder file written by :meth:`save`; ``options`` override the stored ones."""
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        if not isinstance(data, dict) or "lm" not in data or "options" not in data:
+            raise ValueError(f"{path} is not a decoder file (needs 'lm' and 'options')")
+        stored = {k: v for k, v in data["options"].items()}
+        return cls(aligner, UnigramLM(data["lm"]), **{**stored, **{k: v for k, v in options.items() if v is not None}})
+
+    def save(self, path: str | Path) -> None:
+        """Write the LM and the decoding options as JSON."""
+        Path(path).write_text(json.dumps({"options": self.options, "lm": dict(self.lm.log_probs)}), encoding="utf-8")
+
+    def decode(self, log_probs: torch.Tensor, lengths: torch.Tensor | Sequence[int], **options) -> list[WordHypothesis]:
+        """Best word sequences of model outputs ``[B, T, V]`` with ``[B]`` valid frames (e.g. from
+        :meth:`Aligner.posteriors`); ``options`` override :attr:`options` for this call."""
+        o = _check_options({**self.options, **options})
+        scores = apply_blank_penalty(log_probs, o["blank_penalty"]) if o["blank_penalty"] else log_probs
+        log_prior = posterior_log_prior(log_probs, lengths) if o["prior_scale"] else None
+        return decode_words(scores, lengths, self.network, log_prior=log_prior, prior_scale=o["prior_scale"],
+                            transition_scale=self.transition_scale, lm_scale=o["lm_scale"],
+                            word_penalty=o["word_penalty"])
+
+    def transcribe(self, features: list[torch.Tensor], **options) -> list[WordHypothesis]:
+        """Words of ``[T_i, F]`` feature tensors (as :meth:`Aligner.posteriors` takes)."""
+        return self.decode(*self.aligner.posteriors(features), **options)
+
+
+def transcribe_cuts(recognizer: Recognizer, cuts, max_duration: float = 200.0, **options) -> dict[str, str]:
+    """Decoded text per supervision id of every cut of a Lhotse CutSet (features attached, one
+    supervision each), in batches of up to ``max_duration`` seconds, with a progress bar."""
+    from tqdm import tqdm
+
+    from .training.data import make_sampler
+
+    out: dict[str, str] = {}
+    for batch in tqdm(make_sampler(cuts, max_duration, shuffle=False), desc="decoding", unit="batch"):
+        batch = list(batch)
+        hyps = recognizer.transcribe([torch.from_numpy(c.load_features()).float() for c in batch], **options)
+        out.update({c.supervisions[0].id: h.text for c, h in zip(batch, hyps)})
+    return out

@@ -1,0 +1,96 @@
+"""Word recognition with a trained aligner (fsttopo.recognizer) and the `fsttopo transcribe` command."""
+
+import math
+from pathlib import Path
+
+import pytest
+import torch
+
+from fsttopo import cli
+from fsttopo.aligner import Aligner, compute_features
+from fsttopo.criteria import apply_blank_penalty, posterior_log_prior
+from fsttopo.data.export import read_text
+from fsttopo.decode import UnigramLM, decode_words
+from fsttopo.recognizer import DECODE_OPTIONS, Recognizer
+from fsttopo.scoring import word_error_rate
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "data" / "example"
+WAV = next(EXAMPLE.glob("*.wav"))
+TRANSCRIPT = WAV.with_suffix(".txt").read_text().strip()
+
+
+@pytest.fixture(scope="module")
+def aligner():
+    return Aligner.from_file(cli.DEFAULT_MODEL)
+
+
+@pytest.fixture(scope="module")
+def posteriors(aligner):
+    return aligner.posteriors([compute_features(WAV)])
+
+
+def test_shipped_model_transcribes_the_example_with_its_vocabulary(aligner):
+    # closed vocabulary: the example's own words plus distractors that share their sounds
+    recognizer = Recognizer.from_texts(aligner, [TRANSCRIPT, "your bound leaf here four know thee ear"])
+    hyp = recognizer.transcribe([compute_features(WAV)])[0]
+    wer = word_error_rate({"u": hyp.text}, {"u": TRANSCRIPT})
+    assert wer <= 40.0, (wer, hyp.text)
+
+
+def test_decode_applies_the_options_like_decode_words(aligner, posteriors):
+    log_probs, lengths = posteriors
+    recognizer = Recognizer.from_texts(aligner, [TRANSCRIPT, "a cat sat on the mat"], lm_scale=0.5)
+    hyp = recognizer.decode(log_probs, lengths, word_penalty=1.0, blank_penalty=2.0, prior_scale=0.5)[0]
+    expected = decode_words(apply_blank_penalty(log_probs, 2.0), lengths, recognizer.network,
+                            log_prior=posterior_log_prior(log_probs, lengths), prior_scale=0.5,
+                            transition_scale=recognizer.transition_scale, lm_scale=0.5, word_penalty=1.0)[0]
+    assert hyp == expected
+    assert recognizer.options["lm_scale"] == 0.5  # per-call options do not stick
+
+
+def test_decoder_file_round_trip(aligner, tmp_path):
+    recognizer = Recognizer.from_texts(aligner, ["the cat", "the dog"], word_penalty=-1.5)
+    recognizer.save(tmp_path / "decoder.json")
+    loaded = Recognizer.load(aligner, tmp_path / "decoder.json", lm_scale=2.0)
+    assert dict(loaded.lm.log_probs) == pytest.approx({"the": math.log(0.5), "cat": math.log(0.25),
+                                                       "dog": math.log(0.25)})
+    assert loaded.options == {**DECODE_OPTIONS, "word_penalty": -1.5, "lm_scale": 2.0}
+    (tmp_path / "bad.json").write_text('{"lm": {}}')
+    with pytest.raises(ValueError, match="not a decoder file"):
+        Recognizer.load(aligner, tmp_path / "bad.json")
+
+
+def test_bad_options_and_words_are_named(aligner):
+    with pytest.raises(ValueError, match="unknown decoding options"):
+        Recognizer.from_texts(aligner, ["the cat"], beam=3)
+    with pytest.raises(ValueError, match="lm_scale"):
+        Recognizer.from_texts(aligner, ["the cat"], lm_scale=-1)
+    with pytest.raises(ValueError, match="word_penalty"):
+        Recognizer.from_texts(aligner, ["the cat"], word_penalty=float("nan"))
+    with pytest.raises(ValueError, match="not in the lexicon"):
+        Recognizer(aligner, UnigramLM({"qqxzv": 0.0}))
+
+
+def test_cli_transcribe_writes_the_hyp_text_that_score_reads(tmp_path, capsys):
+    lm_text = tmp_path / "lm.txt"
+    lm_text.write_text(TRANSCRIPT + "\nthe cat sat on the mat\n")
+    out = tmp_path / "hyp.txt"
+    cli.main(["transcribe", str(WAV), "--lm-text", str(lm_text), "--out", str(out),
+              "--save-decoder", str(tmp_path / "decoder.json")])
+    texts = read_text(out)
+    assert list(texts) == [WAV.stem]
+    # the saved decoder gives the same words
+    cli.main(["transcribe", str(WAV), "--decoder", str(tmp_path / "decoder.json")])
+    assert capsys.readouterr().out.splitlines()[-1] == f"{WAV.stem} {texts[WAV.stem]}"
+    ref = str(WAV.with_suffix(".json"))
+    cli.main(["score", "--hyp", ref, "--ref", ref, "--hyp-text", str(out)])
+    row = capsys.readouterr().out.splitlines()[-1]
+    wer = word_error_rate(texts, {WAV.stem: TRANSCRIPT})
+    assert row.split("|")[-4].strip() == f"{wer:.1f}"
+
+
+def test_cli_transcribe_errors(tmp_path):
+    with pytest.raises(SystemExit, match="not both or neither"):
+        cli.main(["transcribe"])
+    with pytest.raises(SystemExit, match="no decoder file"):
+        cli.main(["transcribe", str(WAV), "--model", str(cli.DEFAULT_MODEL), "--decoder", str(tmp_path / "x.json")])
