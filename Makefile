@@ -25,7 +25,9 @@ test: $(STAMP)
 	$(VENV)/bin/python -m pytest
 
 bench: $(STAMP)
+	$(VENV)/bin/pip install --quiet -e ".[bench]"
 	$(VENV)/bin/python benchmarks/engine.py
+	$(VENV)/bin/python benchmarks/decode.py
 
 figures: $(STAMP)
 	$(VENV)/bin/python docs/figures/make_topology_figures.py

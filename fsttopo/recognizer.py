@@ -1,5 +1,5 @@
-"""Word recognition with a trained aligner: its model and lexicon, a unigram LM, exact Viterbi search
-through the lexicon network in the model's own topology (:mod:`fsttopo.decode`).
+"""Word recognition with a trained aligner: its model and lexicon, a unigram or bigram word LM, exact
+Viterbi search through the lexicon network in the model's own topology (:mod:`fsttopo.decode`).
 
 A :class:`Recognizer` saves to a decoder file (JSON: the LM and the tuned decoding options) that
 sits beside the model it was tuned for, e.g. ``data/model/decoder.json`` for the shipped model.
@@ -16,7 +16,7 @@ import torch
 
 from .aligner import Aligner
 from .criteria import apply_blank_penalty, posterior_log_prior
-from .decode import UnigramLM, WordHypothesis, decode_words, lexicon_network, pronunciations_of
+from .decode import WordHypothesis, WordLM, decode_words, lexicon_network, pronunciations_of
 from .topology import Transitions
 
 __all__ = ["DECODE_OPTIONS", "Recognizer", "transcribe_cuts"]
@@ -51,7 +51,7 @@ class Recognizer:
         options: defaults for :data:`DECODE_OPTIONS` (None keeps the built-in default).
     """
 
-    def __init__(self, aligner: Aligner, lm: UnigramLM, **options) -> None:
+    def __init__(self, aligner: Aligner, lm: WordLM, **options) -> None:
         self.aligner = aligner
         self.lm = lm
         self.options = _check_options(options)
@@ -59,19 +59,23 @@ class Recognizer:
         hmm_weights = objective.topology == "hmm" and objective.transition_scale != 0.0
         self.transition_scale = objective.transition_scale if hmm_weights else 0.0
         self.network = lexicon_network(
-            pronunciations_of(aligner.lexicon, list(lm.log_probs)), lm, objective.topology,
+            pronunciations_of(aligner.lexicon, lm.words), objective.topology,
             transitions=Transitions(*objective.transitions) if hmm_weights else None,
             num_classes=len(aligner.tokens))
 
     @classmethod
-    def from_texts(cls, aligner: Aligner, texts: Iterable[str], **options) -> "Recognizer":
-        """Unigram LM from ``texts`` over the words the aligner's lexicon can pronounce."""
+    def from_texts(cls, aligner: Aligner, texts: Iterable[str], order: int = 2, **options) -> "Recognizer":
+        """Unigram (``order=1``) or bigram (``order=2``, :meth:`WordLM.bigram_from_texts`) LM from
+        ``texts`` over the words the aligner's lexicon can pronounce."""
+        if order not in (1, 2):
+            raise ValueError(f"order must be 1 (unigram) or 2 (bigram), got {order}")
         texts = list(texts)
         lexicon = aligner.lexicon
         vocabulary = {w for t in texts for w in t.split()}
         if hasattr(lexicon, "__contains__"):
             vocabulary = {w for w in vocabulary if w in lexicon}
-        return cls(aligner, UnigramLM.from_texts(texts, vocabulary), **options)
+        estimate = WordLM.unigram_from_texts if order == 1 else WordLM.bigram_from_texts
+        return cls(aligner, estimate(texts, vocabulary), **options)
 
     @classmethod
     def load(cls, aligner: Aligner, path: str | Path, **options) -> "Recognizer":
@@ -80,11 +84,12 @@ class Recognizer:
         if not isinstance(data, dict) or "lm" not in data or "options" not in data:
             raise ValueError(f"{path} is not a decoder file (needs 'lm' and 'options')")
         stored = {k: v for k, v in data["options"].items()}
-        return cls(aligner, UnigramLM(data["lm"]), **{**stored, **{k: v for k, v in options.items() if v is not None}})
+        return cls(aligner, WordLM.from_dict(data["lm"]),
+                   **{**stored, **{k: v for k, v in options.items() if v is not None}})
 
     def save(self, path: str | Path) -> None:
         """Write the LM and the decoding options as JSON."""
-        Path(path).write_text(json.dumps({"options": self.options, "lm": dict(self.lm.log_probs)}), encoding="utf-8")
+        Path(path).write_text(json.dumps({"options": self.options, "lm": self.lm.to_dict()}), encoding="utf-8")
 
     def decode(self, log_probs: torch.Tensor, lengths: torch.Tensor | Sequence[int], **options) -> list[WordHypothesis]:
         """Best word sequences of model outputs ``[B, T, V]`` with ``[B]`` valid frames (e.g. from
@@ -92,7 +97,7 @@ class Recognizer:
         o = _check_options({**self.options, **options})
         scores = apply_blank_penalty(log_probs, o["blank_penalty"]) if o["blank_penalty"] else log_probs
         log_prior = posterior_log_prior(log_probs, lengths) if o["prior_scale"] else None
-        return decode_words(scores, lengths, self.network, log_prior=log_prior, prior_scale=o["prior_scale"],
+        return decode_words(scores, lengths, self.network, self.lm, log_prior=log_prior, prior_scale=o["prior_scale"],
                             transition_scale=self.transition_scale, lm_scale=o["lm_scale"],
                             word_penalty=o["word_penalty"])
 

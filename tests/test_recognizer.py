@@ -10,7 +10,7 @@ from fsttopo import cli
 from fsttopo.aligner import Aligner, compute_features
 from fsttopo.criteria import apply_blank_penalty, posterior_log_prior
 from fsttopo.data.export import read_text
-from fsttopo.decode import UnigramLM, decode_words
+from fsttopo.decode import WordLM, decode_words
 from fsttopo.recognizer import DECODE_OPTIONS, Recognizer
 from fsttopo.scoring import word_error_rate
 
@@ -41,7 +41,7 @@ def test_decode_applies_the_options_like_decode_words(aligner, posteriors):
     log_probs, lengths = posteriors
     recognizer = Recognizer.from_texts(aligner, [TRANSCRIPT, "a cat sat on the mat"], lm_scale=0.5)
     hyp = recognizer.decode(log_probs, lengths, word_penalty=1.0, blank_penalty=2.0, prior_scale=0.5)[0]
-    expected = decode_words(apply_blank_penalty(log_probs, 2.0), lengths, recognizer.network,
+    expected = decode_words(apply_blank_penalty(log_probs, 2.0), lengths, recognizer.network, recognizer.lm,
                             log_prior=posterior_log_prior(log_probs, lengths), prior_scale=0.5,
                             transition_scale=recognizer.transition_scale, lm_scale=0.5, word_penalty=1.0)[0]
     assert hyp == expected
@@ -49,11 +49,14 @@ def test_decode_applies_the_options_like_decode_words(aligner, posteriors):
 
 
 def test_decoder_file_round_trip(aligner, tmp_path):
-    recognizer = Recognizer.from_texts(aligner, ["the cat", "the dog"], word_penalty=-1.5)
+    recognizer = Recognizer.from_texts(aligner, ["the cat", "the dog"], order=1, word_penalty=-1.5)
     recognizer.save(tmp_path / "decoder.json")
     loaded = Recognizer.load(aligner, tmp_path / "decoder.json", lm_scale=2.0)
-    assert dict(loaded.lm.log_probs) == pytest.approx({"the": math.log(0.5), "cat": math.log(0.25),
-                                                       "dog": math.log(0.25)})
+    assert dict(loaded.lm.unigram) == pytest.approx({"the": math.log(0.5), "cat": math.log(0.25),
+                                                     "dog": math.log(0.25)})
+    bigram = Recognizer.from_texts(aligner, ["the cat", "the dog"])
+    bigram.save(tmp_path / "bigram.json")
+    assert Recognizer.load(aligner, tmp_path / "bigram.json").lm == bigram.lm
     assert loaded.options == {**DECODE_OPTIONS, "word_penalty": -1.5, "lm_scale": 2.0}
     (tmp_path / "bad.json").write_text('{"lm": {}}')
     with pytest.raises(ValueError, match="not a decoder file"):
@@ -68,7 +71,9 @@ def test_bad_options_and_words_are_named(aligner):
     with pytest.raises(ValueError, match="word_penalty"):
         Recognizer.from_texts(aligner, ["the cat"], word_penalty=float("nan"))
     with pytest.raises(ValueError, match="not in the lexicon"):
-        Recognizer(aligner, UnigramLM({"qqxzv": 0.0}))
+        Recognizer(aligner, WordLM({"qqxzv": 0.0}))
+    with pytest.raises(ValueError, match="order"):
+        Recognizer.from_texts(aligner, ["the cat"], order=3)
 
 
 def test_cli_transcribe_writes_the_hyp_text_that_score_reads(tmp_path, capsys):

@@ -1,7 +1,8 @@
-"""Word decoding: lexicon networks in a label topology, a unigram LM, exact Viterbi search."""
+"""Word decoding: lexicon networks in a label topology, unigram/bigram word LMs, Viterbi search."""
 
-from .language_model import UnigramLM
+from .language_model import BOS, EOS, WordLM
 from .network import LexiconNetwork, lexicon_network, pronunciations_of
 from .word_decoder import WordHypothesis, decode_words
 
-__all__ = ["UnigramLM", "LexiconNetwork", "lexicon_network", "pronunciations_of", "WordHypothesis", "decode_words"]
+__all__ = ["WordLM", "BOS", "EOS", "LexiconNetwork", "lexicon_network", "pronunciations_of", "WordHypothesis",
+           "decode_words"]

@@ -1,6 +1,15 @@
-"""Compiled Viterbi search through a :class:`~fsttopo.decode.network.LexiconNetwork` (one thread per
-utterance). The root is evaluated once per frame: the best and the best-other-label exit scores, so
-that states with ``forbid_same`` can take the best exit whose label differs from theirs."""
+"""Compiled exact Viterbi search through a :class:`~fsttopo.decode.network.LexiconNetwork` (one
+thread per utterance).
+
+Once per frame the root gives every word ``w`` its entry score ``max_x e_x + lm(h_x, w)`` over the
+exits ``x`` (score ``e_x``, completed word ``h_x``). With a backoff LM,
+``lm(h, w) = bigram(h, w)`` for the pairs seen in training and ``backoff(h) + unigram(w)`` otherwise,
+so the maximum is the larger of: ``unigram(w) + max_x (e_x + backoff(h_x))`` (one maximum for all
+words, or the best exit with another label where forced blanks forbid the word's first label), and
+the seen pairs ``(h, w)`` one by one. The first term also covers seen pairs at their backoff estimate,
+which is never above ``bigram(h, w)`` for the interpolated estimator of
+:meth:`~fsttopo.decode.language_model.WordLM.bigram_from_texts`: the search is exact.
+"""
 
 from __future__ import annotations
 
@@ -16,27 +25,42 @@ _LOOP, _PRED0, _PRED1, _ROOT = 0, 1, 2, 3
 
 
 @numba.njit(parallel=True, cache=True)
-def decode_kernel(em, lengths, label, loop, pred, pred_weight, entry, forbid_same, initial, exit_gain,
-                  final_gain, exit_word, out_words, out_scores):
+def decode_kernel(em, lengths, label, loop, pred, pred_weight, word, first_state, exit_state, exit_history,
+                  exit_gain, exit_restricts, uni, backoff, end, pair_start, pair_history, pair_lp, lm_scale,
+                  word_penalty, out_words, out_scores):
     B = em.shape[0]
     S = label.shape[0]
-    exits = np.nonzero(exit_gain > _NEG_INF)[0]
+    W = first_state.shape[0]
+    X = exit_state.shape[0]
+    first_label = np.empty(W, dtype=np.int64)
+    for w in range(W):
+        first_label[w] = label[first_state[w]]
+    is_first = np.full(S, -1, dtype=np.int64)
+    for w in range(W):
+        is_first[first_state[w]] = w
+    # the exits of each history: at most 2 per word (its last state, and its silence or blank after)
+    hist_exits = np.full((W + 1, 2), -1, dtype=np.int64)
+    for x in range(X):
+        h = exit_history[x]
+        hist_exits[h, 0 if hist_exits[h, 0] < 0 else 1] = x
     for b in numba.prange(B):
         L = lengths[b]
         if L == 0:
             out_scores[b] = 0.0
             continue
         bp = np.zeros((L, S), dtype=np.int8)
-        root_src = np.full((L, 2), -1, dtype=np.int64)
-        root_label = np.full(L, -1, dtype=np.int64)
+        root_src = np.full((L, W), -1, dtype=np.int32)
         score = np.full(S, _NEG_INF)
         new = np.empty(S)
+        entry = np.empty(W)
+        e = np.empty(X)
         for s in range(S):
-            if initial[s]:
+            if s == 0:
                 score[s] = em[b, 0, label[s]]
-        r1 = _NEG_INF
-        r2 = _NEG_INF
-        c1 = -1
+            elif is_first[s] >= 0:
+                w = is_first[s]
+                score[s] = em[b, 0, label[s]] + lm_scale * backoff_lp(W, w, uni, backoff, pair_start,
+                                                                     pair_history, pair_lp) + word_penalty
         for t in range(L):
             if t > 0:
                 for s in range(S):
@@ -49,70 +73,81 @@ def decode_kernel(em, lengths, label, loop, pred, pred_weight, entry, forbid_sam
                             if v > best:
                                 best = v
                                 code = _PRED0 + k
-                    if entry[s]:
-                        v = r2 if (forbid_same[s] and c1 == label[s]) else r1
-                        if v > best:
-                            best = v
-                            code = _ROOT
+                    w = is_first[s]
+                    if w >= 0 and entry[w] > best:
+                        best = entry[w]
+                        code = _ROOT
                     new[s] = best + em[b, t, label[s]]
                     bp[t, s] = code
                 score, new = new, score
-            # root after frame t: best exit, and best exit with another label than the best's
-            r1 = _NEG_INF
-            r2 = _NEG_INF
+            if t == L - 1:
+                break
+            # root after frame t: entry score of every word for frame t + 1
+            g1 = _NEG_INF
+            g2 = _NEG_INF
             c1 = -1
-            s1 = -1
-            s2 = -1
-            for i in range(exits.shape[0]):
-                s = exits[i]
-                v = score[s] + exit_gain[s]
-                c = label[s]
-                if v > r1:
-                    if c != c1:
-                        r2 = r1
-                        s2 = s1
-                    r1 = v
+            x1 = -1
+            x2 = -1
+            for x in range(X):
+                e[x] = score[exit_state[x]] + exit_gain[x]
+                g = e[x] + lm_scale * backoff[exit_history[x]]
+                c = label[exit_state[x]] if exit_restricts[x] else -1
+                if g > g1:
+                    if c != c1 or c < 0:
+                        g2 = g1
+                        x2 = x1
+                    g1 = g
                     c1 = c
-                    s1 = s
-                elif v > r2 and c != c1:
-                    r2 = v
-                    s2 = s
-            root_src[t, 0] = s1
-            root_src[t, 1] = s2
-            root_label[t] = c1
+                    x1 = x
+                elif g > g2 and (c != c1 or c < 0):
+                    g2 = g
+                    x2 = x
+            for w in range(W):
+                second = c1 >= 0 and c1 == first_label[w]
+                best = (g2 if second else g1) + lm_scale * uni[w]
+                src = x2 if second else x1
+                for i in range(pair_start[w], pair_start[w + 1]):
+                    h = pair_history[i]
+                    for k in range(2):
+                        x = hist_exits[h, k]
+                        if x < 0 or (exit_restricts[x] and label[exit_state[x]] == first_label[w]):
+                            continue
+                        v = e[x] + lm_scale * pair_lp[i]
+                        if v > best:
+                            best = v
+                            src = x
+                entry[w] = best + word_penalty
+                root_src[t, w] = src
         best = _NEG_INF
-        s = -1
-        for q in range(S):
-            v = score[q] + final_gain[q]
+        xb = -1
+        for x in range(X):
+            v = score[exit_state[x]] + lm_scale * end[exit_history[x]]
             if v > best:
                 best = v
-                s = q
+                xb = x
         out_scores[b] = best
-        if s < 0:
+        if xb < 0:
             continue
+        s = exit_state[xb]
         n = 0
-        if exit_word[s] >= 0:
-            out_words[b, n] = exit_word[s]
-            n += 1
         for t in range(L - 1, 0, -1):
             code = bp[t, s]
             if code == _PRED0 or code == _PRED1:
                 s = pred[s, code - _PRED0]
             elif code == _ROOT:
-                s = root_src[t - 1, 1] if (forbid_same[s] and root_label[t - 1] == label[s]) else root_src[t - 1, 0]
-                if exit_word[s] >= 0:
-                    out_words[b, n] = exit_word[s]
-                    n += 1
+                out_words[b, n] = word[s]
+                n += 1
+                s = exit_state[root_src[t - 1, is_first[s]]]
+        if word[s] >= 0:
+            out_words[b, n] = word[s]
+            n += 1
         out_words[b, :n] = out_words[b, :n][::-1].copy()
 
 
-def decode(em: np.ndarray, lengths: np.ndarray, network, loop: np.ndarray, pred_weight: np.ndarray,
-           exit_gain: np.ndarray, final_gain: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Best word sequence per utterance: ``([B, T] word ids padded with -1, [B] scores)``."""
-    B, T, _ = em.shape
-    out_words = np.full((B, max(T, 1)), -1, dtype=np.int64)
-    out_scores = np.empty(B, dtype=np.float64)
-    decode_kernel(em, lengths, network.label, loop, network.pred, pred_weight, network.entry,
-                  network.forbid_same, network.initial, exit_gain, final_gain, network.exit_word,
-                  out_words, out_scores)
-    return out_words, out_scores
+@numba.njit(cache=True)
+def backoff_lp(h, w, uni, backoff, pair_start, pair_history, pair_lp):
+    """log P(w | h) (``h = W``: sentence start) from the tables of :func:`decode_kernel`."""
+    for i in range(pair_start[w], pair_start[w + 1]):
+        if pair_history[i] == h:
+            return pair_lp[i]
+    return backoff[h] + uni[w]

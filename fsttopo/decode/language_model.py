@@ -1,59 +1,155 @@
-"""Word language model for lexicon-constrained decoding: a unigram model estimated from text."""
+"""Word language models for lexicon-constrained decoding: unigram, and backoff bigram with
+interpolated absolute discounting, estimated from text (natural-log probabilities)."""
 
 from __future__ import annotations
 
 import math
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Iterable, Mapping
 
-__all__ = ["UnigramLM"]
+__all__ = ["WordLM", "BOS", "EOS"]
+
+BOS = "<s>"
+EOS = "</s>"
+
+
+def _check_word(word: str, what: str) -> None:
+    if not isinstance(word, str) or not word or any(c.isspace() for c in word):
+        raise ValueError(f"WordLM {what} {word!r} must be a non-empty string without whitespace")
 
 
 @dataclass(frozen=True)
-class UnigramLM:
-    """Word log-probabilities (natural log), maximum-likelihood from counts.
+class WordLM:
+    """A unigram or backoff bigram word LM.
+
+    ``log P(w | h)`` is ``bigram[(h, w)]`` when present, else ``backoff[h] + unigram[w]`` (a missing
+    backoff weight is 0). ``h`` is a word or :data:`BOS` (sentence start); ``w`` a word or
+    :data:`EOS` (sentence end). Without an ``EOS`` entry in ``unigram`` the sentence end costs
+    nothing (a plain unigram LM).
 
     Attributes:
-        log_probs: word -> ``log P(word)``; the vocabulary of the decoder is its keys.
+        unigram: word -> ``log P(word)``; its keys other than ``EOS`` are the vocabulary.
+        bigram: ``(history, word)`` -> ``log P(word | history)``.
+        backoff: history -> log backoff weight.
     """
 
-    log_probs: Mapping[str, float]
+    unigram: Mapping[str, float]
+    bigram: Mapping[tuple[str, str], float] = field(default_factory=dict)
+    backoff: Mapping[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if not self.log_probs:
-            raise ValueError("UnigramLM needs at least one word")
-        for word, lp in self.log_probs.items():
-            if not word or any(c.isspace() for c in word):
-                raise ValueError(f"UnigramLM word {word!r} must be non-empty without whitespace")
-            if not (lp <= 0.0) or math.isnan(lp):
-                raise ValueError(f"UnigramLM log-probability of {word!r} must be <= 0, got {lp}")
+        if not any(w != EOS for w in self.unigram):
+            raise ValueError("WordLM needs at least one word")
+        for word, lp in self.unigram.items():
+            _check_word(word, "word")
+            if word == BOS:
+                raise ValueError(f"{BOS} is a history, not a word to predict")
+            if math.isnan(lp) or lp > 0.0:
+                raise ValueError(f"WordLM log-probability of {word!r} must be <= 0, got {lp}")
+        for (h, w), lp in self.bigram.items():
+            if h != BOS and h not in self.unigram or w not in self.unigram or h == EOS:
+                raise ValueError(f"WordLM bigram ({h!r}, {w!r}) uses a word outside the unigram vocabulary")
+            if math.isnan(lp) or lp > 0.0:
+                raise ValueError(f"WordLM log-probability of {w!r} after {h!r} must be <= 0, got {lp}")
+        for h, lp in self.backoff.items():
+            if h != BOS and h not in self.unigram or not math.isfinite(lp):
+                raise ValueError(f"WordLM backoff weight of {h!r} must be finite and for a vocabulary word")
 
+    @property
+    def words(self) -> list[str]:
+        """The vocabulary (sorted)."""
+        return sorted(w for w in self.unigram if w != EOS)
+
+    @property
+    def order(self) -> int:
+        return 2 if self.bigram else 1
+
+    def __len__(self) -> int:
+        return len(self.words)
+
+    def log_prob(self, word: str, history: str = BOS) -> float:
+        """``log P(word | history)``; ``word`` may be :data:`EOS` (0 for a unigram LM without it)."""
+        if word == EOS and EOS not in self.unigram:
+            return 0.0
+        if word not in self.unigram:
+            raise ValueError(f"word {word!r} is not in the LM vocabulary")
+        lp = self.bigram.get((history, word))
+        return lp if lp is not None else self.backoff.get(history, 0.0) + self.unigram[word]
+
+    def sentence_log_prob(self, words: Iterable[str]) -> float:
+        """``log P(words, EOS)`` with each word conditioned on the previous one (or on BOS)."""
+        total, history = 0.0, BOS
+        for w in words:
+            total += self.log_prob(w, history)
+            history = w
+        return total + self.log_prob(EOS, history)
+
+    # ------------------------------------------------------------------ estimation
     @classmethod
-    def from_texts(cls, texts: Iterable[str], vocabulary: Iterable[str] | None = None) -> "UnigramLM":
-        """Relative frequencies of the whitespace-separated words of ``texts``.
-
-        Args:
-            texts: training sentences (the words as the references spell them).
-            vocabulary: when given, only these words are kept (e.g. the words a lexicon can
-                pronounce); probabilities are renormalised over what is kept.
-        """
+    def unigram_from_texts(cls, texts: Iterable[str], vocabulary: Iterable[str] | None = None) -> "WordLM":
+        """Relative frequencies of the whitespace-separated words of ``texts``, renormalised over
+        ``vocabulary`` when given (e.g. the words a lexicon can pronounce); no sentence-end term."""
         counts = Counter(word for text in texts for word in text.split())
         if vocabulary is not None:
             keep = set(vocabulary)
             counts = Counter({w: c for w, c in counts.items() if w in keep})
         total = sum(counts.values())
         if total == 0:
-            raise ValueError("no words to estimate a UnigramLM from (empty texts, or none in the vocabulary)")
+            raise ValueError("no words to estimate a WordLM from (empty texts, or none in the vocabulary)")
         return cls({w: math.log(c / total) for w, c in sorted(counts.items())})
 
     @classmethod
-    def uniform(cls, words: Iterable[str]) -> "UnigramLM":
+    def bigram_from_texts(cls, texts: Iterable[str], vocabulary: Iterable[str] | None = None,
+                          discount: float = 0.7) -> "WordLM":
+        """Bigram with interpolated absolute discounting (Ney et al. 1994), sentence start/end.
+
+        ``P(w | h) = max(c(h, w) - D, 0) / c(h) + D * n(h) / c(h) * P(w)`` with ``n(h)`` the number
+        of different words seen after ``h`` and ``P(w)`` the relative frequency (``EOS`` included).
+        A word outside ``vocabulary`` breaks the context: no bigram spans it.
+        """
+        if not 0.0 < discount < 1.0:
+            raise ValueError(f"discount must be in (0, 1), got {discount}")
+        keep = None if vocabulary is None else set(vocabulary)
+        uni, bi = Counter(), Counter()
+        for text in texts:
+            tokens = [BOS, *text.split(), EOS]
+            for h, w in zip(tokens, tokens[1:]):
+                known_w = w == EOS or keep is None or w in keep
+                if known_w:
+                    uni[w] += 1
+                if known_w and (h == BOS or keep is None or h in keep):
+                    bi[(h, w)] += 1
+        if not any(w != EOS for w in uni):
+            raise ValueError("no words to estimate a WordLM from (empty texts, or none in the vocabulary)")
+        total = sum(uni.values())
+        unigram = {w: math.log(c / total) for w, c in sorted(uni.items())}
+        history_count, history_types = Counter(), Counter()
+        for (h, _), c in bi.items():
+            history_count[h] += c
+            history_types[h] += 1
+        backoff = {h: math.log(discount * history_types[h] / c) for h, c in history_count.items()}
+        bigram = {(h, w): math.log((c - discount) / history_count[h] + math.exp(backoff[h] + unigram[w]))
+                  for (h, w), c in sorted(bi.items())}
+        return cls(unigram, bigram, backoff)
+
+    @classmethod
+    def uniform(cls, words: Iterable[str]) -> "WordLM":
         """Every word equally likely (decoding with the lexicon alone)."""
         words = sorted(set(words))
         if not words:
-            raise ValueError("UnigramLM.uniform needs at least one word")
+            raise ValueError("WordLM.uniform needs at least one word")
         return cls({w: -math.log(len(words)) for w in words})
 
-    def __len__(self) -> int:
-        return len(self.log_probs)
+    # ------------------------------------------------------------------ serialisation
+    def to_dict(self) -> dict:
+        """JSON-ready: ``{"unigram": {...}, "bigram": [[h, w, lp], ...], "backoff": {...}}``."""
+        return {"unigram": dict(self.unigram), "bigram": [[h, w, lp] for (h, w), lp in self.bigram.items()],
+                "backoff": dict(self.backoff)}
+
+    @classmethod
+    def from_dict(cls, data: Mapping) -> "WordLM":
+        if not isinstance(data, Mapping) or "unigram" not in data:
+            raise ValueError("a WordLM dict needs 'unigram'")
+        bigram = {(h, w): float(lp) for h, w, lp in data.get("bigram", [])}
+        return cls(dict(data["unigram"]), bigram, dict(data.get("backoff", {})))

@@ -10,6 +10,7 @@ import torch
 
 from ..engine import scaled_emissions
 from . import _numba
+from .language_model import BOS, EOS, WordLM
 from .network import LexiconNetwork
 
 __all__ = ["WordHypothesis", "decode_words"]
@@ -23,7 +24,8 @@ class WordHypothesis:
         words: the decoded words.
         word_ids: their indices into ``LexiconNetwork.words``.
         score: path score: scaled emissions + transitions (as :func:`fsttopo.viterbi`) +
-            ``lm_scale * log P(word) + word_penalty`` per word.
+            ``lm_scale * log P(word | previous word) + word_penalty`` per word
+            (+ ``lm_scale * log P(</s> | last word)`` when the LM has a sentence end).
     """
 
     words: list[str]
@@ -35,10 +37,32 @@ class WordHypothesis:
         return " ".join(self.words)
 
 
+def _lm_tables(lm: WordLM, words: Sequence[str]):
+    """The LM over the network's word ids (history ``W`` = sentence start): unigram ``[W]``,
+    backoff ``[W + 1]``, sentence end ``[W + 1]``, and the seen pairs grouped by word (CSR)."""
+    missing = [w for w in words if w not in lm.unigram]
+    if missing:
+        raise ValueError(f"{len(missing)} network words are not in the LM, e.g. {missing[:5]}")
+    W = len(words)
+    ids = {w: i for i, w in enumerate(words)}
+    histories = [*words, BOS]
+    uni = np.array([lm.unigram[w] for w in words], dtype=np.float64)
+    backoff = np.array([lm.backoff.get(h, 0.0) for h in histories], dtype=np.float64)
+    end = np.array([lm.log_prob(EOS, h) for h in histories], dtype=np.float64)
+    hist_ids = {**ids, BOS: W}
+    pairs = sorted((ids[w], hist_ids[h], lp) for (h, w), lp in lm.bigram.items() if h in hist_ids and w in ids)
+    counts = np.bincount(np.array([p[0] for p in pairs], dtype=np.int64), minlength=W)
+    pair_start = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    pair_history = np.array([p[1] for p in pairs], dtype=np.int64)
+    pair_lp = np.array([p[2] for p in pairs], dtype=np.float64)
+    return uni, backoff, end, pair_start, pair_history, pair_lp
+
+
 def decode_words(
     log_probs: torch.Tensor,
     lengths: torch.Tensor | Sequence[int],
     network: LexiconNetwork,
+    lm: WordLM,
     *,
     posterior_scale: float = 1.0,
     log_prior: torch.Tensor | None = None,
@@ -47,17 +71,22 @@ def decode_words(
     lm_scale: float = 1.0,
     word_penalty: float = 0.0,
 ) -> list[WordHypothesis]:
-    """Exact Viterbi search (no beam) for the best word sequence of each utterance.
+    """Viterbi search (no beam) for the best word sequence of each utterance.
 
     A word sequence scores what :func:`fsttopo.viterbi` gives its graph in the network's topology
-    (same scales), plus ``lm_scale * log P(w) + word_penalty`` for every word ``w``. Runs on the
-    CPU (compiled, one thread per utterance) in ``O(frames x states)`` time and keeps one byte
-    of back-pointer per frame and network state.
+    (same scales), plus ``lm_scale * log P(w | h) + word_penalty`` for every word ``w`` after
+    ``h`` (the sentence start for the first word), plus ``lm_scale * log P(</s> | last word)`` when
+    the LM has a sentence end. The search is exact for unigram LMs and for bigram LMs whose seen
+    pairs are at least as likely as their backoff estimate (always so for
+    :meth:`WordLM.bigram_from_texts`). Runs on the CPU (compiled, one thread per utterance) in
+    ``O(frames x (states + words + bigrams))`` time and keeps one byte of back-pointer per frame and
+    state and one int32 per frame and word.
 
     Args:
         log_probs: ``[B, T, V]`` float32/float64 per-frame log-probabilities (any device).
         lengths: ``[B]`` valid frames per utterance; an utterance with 0 frames decodes to no words.
         network: from :func:`~fsttopo.decode.network.lexicon_network`.
+        lm: word LM; must cover the network's words.
         posterior_scale, log_prior, prior_scale, transition_scale: as :func:`fsttopo.viterbi`.
         lm_scale: weight of the LM log-probabilities.
         word_penalty: added per word (negative values favour fewer words).
@@ -67,6 +96,8 @@ def decode_words(
     """
     if not isinstance(network, LexiconNetwork):
         raise TypeError(f"network must be a LexiconNetwork, got {type(network).__name__}")
+    if not isinstance(lm, WordLM):
+        raise TypeError(f"lm must be a WordLM, got {type(lm).__name__}")
     lengths, emissions = scaled_emissions(log_probs, lengths, posterior_scale, log_prior, prior_scale)
     if network.max_label >= log_probs.shape[2]:
         raise ValueError(f"network label id {network.max_label} out of range for log_probs with "
@@ -74,18 +105,19 @@ def decode_words(
     for name, value in (("lm_scale", lm_scale), ("word_penalty", word_penalty), ("transition_scale", transition_scale)):
         if not np.isfinite(value):
             raise ValueError(f"{name} must be finite, got {value}")
+    tables = _lm_tables(lm, network.words)
     em = emissions.detach().to(device="cpu", dtype=torch.float64).numpy()
     lens = lengths.cpu().numpy()
-    is_word = network.exit_word >= 0
-    word_gain = np.where(is_word, lm_scale * network.exit_lm + word_penalty, 0.0)
-    has_exit = np.isfinite(network.exit_transition)
-    exit_gain = np.where(has_exit, transition_scale * np.where(has_exit, network.exit_transition, 0.0) + word_gain,
-                         -np.inf)
-    final_gain = np.where(network.final, word_gain, -np.inf)
-    words, scores = _numba.decode(em, lens, network, transition_scale * network.loop,
-                                  transition_scale * network.pred_weight, exit_gain, final_gain)
+    B, T, _ = em.shape
+    out_words = np.full((B, max(T, 1)), -1, dtype=np.int64)
+    out_scores = np.empty(B, dtype=np.float64)
+    _numba.decode_kernel(em, lens, network.label, transition_scale * network.loop, network.pred,
+                         transition_scale * network.pred_weight, network.word, network.first_state,
+                         network.exit_state, network.exit_history, transition_scale * network.exit_transition,
+                         network.exit_restricts, *tables, float(lm_scale), float(word_penalty), out_words,
+                         out_scores)
     out = []
-    for b in range(len(lens)):
-        ids = [int(i) for i in words[b] if i >= 0]
-        out.append(WordHypothesis([network.words[i] for i in ids], ids, float(scores[b])))
+    for b in range(B):
+        ids = [int(i) for i in out_words[b] if i >= 0]
+        out.append(WordHypothesis([network.words[i] for i in ids], ids, float(out_scores[b])))
     return out

