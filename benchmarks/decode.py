@@ -24,7 +24,7 @@ import torch
 
 from fsttopo.aligner import Aligner, compute_features
 from fsttopo.data.lexicon import Lexicon
-from fsttopo.decode import UnigramLM, decode_words, lexicon_network, pronunciations_of
+from fsttopo.decode import WordLM, decode_words, lexicon_network, pronunciations_of
 from fsttopo.scoring import word_error_rate
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -77,10 +77,11 @@ def main() -> None:
     args = p.parse_args()
     aligner, log_probs, lengths, vocab, refs, source = posteriors_and_words(args.batch, args.vocab_size)
     prons = pronunciations_of(aligner.lexicon, vocab)
-    network = lexicon_network(prons, UnigramLM.uniform(vocab), "ctc", num_classes=len(aligner.tokens))
+    network = lexicon_network(prons, "ctc", num_classes=len(aligner.tokens))
+    lm = WordLM.uniform(vocab)
 
     def ours():
-        return decode_words(log_probs, lengths, network, lm_scale=0.0, word_penalty=args.word_penalty)
+        return decode_words(log_probs, lengths, network, lm, lm_scale=0.0, word_penalty=args.word_penalty)
 
     rows = [("decode_words (exact Viterbi, numba)", timeit(ours, args.repeats))]
     ours_text = {str(i): h.text for i, h in enumerate(ours())}

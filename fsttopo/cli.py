@@ -106,7 +106,8 @@ def _transcribe(args: argparse.Namespace) -> None:
         lines = Path(args.lm_text).read_text(encoding="utf-8").splitlines()
         recognizer = Recognizer.from_texts(aligner, lines, **options)
     else:
-        decoder = Path(args.decoder) if args.decoder else Path(args.model).with_name("decoder.json")
+        beside = [Path(args.model).with_name(n) for n in ("decoder.json.gz", "decoder.json")]
+        decoder = Path(args.decoder) if args.decoder else next((p for p in beside if p.is_file()), beside[0])
         if not decoder.is_file():
             raise ValueError(f"no decoder file {decoder}: give --decoder or --lm-text")
         recognizer = Recognizer.load(aligner, decoder, **options)
@@ -214,7 +215,7 @@ def main(argv: list[str] | None = None) -> None:
     trans.add_argument("audio", nargs="*", help="audio files (any rate; resampled to 16 kHz)")
     trans.add_argument("--cuts", help="instead: every cut of this manifest (features attached)")
     trans.add_argument("--model", default=str(DEFAULT_MODEL), help="model file (default: the shipped model)")
-    trans.add_argument("--decoder", help="decoder file: LM + options (default: decoder.json beside the model)")
+    trans.add_argument("--decoder", help="decoder file: LM + options (default: decoder.json[.gz] beside the model)")
     trans.add_argument("--lm-text", help="instead: build a unigram LM from this text (one sentence per line)")
     trans.add_argument("--save-decoder", help="write the decoder (LM + options) to this file")
     trans.add_argument("--lm-scale", type=float, help="LM weight (default: stored, else 1)")

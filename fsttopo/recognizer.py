@@ -1,12 +1,14 @@
 """Word recognition with a trained aligner: its model and lexicon, a unigram or bigram word LM, exact
 Viterbi search through the lexicon network in the model's own topology (:mod:`fsttopo.decode`).
 
-A :class:`Recognizer` saves to a decoder file (JSON: the LM and the tuned decoding options) that
-sits beside the model it was tuned for, e.g. ``data/model/decoder.json`` for the shipped model.
+A :class:`Recognizer` saves to a decoder file (JSON, gzipped when the name ends in ``.gz``: the LM
+and the tuned decoding options) that sits beside the model it was tuned for, e.g.
+``data/model/decoder.json.gz`` for the shipped model.
 """
 
 from __future__ import annotations
 
+import gzip
 import json
 import math
 from pathlib import Path
@@ -80,7 +82,9 @@ class Recognizer:
     @classmethod
     def load(cls, aligner: Aligner, path: str | Path, **options) -> "Recognizer":
         """From a decoder file written by :meth:`save`; ``options`` override the stored ones."""
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        path = Path(path)
+        raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
+        data = json.loads(raw.decode("utf-8"))
         if not isinstance(data, dict) or "lm" not in data or "options" not in data:
             raise ValueError(f"{path} is not a decoder file (needs 'lm' and 'options')")
         stored = {k: v for k, v in data["options"].items()}
@@ -88,8 +92,10 @@ class Recognizer:
                    **{**stored, **{k: v for k, v in options.items() if v is not None}})
 
     def save(self, path: str | Path) -> None:
-        """Write the LM and the decoding options as JSON."""
-        Path(path).write_text(json.dumps({"options": self.options, "lm": self.lm.to_dict()}), encoding="utf-8")
+        """Write the LM and the decoding options as JSON (gzipped when ``path`` ends in ``.gz``)."""
+        path = Path(path)
+        raw = json.dumps({"options": self.options, "lm": self.lm.to_dict()}).encode("utf-8")
+        path.write_bytes(gzip.compress(raw, mtime=0) if path.suffix == ".gz" else raw)
 
     def decode(self, log_probs: torch.Tensor, lengths: torch.Tensor | Sequence[int], **options) -> list[WordHypothesis]:
         """Best word sequences of model outputs ``[B, T, V]`` with ``[B]`` valid frames (e.g. from

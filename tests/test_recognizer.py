@@ -55,8 +55,8 @@ def test_decoder_file_round_trip(aligner, tmp_path):
     assert dict(loaded.lm.unigram) == pytest.approx({"the": math.log(0.5), "cat": math.log(0.25),
                                                      "dog": math.log(0.25)})
     bigram = Recognizer.from_texts(aligner, ["the cat", "the dog"])
-    bigram.save(tmp_path / "bigram.json")
-    assert Recognizer.load(aligner, tmp_path / "bigram.json").lm == bigram.lm
+    bigram.save(tmp_path / "bigram.json.gz")
+    assert Recognizer.load(aligner, tmp_path / "bigram.json.gz").lm == bigram.lm
     assert loaded.options == {**DECODE_OPTIONS, "word_penalty": -1.5, "lm_scale": 2.0}
     (tmp_path / "bad.json").write_text('{"lm": {}}')
     with pytest.raises(ValueError, match="not a decoder file"):
@@ -99,3 +99,12 @@ def test_cli_transcribe_errors(tmp_path):
         cli.main(["transcribe"])
     with pytest.raises(SystemExit, match="no decoder file"):
         cli.main(["transcribe", str(WAV), "--model", str(cli.DEFAULT_MODEL), "--decoder", str(tmp_path / "x.json")])
+
+
+def test_shipped_decoder_transcribes_the_example(capsys):
+    # data/model/decoder.json.gz: bigram LM of the recipe's training text pool, options tuned on dev
+    cli.main(["transcribe", str(WAV)])
+    utt, _, text = capsys.readouterr().out.splitlines()[-1].partition(" ")
+    assert utt == WAV.stem
+    wer = word_error_rate({utt: text}, {utt: TRANSCRIPT})
+    assert wer <= 60.0, (wer, text)

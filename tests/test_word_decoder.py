@@ -1,6 +1,7 @@
 """Lexicon-constrained word decoding, checked against brute force over word sequences with the
 engine's Viterbi on each sequence's own topology graph and the LM's own sentence probabilities."""
 
+import functools
 import itertools
 import math
 
@@ -21,11 +22,17 @@ TOPOLOGY_CASES = [("hmm", Transitions(0.6, 0.4, 0.9, 0.1), 0.7), ("hmm", None, 1
                   ("ctc", None, 1.0), ("ctc-no-forced-blank", None, 1.0)]
 
 
-def sequence_scores(log_probs, length, seqs, topology, transitions, transition_scale, lm, lm_scale, word_penalty,
+@functools.lru_cache(maxsize=None)
+def all_sequences(topology, transitions, length, vocabulary):
+    """Every word sequence whose labels fit ``length`` frames, and their graphs (built once)."""
+    seqs = [list(s) for n in range(length + 1) for s in itertools.product(vocabulary, repeat=n)
+            if sum(len(PRONS[w]) for w in s) <= length]
+    return seqs, build_graphs([[PRONS[w] for w in s] for s in seqs], topology, 4, transitions=transitions)
+
+
+def sequence_scores(log_probs, length, seqs, graphs, transition_scale, lm, lm_scale, word_penalty,
                     log_prior=None, prior_scale=0.0):
     """Score of each word sequence: the engine's Viterbi on its graph + LM + word penalties."""
-    graphs = build_graphs([[PRONS[w] for w in s] for s in seqs], topology, log_probs.shape[-1],
-                          transitions=transitions)
     lp = log_probs[:length].expand(len(seqs), -1, -1)
     path = viterbi(lp, torch.full((len(seqs),), length), graphs, transition_scale=transition_scale,
                    log_prior=log_prior, prior_scale=prior_scale, allow_infeasible=True)
@@ -36,10 +43,9 @@ def sequence_scores(log_probs, length, seqs, topology, transitions, transition_s
 def brute_force(log_probs, length, topology, transitions, transition_scale, lm_scale, word_penalty,
                 log_prior=None, prior_scale=0.0, lm=LM):
     """Best (score, words) over every word sequence of the vocabulary that fits the frames."""
-    seqs = [list(s) for n in range(length + 1) for s in itertools.product(lm.words, repeat=n)
-            if sum(len(PRONS[w]) for w in s) <= length]
-    scores = sequence_scores(log_probs, length, seqs, topology, transitions, transition_scale, lm, lm_scale,
-                             word_penalty, log_prior, prior_scale)
+    seqs, graphs = all_sequences(topology, transitions, length, tuple(lm.words))
+    scores = sequence_scores(log_probs, length, seqs, graphs, transition_scale, lm, lm_scale, word_penalty,
+                             log_prior, prior_scale)
     best = max(range(len(seqs)), key=scores.__getitem__)
     return scores[best], seqs[best]
 

@@ -22,8 +22,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from pathlib import Path
+
+if __package__ in (None, ""):  # run as a script from a checkout
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 import numpy as np
 import torch
@@ -41,6 +45,7 @@ from fsttopo.data.plot import plot_boundary_errors
 from fsttopo.decode import WordLM
 from fsttopo.recognizer import Recognizer, transcribe_cuts
 from fsttopo.scoring import markdown_table, score_alignments, word_boundary_errors, word_error_rate
+from recipes.tts.text import pool_transcripts
 
 EXPERIMENTS = {  # directory -> row name
     "hmm_transition": "HMM, transition model (0.7/0.0/0.3)",
@@ -72,11 +77,6 @@ def forced_align_baseline(aligner: Aligner, cuts) -> list[UtteranceAlignment]:
             sup.text.split(), [aligner.tokens[s.token] for s in spans], aligner.frame_shift,
             offset=cut.start, frame_offset=aligner.frame_offset))
     return out
-
-
-def lm_texts(path: Path) -> list[str]:
-    """Word strings of a text pool (``recipes/tts`` ``text/{split}.jsonl``: field ``words``)."""
-    return [json.loads(line)["words"] for line in path.read_text().splitlines() if line]
 
 
 DECODE_GRID = {"lm_scale": (1.0, 1.5, 2.0), "word_penalty": (-2.0, 0.0, 2.0), "blank_penalty": (0.0, 1.0)}
@@ -233,7 +233,7 @@ def main() -> None:
     lm = None
     if args.lm_text:
         vocabulary = Lexicon.from_cmudict()  # the recipe's models are CMUdict phoneme models
-        texts = lm_texts(Path(args.lm_text))
+        texts = pool_transcripts(Path(args.lm_text))
         lm = WordLM.bigram_from_texts(texts, {w for t in texts for w in t.split() if w in vocabulary})
     decoding, decoded = {}, {}  # experiment -> (options, dev WER, test WER); model file -> texts
 

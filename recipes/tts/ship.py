@@ -1,5 +1,7 @@
 """Stage 7: copy a trained aligner into ``data/model/`` as the shipped model (float16 weights),
-with the epoch, alignment-time penalty and prior scale that ``compare.py`` selected on the dev voice.
+with the epoch, alignment-time penalty and prior scale that ``compare.py`` selected on the dev voice,
+and its word decoder (``decoder.json.gz``: bigram LM of the training text pool, the decoding options
+tuned on dev) so that ``fsttopo transcribe`` works without arguments.
 
     python recipes/tts/ship.py --tuned exp/tts/tuned.json --out data/model   # best on dev
     python recipes/tts/ship.py --exp exp/tts/hmm_prior --tuned exp/tts/tuned.json --out data/model
@@ -17,8 +19,10 @@ if __package__ in (None, ""):  # run as a script from a checkout
 
 import torch
 
-from fsttopo.aligner import ALIGN_OPTIONS
+from fsttopo.aligner import ALIGN_OPTIONS, Aligner
+from fsttopo.recognizer import Recognizer
 from fsttopo.training import load_model, save_model
+from recipes.tts.text import pool_transcripts
 
 
 def main() -> None:
@@ -27,6 +31,8 @@ def main() -> None:
                    "the experiment of --tuned with the lowest dev TSE)")
     p.add_argument("--tuned", type=Path, help="tuned.json of compare.py: ship this experiment's dev-selected "
                    "epoch, with its blank_penalty and prior_scale as the model's alignment defaults")
+    p.add_argument("--lm-text", type=Path, default=Path("data/tts/text/train.jsonl"),
+                   help="training text pool for the decoder's bigram LM (skipped when missing)")
     p.add_argument("--out", default="data/model")
     args = p.parse_args()
     if args.exp is None and args.tuned is None:
@@ -48,6 +54,14 @@ def main() -> None:
     (out / "config.json").write_text(json.dumps({**config, "align": align, "dev_selection": selected}, indent=1))
     (out / "training_log.json").write_text(json.dumps(log, indent=1))
     print(f"shipped {source} -> {out}/model.pt ({(out / 'model.pt').stat().st_size / 1e6:.1f} MB)")
+    if args.lm_text.is_file():
+        decoding = {k: v for k, v in selected.get("decoding", {}).items() if k in ("lm_scale", "word_penalty",
+                                                                                    "blank_penalty", "prior_scale")}
+        recognizer = Recognizer.from_texts(Aligner.from_file(out / "model.pt"), pool_transcripts(args.lm_text),
+                                           **decoding)
+        recognizer.save(out / "decoder.json.gz")
+        print(f"decoder: {len(recognizer.lm)} words, {len(recognizer.lm.bigram)} bigrams, {recognizer.options} -> "
+              f"{out}/decoder.json.gz ({(out / 'decoder.json.gz').stat().st_size / 1e6:.1f} MB)")
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ from pathlib import Path
 
 __all__ = [
     "FORTUNES_DIR", "Sentence", "fortunes", "split_sentences", "transcript", "select_sentences", "split_pools",
+    "pool_transcripts",
 ]
 
 FORTUNES_DIR = Path("/usr/share/games/fortunes")
@@ -108,3 +109,10 @@ def split_pools(sentences: list[Sentence], fractions: dict[str, float], seed: in
         pools[name] = order[begin:end]
         begin = end
     return pools
+
+
+def pool_transcripts(path: Path) -> list[str]:
+    """The transcripts (``words``) of a sentence pool written by ``prepare.py`` (``text/{split}.jsonl``)."""
+    import json
+
+    return [json.loads(line)["words"] for line in Path(path).read_text().splitlines() if line]
