@@ -108,3 +108,23 @@ def test_shipped_decoder_transcribes_the_example(capsys):
     assert utt == WAV.stem
     wer = word_error_rate({utt: text}, {utt: TRANSCRIPT})
     assert wer <= 60.0, (wer, text)
+
+
+def test_cli_transcribe_cuts_equals_transcribing_their_features(aligner, tmp_path):
+    from lhotse import CutSet, RecordingSet, SupervisionSet
+
+    from fsttopo.data.manifests import compute_fbank
+
+    recordings = RecordingSet.from_file(EXAMPLE / "recordings.jsonl").with_path_prefix(str(EXAMPLE))
+    cuts = CutSet.from_manifests(recordings, SupervisionSet.from_file(EXAMPLE / "supervisions.jsonl"))
+    cuts = compute_fbank(cuts, tmp_path / "feats")
+    cuts.to_file(tmp_path / "cuts.jsonl.gz")
+    lm_text = tmp_path / "lm.txt"
+    lm_text.write_text(TRANSCRIPT + "\nthe cat sat on the mat\n")
+    cli.main(["transcribe", "--cuts", str(tmp_path / "cuts.jsonl.gz"), "--lm-text", str(lm_text),
+              "--word-penalty", "-1", "--out", str(tmp_path / "hyp.txt")])
+    texts = read_text(tmp_path / "hyp.txt")
+    recognizer = Recognizer.from_texts(aligner, [TRANSCRIPT, "the cat sat on the mat"], word_penalty=-1.0)
+    cut = cuts[0]
+    expected = recognizer.transcribe([torch.from_numpy(cut.load_features()).float()])[0].text
+    assert texts == {cut.supervisions[0].id: expected}
