@@ -32,7 +32,10 @@ wait
 #    1 epoch from CTC's first; alone on both cores.
 train ctc_short 2
 train hmm_prior_short 2
-# 4. Compare on the test voices (Viterbi on each model's topology, GradScore on CTC, torchaudio baseline).
-.venv/bin/python recipes/tts/compare.py --exp $EXP --cuts $M/cuts_test.jsonl.gz --out $EXP/results.md
-# 5. Ship the model with the lowest dev TSE (its dev-selected epoch, penalty and prior scale) as data/model/.
-.venv/bin/python recipes/tts/ship.py --tuned $EXP/tuned.json --out data/model
+# 4. Compare on the test voices (Viterbi on each model's topology, GradScore on CTC, torchaudio baseline;
+#    WER of word decoding with a bigram LM of the training text pool).
+.venv/bin/python recipes/tts/compare.py --exp $EXP --cuts $M/cuts_test.jsonl.gz --dev $M/cuts_dev.jsonl.gz \
+    --lm-text $DATA/text/train.jsonl --out $EXP/results.md
+# 5. Ship the model with the lowest dev TSE (its dev-selected epoch, penalty and prior scale) as data/model/,
+#    with its word decoder.
+.venv/bin/python recipes/tts/ship.py --tuned $EXP/tuned.json --lm-text $DATA/text/train.jsonl --out data/model
