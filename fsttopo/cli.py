@@ -100,6 +100,9 @@ def _transcribe(args: argparse.Namespace) -> None:
 
     if bool(args.audio) == bool(args.cuts):
         raise ValueError("give audio files or --cuts, not both or neither")
+    if args.align_out and args.cuts:
+        raise ValueError("--align-out aligns audio files; for cuts, put the decoded text into the supervisions "
+                         "and run 'fsttopo align-cuts'")
     aligner = Aligner.from_file(args.model)
     options = {key: getattr(args, key) for key in ("lm_scale", "word_penalty", "blank_penalty", "prior_scale")}
     if args.lm_text:
@@ -120,6 +123,13 @@ def _transcribe(args: argparse.Namespace) -> None:
     else:
         hyps = recognizer.transcribe([compute_features(a) for a in args.audio])
         texts = {Path(a).stem: h.text for a, h in zip(args.audio, hyps)}
+        if args.align_out:
+            from .aligner import align_audio_file
+
+            for audio, text in zip(args.audio, texts.values()):
+                if text:
+                    align_audio_file(aligner, audio, text, args.align_out)
+            print(f"alignments of the decoded words: {args.align_out}/")
     if args.out:
         print(f"written: {write_text(texts, args.out)}")
     else:
@@ -226,6 +236,8 @@ def main(argv: list[str] | None = None) -> None:
                        "stored, else 0)")
     trans.add_argument("--max-duration", type=float, default=200.0, help="--cuts: seconds of audio per batch")
     trans.add_argument("--out", help="write 'utt word ...' lines (the --hyp-text of 'fsttopo score') here")
+    trans.add_argument("--align-out", help="also align the decoded words of each audio file with the model's "
+                       "stored alignment options: JSON, TextGrid, CTM and plot in this directory")
     trans.set_defaults(func=_transcribe)
 
     score = sub.add_parser("score", help="alignment accuracy against reference alignments (TSE in ms, WER)")

@@ -9,7 +9,7 @@ import torch
 from fsttopo import cli
 from fsttopo.aligner import Aligner, compute_features
 from fsttopo.criteria import apply_blank_penalty, posterior_log_prior
-from fsttopo.data.export import read_text
+from fsttopo.data.export import read_json, read_text
 from fsttopo.decode import WordLM, decode_words
 from fsttopo.recognizer import DECODE_OPTIONS, Recognizer
 from fsttopo.scoring import word_error_rate
@@ -87,6 +87,9 @@ def test_cli_transcribe_writes_the_hyp_text_that_score_reads(tmp_path, capsys):
     # the saved decoder gives the same words
     cli.main(["transcribe", str(WAV), "--decoder", str(tmp_path / "decoder.json")])
     assert capsys.readouterr().out.splitlines()[-1] == f"{WAV.stem} {texts[WAV.stem]}"
+    cli.main(["transcribe", str(WAV), "--decoder", str(tmp_path / "decoder.json"), "--align-out", str(tmp_path / "ali")])
+    ali = read_json(tmp_path / "ali" / f"{WAV.stem}.json")[0]
+    assert ali.text == texts[WAV.stem] and (tmp_path / "ali" / f"{WAV.stem}.TextGrid").exists()
     ref = str(WAV.with_suffix(".json"))
     cli.main(["score", "--hyp", ref, "--ref", ref, "--hyp-text", str(out)])
     row = capsys.readouterr().out.splitlines()[-1]
@@ -97,6 +100,8 @@ def test_cli_transcribe_writes_the_hyp_text_that_score_reads(tmp_path, capsys):
 def test_cli_transcribe_errors(tmp_path):
     with pytest.raises(SystemExit, match="not both or neither"):
         cli.main(["transcribe"])
+    with pytest.raises(SystemExit, match="align-cuts"):
+        cli.main(["transcribe", "--cuts", "c.jsonl.gz", "--align-out", str(tmp_path)])
     with pytest.raises(SystemExit, match="no decoder file"):
         cli.main(["transcribe", str(WAV), "--model", str(cli.DEFAULT_MODEL), "--decoder", str(tmp_path / "x.json")])
 
