@@ -202,6 +202,8 @@ def test_errors_name_the_problem():
         decode_words(bad, [5], net, LM)
     with pytest.raises(ValueError, match="lm_scale"):
         decode_words(good, [5], net, LM, lm_scale=float("inf"))
+    with pytest.raises(ValueError, match="lm_scale must be >= 0"):
+        decode_words(good, [5], net, LM, lm_scale=-0.5)
     with pytest.raises(ValueError, match="not in the LM"):
         decode_words(good, [5], lexicon_network({**PRONS, "zz": [3, 3]}, "ctc"), LM)
     with pytest.raises(ValueError, match="label id 0"):

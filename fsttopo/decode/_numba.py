@@ -26,7 +26,7 @@ _LOOP, _PRED0, _PRED1, _ROOT = 0, 1, 2, 3
 
 @numba.njit(parallel=True, cache=True)
 def decode_kernel(em, lengths, label, loop, pred, pred_weight, word, first_state, exit_state, exit_history,
-                  exit_gain, exit_restricts, uni, backoff, end, pair_start, pair_history, pair_lp, lm_scale,
+                  exit_gain, exit_restricts, uni, backoff, end, pair_start, pair_word, pair_lp, boost, lm_scale,
                   word_penalty, out_words, out_scores):
     B = em.shape[0]
     S = label.shape[0]
@@ -38,11 +38,12 @@ def decode_kernel(em, lengths, label, loop, pred, pred_weight, word, first_state
     is_first = np.full(S, -1, dtype=np.int64)
     for w in range(W):
         is_first[first_state[w]] = w
-    # the exits of each history: at most 2 per word (its last state, and its silence or blank after)
-    hist_exits = np.full((W + 1, 2), -1, dtype=np.int64)
+    # per history its exits: the free ones (any word may follow) and at most one restricted one
+    # (CTC with forced blank: its label may not start the next word)
+    restricted_label = np.full(W + 1, -1, dtype=np.int64)
     for x in range(X):
-        h = exit_history[x]
-        hist_exits[h, 0 if hist_exits[h, 0] < 0 else 1] = x
+        if exit_restricts[x]:
+            restricted_label[exit_history[x]] = label[exit_state[x]]
     for b in numba.prange(B):
         L = lengths[b]
         if L == 0:
@@ -54,13 +55,19 @@ def decode_kernel(em, lengths, label, loop, pred, pred_weight, word, first_state
         new = np.empty(S)
         entry = np.empty(W)
         e = np.empty(X)
-        for s in range(S):
-            if s == 0:
-                score[s] = em[b, 0, label[s]]
-            elif is_first[s] >= 0:
-                w = is_first[s]
-                score[s] = em[b, 0, label[s]] + lm_scale * backoff_lp(W, w, uni, backoff, pair_start,
-                                                                     pair_history, pair_lp) + word_penalty
+        free = np.empty(W + 1)  # best free exit score per history
+        free_x = np.empty(W + 1, dtype=np.int64)
+        restricted = np.empty(W + 1)  # the restricted exit's score per history
+        restricted_x = np.empty(W + 1, dtype=np.int64)
+        # frame 0: the leading silence/blank, or a first word after the sentence start
+        for w in range(W):
+            entry[w] = backoff[W] + uni[w]
+        for i in range(pair_start[W], pair_start[W + 1]):
+            entry[pair_word[i]] = pair_lp[i]
+        score[0] = em[b, 0, label[0]]
+        for w in range(W):
+            s = first_state[w]
+            score[s] = em[b, 0, label[s]] + lm_scale * entry[w] + word_penalty
         for t in range(L):
             if t > 0:
                 for s in range(S):
@@ -88,8 +95,17 @@ def decode_kernel(em, lengths, label, loop, pred, pred_weight, word, first_state
             c1 = -1
             x1 = -1
             x2 = -1
+            free[:] = _NEG_INF
+            restricted[:] = _NEG_INF
             for x in range(X):
                 e[x] = score[exit_state[x]] + exit_gain[x]
+                h = exit_history[x]
+                if exit_restricts[x]:
+                    restricted[h] = e[x]
+                    restricted_x[h] = x
+                elif e[x] > free[h]:
+                    free[h] = e[x]
+                    free_x[h] = x
                 g = e[x] + lm_scale * backoff[exit_history[x]]
                 c = label[exit_state[x]] if exit_restricts[x] else -1
                 if g > g1:
@@ -104,20 +120,28 @@ def decode_kernel(em, lengths, label, loop, pred, pred_weight, word, first_state
                     x2 = x
             for w in range(W):
                 second = c1 >= 0 and c1 == first_label[w]
-                best = (g2 if second else g1) + lm_scale * uni[w]
-                src = x2 if second else x1
-                for i in range(pair_start[w], pair_start[w + 1]):
-                    h = pair_history[i]
-                    for k in range(2):
-                        x = hist_exits[h, k]
-                        if x < 0 or (exit_restricts[x] and label[exit_state[x]] == first_label[w]):
-                            continue
-                        v = e[x] + lm_scale * pair_lp[i]
-                        if v > best:
-                            best = v
-                            src = x
-                entry[w] = best + word_penalty
-                root_src[t, w] = src
+                entry[w] = (g2 if second else g1) + lm_scale * uni[w]
+                root_src[t, w] = x2 if second else x1
+            # seen pairs: a history can only beat the shared term if its best exit plus its largest
+            # bigram gain over the unigram reaches the smallest shared maximum (skipping is exact)
+            floor = g1 if c1 < 0 else g2
+            for h in range(W + 1):
+                top = max(free[h], restricted[h])
+                if top == _NEG_INF or top + lm_scale * boost[h] <= floor:
+                    continue
+                for i in range(pair_start[h], pair_start[h + 1]):
+                    w = pair_word[i]
+                    v = free[h]
+                    x = free_x[h]
+                    if restricted[h] > v and restricted_label[h] != first_label[w]:
+                        v = restricted[h]
+                        x = restricted_x[h]
+                    v += lm_scale * pair_lp[i]
+                    if v > entry[w]:
+                        entry[w] = v
+                        root_src[t, w] = x
+            for w in range(W):
+                entry[w] += word_penalty
         best = _NEG_INF
         xb = -1
         for x in range(X):
@@ -142,12 +166,3 @@ def decode_kernel(em, lengths, label, loop, pred, pred_weight, word, first_state
             out_words[b, n] = word[s]
             n += 1
         out_words[b, :n] = out_words[b, :n][::-1].copy()
-
-
-@numba.njit(cache=True)
-def backoff_lp(h, w, uni, backoff, pair_start, pair_history, pair_lp):
-    """log P(w | h) (``h = W``: sentence start) from the tables of :func:`decode_kernel`."""
-    for i in range(pair_start[w], pair_start[w + 1]):
-        if pair_history[i] == h:
-            return pair_lp[i]
-    return backoff[h] + uni[w]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Iterable, Mapping
 
 __all__ = ["WordLM", "BOS", "EOS"]
@@ -142,6 +143,63 @@ class WordLM:
         return cls({w: -math.log(len(words)) for w in words})
 
     # ------------------------------------------------------------------ serialisation
+    def to_arpa(self, path: str | Path) -> Path:
+        """Write the LM in the ARPA text format (log10; KenLM, SRILM and flashlight read it).
+
+        Needs a sentence end (``EOS`` in ``unigram``), as ARPA models have one:
+        :meth:`bigram_from_texts` estimates it."""
+        if EOS not in self.unigram:
+            raise ValueError(f"an ARPA model needs a sentence end: this LM has no {EOS!r} (use bigram_from_texts)")
+        ln10 = math.log(10.0)
+        words = [EOS, *self.words]
+        lines = ["\\data\\", f"ngram 1={len(words) + 1}"] + ([f"ngram 2={len(self.bigram)}"] if self.bigram else [])
+        lines += ["", "\\1-grams:", f"-99\t{BOS}\t{self.backoff.get(BOS, 0.0) / ln10:.7f}"]
+        for w in words:
+            backoff = f"\t{self.backoff[w] / ln10:.7f}" if w in self.backoff else ""
+            lines.append(f"{self.unigram[w] / ln10:.7f}\t{w}{backoff}")
+        if self.bigram:
+            lines += ["", "\\2-grams:"]
+            lines += [f"{lp / ln10:.7f}\t{h} {w}" for (h, w), lp in self.bigram.items()]
+        lines += ["", "\\end\\", ""]
+        path = Path(path)
+        path.write_text("\n".join(lines), encoding="utf-8")
+        return path
+
+    @classmethod
+    def from_arpa(cls, path: str | Path) -> "WordLM":
+        """Read a unigram or bigram ARPA model (e.g. from KenLM's ``lmplz -o 2``); ``<unk>`` is dropped.
+
+        The decoder's search is exact when every listed bigram is at least as likely as its backoff
+        estimate (true for interpolated estimates, as :meth:`bigram_from_texts`); a model where some
+        listed pair is less likely than its backoff estimate gets that pair scored at the higher value."""
+        ln10 = math.log(10.0)
+        unigram, bigram, backoff, section = {}, {}, {}, None
+        for num, raw in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
+            line = raw.strip()
+            if not line or line.startswith("ngram ") or line == "\\data\\":
+                continue
+            if line == "\\end\\":
+                break
+            if line.startswith("\\") and line.endswith("-grams:"):
+                section = int(line[1:line.index("-")])
+                if section > 2:
+                    raise ValueError(f"{path}:{num}: only unigram and bigram ARPA models are supported, got "
+                                     f"{section}-grams")
+                continue
+            fields = line.split()
+            if section is None or len(fields) not in (section + 1, section + 2):
+                raise ValueError(f"{path}:{num}: not an ARPA {section}-gram line: {raw!r}")
+            lp, ngram = float(fields[0]) * ln10, fields[1:section + 1]
+            if "<unk>" in ngram:
+                continue
+            if len(fields) == section + 2:
+                backoff[ngram[-1] if section == 1 else " ".join(ngram)] = float(fields[-1]) * ln10
+            if section == 1 and ngram[0] != BOS:
+                unigram[ngram[0]] = lp
+            elif section == 2:
+                bigram[(ngram[0], ngram[1])] = lp
+        return cls(unigram, bigram, {h: b for h, b in backoff.items() if " " not in h})
+
     def to_dict(self) -> dict:
         """JSON-ready: ``{"unigram": {...}, "bigram": [[h, w, lp], ...], "backoff": {...}}``."""
         return {"unigram": dict(self.unigram), "bigram": [[h, w, lp] for (h, w), lp in self.bigram.items()],

@@ -39,7 +39,8 @@ class WordHypothesis:
 
 def _lm_tables(lm: WordLM, words: Sequence[str]):
     """The LM over the network's word ids (history ``W`` = sentence start): unigram ``[W]``,
-    backoff ``[W + 1]``, sentence end ``[W + 1]``, and the seen pairs grouped by word (CSR)."""
+    backoff ``[W + 1]``, sentence end ``[W + 1]``, the seen pairs grouped by history (CSR: starts
+    ``[W + 2]``, words, log-probabilities) and each history's largest ``bigram - unigram``."""
     missing = [w for w in words if w not in lm.unigram]
     if missing:
         raise ValueError(f"{len(missing)} network words are not in the LM, e.g. {missing[:5]}")
@@ -50,12 +51,14 @@ def _lm_tables(lm: WordLM, words: Sequence[str]):
     backoff = np.array([lm.backoff.get(h, 0.0) for h in histories], dtype=np.float64)
     end = np.array([lm.log_prob(EOS, h) for h in histories], dtype=np.float64)
     hist_ids = {**ids, BOS: W}
-    pairs = sorted((ids[w], hist_ids[h], lp) for (h, w), lp in lm.bigram.items() if h in hist_ids and w in ids)
-    counts = np.bincount(np.array([p[0] for p in pairs], dtype=np.int64), minlength=W)
-    pair_start = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
-    pair_history = np.array([p[1] for p in pairs], dtype=np.int64)
+    pairs = sorted((hist_ids[h], ids[w], lp) for (h, w), lp in lm.bigram.items() if h in hist_ids and w in ids)
+    pair_history = np.array([p[0] for p in pairs], dtype=np.int64)
+    pair_word = np.array([p[1] for p in pairs], dtype=np.int64)
     pair_lp = np.array([p[2] for p in pairs], dtype=np.float64)
-    return uni, backoff, end, pair_start, pair_history, pair_lp
+    pair_start = np.concatenate([[0], np.cumsum(np.bincount(pair_history, minlength=W + 1))]).astype(np.int64)
+    boost = np.full(W + 1, -np.inf)
+    np.maximum.at(boost, pair_history, pair_lp - uni[pair_word])
+    return uni, backoff, end, pair_start, pair_word, pair_lp, boost
 
 
 def decode_words(
@@ -105,6 +108,8 @@ def decode_words(
     for name, value in (("lm_scale", lm_scale), ("word_penalty", word_penalty), ("transition_scale", transition_scale)):
         if not np.isfinite(value):
             raise ValueError(f"{name} must be finite, got {value}")
+    if lm_scale < 0:
+        raise ValueError(f"lm_scale must be >= 0, got {lm_scale}")
     tables = _lm_tables(lm, network.words)
     em = emissions.detach().to(device="cpu", dtype=torch.float64).numpy()
     lens = lengths.cpu().numpy()
