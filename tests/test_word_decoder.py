@@ -222,3 +222,25 @@ def test_errors_name_the_problem():
         WordLM({"a": -0.1}, {("a", "q"): -1.0})
     with pytest.raises(ValueError, match="discount"):
         WordLM.bigram_from_texts(["a b"], discount=1.0)
+
+
+def test_arpa_round_trip_and_a_hand_written_model(tmp_path):
+    lm = WordLM.bigram_from_texts(BIGRAM_TEXTS, vocabulary=list(PRONS))
+    back = WordLM.from_arpa(lm.to_arpa(tmp_path / "lm.arpa"))
+    for h in ["<s>", *lm.words]:
+        for w in [*lm.words, EOS]:
+            assert back.log_prob(w, h) == pytest.approx(lm.log_prob(w, h), abs=1e-6)
+    (tmp_path / "hand.arpa").write_text(
+        "\\data\\\nngram 1=4\nngram 2=2\n\n\\1-grams:\n-99\t<s>\t-0.5\n-0.3\t</s>\n-0.4\ta\t-0.2\n-1.0\t<unk>\n\n"
+        "\\2-grams:\n-0.1\t<s> a\n-0.25\ta </s>\n\n\\end\\\n")
+    hand = WordLM.from_arpa(tmp_path / "hand.arpa")
+    ln10 = math.log(10)
+    assert hand.words == ["a"]
+    assert hand.log_prob("a") == pytest.approx(-0.1 * ln10)          # listed bigram
+    assert hand.log_prob("a", "a") == pytest.approx((-0.2 - 0.4) * ln10)  # backoff(a) + P(a)
+    assert hand.sentence_log_prob(["a"]) == pytest.approx((-0.1 - 0.25) * ln10)
+    (tmp_path / "tri.arpa").write_text("\\data\\\nngram 1=1\n\n\\3-grams:\n-0.1\ta b c\n\\end\\\n")
+    with pytest.raises(ValueError, match="only unigram and bigram"):
+        WordLM.from_arpa(tmp_path / "tri.arpa")
+    with pytest.raises(ValueError, match="sentence end"):
+        LM.to_arpa(tmp_path / "uni.arpa")
