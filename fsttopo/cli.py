@@ -9,6 +9,7 @@ from pathlib import Path
 from .names import METHODS, TOPOLOGIES
 
 DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "data" / "model" / "model.pt"
+LEXICON_HELP = "extra pronunciations ('word PHONE ...' lines, ARPAbet) added to CMUdict"
 
 
 def _synth(args: argparse.Namespace) -> None:
@@ -62,13 +63,21 @@ def _train(args: argparse.Namespace) -> None:
     print(f"model: {path}")
 
 
+def _load_aligner(args: argparse.Namespace):
+    from .aligner import Aligner
+    from .data.lexicon import Lexicon, read_lexicon_file
+
+    extra = read_lexicon_file(args.lexicon) if args.lexicon else None
+    return Aligner.from_file(args.model, lexicon=Lexicon.from_cmudict(extra) if extra else None)
+
+
 def _align(args: argparse.Namespace) -> None:
     from pathlib import Path
 
-    from .aligner import Aligner, align_audio_file
+    from .aligner import align_audio_file
 
     transcript = Path(args.transcript).read_text().strip() if Path(args.transcript).is_file() else args.transcript
-    aligner = Aligner.from_file(args.model)
+    aligner = _load_aligner(args)
     ali = align_audio_file(aligner, args.audio, transcript, args.out, plot=not args.no_plot, **_alignment_options(args))
     for w in ali.words:
         print(f"{w.start:8.3f} {w.end:8.3f}  {w.symbol}")
@@ -80,11 +89,11 @@ def _align_cuts(args: argparse.Namespace) -> None:
 
     from lhotse import load_manifest_lazy
 
-    from .aligner import Aligner, align_cuts
+    from .aligner import align_cuts
     from .data.export import add_to_cuts, write_json_dir
 
     cuts = load_manifest_lazy(args.cuts)
-    alis = align_cuts(Aligner.from_file(args.model), cuts, args.max_duration, **_alignment_options(args))
+    alis = align_cuts(_load_aligner(args), cuts, args.max_duration, **_alignment_options(args))
     out = Path(args.out)
     write_json_dir(alis, out / "json")
     add_to_cuts(alis, cuts.to_eager()).to_file(out / "cuts_aligned.jsonl.gz")
@@ -94,7 +103,7 @@ def _align_cuts(args: argparse.Namespace) -> None:
 def _transcribe(args: argparse.Namespace) -> None:
     from pathlib import Path
 
-    from .aligner import Aligner, compute_features
+    from .aligner import compute_features
     from .data.export import write_text
     from .recognizer import Recognizer, transcribe_cuts
 
@@ -103,7 +112,7 @@ def _transcribe(args: argparse.Namespace) -> None:
     if args.align_out and args.cuts:
         raise ValueError("--align-out aligns audio files; for cuts, put the decoded text into the supervisions "
                          "and run 'fsttopo align-cuts'")
-    aligner = Aligner.from_file(args.model)
+    aligner = _load_aligner(args)
     options = {key: getattr(args, key) for key in ("lm_scale", "word_penalty", "blank_penalty", "prior_scale")}
     if args.lm_text:
         lines = Path(args.lm_text).read_text(encoding="utf-8").splitlines()
@@ -140,6 +149,7 @@ def _transcribe(args: argparse.Namespace) -> None:
 def _add_alignment_options(p: argparse.ArgumentParser) -> None:
     stored = " (default: the value stored with the model, else %s)"
     p.add_argument("--model", default=str(DEFAULT_MODEL), help="model file (default: the shipped model)")
+    p.add_argument("--lexicon", help=LEXICON_HELP)
     p.add_argument("--method", choices=METHODS, help="best path, posterior-mean boundaries or gradient-based"
                    + stored % "viterbi")
     p.add_argument("--topology", choices=TOPOLOGIES,
@@ -225,6 +235,7 @@ def main(argv: list[str] | None = None) -> None:
     trans.add_argument("audio", nargs="*", help="audio files (any rate; resampled to 16 kHz)")
     trans.add_argument("--cuts", help="instead: every cut of this manifest (features attached)")
     trans.add_argument("--model", default=str(DEFAULT_MODEL), help="model file (default: the shipped model)")
+    trans.add_argument("--lexicon", help=LEXICON_HELP)
     trans.add_argument("--decoder", help="decoder file: LM + options (default: decoder.json[.gz] beside the model)")
     trans.add_argument("--lm-text", help="instead: build a unigram LM from this text (one sentence per line)")
     trans.add_argument("--save-decoder", help="write the decoder (LM + options) to this file")

@@ -1,7 +1,7 @@
 import pytest
 
 from fsttopo.data import BLANK, PHONES, Lexicon, SubwordUnits
-from fsttopo.data.lexicon import strip_stress
+from fsttopo.data.lexicon import read_lexicon_file, strip_stress
 
 # Hand-checked CMUdict entries (first pronunciation), stress removed.
 CMUDICT = {
@@ -50,6 +50,9 @@ def test_unknown_word_is_named(lexicon):
     assert "qwzzkx" not in lexicon
     with pytest.raises(ValueError, match="qwzzkx"):
         lexicon.encode("hello qwzzkx")
+    # every unknown word at once, each once, in order
+    with pytest.raises(ValueError, match=r"2 word\(s\) not in the lexicon \(CMUdict\): 'qwzzkx', 'zzqv2'"):
+        lexicon.encode_words("qwzzkx hello zzqv2 qwzzkx")
     with pytest.raises(ValueError, match="no words"):
         lexicon.encode_words("   ")
 
@@ -85,3 +88,19 @@ def test_subword_units(tmp_path):
     assert SubwordUnits.load(tmp_path / "units.model").tokens == units.tokens
     with pytest.raises(ValueError, match="not in the token table"):
         units.token_id("<nope>")
+
+
+def test_lexicon_file_adds_words(tmp_path, lexicon):
+    path = tmp_path / "extra.txt"
+    path.write_text("# names\nZORBLAX  Z AO1 R B L AE2 K S\nyeer y ih r\nyeer y ih1 r ah\n\n")
+    extra = read_lexicon_file(path)
+    assert extra == {"zorblax": ("z", "ao", "r", "b", "l", "ae", "k", "s"), "yeer": ("y", "ih", "r")}
+    merged = Lexicon.from_cmudict(extra)
+    assert merged.pronounce("Zorblax") == ["z", "ao", "r", "b", "l", "ae", "k", "s"]
+    assert merged.pronounce("hello") == lexicon.pronounce("hello")
+    (tmp_path / "bad.txt").write_text("word q x\n")
+    with pytest.raises(ValueError, match=r"bad.txt:1: 'q' is not one of the 39"):
+        read_lexicon_file(tmp_path / "bad.txt")
+    (tmp_path / "empty.txt").write_text("ok ow k ey\nlonely\n")
+    with pytest.raises(ValueError, match=r"empty.txt:2: word 'lonely' has no phones"):
+        read_lexicon_file(tmp_path / "empty.txt")

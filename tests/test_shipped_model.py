@@ -34,3 +34,22 @@ def test_shipped_model_aligns_every_word_of_the_example(aligner, tmp_path):
 def test_shipped_model_is_small_and_documented():
     assert DEFAULT_MODEL.stat().st_size < 8e6
     assert (DEFAULT_MODEL.parent / "config.json").exists()
+
+
+def test_cli_lexicon_file_aligns_a_word_outside_cmudict(tmp_path, capsys):
+    # "year" respelled "yeer" (not in CMUdict) with year's CMUdict phones: the same alignment
+    from fsttopo import cli
+
+    wav = next(EXAMPLE.glob("*.wav"))
+    transcript = wav.with_suffix(".txt").read_text().strip()
+    assert "yeer" not in transcript.split() and " year " in f" {transcript} "
+    respelled = " ".join("yeer" if w == "year" else w for w in transcript.split())
+    with pytest.raises(SystemExit, match="'yeer'"):
+        cli.main(["align", str(wav), respelled, "--out", str(tmp_path / "a"), "--no-plot"])
+    (tmp_path / "lex.txt").write_text("yeer Y IH1 R\n")
+    cli.main(["align", str(wav), respelled, "--out", str(tmp_path / "b"), "--no-plot",
+              "--lexicon", str(tmp_path / "lex.txt")])
+    cli.main(["align", str(wav), transcript, "--out", str(tmp_path / "c"), "--no-plot"])
+    ours, original = read_json(tmp_path / "b" / f"{wav.stem}.json")[0], read_json(tmp_path / "c" / f"{wav.stem}.json")[0]
+    assert [w.symbol for w in ours.words] == respelled.split()
+    assert [(w.start, w.end) for w in ours.words] == [(w.start, w.end) for w in original.words]

