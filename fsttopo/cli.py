@@ -114,14 +114,18 @@ def _transcribe(args: argparse.Namespace) -> None:
                          "and run 'fsttopo align-cuts'")
     aligner = _load_aligner(args)
     options = {key: getattr(args, key) for key in ("lm_scale", "word_penalty", "blank_penalty", "prior_scale")}
+    if args.lm_text and args.lm_arpa:
+        raise ValueError("give --lm-text or --lm-arpa, not both")
     if args.lm_text:
         lines = Path(args.lm_text).read_text(encoding="utf-8").splitlines()
         recognizer = Recognizer.from_texts(aligner, lines, **options)
+    elif args.lm_arpa:
+        recognizer = Recognizer.from_arpa(aligner, args.lm_arpa, **options)
     else:
         beside = [Path(args.model).with_name(n) for n in ("decoder.json.gz", "decoder.json")]
         decoder = Path(args.decoder) if args.decoder else next((p for p in beside if p.is_file()), beside[0])
         if not decoder.is_file():
-            raise ValueError(f"no decoder file {decoder}: give --decoder or --lm-text")
+            raise ValueError(f"no decoder file {decoder}: give --decoder, --lm-text or --lm-arpa")
         recognizer = Recognizer.load(aligner, decoder, **options)
     if args.save_decoder:
         recognizer.save(args.save_decoder)
@@ -237,7 +241,8 @@ def main(argv: list[str] | None = None) -> None:
     trans.add_argument("--model", default=str(DEFAULT_MODEL), help="model file (default: the shipped model)")
     trans.add_argument("--lexicon", help=LEXICON_HELP)
     trans.add_argument("--decoder", help="decoder file: LM + options (default: decoder.json[.gz] beside the model)")
-    trans.add_argument("--lm-text", help="instead: build a unigram LM from this text (one sentence per line)")
+    trans.add_argument("--lm-text", help="instead: build a bigram LM from this text (one sentence per line)")
+    trans.add_argument("--lm-arpa", help="instead: a unigram or bigram ARPA LM (e.g. KenLM's lmplz -o 2)")
     trans.add_argument("--save-decoder", help="write the decoder (LM + options) to this file")
     trans.add_argument("--lm-scale", type=float, help="LM weight (default: stored, else 1)")
     trans.add_argument("--word-penalty", type=float, help="score added per word (default: stored, else 0)")

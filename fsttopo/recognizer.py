@@ -18,7 +18,7 @@ import torch
 
 from .aligner import Aligner
 from .criteria import apply_blank_penalty, posterior_log_prior
-from .decode import WordHypothesis, WordLM, decode_words, lexicon_network, pronunciations_of
+from .decode import BOS, EOS, WordHypothesis, WordLM, decode_words, lexicon_network, pronunciations_of
 from .topology import Transitions
 
 __all__ = ["DECODE_OPTIONS", "Recognizer", "transcribe_cuts"]
@@ -78,6 +78,22 @@ class Recognizer:
             vocabulary = {w for w in vocabulary if w in lexicon}
         estimate = WordLM.unigram_from_texts if order == 1 else WordLM.bigram_from_texts
         return cls(aligner, estimate(texts, vocabulary), **options)
+
+    @classmethod
+    def from_arpa(cls, aligner: Aligner, path: str | Path, **options) -> "Recognizer":
+        """A unigram or bigram ARPA LM (e.g. KenLM's ``lmplz -o 2``), its words restricted to those
+        the aligner's lexicon can pronounce (the others can never be decoded)."""
+        lm = WordLM.from_arpa(path)
+        lexicon = aligner.lexicon
+        if hasattr(lexicon, "__contains__"):
+            keep = {w for w in lm.words if w in lexicon}
+            if not keep:
+                raise ValueError(f"none of the {len(lm)} words of {path} is in the lexicon")
+            lm = WordLM({w: lp for w, lp in lm.unigram.items() if w in keep or w == EOS},
+                        {(h, w): lp for (h, w), lp in lm.bigram.items()
+                         if (h in keep or h == BOS) and (w in keep or w == EOS)},
+                        {h: b for h, b in lm.backoff.items() if h in keep or h == BOS})
+        return cls(aligner, lm, **options)
 
     @classmethod
     def load(cls, aligner: Aligner, path: str | Path, **options) -> "Recognizer":

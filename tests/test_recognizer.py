@@ -140,3 +140,19 @@ def test_cli_transcribe_cuts_equals_transcribing_their_features(aligner, tmp_pat
     cut = cuts[0]
     expected = recognizer.transcribe([torch.from_numpy(cut.load_features()).float()])[0].text
     assert texts == {cut.supervisions[0].id: expected}
+
+
+def test_cli_transcribe_with_an_arpa_lm_equals_the_same_lm_from_text(aligner, tmp_path, capsys):
+    texts = [TRANSCRIPT, "the cat sat on the mat", "you know the year"]
+    (tmp_path / "lm.txt").write_text("\n".join(texts) + "\n")
+    Recognizer.from_texts(aligner, texts).lm.to_arpa(tmp_path / "lm.arpa")
+    cli.main(["transcribe", str(WAV), "--lm-text", str(tmp_path / "lm.txt"), "--word-penalty", "-1"])
+    from_text = capsys.readouterr().out.splitlines()[-1]
+    cli.main(["transcribe", str(WAV), "--lm-arpa", str(tmp_path / "lm.arpa"), "--word-penalty", "-1"])
+    assert capsys.readouterr().out.splitlines()[-1] == from_text
+    # words the lexicon cannot pronounce are dropped from an ARPA LM
+    WordLM.bigram_from_texts(texts + ["qqzxv the cat"]).to_arpa(tmp_path / "oov.arpa")
+    recognizer = Recognizer.from_arpa(aligner, tmp_path / "oov.arpa")
+    assert "qqzxv" not in recognizer.lm.words and "cat" in recognizer.lm.words
+    with pytest.raises(SystemExit, match="not both"):
+        cli.main(["transcribe", str(WAV), "--lm-text", "a", "--lm-arpa", "b"])

@@ -244,3 +244,21 @@ def test_arpa_round_trip_and_a_hand_written_model(tmp_path):
         WordLM.from_arpa(tmp_path / "tri.arpa")
     with pytest.raises(ValueError, match="sentence end"):
         LM.to_arpa(tmp_path / "uni.arpa")
+
+
+def test_subword_units_decode_whole_words():
+    pytest.importorskip("sentencepiece")
+    from fsttopo.data.lexicon import SubwordUnits
+
+    texts = ["hello world this is a test", "another sentence with words", "the world says hello"] * 30
+    units = SubwordUnits.train(texts, vocab_size=30)
+    words = sorted({w for t in texts for w in t.split()})
+    prons = pronunciations_of(units, words)
+    assert prons["hello"] == units.encode_words("hello")[0]
+    network = lexicon_network(prons, "ctc", num_classes=units.num_tokens)
+    # sharp posteriors of "world hello": each piece for one frame, a blank after each
+    frames = [f for t in prons["world"] + prons["hello"] for f in (t, 0)]
+    log_probs = torch.full((1, len(frames), units.num_tokens), -30.0)
+    log_probs[0, torch.arange(len(frames)), torch.tensor(frames)] = 0.0
+    hyp = decode_words(log_probs, [len(frames)], network, WordLM.uniform(words), lm_scale=0.0)[0]
+    assert hyp.words == ["world", "hello"]
