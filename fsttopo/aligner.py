@@ -53,7 +53,10 @@ def compute_features(audio: np.ndarray | str | Path, sampling_rate: int | None =
     from lhotse import Fbank, FbankConfig
 
     if isinstance(audio, (str, Path)):
-        samples, sampling_rate = soundfile.read(str(audio), dtype="float32", always_2d=True)
+        try:
+            samples, sampling_rate = soundfile.read(str(audio), dtype="float32", always_2d=True)
+        except (soundfile.LibsndfileError, RuntimeError) as err:  # unreadable, truncated, unknown format
+            raise ValueError(f"cannot read audio file {str(audio)!r}: {err}") from err
         samples = samples.mean(axis=1)
     else:
         if sampling_rate is None:

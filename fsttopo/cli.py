@@ -100,6 +100,14 @@ def _align_cuts(args: argparse.Namespace) -> None:
     print(f"aligned {len(alis)} utterances: {out}/cuts_aligned.jsonl.gz, {out}/json/")
 
 
+def _align_dir(args: argparse.Namespace) -> None:
+    from .directory import align_directory
+
+    alis = align_directory(_load_aligner(args), args.directory, args.out, args.max_duration,
+                           **_alignment_options(args))
+    print(f"aligned {len(alis)} utterances: {args.out}/ (JSON and TextGrid per file, alignments.ctm)")
+
+
 def _transcribe(args: argparse.Namespace) -> None:
     from pathlib import Path
 
@@ -233,6 +241,14 @@ def main(argv: list[str] | None = None) -> None:
     align_c.add_argument("--max-duration", type=float, default=200.0, help="seconds of audio per batch")
     _add_alignment_options(align_c)
     align_c.set_defaults(func=_align_cuts)
+
+    align_d = sub.add_parser("align-dir", help="align every audio file of a directory tree with the transcript "
+                             "beside it (NAME.wav + NAME.txt or NAME.lab, as Montreal Forced Aligner corpora)")
+    align_d.add_argument("directory", help="root of the corpus; sub-directories (e.g. speakers) are searched")
+    align_d.add_argument("--out", required=True, help="output directory (mirrors the input tree)")
+    align_d.add_argument("--max-duration", type=float, default=200.0, help="seconds of audio per batch")
+    _add_alignment_options(align_d)
+    align_d.set_defaults(func=_align_dir)
 
     trans = sub.add_parser("transcribe", help="decode words from audio files or a CutSet (lexicon + unigram "
                            "LM in the model's topology, exact Viterbi)")

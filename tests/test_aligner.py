@@ -85,6 +85,13 @@ def test_bad_inputs(lexicon):
         aligner.align([torch.randn(8, 80)], ["this is a much longer sentence than two frames allow"])
 
 
+def test_unreadable_audio_is_named(tmp_path):
+    (tmp_path / "empty.wav").write_bytes(b"")
+    for path in (tmp_path / "empty.wav", tmp_path / "missing.wav"):
+        with pytest.raises(ValueError, match=f"cannot read audio file '{path}'"):
+            compute_features(path)
+
+
 def test_model_file_alignment_defaults(lexicon, tmp_path):
     """A model file's stored blank penalty / prior scale are the aligner's defaults: aligning without
     options equals aligning with those values given, and differs from aligning with none."""

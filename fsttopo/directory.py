@@ -1,0 +1,112 @@
+"""Align a directory of recordings with transcripts beside them (the layout of Montreal Forced
+Aligner corpora): ``name.wav`` (or ``.flac``, ``.ogg``) with ``name.txt`` or ``name.lab`` holding its
+words, in any sub-directories (e.g. one per speaker). Outputs mirror the input tree."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from .aligner import FEATURE_SHIFT, Aligner, compute_features
+from .data.alignment import UtteranceAlignment
+
+__all__ = ["AUDIO_SUFFIXES", "TRANSCRIPT_SUFFIXES", "DirectoryUtterance", "find_utterances", "align_directory"]
+
+AUDIO_SUFFIXES = (".wav", ".flac", ".ogg")
+TRANSCRIPT_SUFFIXES = (".txt", ".lab")
+
+
+@dataclass(frozen=True)
+class DirectoryUtterance:
+    """One recording of the directory: its audio file, its transcript, its path relative to the root
+    without suffix (``speaker1/utt3``; the utterance id replaces ``/`` with ``_``)."""
+
+    audio: Path
+    text: str
+    relative: Path
+
+    @property
+    def utterance_id(self) -> str:
+        return "_".join(self.relative.parts)
+
+
+def find_utterances(directory: str | Path) -> list[DirectoryUtterance]:
+    """Every audio file under ``directory`` with its transcript, sorted by path. ValueError names the
+    audio files without a (non-empty) transcript and the files with two of them."""
+    root = Path(directory)
+    if not root.is_dir():
+        raise ValueError(f"{root} is not a directory")
+    audio = sorted(p for p in root.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES and p.is_file())
+    if not audio:
+        raise ValueError(f"no audio files ({', '.join(AUDIO_SUFFIXES)}) under {root}")
+    out, missing, twice = [], [], []
+    for path in audio:
+        texts = [path.with_suffix(s) for s in TRANSCRIPT_SUFFIXES if path.with_suffix(s).is_file()]
+        if len(texts) > 1:
+            twice.append(str(path.relative_to(root)))
+            continue
+        text = " ".join(texts[0].read_text(encoding="utf-8").split()) if texts else ""
+        if not text:
+            missing.append(str(path.relative_to(root)))
+            continue
+        out.append(DirectoryUtterance(path, text, path.relative_to(root).with_suffix("")))
+    if missing or twice:
+        problems = ([f"{len(missing)} without a transcript ({', '.join(TRANSCRIPT_SUFFIXES)}) or with an empty "
+                     f"one: {', '.join(missing[:10])}"] if missing else []) + \
+                   ([f"{len(twice)} with both a .txt and a .lab transcript: {', '.join(twice[:10])}"] if twice else [])
+        raise ValueError(f"audio files under {root}: " + "; ".join(problems))
+    return out
+
+
+def align_directory(aligner: Aligner, directory: str | Path, out_dir: str | Path, max_duration: float = 200.0,
+                    **options) -> list[UtteranceAlignment]:
+    """Align every utterance of :func:`find_utterances` in batches of up to ``max_duration`` seconds
+    of audio (longest first), with a progress bar, and write ``REL.json``, ``REL.TextGrid`` per
+    utterance and ``alignments.ctm`` for all into ``out_dir``. ``options`` go to :meth:`Aligner.align`.
+
+    Every transcript is checked against the lexicon before anything is aligned: the error names all
+    missing words at once (add them with a lexicon file). With a prior scale the prior is the batch's
+    average posterior, so the boundaries depend slightly on the batching (``max_duration``)."""
+    from tqdm import tqdm
+
+    from .data.export import write_ctm, write_json, write_textgrid
+
+    utterances = find_utterances(directory)
+    missing: dict[str, list[str]] = {}
+    if hasattr(aligner.lexicon, "__contains__"):  # subword units spell every word
+        for utt in utterances:
+            for word in dict.fromkeys(utt.text.split()):
+                if word not in aligner.lexicon:
+                    missing.setdefault(word, []).append(str(utt.relative))
+    if missing:
+        listed = "; ".join(f"{w!r} ({', '.join(files[:3])}{', ...' if len(files) > 3 else ''})"
+                           for w, files in list(missing.items())[:20])
+        raise ValueError(f"{len(missing)} word(s) not in the lexicon: {listed}; add them with a lexicon file "
+                         "('word PHONE ...' lines; --lexicon on the command line)")
+    features = {utt: compute_features(utt.audio) for utt in tqdm(utterances, desc="features", unit="file")}
+    order = sorted(utterances, key=lambda u: -features[u].shape[0])
+    batches, current, seconds = [], [], 0.0
+    for utt in order:
+        duration = features[utt].shape[0] * FEATURE_SHIFT
+        if current and seconds + duration > max_duration:
+            batches.append(current)
+            current, seconds = [], 0.0
+        current.append(utt)
+        seconds += duration
+    batches.append(current)
+    out = Path(out_dir)
+    alignments: dict[DirectoryUtterance, UtteranceAlignment] = {}
+    for batch in tqdm(batches, desc="aligning", unit="batch"):
+        result = aligner.align([features[u] for u in batch], [u.text for u in batch],
+                               [u.utterance_id for u in batch], **options)
+        for utt, ali in zip(batch, result.alignments):
+            target = out / utt.relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            write_json(ali, target.with_suffix(".json"))
+            write_textgrid(ali, target.with_suffix(".TextGrid"))
+            alignments[utt] = ali
+    ordered = [alignments[u] for u in utterances]
+    write_ctm(ordered, out / "alignments.ctm")
+    return ordered
