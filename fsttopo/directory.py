@@ -9,7 +9,7 @@ from pathlib import Path
 
 import torch
 
-from .aligner import FEATURE_SHIFT, Aligner, compute_features
+from .aligner import Aligner, compute_features
 from .data.alignment import UtteranceAlignment
 
 __all__ = ["AUDIO_SUFFIXES", "TRANSCRIPT_SUFFIXES", "DirectoryUtterance", "find_utterances", "align_directory"]
@@ -60,10 +60,19 @@ def find_utterances(directory: str | Path) -> list[DirectoryUtterance]:
     return out
 
 
+def _duration(path: Path) -> float:
+    import soundfile
+
+    try:
+        return float(soundfile.info(str(path)).duration)
+    except (soundfile.LibsndfileError, RuntimeError) as err:
+        raise ValueError(f"cannot read audio file {str(path)!r}: {err}") from err
+
+
 def align_directory(aligner: Aligner, directory: str | Path, out_dir: str | Path, max_duration: float = 200.0,
                     **options) -> list[UtteranceAlignment]:
     """Align every utterance of :func:`find_utterances` in batches of up to ``max_duration`` seconds
-    of audio (longest first), with a progress bar, and write ``REL.json``, ``REL.TextGrid`` per
+    of audio (longest first; features are computed per batch), with a progress bar, and write ``REL.json``, ``REL.TextGrid`` per
     utterance and ``alignments.ctm`` for all into ``out_dir``. ``options`` go to :meth:`Aligner.align`.
 
     Every transcript is checked against the lexicon before anything is aligned: the error names all
@@ -85,21 +94,19 @@ def align_directory(aligner: Aligner, directory: str | Path, out_dir: str | Path
                            for w, files in list(missing.items())[:20])
         raise ValueError(f"{len(missing)} word(s) not in the lexicon: {listed}; add them with a lexicon file "
                          "('word PHONE ...' lines; --lexicon on the command line)")
-    features = {utt: compute_features(utt.audio) for utt in tqdm(utterances, desc="features", unit="file")}
-    order = sorted(utterances, key=lambda u: -features[u].shape[0])
+    durations = {utt: _duration(utt.audio) for utt in utterances}
     batches, current, seconds = [], [], 0.0
-    for utt in order:
-        duration = features[utt].shape[0] * FEATURE_SHIFT
-        if current and seconds + duration > max_duration:
+    for utt in sorted(utterances, key=lambda u: -durations[u]):
+        if current and seconds + durations[utt] > max_duration:
             batches.append(current)
             current, seconds = [], 0.0
         current.append(utt)
-        seconds += duration
+        seconds += durations[utt]
     batches.append(current)
     out = Path(out_dir)
     alignments: dict[DirectoryUtterance, UtteranceAlignment] = {}
     for batch in tqdm(batches, desc="aligning", unit="batch"):
-        result = aligner.align([features[u] for u in batch], [u.text for u in batch],
+        result = aligner.align([compute_features(u.audio) for u in batch], [u.text for u in batch],
                                [u.utterance_id for u in batch], **options)
         for utt, ali in zip(batch, result.alignments):
             target = out / utt.relative

@@ -59,5 +59,9 @@ def test_cli_align_dir_names_every_problem(corpus, tmp_path, capsys):
     (corpus / "d.txt").write_text("the qqxv zorblax")
     with pytest.raises(SystemExit, match=r"2 word\(s\) not in the lexicon: 'qqxv' \(d\); 'zorblax' \(d, spk2/c\)"):
         cli.main(["align-dir", str(corpus), "--out", str(tmp_path / "out")])
+    (corpus / "spk2" / "c.txt").write_text("the cat")
+    (corpus / "d.txt").write_text("the cat")
+    with pytest.raises(SystemExit, match="cannot read audio file .*d.flac"):  # the empty file
+        cli.main(["align-dir", str(corpus), "--out", str(tmp_path / "out")])
     with pytest.raises(SystemExit, match="not a directory"):
         cli.main(["align-dir", str(tmp_path / "nope"), "--out", str(tmp_path / "out")])
