@@ -189,7 +189,8 @@ class Aligner:
 
         Args:
             features: per utterance ``[T'_i, 80]`` features (see :func:`compute_features`).
-            texts: transcripts (words separated by spaces; every word must be in the lexicon).
+            texts: transcripts (words separated by spaces; every word must be in the lexicon; punctuation
+                around words is dropped, :meth:`normalize`).
             utterance_ids: names for the outputs (default ``utt0, utt1, ...``).
             method: ``"viterbi"``, ``"posterior"``, ``"gradscore"`` or ``"gradscore-ext"``.
             topology: graph topology for Viterbi/posterior (default: the one the model was trained with).
@@ -208,6 +209,7 @@ class Aligner:
         given = {"method": method, "blank_penalty": blank_penalty, "prior_scale": prior_scale,
                  "posterior_scale": posterior_scale, "phases": phases, "time_shift": time_shift}
         options = self._check_options({**self.align_options, **{k: v for k, v in given.items() if v is not None}})
+        texts = self.normalize(texts)
         if len(features) != len(texts) or not texts:
             raise ValueError(f"got {len(features)} feature tensors for {len(texts)} transcripts")
         durations = [f.shape[0] * FEATURE_SHIFT for f in features]
@@ -245,6 +247,7 @@ class Aligner:
         encoding serve many option settings (e.g. tuning them on a dev set)."""
         if method not in ("viterbi", "posterior"):
             raise ValueError(f"align_encoded takes method 'viterbi' or 'posterior', got {method!r}")
+        texts = self.normalize(texts)
         phases = len(encoded) if phases is None else phases
         if not 1 <= phases <= len(encoded):
             raise ValueError(f"phases must be from 1 to the {len(encoded)} encoded phases, got {phases}")
@@ -278,6 +281,12 @@ class Aligner:
                                               offsets, time_shift + p * FEATURE_SHIFT))
         alis = [mean_alignment(list(utt)) for utt in zip(*per_phase)]
         return AlignerOutput(alis, *encoded[0])
+
+    def normalize(self, texts: Sequence[str]) -> list[str]:
+        """Transcripts as the lexicon spells them (punctuation around words removed; see
+        :meth:`fsttopo.data.lexicon.Lexicon.normalize`); the alignments carry these words."""
+        normalize = getattr(self.lexicon, "normalize", None)
+        return [normalize(t) for t in texts] if normalize is not None else list(texts)
 
     def _encode_texts(self, texts: Sequence[str]) -> list[list[list[int]]]:
         return [self.lexicon.encode_words(t) for t in texts]

@@ -86,7 +86,7 @@ def align_directory(aligner: Aligner, directory: str | Path, out_dir: str | Path
     missing: dict[str, list[str]] = {}
     if hasattr(aligner.lexicon, "__contains__"):  # subword units spell every word
         for utt in utterances:
-            for word in dict.fromkeys(utt.text.split()):
+            for word in dict.fromkeys(aligner.normalize([utt.text])[0].split()):
                 if word not in aligner.lexicon:
                     missing.setdefault(word, []).append(str(utt.relative))
     if missing:

@@ -68,10 +68,11 @@ class Recognizer:
     @classmethod
     def from_texts(cls, aligner: Aligner, texts: Iterable[str], order: int = 2, **options) -> "Recognizer":
         """Unigram (``order=1``) or bigram (``order=2``, :meth:`WordLM.bigram_from_texts`) LM from
-        ``texts`` over the words the aligner's lexicon can pronounce."""
+        ``texts`` (normalised as for alignment: punctuation around words dropped) over the words the
+        aligner's lexicon can pronounce."""
         if order not in (1, 2):
             raise ValueError(f"order must be 1 (unigram) or 2 (bigram), got {order}")
-        texts = list(texts)
+        texts = aligner.normalize(list(texts))
         lexicon = aligner.lexicon
         vocabulary = {w for t in texts for w in t.split()}
         if hasattr(lexicon, "__contains__"):

@@ -85,6 +85,15 @@ def test_bad_inputs(lexicon):
         aligner.align([torch.randn(8, 80)], ["this is a much longer sentence than two frames allow"])
 
 
+def test_punctuation_around_words_is_dropped(lexicon):
+    aligner = random_aligner(lexicon, "hmm")
+    feats = [torch.randn(120, 80, generator=torch.Generator().manual_seed(0))]
+    plain = aligner.align(feats, ["hello world"], method="viterbi").alignments[0]
+    punct = aligner.align(feats, ['"Hello, world!" --'], method="viterbi").alignments[0]
+    assert [w.symbol for w in punct.words] == ["Hello", "world"] and punct.text == "Hello world"
+    assert [(w.start, w.end) for w in punct.words] == [(w.start, w.end) for w in plain.words]
+
+
 def test_unreadable_audio_is_named(tmp_path):
     (tmp_path / "empty.wav").write_bytes(b"")
     for path in (tmp_path / "empty.wav", tmp_path / "missing.wav"):

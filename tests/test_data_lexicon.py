@@ -104,3 +104,9 @@ def test_lexicon_file_adds_words(tmp_path, lexicon):
     (tmp_path / "empty.txt").write_text("ok ow k ey\nlonely\n")
     with pytest.raises(ValueError, match=r"empty.txt:2: word 'lonely' has no phones"):
         read_lexicon_file(tmp_path / "empty.txt")
+
+
+def test_normalize_drops_punctuation_around_words_not_in_the_lexicon(lexicon):
+    assert lexicon.normalize('"Hello, world!" -- said Mr. Smith (twice)...') == "Hello world said Mr. Smith twice"
+    assert lexicon.normalize("'em o'clock u.s. don't") == "'em o'clock u.s. don't"  # CMUdict words as they are
+    assert lexicon.normalize("qqzx! ...") == "qqzx"  # still unknown: encode_words will name it
