@@ -29,10 +29,10 @@ from .names import METHODS, TOPOLOGIES
 from .training.checkpoint import read_model_file
 from .training.data import WordEncoder, pad_features
 from .training.objective import ObjectiveConfig
-from .topology import Transitions, build_graphs
+from .topology import AnyLabels, Transitions, build_graphs
 
 __all__ = ["METHODS", "ALIGN_OPTIONS", "AlignerOutput", "Aligner", "compute_features", "SAMPLE_RATE", "FEATURE_SHIFT",
-           "align_audio_file", "align_cuts"]
+           "UNKNOWN_PHONE", "align_audio_file", "align_cuts"]
 
 ALIGN_OPTIONS = {"method": "viterbi", "blank_penalty": 0.0, "prior_scale": 0.0, "posterior_scale": 1.0,
                  "phases": 1, "time_shift": 0.0}
@@ -41,6 +41,7 @@ defaults, with the values used without them."""
 GRADIENT_METHODS = ("gradscore", "gradscore-ext")
 SAMPLE_RATE = 16000
 FEATURE_SHIFT = 0.01  # seconds per feature frame (Lhotse Fbank default)
+UNKNOWN_PHONE = "spn"  # the phone segment of a word aligned with oov="phone-loop" (MFA's spoken noise)
 
 
 def compute_features(audio: np.ndarray | str | Path, sampling_rate: int | None = None) -> torch.Tensor:
@@ -183,6 +184,7 @@ class Aligner:
         time_shift: float | None = None,
         transition_scale: float | None = None,
         offsets: Sequence[float] | None = None,
+        oov: str | None = None,
     ) -> AlignerOutput:
         """Align a batch of utterances. Options left at ``None`` take the model's stored defaults
         (:attr:`align_options`, else :data:`ALIGN_OPTIONS`).
@@ -202,6 +204,10 @@ class Aligner:
             time_shift: seconds added to every boundary (a latency calibrated on held-out data).
             transition_scale: HMM transition scale (default: the training one).
             offsets: start of each utterance in its recording, seconds (default 0).
+            oov: words outside the lexicon: ``"error"`` (default) names them; ``"phone-loop"``
+                aligns each as any sequence of phones (:class:`~fsttopo.topology.AnyLabels`, up to its
+                number of letters + 2; hmm topology, viterbi and posterior methods), its phone
+                segment labelled :data:`UNKNOWN_PHONE`.
 
         Returns:
             :class:`AlignerOutput` with word and phone segments in seconds.
@@ -214,6 +220,8 @@ class Aligner:
             raise ValueError(f"got {len(features)} feature tensors for {len(texts)} transcripts")
         durations = [f.shape[0] * FEATURE_SHIFT for f in features]
         if options["method"] in GRADIENT_METHODS:
+            if oov == "phone-loop":
+                raise ValueError(f"oov='phone-loop' works with the viterbi and posterior methods, not {options['method']!r}")
             words = self._encode_texts(texts)
             token_segs, word_segs = self._gradient(features, words, options["method"])
             alis = self._to_seconds(token_segs, word_segs, words, texts, durations, utterance_ids, offsets,
@@ -222,7 +230,7 @@ class Aligner:
             return AlignerOutput(alis, log_probs, lengths)
         encoded = self.encode(features, options["phases"])
         return self.align_encoded(encoded, texts, durations, utterance_ids, topology=topology,
-                                  transition_scale=transition_scale, offsets=offsets, **options)
+                                  transition_scale=transition_scale, offsets=offsets, oov=oov, **options)
 
     def align_encoded(
         self,
@@ -240,6 +248,7 @@ class Aligner:
         time_shift: float = 0.0,
         transition_scale: float | None = None,
         offsets: Sequence[float] | None = None,
+        oov: str | None = None,
     ) -> AlignerOutput:
         """:meth:`align` from model outputs: ``encoded`` from :meth:`encode` (its first ``phases``
         entries are used, default all), ``durations`` of the utterances in seconds. Only the
@@ -257,7 +266,7 @@ class Aligner:
         if len(durations) != len(texts) or encoded[0][0].shape[0] != len(texts):
             raise ValueError(f"got {encoded[0][0].shape[0]} encoded utterances and {len(durations)} durations "
                              f"for {len(texts)} transcripts")
-        words = self._encode_texts(texts)
+        words = self._encode_texts(texts, oov)
         scale = self.objective.transition_scale if transition_scale is None else transition_scale
         transitions = Transitions(*self.objective.transitions) if topology == "hmm" and scale else None
         graphs = build_graphs(words, topology, len(self.tokens), transitions)
@@ -288,8 +297,21 @@ class Aligner:
         normalize = getattr(self.lexicon, "normalize", None)
         return [normalize(t) for t in texts] if normalize is not None else list(texts)
 
-    def _encode_texts(self, texts: Sequence[str]) -> list[list[list[int]]]:
-        return [self.lexicon.encode_words(t) for t in texts]
+    def _encode_texts(self, texts: Sequence[str], oov: str | None = None) -> list[list]:
+        """Token ids per word; with ``oov="phone-loop"`` a word outside the lexicon becomes an
+        :class:`~fsttopo.topology.AnyLabels` over every non-blank token."""
+        if oov not in (None, "error", "phone-loop"):
+            raise ValueError(f"oov must be 'error' or 'phone-loop', got {oov!r}")
+        if oov != "phone-loop" or not hasattr(self.lexicon, "__contains__"):
+            return [self.lexicon.encode_words(t) for t in texts]
+        phones = tuple(range(1, len(self.tokens)))
+        out = []
+        for text in texts:
+            if not text.split():
+                raise ValueError("text has no words")
+            out.append([self.lexicon.encode_words(w)[0] if w in self.lexicon
+                        else AnyLabels(phones, max_labels=len(w) + 2) for w in text.split()])
+        return out
 
     def _to_seconds(self, token_segs, word_segs, words, texts, durations, utterance_ids, offsets,
                     shift: float) -> list[UtteranceAlignment]:
@@ -297,10 +319,11 @@ class Aligner:
         offsets = list(offsets) if offsets is not None else [0.0] * len(texts)
         out = []
         for i, text in enumerate(texts):
-            flat = [t for w in words[i] for t in w]
+            symbols = [s for w in words[i] for s in
+                       ([UNKNOWN_PHONE] if isinstance(w, AnyLabels) else [self.tokens[t] for t in w])]
             out.append(UtteranceAlignment.from_segments(
                 ids[i], text, durations[i], word_segs[i], token_segs[i], text.split(),
-                [self.tokens[t] for t in flat], self.frame_shift, offset=offsets[i],
+                symbols, self.frame_shift, offset=offsets[i],
                 frame_offset=self.frame_offset + shift))
         return out
 

@@ -172,11 +172,13 @@ def _add_alignment_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--phases", type=int, help="average over the input shifted by 0..N-1 feature frames, "
                    "N up to the model's downsampling" + stored % 1)
     p.add_argument("--time-shift", type=float, help="seconds added to every boundary" + stored % 0)
+    p.add_argument("--oov", choices=["error", "phone-loop"], help="words outside the lexicon: name them (default) "
+                   "or align each as any phone sequence (hmm topology; phone label 'spn')")
 
 
 def _alignment_options(args: argparse.Namespace) -> dict:
     return {key: getattr(args, key) for key in
-            ("method", "topology", "blank_penalty", "prior_scale", "posterior_scale", "phases", "time_shift")}
+            ("method", "topology", "blank_penalty", "prior_scale", "posterior_scale", "phases", "time_shift", "oov")}
 
 
 def _score(args: argparse.Namespace) -> None:

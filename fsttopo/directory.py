@@ -84,7 +84,7 @@ def align_directory(aligner: Aligner, directory: str | Path, out_dir: str | Path
 
     utterances = find_utterances(directory)
     missing: dict[str, list[str]] = {}
-    if hasattr(aligner.lexicon, "__contains__"):  # subword units spell every word
+    if hasattr(aligner.lexicon, "__contains__") and options.get("oov") != "phone-loop":  # subword units spell all
         for utt in utterances:
             for word in dict.fromkeys(aligner.normalize([utt.text])[0].split()):
                 if word not in aligner.lexicon:

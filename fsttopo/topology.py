@@ -20,7 +20,7 @@ import torch
 from .fsa import Fsa, FsaVec
 from .names import TOPOLOGIES
 
-__all__ = ["TOPOLOGIES", "Transitions", "ctc_graph", "hmm_graph", "build_graphs"]
+__all__ = ["TOPOLOGIES", "Transitions", "AnyLabels", "ctc_graph", "hmm_graph", "build_graphs"]
 
 
 @dataclass(frozen=True)
@@ -45,6 +45,24 @@ class Transitions:
         """``(log speech_loop, log speech_forward, log silence_loop, log silence_forward)``."""
         return tuple(math.log(p) for p in
                      (self.speech_loop, self.speech_forward, self.silence_loop, self.silence_forward))
+
+
+@dataclass(frozen=True)
+class AnyLabels:
+    """A word of unknown pronunciation (out of the lexicon) in :func:`hmm_graph`: any sequence of 1 to
+    ``max_labels`` of ``labels`` (a garbage model, as forced aligners use for unknown words). It is
+    one token: all its frames carry the same ``token`` position.
+
+    Built as ``max_labels`` slots of one state per label (self-loop; every state of slot ``i`` leads
+    to every state of slot ``i + 1``, and each may end the word), so the graph stays left-to-right.
+    """
+
+    labels: tuple[int, ...]
+    max_labels: int
+
+    def __post_init__(self) -> None:
+        if not self.labels or self.max_labels < 1:
+            raise ValueError(f"AnyLabels needs labels and max_labels >= 1, got {self.labels!r}, {self.max_labels}")
 
 
 def _check_labels(seq: Sequence[int], what: str, forbidden: int, forbidden_name: str,
@@ -142,8 +160,12 @@ def hmm_graph(
     source state's kind, including the arc that skips an optional silence. Arcs out of the start
     state and into the final state carry 0. ``transitions=None`` sets every weight to 0.
 
+    A word given as :class:`AnyLabels` (an unknown word) is any sequence of its labels, with the
+    same speech loop/forward weights.
+
     Args:
-        words: per utterance a list of words, each a non-empty list of label ids.
+        words: per utterance a list of words, each a non-empty list of label ids or an
+            :class:`AnyLabels`.
         silence: silence label id (must not occur inside words).
         transitions: loop/forward probabilities, or None.
         num_classes: emission size ``V``; when given, every id is checked against it.
@@ -169,7 +191,17 @@ def hmm_graph(
             return len(labels) - 1
 
         sil_states.append(add_state(silence, -1, -1, True))
+        slots_of: dict[int, list[list[int]]] = {}  # AnyLabels word -> its slots of states
         for w, word in enumerate(utt):
+            if isinstance(word, AnyLabels):
+                _check_labels(list(word.labels), f"words[{b}][{w}]", silence, "silence", num_classes)
+                slots = [[add_state(int(lab), pos, w, False) for lab in word.labels] for _ in range(word.max_labels)]
+                slots_of[w] = slots
+                pos += 1
+                first.append(slots[0][0])
+                last.append(slots[-1][-1])
+                sil_states.append(add_state(silence, -1, -1, True))
+                continue
             word = list(word)
             if len(word) == 0:
                 raise ValueError(f"words[{b}][{w}] is empty: every word needs at least one label")
@@ -190,21 +222,37 @@ def hmm_graph(
         def leave(e: int) -> float:
             return if_ if is_sil[e] else sf
 
+        def starts(w: int) -> list[int]:
+            return slots_of[w][0] if w in slots_of else [first[w]]
+
+        def ends_of(w: int) -> list[int]:
+            return [e for slot in slots_of[w] for e in slot] if w in slots_of else [last[w]]
+
         for e in range(len(labels)):
             arc(e, e, il if is_sil[e] else sl)
         arc(-1, sil_states[0], 0.0)
         K = len(first)
         if K > 0:
-            arc(-1, first[0], 0.0)
+            for e in starts(0):
+                arc(-1, e, 0.0)
         for w in range(K):
-            for e in range(first[w], last[w]):
-                arc(e, e + 1, sf)
-            arc(sil_states[w], first[w], leave(sil_states[w]))
-            arc(last[w], sil_states[w + 1], leave(last[w]))
-            if w + 1 < K:
-                arc(last[w], first[w + 1], leave(last[w]))
+            if w in slots_of:
+                for slot, following in zip(slots_of[w], slots_of[w][1:]):
+                    for e in slot:
+                        for d in following:
+                            arc(e, d, sf)
+            else:
+                for e in range(first[w], last[w]):
+                    arc(e, e + 1, sf)
+            for d in starts(w):
+                arc(sil_states[w], d, leave(sil_states[w]))
+            for e in ends_of(w):
+                arc(e, sil_states[w + 1], leave(e))
+                if w + 1 < K:
+                    for d in starts(w + 1):
+                        arc(e, d, leave(e))
         final = len(labels) + 1
-        ends = [sil_states[-1]] + ([last[-1]] if K > 0 else [])
+        ends = [sil_states[-1]] + (ends_of(K - 1) if K > 0 else [])
         for e in ends:
             arcs.append((e + 1, final, -1, 0.0))
             tok.append(-1)
@@ -223,6 +271,8 @@ def build_graphs(words: list[list[list[int]]], topology: str, num_classes: int,
     if topology == "hmm":
         return hmm_graph(words, silence=blank, transitions=transitions, num_classes=num_classes)
     if topology in ("ctc", "ctc-no-forced-blank"):
+        if any(isinstance(w, AnyLabels) for utt in words for w in utt):
+            raise ValueError(f"words of unknown pronunciation (AnyLabels) need the hmm topology, not {topology!r}")
         flat = [[t for w in utt for t in w] for utt in words]
         return ctc_graph(flat, blank=blank, forced_blank=topology == "ctc", num_classes=num_classes)
     raise ValueError(f"topology must be one of {TOPOLOGIES}, got {topology!r}")

@@ -1,0 +1,129 @@
+"""Words of unknown pronunciation: the AnyLabels garbage word of hmm_graph, checked against brute force
+over every label sequence it stands for, and its use by the aligner (oov="phone-loop")."""
+
+import itertools
+from pathlib import Path
+
+import pytest
+import torch
+
+from fsttopo import expected_segments, path_segments, state_posteriors, viterbi
+from fsttopo.topology import AnyLabels, Transitions, build_graphs, hmm_graph
+
+TRANSITIONS = Transitions(0.6, 0.4, 0.9, 0.1)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_any_labels_word_is_the_best_of_every_label_sequence(seed):
+    g = torch.Generator().manual_seed(seed)
+    log_probs = torch.randn(1, 7, 4, generator=g, dtype=torch.float64).mul(2).log_softmax(-1)
+    unknown = AnyLabels(labels=(1, 2, 3), max_labels=3)
+    graph = hmm_graph([[[2], unknown, [1, 3]]], silence=0, transitions=TRANSITIONS, num_classes=4)
+    got = viterbi(log_probs, [7], graph, transition_scale=0.7)
+    seqs = [list(s) for n in (1, 2, 3) for s in itertools.product((1, 2, 3), repeat=n)]
+    graphs = hmm_graph([[[2], s, [1, 3]] for s in seqs], silence=0, transitions=TRANSITIONS, num_classes=4)
+    brute = viterbi(log_probs.expand(len(seqs), -1, -1), [7] * len(seqs), graphs, transition_scale=0.7,
+                    allow_infeasible=True)
+    best = int(brute.scores.argmax())
+    assert float(got.scores[0]) == pytest.approx(float(brute.scores.max()), abs=1e-6)
+    assert got.labels[0].tolist() == brute.labels[best].tolist()
+    # the unknown word is one token (position 1) and one word (index 1)
+    tokens = path_segments(got, graph, "token")[0]
+    words = path_segments(got, graph, "word")[0]
+    assert [s.index for s in tokens] == [0, 1, 2, 3] and [s.index for s in words] == [0, 1, 2]
+    assert (tokens[1].start, tokens[1].end) == (words[1].start, words[1].end)
+
+
+def test_expected_segments_of_an_any_labels_word_sum_the_paths():
+    g = torch.Generator().manual_seed(5)
+    log_probs = torch.randn(1, 6, 3, generator=g, dtype=torch.float64).log_softmax(-1)
+    graph = hmm_graph([[[1], AnyLabels((1, 2), 2)]], silence=0, num_classes=3)
+    occ = state_posteriors(log_probs, [6], graph)
+    segs = expected_segments(occ, graph, "word")[0]
+    # brute force: every path of the graph with its probability
+    fsa = graph[0]
+    arcs = fsa.arcs.tolist()
+    out = {}
+    for src, dst, lab in arcs:
+        out.setdefault(src, []).append((dst, lab))
+    final = fsa.num_states - 1
+    paths = [([0], 0.0)]
+    for t in range(6):
+        paths = [(p + [d], lp + float(log_probs[0, t, lab])) for p, lp in paths for d, lab in out.get(p[-1], [])
+                 if lab >= 0]
+    paths = [(p, lp) for p, lp in paths if any(d == final for d, lab in out.get(p[-1], []))]
+    total = torch.logsumexp(torch.tensor([lp for _, lp in paths]), 0)
+    word_of = {}
+    for (src, dst, lab), w in zip(arcs, fsa.aux["word"].tolist()):
+        word_of[dst] = w
+    for k in range(2):
+        start = sum(float(torch.exp(torch.tensor(lp) - total)) * next(t for t, s in enumerate(p[1:]) if word_of[s] == k)
+                    for p, lp in paths)
+        end = sum(float(torch.exp(torch.tensor(lp) - total)) * (1 + max(t for t, s in enumerate(p[1:]) if word_of[s] == k))
+                  for p, lp in paths)
+        assert segs[k].start == pytest.approx(start, abs=1e-6) and segs[k].end == pytest.approx(end, abs=1e-6)
+
+
+def test_ctc_topologies_refuse_unknown_words():
+    with pytest.raises(ValueError, match="need the hmm topology"):
+        build_graphs([[[1], AnyLabels((1, 2), 2)]], "ctc", 3)
+    with pytest.raises(ValueError, match="max_labels"):
+        AnyLabels((1,), 0)
+    with pytest.raises(ValueError, match="silence"):
+        hmm_graph([[AnyLabels((0, 1), 2)]], silence=0)
+
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "data" / "example"
+
+
+def test_shipped_aligner_places_an_unknown_word_where_the_known_one_was(tmp_path):
+    from fsttopo import cli
+    from fsttopo.aligner import UNKNOWN_PHONE
+    from fsttopo.data.export import read_json
+
+    wav = next(EXAMPLE.glob("*.wav"))
+    transcript = wav.with_suffix(".txt").read_text().strip()
+    respelled = " ".join("zorblax" if w == "year" else w for w in transcript.split())
+    with pytest.raises(SystemExit, match="'zorblax'"):
+        cli.main(["align", str(wav), respelled, "--out", str(tmp_path / "a"), "--no-plot"])
+    cli.main(["align", str(wav), respelled, "--out", str(tmp_path / "b"), "--no-plot", "--oov", "phone-loop"])
+    cli.main(["align", str(wav), transcript, "--out", str(tmp_path / "c"), "--no-plot"])
+    ours = read_json(tmp_path / "b" / f"{wav.stem}.json")[0]
+    known = read_json(tmp_path / "c" / f"{wav.stem}.json")[0]
+    ref = read_json(wav.with_suffix(".json"))[0]
+    assert [w.symbol for w in ours.words] == respelled.split()
+    k = transcript.split().index("year")
+    assert [p.symbol for p in ours.phones].count(UNKNOWN_PHONE) == 1
+    # the garbage word takes the real word's place: it overlaps the reference word's span (measured:
+    # 14 ms early, 58 ms late, overlap/union 0.82; a phone loop is freer than the word's phones)
+    a, b = ours.words[k], ref.words[k]
+    overlap = min(a.end, b.end) - max(a.start, b.start)
+    assert overlap / (max(a.end, b.end) - min(a.start, b.start)) >= 0.75
+    # the change is local: words more than 3 positions away keep their boundaries (measured: the
+    # three words before move by 8-23 ms, the short "of" after it loses 65 ms to the phone loop)
+    moved = [i for i, (a, b) in enumerate(zip(ours.words, known.words))
+             if max(abs(a.start - b.start), abs(a.end - b.end)) > 1e-3]
+    assert all(abs(i - k) <= 3 for i in moved), moved
+    with pytest.raises(SystemExit, match="hmm topology"):
+        cli.main(["align", str(wav), respelled, "--out", str(tmp_path / "d"), "--oov", "phone-loop",
+                  "--topology", "ctc"])
+    with pytest.raises(SystemExit, match="viterbi and posterior"):
+        cli.main(["align", str(wav), respelled, "--out", str(tmp_path / "e"), "--oov", "phone-loop",
+                  "--method", "gradscore", "--phases", "1"])
+
+
+def test_align_dir_with_phone_loop_aligns_unknown_words(tmp_path, capsys):
+    import shutil
+
+    from fsttopo import cli
+    from fsttopo.data.export import read_json
+
+    wav = next(EXAMPLE.glob("*.wav"))
+    words = wav.with_suffix(".txt").read_text().split()
+    (tmp_path / "in").mkdir()
+    shutil.copy(wav, tmp_path / "in" / "x.wav")
+    (tmp_path / "in" / "x.txt").write_text(" ".join("zorblax" if w == "year" else w for w in words))
+    with pytest.raises(SystemExit, match="'zorblax' \\(x\\)"):
+        cli.main(["align-dir", str(tmp_path / "in"), "--out", str(tmp_path / "out")])
+    cli.main(["align-dir", str(tmp_path / "in"), "--out", str(tmp_path / "out"), "--oov", "phone-loop"])
+    assert "zorblax" in [w.symbol for w in read_json(tmp_path / "out" / "x.json")[0].words]
