@@ -206,7 +206,7 @@ class Aligner:
             offsets: start of each utterance in its recording, seconds (default 0).
             oov: words outside the lexicon: ``"error"`` (default) names them; ``"phone-loop"``
                 aligns each as any sequence of phones (:class:`~fsttopo.topology.AnyLabels`, up to its
-                number of letters + 2; hmm topology, viterbi and posterior methods), its phone
+                number of letters + 2; viterbi and posterior methods), its phone
                 segment labelled :data:`UNKNOWN_PHONE`.
 
         Returns:
@@ -284,8 +284,9 @@ class Aligner:
                 occupancy = state_posteriors(scores, lengths, graphs, **engine_options)
                 token_segs = expected_segments(occupancy, graphs, level="token")
                 word_segs = expected_segments(occupancy, graphs, level="word") if topology == "hmm" else None
-            if word_segs is None:
-                word_segs = [group_segments(t, [len(w) for w in ws]) for t, ws in zip(token_segs, words)]
+            if word_segs is None:  # an unknown word (AnyLabels) is one token
+                word_segs = [group_segments(t, [1 if isinstance(w, AnyLabels) else len(w) for w in ws])
+                             for t, ws in zip(token_segs, words)]
             per_phase.append(self._to_seconds(token_segs, word_segs, words, texts, durations, utterance_ids,
                                               offsets, time_shift + p * FEATURE_SHIFT))
         alis = [mean_alignment(list(utt)) for utt in zip(*per_phase)]

@@ -173,7 +173,7 @@ def _add_alignment_options(p: argparse.ArgumentParser) -> None:
                    "N up to the model's downsampling" + stored % 1)
     p.add_argument("--time-shift", type=float, help="seconds added to every boundary" + stored % 0)
     p.add_argument("--oov", choices=["error", "phone-loop"], help="words outside the lexicon: name them (default) "
-                   "or align each as any phone sequence (hmm topology; phone label 'spn')")
+                   "or align each as any phone sequence (phone label 'spn'; viterbi and posterior methods)")
 
 
 def _alignment_options(args: argparse.Namespace) -> dict:

@@ -49,9 +49,9 @@ class Transitions:
 
 @dataclass(frozen=True)
 class AnyLabels:
-    """A word of unknown pronunciation (out of the lexicon) in :func:`hmm_graph`: any sequence of 1 to
-    ``max_labels`` of ``labels`` (a garbage model, as forced aligners use for unknown words). It is
-    one token: all its frames carry the same ``token`` position.
+    """A word of unknown pronunciation (out of the lexicon) in :func:`hmm_graph` and :func:`ctc_graph`:
+    any sequence of 1 to ``max_labels`` of ``labels`` (a garbage model, as forced aligners use for
+    unknown words). It is one token: all its label frames carry the same ``token`` position.
 
     Built as ``max_labels`` slots of one state per label (self-loop; every state of slot ``i`` leads
     to every state of slot ``i + 1``, and each may end the word), so the graph stays left-to-right.
@@ -86,7 +86,7 @@ def _check_special(value: int, name: str, num_classes: int | None) -> None:
 
 
 def ctc_graph(
-    targets: Sequence[Sequence[int]],
+    targets: Sequence[Sequence[int | AnyLabels]],
     blank: int = 0,
     forced_blank: bool = True,
     num_classes: int | None = None,
@@ -100,43 +100,82 @@ def ctc_graph(
     without forced blank", k2's ``modified`` topology in spirit) it is always there, so two equal
     labels may follow each other directly. All weights are 0.
 
+    A target given as :class:`AnyLabels` (a word of unknown pronunciation) is any sequence of 1 to
+    ``max_labels`` of its labels, as CTC would emit it: slots of one state per label, a blank state
+    between consecutive slots, the same forced-blank rule between equal labels; all its label states
+    carry its position as ``token``.
+
     Args:
-        targets: ``B`` label sequences (ints, no blank inside).
+        targets: ``B`` label sequences (ints, no blank inside; or :class:`AnyLabels`).
         blank: blank label id.
         forced_blank: standard CTC when True.
         num_classes: emission size ``V``; when given, every id is checked against it.
 
     Returns:
-        FsaVec of ``B`` graphs with ``2 S + 3`` states each (start, ``2S+1`` emitting, final).
+        FsaVec of ``B`` graphs; with integer targets only ``2 S + 3`` states each (start, ``2S+1``
+        emitting, final).
     """
     _check_special(blank, "blank", num_classes)
     fsas = []
     for b, seq in enumerate(targets):
         seq = list(seq)
-        _check_labels(seq, f"targets[{b}]", blank, "blank", num_classes)
-        seq = [int(x) for x in seq]
-        S = len(seq)
-        # emitting state e (0..2S) is FSA state e+1; even e = blank, odd e = label a_{(e+1)/2}
-        labels = [blank if e % 2 == 0 else seq[e // 2] for e in range(2 * S + 1)]
-        tokens = [-1 if e % 2 == 0 else e // 2 for e in range(2 * S + 1)]
+        _check_labels([x for x in seq if not isinstance(x, AnyLabels)], f"targets[{b}]", blank, "blank",
+                      num_classes)
+        for x in seq:
+            if isinstance(x, AnyLabels):
+                _check_labels(list(x.labels), f"targets[{b}]", blank, "blank", num_classes)
+        labels, tokens, out = [], [], []  # per emitting state (FSA state = index + 1)
+
+        def add(label: int, token: int) -> int:
+            labels.append(label)
+            tokens.append(token)
+            out.append([])
+            return len(labels) - 1
+
+        def link(sources: list[int], targets_: list[int]) -> None:
+            """Direct label-to-label moves, without the ones forced blanks forbid."""
+            for e in sources:
+                out[e].extend(d for d in targets_ if not forced_blank or labels[e] != labels[d])
+
+        blanks, entries, exits = [add(blank, -1)], [], []
+        for j, x in enumerate(seq):
+            if isinstance(x, AnyLabels):
+                slots = [[add(int(lab), j) for lab in x.labels]]
+                for _ in range(1, x.max_labels):
+                    inner = add(blank, -1)
+                    slot = [add(int(lab), j) for lab in x.labels]
+                    for e in slots[-1]:
+                        out[e].append(inner)
+                    out[inner].extend(slot)
+                    link(slots[-1], slot)
+                    slots.append(slot)
+                entries.append(slots[0])
+                exits.append([e for slot in slots for e in slot])
+            else:
+                state = add(int(x), j)
+                entries.append([state])
+                exits.append([state])
+            blanks.append(add(blank, -1))
+        for j in range(len(seq)):
+            out[blanks[j]].extend(entries[j])
+            for e in exits[j]:
+                out[e].append(blanks[j + 1])
+            if j + 1 < len(seq):
+                link(exits[j], entries[j + 1])
         arcs, tok = [], []
 
-        def arc(src_e: int, dst_e: int) -> None:
-            src = 0 if src_e < 0 else src_e + 1
-            arcs.append((src, dst_e + 1, labels[dst_e], 0.0))
-            tok.append(tokens[dst_e])
+        def arc(src: int, dst: int) -> None:
+            arcs.append((src, dst + 1, labels[dst], 0.0))
+            tok.append(tokens[dst])
 
-        arc(-1, 0)
-        if S > 0:
-            arc(-1, 1)
-        for e in range(2 * S + 1):
-            arc(e, e)
-            if e + 1 <= 2 * S:
-                arc(e, e + 1)
-            if e % 2 == 1 and e + 2 <= 2 * S and (not forced_blank or labels[e] != labels[e + 2]):
-                arc(e, e + 2)
-        final = 2 * S + 2
-        for e in ([2 * S, 2 * S - 1] if S > 0 else [0]):
+        for d in [blanks[0]] + (entries[0] if seq else []):
+            arc(0, d)
+        for e in range(len(labels)):
+            arc(e + 1, e)
+            for d in out[e]:
+                arc(e + 1, d)
+        final = len(labels) + 1
+        for e in [blanks[-1]] + (exits[-1] if seq else []):
             arcs.append((e + 1, final, -1, 0.0))
             tok.append(-1)
         fsas.append(Fsa.from_arcs(arcs, num_states=final + 1, aux={"token": tok}).sorted_by_source())
@@ -271,8 +310,6 @@ def build_graphs(words: list[list[list[int]]], topology: str, num_classes: int,
     if topology == "hmm":
         return hmm_graph(words, silence=blank, transitions=transitions, num_classes=num_classes)
     if topology in ("ctc", "ctc-no-forced-blank"):
-        if any(isinstance(w, AnyLabels) for utt in words for w in utt):
-            raise ValueError(f"words of unknown pronunciation (AnyLabels) need the hmm topology, not {topology!r}")
-        flat = [[t for w in utt for t in w] for utt in words]
+        flat = [[t for w in utt for t in ([w] if isinstance(w, AnyLabels) else w)] for utt in words]
         return ctc_graph(flat, blank=blank, forced_blank=topology == "ctc", num_classes=num_classes)
     raise ValueError(f"topology must be one of {TOPOLOGIES}, got {topology!r}")

@@ -1,5 +1,6 @@
-"""Words of unknown pronunciation: the AnyLabels garbage word of hmm_graph, checked against brute force
-over every label sequence it stands for, and its use by the aligner (oov="phone-loop")."""
+"""Words of unknown pronunciation: the AnyLabels garbage word of hmm_graph and ctc_graph, checked
+against brute force over every label sequence it stands for, and its use by the aligner
+(oov="phone-loop")."""
 
 import itertools
 from pathlib import Path
@@ -8,7 +9,7 @@ import pytest
 import torch
 
 from fsttopo import expected_segments, path_segments, state_posteriors, viterbi
-from fsttopo.topology import AnyLabels, Transitions, build_graphs, hmm_graph
+from fsttopo.topology import AnyLabels, Transitions, build_graphs, ctc_graph, hmm_graph
 
 TRANSITIONS = Transitions(0.6, 0.4, 0.9, 0.1)
 
@@ -64,13 +65,32 @@ def test_expected_segments_of_an_any_labels_word_sum_the_paths():
         assert segs[k].start == pytest.approx(start, abs=1e-6) and segs[k].end == pytest.approx(end, abs=1e-6)
 
 
-def test_ctc_topologies_refuse_unknown_words():
-    with pytest.raises(ValueError, match="need the hmm topology"):
-        build_graphs([[[1], AnyLabels((1, 2), 2)]], "ctc", 3)
+@pytest.mark.parametrize("forced_blank", [True, False])
+@pytest.mark.parametrize("seed", range(3))
+def test_ctc_any_labels_is_the_best_of_every_label_sequence(forced_blank, seed):
+    g = torch.Generator().manual_seed(seed)
+    log_probs = torch.randn(1, 8, 4, generator=g, dtype=torch.float64).mul(2).log_softmax(-1)
+    unknown = AnyLabels(labels=(1, 2, 3), max_labels=3)
+    graph = ctc_graph([[2, unknown, 2]], forced_blank=forced_blank, num_classes=4)
+    got = viterbi(log_probs, [8], graph)
+    seqs = [list(s) for n in (1, 2, 3) for s in itertools.product((1, 2, 3), repeat=n)]
+    graphs = ctc_graph([[2, *s, 2] for s in seqs], forced_blank=forced_blank, num_classes=4)
+    brute = viterbi(log_probs.expand(len(seqs), -1, -1), [8] * len(seqs), graphs, allow_infeasible=True)
+    best = int(brute.scores.argmax())
+    assert float(got.scores[0]) == pytest.approx(float(brute.scores.max()), abs=1e-9)
+    assert got.labels[0].tolist() == brute.labels[best].tolist()
+    assert {s.index for s in path_segments(got, graph, "token")[0]} <= {0, 1, 2}
+
+
+def test_any_labels_errors():
     with pytest.raises(ValueError, match="max_labels"):
         AnyLabels((1,), 0)
     with pytest.raises(ValueError, match="silence"):
         hmm_graph([[AnyLabels((0, 1), 2)]], silence=0)
+    with pytest.raises(ValueError, match="blank"):
+        ctc_graph([[AnyLabels((0, 1), 2)]])
+    with pytest.raises(ValueError, match="out of range"):
+        build_graphs([[[1], AnyLabels((1, 5), 2)]], "ctc", 3)
 
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "data" / "example"
@@ -104,9 +124,9 @@ def test_shipped_aligner_places_an_unknown_word_where_the_known_one_was(tmp_path
     moved = [i for i, (a, b) in enumerate(zip(ours.words, known.words))
              if max(abs(a.start - b.start), abs(a.end - b.end)) > 1e-3]
     assert all(abs(i - k) <= 3 for i in moved), moved
-    with pytest.raises(SystemExit, match="hmm topology"):
-        cli.main(["align", str(wav), respelled, "--out", str(tmp_path / "d"), "--oov", "phone-loop",
-                  "--topology", "ctc"])
+    cli.main(["align", str(wav), respelled, "--out", str(tmp_path / "d"), "--oov", "phone-loop", "--no-plot",
+              "--topology", "ctc", "--method", "viterbi"])
+    assert [w.symbol for w in read_json(tmp_path / "d" / f"{wav.stem}.json")[0].words] == respelled.split()
     with pytest.raises(SystemExit, match="viterbi and posterior"):
         cli.main(["align", str(wav), respelled, "--out", str(tmp_path / "e"), "--oov", "phone-loop",
                   "--method", "gradscore", "--phases", "1"])
