@@ -111,9 +111,8 @@ def _align_dir(args: argparse.Namespace) -> None:
 def _transcribe(args: argparse.Namespace) -> None:
     from pathlib import Path
 
-    from .aligner import compute_features
     from .data.export import write_text
-    from .recognizer import Recognizer, transcribe_cuts
+    from .recognizer import load_recognizer, transcribe_audio_files, transcribe_cuts
 
     if bool(args.audio) == bool(args.cuts):
         raise ValueError("give audio files or --cuts, not both or neither")
@@ -122,19 +121,8 @@ def _transcribe(args: argparse.Namespace) -> None:
                          "and run 'fsttopo align-cuts'")
     aligner = _load_aligner(args)
     options = {key: getattr(args, key) for key in ("lm_scale", "word_penalty", "blank_penalty", "prior_scale")}
-    if args.lm_text and args.lm_arpa:
-        raise ValueError("give --lm-text or --lm-arpa, not both")
-    if args.lm_text:
-        lines = Path(args.lm_text).read_text(encoding="utf-8").splitlines()
-        recognizer = Recognizer.from_texts(aligner, lines, **options)
-    elif args.lm_arpa:
-        recognizer = Recognizer.from_arpa(aligner, args.lm_arpa, **options)
-    else:
-        beside = [Path(args.model).with_name(n) for n in ("decoder.json.gz", "decoder.json")]
-        decoder = Path(args.decoder) if args.decoder else next((p for p in beside if p.is_file()), beside[0])
-        if not decoder.is_file():
-            raise ValueError(f"no decoder file {decoder}: give --decoder, --lm-text or --lm-arpa")
-        recognizer = Recognizer.load(aligner, decoder, **options)
+    recognizer = load_recognizer(aligner, args.model, decoder=args.decoder, lm_text=args.lm_text,
+                                 lm_arpa=args.lm_arpa, **options)
     if args.save_decoder:
         recognizer.save(args.save_decoder)
     if args.cuts:
@@ -142,8 +130,12 @@ def _transcribe(args: argparse.Namespace) -> None:
 
         texts = transcribe_cuts(recognizer, load_manifest_lazy(args.cuts), args.max_duration)
     else:
-        hyps = recognizer.transcribe([compute_features(a) for a in args.audio])
-        texts = {Path(a).stem: h.text for a, h in zip(args.audio, hyps)}
+        stems = [Path(a).stem for a in args.audio]
+        if len(set(stems)) < len(stems):
+            raise ValueError(f"audio files with the same name would share an utterance id: "
+                             f"{sorted({s for s in stems if stems.count(s) > 1})}")
+        decoded = transcribe_audio_files(recognizer, args.audio, args.max_duration)
+        texts = {Path(a).stem: decoded[str(a)] for a in args.audio}
         if args.align_out:
             from .aligner import align_audio_file
 
@@ -268,7 +260,7 @@ def main(argv: list[str] | None = None) -> None:
                        "stored, else 0)")
     trans.add_argument("--prior-scale", type=float, help="divide by the mean posterior to this power (default: "
                        "stored, else 0)")
-    trans.add_argument("--max-duration", type=float, default=200.0, help="--cuts: seconds of audio per batch")
+    trans.add_argument("--max-duration", type=float, default=200.0, help="seconds of audio per batch")
     trans.add_argument("--out", help="write 'utt word ...' lines (the --hyp-text of 'fsttopo score') here")
     trans.add_argument("--align-out", help="also align the decoded words of each audio file with the model's "
                        "stored alignment options: JSON, TextGrid, CTM and plot in this directory")

@@ -10,6 +10,7 @@ from pathlib import Path
 import torch
 
 from .aligner import Aligner, compute_features
+from .audio_batches import audio_duration, duration_batches
 from .data.alignment import UtteranceAlignment
 
 __all__ = ["AUDIO_SUFFIXES", "TRANSCRIPT_SUFFIXES", "DirectoryUtterance", "find_utterances", "align_directory"]
@@ -60,15 +61,6 @@ def find_utterances(directory: str | Path) -> list[DirectoryUtterance]:
     return out
 
 
-def _duration(path: Path) -> float:
-    import soundfile
-
-    try:
-        return float(soundfile.info(str(path)).duration)
-    except (soundfile.LibsndfileError, RuntimeError) as err:
-        raise ValueError(f"cannot read audio file {str(path)!r}: {err}") from err
-
-
 def align_directory(aligner: Aligner, directory: str | Path, out_dir: str | Path, max_duration: float = 200.0,
                     **options) -> list[UtteranceAlignment]:
     """Align every utterance of :func:`find_utterances` in batches of up to ``max_duration`` seconds
@@ -94,15 +86,7 @@ def align_directory(aligner: Aligner, directory: str | Path, out_dir: str | Path
                            for w, files in list(missing.items())[:20])
         raise ValueError(f"{len(missing)} word(s) not in the lexicon: {listed}; add them with a lexicon file "
                          "('word PHONE ...' lines; --lexicon on the command line)")
-    durations = {utt: _duration(utt.audio) for utt in utterances}
-    batches, current, seconds = [], [], 0.0
-    for utt in sorted(utterances, key=lambda u: -durations[u]):
-        if current and seconds + durations[utt] > max_duration:
-            batches.append(current)
-            current, seconds = [], 0.0
-        current.append(utt)
-        seconds += durations[utt]
-    batches.append(current)
+    batches = duration_batches({utt: audio_duration(utt.audio) for utt in utterances}, max_duration)
     out = Path(out_dir)
     alignments: dict[DirectoryUtterance, UtteranceAlignment] = {}
     for batch in tqdm(batches, desc="aligning", unit="batch"):

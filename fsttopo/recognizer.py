@@ -21,7 +21,7 @@ from .criteria import apply_blank_penalty, posterior_log_prior
 from .decode import BOS, EOS, WordHypothesis, WordLM, decode_words, lexicon_network, pronunciations_of
 from .topology import Transitions
 
-__all__ = ["DECODE_OPTIONS", "Recognizer", "transcribe_cuts"]
+__all__ = ["DECODE_OPTIONS", "Recognizer", "load_recognizer", "transcribe_cuts", "transcribe_audio_files"]
 
 DECODE_OPTIONS = {"lm_scale": 1.0, "word_penalty": 0.0, "blank_penalty": 0.0, "prior_scale": 0.0}
 """Decoding options and their defaults: LM weight, per-word score (negative: fewer words),
@@ -129,6 +129,25 @@ class Recognizer:
         return self.decode(*self.aligner.posteriors(features), **options)
 
 
+def load_recognizer(aligner: Aligner, model_path: str | Path, decoder: str | Path | None = None,
+                    lm_text: str | Path | None = None, lm_arpa: str | Path | None = None,
+                    **options) -> Recognizer:
+    """A recognizer for ``aligner`` (loaded from ``model_path``) from at most one LM source: a text
+    file (one sentence per line; a bigram LM is estimated), an ARPA file, or a decoder file (default:
+    ``decoder.json.gz`` or ``decoder.json`` beside the model). ``options`` override stored ones."""
+    if sum(x is not None for x in (decoder, lm_text, lm_arpa)) > 1:
+        raise ValueError("give one of a decoder file, an LM text (--lm-text) or an ARPA LM (--lm-arpa), not both")
+    if lm_text is not None:
+        return Recognizer.from_texts(aligner, Path(lm_text).read_text(encoding="utf-8").splitlines(), **options)
+    if lm_arpa is not None:
+        return Recognizer.from_arpa(aligner, lm_arpa, **options)
+    beside = [Path(model_path).with_name(n) for n in ("decoder.json.gz", "decoder.json")]
+    path = Path(decoder) if decoder is not None else next((p for p in beside if p.is_file()), beside[0])
+    if not path.is_file():
+        raise ValueError(f"no decoder file {path}: give --decoder, --lm-text or --lm-arpa")
+    return Recognizer.load(aligner, path, **options)
+
+
 def transcribe_cuts(recognizer: Recognizer, cuts, max_duration: float = 200.0, **options) -> dict[str, str]:
     """Decoded text per supervision id of every cut of a Lhotse CutSet (features attached, one
     supervision each), in batches of up to ``max_duration`` seconds, with a progress bar."""
@@ -142,3 +161,20 @@ def transcribe_cuts(recognizer: Recognizer, cuts, max_duration: float = 200.0, *
         hyps = recognizer.transcribe([torch.from_numpy(c.load_features()).float() for c in batch], **options)
         out.update({c.supervisions[0].id: h.text for c, h in zip(batch, hyps)})
     return out
+
+
+def transcribe_audio_files(recognizer: Recognizer, paths, max_duration: float = 200.0, **options) -> dict[str, str]:
+    """Decoded text per audio file (keyed by the path as given), in batches of up to
+    ``max_duration`` seconds of audio (longest first), with a progress bar."""
+    from tqdm import tqdm
+
+    from .aligner import compute_features
+    from .audio_batches import audio_duration, duration_batches
+
+    paths = [str(p) for p in paths]
+    out: dict[str, str] = {}
+    for batch in tqdm(duration_batches({p: audio_duration(p) for p in paths}, max_duration), desc="decoding",
+                      unit="batch"):
+        hyps = recognizer.transcribe([compute_features(p) for p in batch], **options)
+        out.update({p: h.text for p, h in zip(batch, hyps)})
+    return {p: out[p] for p in paths}

@@ -156,3 +156,29 @@ def test_cli_transcribe_with_an_arpa_lm_equals_the_same_lm_from_text(aligner, tm
     assert "qqzxv" not in recognizer.lm.words and "cat" in recognizer.lm.words
     with pytest.raises(SystemExit, match="not both"):
         cli.main(["transcribe", str(WAV), "--lm-text", "a", "--lm-arpa", "b"])
+
+
+def test_duration_batches():
+    from fsttopo.audio_batches import duration_batches
+
+    assert duration_batches({"a": 3.0, "b": 8.0, "c": 5.0, "d": 12.0}, 10.0) == [["d"], ["b"], ["c", "a"]]
+    assert duration_batches({}, 5.0) == []
+    with pytest.raises(ValueError, match="max_duration"):
+        duration_batches({"a": 1.0}, 0.0)
+
+
+def test_cli_transcribes_many_files_in_batches_like_one_by_one(tmp_path, capsys):
+    import shutil
+
+    for name in ("one", "two"):
+        shutil.copy(WAV, tmp_path / f"{name}.wav")
+    files = [str(tmp_path / "one.wav"), str(tmp_path / "two.wav")]
+    cli.main(["transcribe", *files, "--max-duration", "1"])  # one file per batch
+    single = capsys.readouterr().out.splitlines()[-2:]
+    cli.main(["transcribe", *files])  # both in one batch
+    assert capsys.readouterr().out.splitlines()[-2:] == single
+    assert [line.split()[0] for line in single] == ["one", "two"]
+    (tmp_path / "sub").mkdir()
+    shutil.copy(WAV, tmp_path / "sub" / "one.wav")
+    with pytest.raises(SystemExit, match="same name"):
+        cli.main(["transcribe", files[0], str(tmp_path / "sub" / "one.wav")])
