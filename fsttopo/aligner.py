@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 from .align import expected_segments, group_segments, path_segments
+from .align.confidence import path_confidence, posterior_confidence
 from .align.gradient import ctc_label_scores_fn
 from .align.grad_score import gradient_alignment
 from .criteria import apply_blank_penalty, posterior_log_prior
@@ -280,15 +281,17 @@ class Aligner:
                 path = viterbi(scores, lengths, graphs, **engine_options)
                 token_segs = path_segments(path, graphs, level="token")
                 word_segs = path_segments(path, graphs, level="word") if topology == "hmm" else None
+                confidence = path_confidence(log_probs, lengths, path.labels)
             else:
                 occupancy = state_posteriors(scores, lengths, graphs, **engine_options)
                 token_segs = expected_segments(occupancy, graphs, level="token")
                 word_segs = expected_segments(occupancy, graphs, level="word") if topology == "hmm" else None
+                confidence = posterior_confidence(log_probs, lengths, occupancy, graphs)
             if word_segs is None:  # an unknown word (AnyLabels) is one token
                 word_segs = [group_segments(t, [1 if isinstance(w, AnyLabels) else len(w) for w in ws])
                              for t, ws in zip(token_segs, words)]
             per_phase.append(self._to_seconds(token_segs, word_segs, words, texts, durations, utterance_ids,
-                                              offsets, time_shift + p * FEATURE_SHIFT))
+                                              offsets, time_shift + p * FEATURE_SHIFT, confidence.tolist()))
         alis = [mean_alignment(list(utt)) for utt in zip(*per_phase)]
         return AlignerOutput(alis, *encoded[0])
 
@@ -315,7 +318,7 @@ class Aligner:
         return out
 
     def _to_seconds(self, token_segs, word_segs, words, texts, durations, utterance_ids, offsets,
-                    shift: float) -> list[UtteranceAlignment]:
+                    shift: float, confidences: Sequence[float] | None = None) -> list[UtteranceAlignment]:
         ids = list(utterance_ids) if utterance_ids is not None else [f"utt{i}" for i in range(len(texts))]
         offsets = list(offsets) if offsets is not None else [0.0] * len(texts)
         out = []
@@ -325,7 +328,8 @@ class Aligner:
             out.append(UtteranceAlignment.from_segments(
                 ids[i], text, durations[i], word_segs[i], token_segs[i], text.split(),
                 symbols, self.frame_shift, offset=offsets[i],
-                frame_offset=self.frame_offset + shift))
+                frame_offset=self.frame_offset + shift,
+                confidence=min(1.0, confidences[i]) if confidences is not None else None))
         return out
 
     def _gradient(self, features, words, method):

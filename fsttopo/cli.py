@@ -81,6 +81,8 @@ def _align(args: argparse.Namespace) -> None:
     ali = align_audio_file(aligner, args.audio, transcript, args.out, plot=not args.no_plot, **_alignment_options(args))
     for w in ali.words:
         print(f"{w.start:8.3f} {w.end:8.3f}  {w.symbol}")
+    if ali.confidence is not None:
+        print(f"confidence {ali.confidence:.3f} (mean posterior of the aligned labels; low: transcript mismatch?)")
     print(f"written: {args.out}/{Path(args.audio).stem}.{{json,TextGrid,ctm" + ("" if args.no_plot else ",png") + "}")
 
 
@@ -105,7 +107,8 @@ def _align_dir(args: argparse.Namespace) -> None:
 
     alis = align_directory(_load_aligner(args), args.directory, args.out, args.max_duration,
                            **_alignment_options(args))
-    print(f"aligned {len(alis)} utterances: {args.out}/ (JSON and TextGrid per file, alignments.ctm)")
+    print(f"aligned {len(alis)} utterances: {args.out}/ (JSON and TextGrid per file, alignments.ctm, "
+          "confidence.tsv: lowest first)")
 
 
 def _transcribe(args: argparse.Namespace) -> None:

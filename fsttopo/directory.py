@@ -65,7 +65,9 @@ def align_directory(aligner: Aligner, directory: str | Path, out_dir: str | Path
                     **options) -> list[UtteranceAlignment]:
     """Align every utterance of :func:`find_utterances` in batches of up to ``max_duration`` seconds
     of audio (longest first; features are computed per batch), with a progress bar, and write ``REL.json``, ``REL.TextGrid`` per
-    utterance and ``alignments.ctm`` for all into ``out_dir``. ``options`` go to :meth:`Aligner.align`.
+    utterance, ``alignments.ctm`` for all and ``confidence.tsv`` (utterances by
+    :attr:`~fsttopo.data.alignment.UtteranceAlignment.confidence`, lowest first: the transcripts to check)
+    into ``out_dir``. ``options`` go to :meth:`Aligner.align`.
 
     Every transcript is checked against the lexicon before anything is aligned: the error names all
     missing words at once (add them with a lexicon file). With a prior scale the prior is the batch's
@@ -100,4 +102,6 @@ def align_directory(aligner: Aligner, directory: str | Path, out_dir: str | Path
             alignments[utt] = ali
     ordered = [alignments[u] for u in utterances]
     write_ctm(ordered, out / "alignments.ctm")
+    scored = sorted((a.confidence, str(u.relative)) for u, a in alignments.items() if a.confidence is not None)
+    (out / "confidence.tsv").write_text("".join(f"{c:.4f}\t{rel}\n" for c, rel in scored), encoding="utf-8")
     return ordered

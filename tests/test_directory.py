@@ -45,6 +45,9 @@ def test_align_dir_equals_aligning_each_file(corpus, tmp_path):
         grid = read_textgrid(tmp_path / "out" / f"{rel}.TextGrid")
         assert [w.symbol for w in grid.words] == TRANSCRIPT.split()
     assert len(read_ctm(tmp_path / "out" / "alignments.ctm")) == 2
+    rows = [line.split("\t") for line in (tmp_path / "out" / "confidence.tsv").read_text().splitlines()]
+    assert sorted(r[1] for r in rows) == ["a", "spk2/b"]
+    assert [float(r[0]) for r in rows] == pytest.approx([ali.confidence for ali in alis], abs=1e-4)
 
 
 def test_cli_align_dir_names_every_problem(corpus, tmp_path, capsys):

@@ -69,6 +69,9 @@ class UtteranceAlignment:
         words: words in time order, not overlapping (seconds, relative to the recording).
         phones: phones (or other sub-word tokens) in time order, not overlapping; may be empty.
         start: start of the utterance in its recording, seconds (Lhotse ``SupervisionSegment.start``).
+        confidence: how much the acoustic model agrees with the alignment, in ``[0, 1]``: the mean
+            over frames of its posterior probability of the aligned label (``None`` when unknown).
+            Low values flag transcripts that do not match the audio.
     """
 
     utterance_id: str
@@ -77,8 +80,11 @@ class UtteranceAlignment:
     words: list[TimedToken]
     phones: list[TimedToken] = field(default_factory=list)
     start: float = 0.0
+    confidence: float | None = None
 
     def __post_init__(self) -> None:
+        if self.confidence is not None and not 0.0 <= self.confidence <= 1.0 + 1e-9:
+            raise ValueError(f"utterance {self.utterance_id!r}: confidence must be in [0, 1], got {self.confidence}")
         if not (math.isfinite(self.duration) and self.duration >= 0):
             raise ValueError(f"utterance {self.utterance_id!r}: duration must be finite and >= 0, got {self.duration}")
         if not math.isfinite(self.start):
@@ -95,7 +101,7 @@ class UtteranceAlignment:
     def from_segments(cls, utterance_id: str, text: str, duration: float, word_segments: Sequence[Segment],
                       phone_segments: Sequence[Segment], word_symbols: Sequence[str],
                       phone_symbols: Sequence[str], frame_shift: float, offset: float = 0.0,
-                      frame_offset: float = 0.0) -> UtteranceAlignment:
+                      frame_offset: float = 0.0, confidence: float | None = None) -> UtteranceAlignment:
         """Convert frame segments (as from :func:`fsttopo.path_segments`) to seconds.
 
         Frame boundary ``f`` (the start of frame ``f``) is at ``frame_offset + f * frame_shift``
@@ -117,6 +123,7 @@ class UtteranceAlignment:
             frame_offset: seconds from the utterance start to the start of frame 0, usually
                 ``<= 0`` (see :attr:`fsttopo.models.ConvFrontend.frame_offset`: -0.015 s for a
                 4x frontend on 10 ms features).
+            confidence: copied (see :attr:`confidence`).
         """
         if not (math.isfinite(frame_shift) and frame_shift > 0):
             raise ValueError(f"frame_shift must be a positive number of seconds, got {frame_shift}")
@@ -136,7 +143,7 @@ class UtteranceAlignment:
             return out
 
         return cls(utterance_id, text, duration, convert("word", word_segments, word_symbols),
-                   convert("phone", phone_segments, phone_symbols), start=offset)
+                   convert("phone", phone_segments, phone_symbols), start=offset, confidence=confidence)
 
     def to_lhotse(self) -> dict[str, list[AlignmentItem]]:
         """The Lhotse alignment dict ``{"word": [...], "phone": [...]}`` of
@@ -176,7 +183,7 @@ class UtteranceAlignment:
 
 
 def mean_alignment(alignments: Sequence[UtteranceAlignment]) -> UtteranceAlignment:
-    """The alignment whose every word and phone boundary is the mean of that boundary in
+    """The alignment whose every word and phone boundary (and confidence) is the mean of that in
     ``alignments`` (e.g. of one utterance aligned on shifted frame grids). They must have the same
     utterance, words and phones; averaging keeps segments ordered and non-overlapping."""
     if not alignments:
@@ -193,5 +200,7 @@ def mean_alignment(alignments: Sequence[UtteranceAlignment]) -> UtteranceAlignme
         return [TimedToken(tokens[0].symbol, math.fsum(t.start for t in tokens) / len(tokens),
                            math.fsum(t.end for t in tokens) / len(tokens)) for tokens in zip(*rows)]
 
+    confidences = [a.confidence for a in alignments]
+    confidence = None if None in confidences else math.fsum(confidences) / len(confidences)
     return UtteranceAlignment(first.utterance_id, first.text, first.duration, mean("words"), mean("phones"),
-                              start=first.start)
+                              start=first.start, confidence=confidence)

@@ -33,7 +33,7 @@ _KINDS = ("word", "phone")
 
 def alignment_to_dict(alignment: UtteranceAlignment) -> dict[str, Any]:
     """JSON-ready dict: ``utterance_id, text, start, duration`` and ``words``/``phones`` as
-    lists of ``{"symbol", "start", "end"}`` (seconds)."""
+    lists of ``{"symbol", "start", "end"}`` (seconds); ``confidence`` when known."""
     return {
         "utterance_id": alignment.utterance_id,
         "text": alignment.text,
@@ -41,11 +41,12 @@ def alignment_to_dict(alignment: UtteranceAlignment) -> dict[str, Any]:
         "duration": alignment.duration,
         "words": [{"symbol": t.symbol, "start": t.start, "end": t.end} for t in alignment.words],
         "phones": [{"symbol": t.symbol, "start": t.start, "end": t.end} for t in alignment.phones],
+        **({"confidence": alignment.confidence} if alignment.confidence is not None else {}),
     }
 
 
 def alignment_from_dict(data: Mapping[str, Any]) -> UtteranceAlignment:
-    """Inverse of :func:`alignment_to_dict` (``start`` and ``phones`` may be missing)."""
+    """Inverse of :func:`alignment_to_dict` (``start``, ``phones`` and ``confidence`` may be missing)."""
     missing = {"utterance_id", "text", "duration", "words"} - set(data)
     if missing:
         raise ValueError(f"alignment JSON misses the keys {sorted(missing)}")
@@ -59,7 +60,8 @@ def alignment_from_dict(data: Mapping[str, Any]) -> UtteranceAlignment:
 
     return UtteranceAlignment(str(data["utterance_id"]), str(data["text"]), float(data["duration"]),
                               tokens(data["words"]), tokens(data.get("phones", [])),
-                              start=float(data.get("start", 0.0)))
+                              start=float(data.get("start", 0.0)),
+                              confidence=None if data.get("confidence") is None else float(data["confidence"]))
 
 
 def write_json(alignments: UtteranceAlignment | Sequence[UtteranceAlignment], path: str | Path) -> Path:
