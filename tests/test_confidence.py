@@ -75,3 +75,17 @@ def test_shipped_model_is_less_confident_about_a_wrong_transcript(method):
     # measured: 0.46 vs 0.15 (viterbi), 0.44 vs 0.16 (posterior); the shipped model is a weak
     # phone recognizer (55 % PER), so even the right transcript gets under one half
     assert right_ali.confidence > wrong_ali.confidence + 0.2, (right_ali.confidence, wrong_ali.confidence)
+
+
+def test_confidence_round_trips_through_lhotse_supervisions():
+    from lhotse import SupervisionSegment
+
+    from fsttopo.data.alignment import CONFIDENCE_KEY
+
+    sup = SupervisionSegment("u", "rec", 0.0, 1.0, text="a", custom={"speaker_age": 30})
+    ali = UtteranceAlignment("u", "a", 1.0, [TimedToken("a", 0.1, 0.5)], confidence=0.42)
+    out = ali.to_supervision(sup)
+    assert out.custom == {"speaker_age": 30, CONFIDENCE_KEY: 0.42} and sup.custom == {"speaker_age": 30}
+    assert UtteranceAlignment.from_supervision(out).confidence == 0.42
+    plain = UtteranceAlignment("u", "a", 1.0, [TimedToken("a", 0.1, 0.5)]).to_supervision(sup)
+    assert plain.custom == {"speaker_age": 30} and UtteranceAlignment.from_supervision(plain).confidence is None

@@ -17,10 +17,14 @@ from lhotse.utils import fastcopy
 
 from ..align import Segment
 
-__all__ = ["TIME_TOLERANCE", "TimedToken", "UtteranceAlignment", "mean_alignment"]
+__all__ = ["TIME_TOLERANCE", "CONFIDENCE_KEY", "TimedToken", "UtteranceAlignment", "mean_alignment"]
 
 TIME_TOLERANCE = 1e-6
 """Seconds by which neighbouring tokens may overlap (float noise, e.g. Lhotse rounds ends to 1e-8 s)."""
+
+
+CONFIDENCE_KEY = "alignment_confidence"
+"""Key of :attr:`UtteranceAlignment.confidence` in a Lhotse supervision's ``custom`` dict."""
 
 
 @dataclass(frozen=True)
@@ -152,13 +156,17 @@ class UtteranceAlignment:
                 for kind, tokens in (("word", self.words), ("phone", self.phones))}
 
     def to_supervision(self, supervision: SupervisionSegment) -> SupervisionSegment:
-        """A copy of ``supervision`` whose ``alignment`` holds this alignment's words and phones.
+        """A copy of ``supervision`` whose ``alignment`` holds this alignment's words and phones (and
+        ``custom["alignment_confidence"]`` its confidence, when known).
 
         Other alignment kinds already there are kept; ``supervision`` itself is not modified.
         """
         if supervision.id != self.utterance_id:
             raise ValueError(f"alignment {self.utterance_id!r} does not belong to supervision {supervision.id!r}")
-        return fastcopy(supervision, alignment={**(supervision.alignment or {}), **self.to_lhotse()})
+        custom = supervision.custom
+        if self.confidence is not None:
+            custom = {**(custom or {}), CONFIDENCE_KEY: self.confidence}
+        return fastcopy(supervision, alignment={**(supervision.alignment or {}), **self.to_lhotse()}, custom=custom)
 
     @classmethod
     def from_supervision(cls, supervision: SupervisionSegment, offset: float = 0.0) -> UtteranceAlignment:
@@ -178,8 +186,9 @@ class UtteranceAlignment:
         def tokens(kind: str) -> list[TimedToken]:
             return [TimedToken(item.symbol, item.start, item.end) for item in ali.get(kind, [])]
 
+        confidence = (supervision.custom or {}).get(CONFIDENCE_KEY)
         return cls(supervision.id, supervision.text or "", supervision.duration, tokens("word"), tokens("phone"),
-                   start=supervision.start + offset)
+                   start=supervision.start + offset, confidence=None if confidence is None else float(confidence))
 
 
 def mean_alignment(alignments: Sequence[UtteranceAlignment]) -> UtteranceAlignment:
