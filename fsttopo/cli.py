@@ -247,7 +247,7 @@ def main(argv: list[str] | None = None) -> None:
     _add_alignment_options(align_d)
     align_d.set_defaults(func=_align_dir)
 
-    trans = sub.add_parser("transcribe", help="decode words from audio files or a CutSet (lexicon + unigram "
+    trans = sub.add_parser("transcribe", help="decode words from audio files or a CutSet (lexicon + bigram "
                            "LM in the model's topology, exact Viterbi)")
     trans.add_argument("audio", nargs="*", help="audio files (any rate; resampled to 16 kHz)")
     trans.add_argument("--cuts", help="instead: every cut of this manifest (features attached)")
