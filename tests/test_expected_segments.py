@@ -127,3 +127,25 @@ def test_equals_soft_dp_at_temperature_one(name, level):
         n = int(soft.num_tokens[b])
         torch.testing.assert_close(torch.tensor([s.start for s in segs], dtype=torch.float64), soft.token_start[b, :n])
         torch.testing.assert_close(torch.tensor([s.end for s in segs], dtype=torch.float64), soft.token_end[b, :n])
+
+
+def test_an_infeasible_utterance_is_an_error_not_empty_segments():
+    g = fsttopo.ctc_graph([[1, 2, 3, 1], [1]])
+    occ = fsttopo.state_posteriors(torch.randn(2, 3, 4).log_softmax(-1), [3, 3], g)  # 4 labels, 3 frames
+    assert float(occ[0].sum()) == 0.0
+    with pytest.raises(ValueError, match=r"no path through the graph of utterance\(s\) \[0\]"):
+        fsttopo.expected_segments(occ, g, "token")
+
+
+def test_the_aligner_refuses_an_infeasible_transcript_with_either_method():
+    from pathlib import Path
+
+    from fsttopo.aligner import Aligner, compute_features
+    from fsttopo.cli import DEFAULT_MODEL
+
+    aligner = Aligner.from_file(DEFAULT_MODEL)
+    wav = next((Path(__file__).resolve().parent.parent / "data" / "example").glob("*.wav"))
+    feats = [compute_features(wav)]
+    for method in ("viterbi", "posterior"):
+        with pytest.raises(ValueError, match="no path"):
+            aligner.align(feats, [" ".join(["hello world"] * 100)], method=method)

@@ -97,12 +97,19 @@ def expected_segments(occupancy: torch.Tensor, graphs: FsaVec, level: str = "tok
     Returns:
         Per utterance, one :class:`Segment` per index in index order, with fractional ``start``
         and ``end`` (frames). ``label`` is the label of the arcs into the segment's first state.
+
+    Raises:
+        ValueError: for an utterance whose posteriors are all zero (no path fits its frames).
     """
     if level not in graphs.aux:
         raise ValueError(f"graphs carry no per-arc attribute {level!r}; available: {sorted(graphs.aux)}")
     if occupancy.ndim != 3 or occupancy.shape[0] != len(graphs):
         raise ValueError(f"occupancy must have shape [B={len(graphs)}, T, N], got {tuple(occupancy.shape)}")
     occ = occupancy.detach().cpu().double()
+    empty = torch.nonzero(occ.sum((1, 2)) == 0).flatten().tolist()
+    if empty:  # state_posteriors gives zeros where no path fits: segments would be silently wrong
+        raise ValueError(f"no path through the graph of utterance(s) {empty} in their number of frames (all-zero "
+                         "state posteriors): e.g. more labels than frames")
     # each valid frame's posteriors sum to 1 up to rounding, which would add up over the frames
     per_frame = occ.sum(2, keepdim=True)
     occ = occ / torch.where(per_frame > 0, per_frame, torch.ones_like(per_frame))
