@@ -105,10 +105,15 @@ def _align_cuts(args: argparse.Namespace) -> None:
 def _align_dir(args: argparse.Namespace) -> None:
     from .directory import align_directory
 
+    from pathlib import Path
+
     alis = align_directory(_load_aligner(args), args.directory, args.out, args.max_duration,
                            **_alignment_options(args))
     print(f"aligned {len(alis)} utterances: {args.out}/ (JSON and TextGrid per file, alignments.ctm, "
           "confidence.tsv: lowest first)")
+    failed = (Path(args.out) / "failed.tsv").read_text().splitlines()
+    if failed:
+        print(f"{len(failed)} utterance(s) could not be aligned, listed in {args.out}/failed.tsv", file=sys.stderr)
 
 
 def _transcribe(args: argparse.Namespace) -> None:

@@ -12,6 +12,7 @@ import torch
 from .aligner import Aligner, compute_features
 from .audio_batches import audio_duration, duration_batches
 from .data.alignment import UtteranceAlignment
+from .engine import NoPathError
 
 __all__ = ["AUDIO_SUFFIXES", "TRANSCRIPT_SUFFIXES", "DirectoryUtterance", "find_utterances", "align_directory"]
 
@@ -64,10 +65,12 @@ def find_utterances(directory: str | Path) -> list[DirectoryUtterance]:
 def align_directory(aligner: Aligner, directory: str | Path, out_dir: str | Path, max_duration: float = 200.0,
                     **options) -> list[UtteranceAlignment]:
     """Align every utterance of :func:`find_utterances` in batches of up to ``max_duration`` seconds
-    of audio (longest first; features are computed per batch), with a progress bar, and write ``REL.json``, ``REL.TextGrid`` per
-    utterance, ``alignments.ctm`` for all and ``confidence.tsv`` (utterances by
-    :attr:`~fsttopo.data.alignment.UtteranceAlignment.confidence`, lowest first: the transcripts to check)
-    into ``out_dir``. ``options`` go to :meth:`Aligner.align`.
+    of audio (longest first; features are computed per batch), with a progress bar, and write
+    ``REL.json`` and ``REL.TextGrid`` per utterance, ``alignments.ctm`` for all and ``confidence.tsv``
+    (utterances by :attr:`~fsttopo.data.alignment.UtteranceAlignment.confidence`, lowest first: the
+    transcripts to check) into ``out_dir``. An utterance whose transcript fits no alignment of its audio is skipped and
+    listed in ``failed.tsv`` (the rest of its batch is then aligned one by one); the returned list
+    holds the aligned utterances. ``options`` go to :meth:`Aligner.align`.
 
     Every transcript is checked against the lexicon before anything is aligned: the error names all
     missing words at once (add them with a lexicon file). With a prior scale the prior is the batch's
@@ -91,16 +94,30 @@ def align_directory(aligner: Aligner, directory: str | Path, out_dir: str | Path
     batches = duration_batches({utt: audio_duration(utt.audio) for utt in utterances}, max_duration)
     out = Path(out_dir)
     alignments: dict[DirectoryUtterance, UtteranceAlignment] = {}
+    failed: list[DirectoryUtterance] = []
     for batch in tqdm(batches, desc="aligning", unit="batch"):
-        result = aligner.align([compute_features(u.audio) for u in batch], [u.text for u in batch],
-                               [u.utterance_id for u in batch], **options)
-        for utt, ali in zip(batch, result.alignments):
+        features = [compute_features(u.audio) for u in batch]
+        try:
+            result = aligner.align(features, [u.text for u in batch], [u.utterance_id for u in batch], **options)
+            done = list(zip(batch, result.alignments))
+        except NoPathError:  # an utterance whose transcript does not fit its audio: align the others alone
+            done = []
+            for utt, feats in zip(batch, features):
+                try:
+                    done.append((utt, aligner.align([feats], [utt.text], [utt.utterance_id], **options).alignments[0]))
+                except NoPathError:
+                    failed.append(utt)
+        for utt, ali in done:
             target = out / utt.relative
             target.parent.mkdir(parents=True, exist_ok=True)
             write_json(ali, target.with_suffix(".json"))
             write_textgrid(ali, target.with_suffix(".TextGrid"))
             alignments[utt] = ali
-    ordered = [alignments[u] for u in utterances]
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "failed.tsv").write_text("".join(f"{u.relative}\tno alignment fits the audio (transcript too long for "
+                                            f"it, or the audio cut short)\n" for u in sorted(failed, key=str)),
+                                    encoding="utf-8")
+    ordered = [alignments[u] for u in utterances if u in alignments]
     write_ctm(ordered, out / "alignments.ctm")
     scored = sorted((a.confidence, str(u.relative)) for u, a in alignments.items() if a.confidence is not None)
     (out / "confidence.tsv").write_text("".join(f"{c:.4f}\t{rel}\n" for c, rel in scored), encoding="utf-8")

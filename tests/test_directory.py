@@ -68,3 +68,13 @@ def test_cli_align_dir_names_every_problem(corpus, tmp_path, capsys):
         cli.main(["align-dir", str(corpus), "--out", str(tmp_path / "out")])
     with pytest.raises(SystemExit, match="not a directory"):
         cli.main(["align-dir", str(tmp_path / "nope"), "--out", str(tmp_path / "out")])
+
+
+def test_align_dir_skips_and_lists_a_transcript_that_cannot_fit(corpus, tmp_path, capsys):
+    (corpus / "spk2" / "b.lab").write_text(" ".join(["hello world"] * 100))  # far more phones than frames
+    cli.main(["align-dir", str(corpus), "--out", str(tmp_path / "out")])
+    captured = capsys.readouterr()
+    assert "aligned 1 utterances" in captured.out and "1 utterance(s) could not be aligned" in captured.err
+    assert (tmp_path / "out" / "failed.tsv").read_text().startswith("spk2/b\t")
+    assert (tmp_path / "out" / "a.json").exists() and not (tmp_path / "out" / "spk2" / "b.json").exists()
+    assert len(read_ctm(tmp_path / "out" / "alignments.ctm")) == 1

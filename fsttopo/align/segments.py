@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import torch
 
-from ..engine.intersect import ViterbiResult
+from ..engine.intersect import NoPathError, ViterbiResult
 from ..fsa import FsaVec
 
 __all__ = ["Segment", "path_segments", "expected_segments", "group_segments"]
@@ -108,8 +108,8 @@ def expected_segments(occupancy: torch.Tensor, graphs: FsaVec, level: str = "tok
     occ = occupancy.detach().cpu().double()
     empty = torch.nonzero(occ.sum((1, 2)) == 0).flatten().tolist()
     if empty:  # state_posteriors gives zeros where no path fits: segments would be silently wrong
-        raise ValueError(f"no path through the graph of utterance(s) {empty} in their number of frames (all-zero "
-                         "state posteriors): e.g. more labels than frames")
+        raise NoPathError(empty, f"no path through the graph of utterance(s) {empty} in their number of frames "
+                                 "(all-zero state posteriors): e.g. more labels than frames")
     # each valid frame's posteriors sum to 1 up to rounding, which would add up over the frames
     per_frame = occ.sum(2, keepdim=True)
     occ = occ / torch.where(per_frame > 0, per_frame, torch.ones_like(per_frame))

@@ -36,8 +36,20 @@ def _kernels(device: torch.device, backend: str):
 
     return numba_kernels
 
-__all__ = ["full_sum", "soft_alignment", "state_posteriors", "viterbi", "ViterbiResult", "prepare_inputs",
-           "scaled_emissions"]
+__all__ = ["full_sum", "soft_alignment", "state_posteriors", "viterbi", "ViterbiResult", "NoPathError",
+           "prepare_inputs", "scaled_emissions"]
+
+
+class NoPathError(ValueError):
+    """No path of the graph fits the utterance's frames (e.g. more labels than frames).
+
+    Attributes:
+        utterances: batch indices of the utterances without a path.
+    """
+
+    def __init__(self, utterances: list[int], message: str) -> None:
+        super().__init__(message)
+        self.utterances = list(utterances)
 
 
 @dataclass
@@ -333,8 +345,8 @@ def viterbi(
     feasible = torch.isfinite(best)
     if not allow_infeasible and not bool(feasible.all()):
         bad = torch.nonzero(~feasible).flatten().tolist()
-        raise ValueError(
-            f"no path through the graph of utterance(s) {bad} in their number of frames "
+        raise NoPathError(
+            bad, f"no path through the graph of utterance(s) {bad} in their number of frames "
             f"(lengths {[int(lengths[b]) for b in bad]}): e.g. more labels than frames; "
             "pass allow_infeasible=True to get -inf scores and empty paths instead")
     arcs_safe = arcs.clamp(min=0)
