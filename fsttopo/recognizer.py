@@ -18,7 +18,7 @@ import torch
 
 from .aligner import Aligner
 from .criteria import apply_blank_penalty, posterior_log_prior
-from .decode import BOS, EOS, WordHypothesis, WordLM, decode_words, lexicon_network, pronunciations_of
+from .decode import BOS, EOS, WordHypothesis, WordLM, compile_lm, decode_words, lexicon_network, pronunciations_of
 from .topology import Transitions
 
 __all__ = ["DECODE_OPTIONS", "Recognizer", "load_recognizer", "transcribe_cuts", "transcribe_audio_files"]
@@ -64,6 +64,7 @@ class Recognizer:
             pronunciations_of(aligner.lexicon, lm.words), objective.topology,
             transitions=Transitions(*objective.transitions) if hmm_weights else None,
             num_classes=len(aligner.tokens))
+        self.compiled_lm = compile_lm(lm, self.network)  # once, not per decoded batch
 
     @classmethod
     def from_texts(cls, aligner: Aligner, texts: Iterable[str], order: int = 2, **options) -> "Recognizer":
@@ -120,7 +121,8 @@ class Recognizer:
         o = _check_options({**self.options, **options})
         scores = apply_blank_penalty(log_probs, o["blank_penalty"]) if o["blank_penalty"] else log_probs
         log_prior = posterior_log_prior(log_probs, lengths) if o["prior_scale"] else None
-        return decode_words(scores, lengths, self.network, self.lm, log_prior=log_prior, prior_scale=o["prior_scale"],
+        return decode_words(scores, lengths, self.network, self.compiled_lm, log_prior=log_prior,
+                            prior_scale=o["prior_scale"],
                             transition_scale=self.transition_scale, lm_scale=o["lm_scale"],
                             word_penalty=o["word_penalty"])
 

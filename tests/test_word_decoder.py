@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from fsttopo import viterbi
-from fsttopo.decode import EOS, WordLM, decode_words, lexicon_network, pronunciations_of
+from fsttopo.decode import EOS, WordLM, compile_lm, decode_words, lexicon_network, pronunciations_of
 from fsttopo.data.lexicon import Lexicon
 from fsttopo.topology import Transitions, build_graphs
 
@@ -79,6 +79,18 @@ def test_decoding_with_prior_and_shorter_lengths_equals_brute_force(topology):
                                    log_prior=log_prior.double(), prior_scale=0.6)
         assert hyps[b].words == words
         assert hyps[b].score == pytest.approx(score, abs=1e-4)
+
+
+def test_a_compiled_lm_decodes_like_the_lm_and_belongs_to_its_network():
+    g = torch.Generator().manual_seed(4)
+    log_probs = torch.randn(3, 7, 4, generator=g).log_softmax(-1)
+    lm = WordLM.bigram_from_texts(BIGRAM_TEXTS, vocabulary=list(PRONS))
+    net = lexicon_network(PRONS, "hmm", num_classes=4)
+    assert decode_words(log_probs, [7, 5, 6], net, compile_lm(lm, net), word_penalty=0.5) == \
+        decode_words(log_probs, [7, 5, 6], net, lm, word_penalty=0.5)
+    other = lexicon_network({w: p for w, p in PRONS.items() if w != "cab"}, "hmm", num_classes=4)
+    with pytest.raises(ValueError, match="compiled for another network"):
+        decode_words(log_probs, [7, 5, 6], other, compile_lm(lm, net))
 
 
 def test_batch_equals_one_at_a_time():
@@ -216,7 +228,7 @@ def test_errors_name_the_problem():
         lexicon_network(PRONS, "hmm3")
     with pytest.raises(TypeError, match="LexiconNetwork"):
         decode_words(good, [5], "net", LM)
-    with pytest.raises(TypeError, match="WordLM"):
+    with pytest.raises(TypeError, match="WordLM or a CompiledLM"):
         decode_words(good, [5], net, {"ab": 0.0})
     with pytest.raises(ValueError, match="outside the unigram vocabulary"):
         WordLM({"a": -0.1}, {("a", "q"): -1.0})

@@ -2,7 +2,7 @@
 
 from .language_model import BOS, EOS, WordLM
 from .network import LexiconNetwork, lexicon_network, pronunciations_of
-from .word_decoder import WordHypothesis, decode_words
+from .word_decoder import CompiledLM, WordHypothesis, compile_lm, decode_words
 
 __all__ = ["WordLM", "BOS", "EOS", "LexiconNetwork", "lexicon_network", "pronunciations_of", "WordHypothesis",
-           "decode_words"]
+           "CompiledLM", "compile_lm", "decode_words"]

@@ -13,7 +13,7 @@ from . import _numba
 from .language_model import BOS, EOS, WordLM
 from .network import LexiconNetwork
 
-__all__ = ["WordHypothesis", "decode_words"]
+__all__ = ["WordHypothesis", "CompiledLM", "compile_lm", "decode_words"]
 
 
 @dataclass(frozen=True)
@@ -37,10 +37,32 @@ class WordHypothesis:
         return " ".join(self.words)
 
 
-def _lm_tables(lm: WordLM, words: Sequence[str]):
-    """The LM over the network's word ids (history ``W`` = sentence start): unigram ``[W]``,
-    backoff ``[W + 1]``, sentence end ``[W + 1]``, the seen pairs grouped by history (CSR: starts
-    ``[W + 2]``, words, log-probabilities) and each history's largest ``bigram - unigram``."""
+@dataclass(frozen=True)
+class CompiledLM:
+    """A :class:`WordLM` as arrays over one network's word ids (history ``W`` = sentence start), for
+    :func:`decode_words`; built by :func:`compile_lm` once and reused for every batch.
+
+    Attributes:
+        words: the network's vocabulary the ids refer to.
+        unigram: ``[W]``; backoff, end: ``[W + 1]`` (``end`` = ``log P(</s> | h)``).
+        pair_start: ``[W + 2]`` CSR offsets of the seen pairs grouped by history; pair_word,
+            pair_lp: their words and log-probabilities.
+        boost: ``[W + 1]`` each history's largest ``bigram - unigram`` (``-inf`` without pairs).
+    """
+
+    words: tuple[str, ...]
+    unigram: np.ndarray
+    backoff: np.ndarray
+    end: np.ndarray
+    pair_start: np.ndarray
+    pair_word: np.ndarray
+    pair_lp: np.ndarray
+    boost: np.ndarray
+
+
+def compile_lm(lm: WordLM, network: LexiconNetwork) -> CompiledLM:
+    """``lm`` over ``network``'s words; ValueError naming network words the LM lacks."""
+    words = network.words
     missing = [w for w in words if w not in lm.unigram]
     if missing:
         raise ValueError(f"{len(missing)} network words are not in the LM, e.g. {missing[:5]}")
@@ -58,14 +80,14 @@ def _lm_tables(lm: WordLM, words: Sequence[str]):
     pair_start = np.concatenate([[0], np.cumsum(np.bincount(pair_history, minlength=W + 1))]).astype(np.int64)
     boost = np.full(W + 1, -np.inf)
     np.maximum.at(boost, pair_history, pair_lp - uni[pair_word])
-    return uni, backoff, end, pair_start, pair_word, pair_lp, boost
+    return CompiledLM(words, uni, backoff, end, pair_start, pair_word, pair_lp, boost)
 
 
 def decode_words(
     log_probs: torch.Tensor,
     lengths: torch.Tensor | Sequence[int],
     network: LexiconNetwork,
-    lm: WordLM,
+    lm: WordLM | CompiledLM,
     *,
     posterior_scale: float = 1.0,
     log_prior: torch.Tensor | None = None,
@@ -89,7 +111,8 @@ def decode_words(
         log_probs: ``[B, T, V]`` float32/float64 per-frame log-probabilities (any device).
         lengths: ``[B]`` valid frames per utterance; an utterance with 0 frames decodes to no words.
         network: from :func:`~fsttopo.decode.network.lexicon_network`.
-        lm: word LM; must cover the network's words.
+        lm: word LM; must cover the network's words. Pass it through :func:`compile_lm` once
+            when decoding many batches with the same LM and network.
         posterior_scale, log_prior, prior_scale, transition_scale: as :func:`fsttopo.viterbi`.
         lm_scale: weight of the LM log-probabilities.
         word_penalty: added per word (negative values favour fewer words).
@@ -99,8 +122,8 @@ def decode_words(
     """
     if not isinstance(network, LexiconNetwork):
         raise TypeError(f"network must be a LexiconNetwork, got {type(network).__name__}")
-    if not isinstance(lm, WordLM):
-        raise TypeError(f"lm must be a WordLM, got {type(lm).__name__}")
+    if not isinstance(lm, (WordLM, CompiledLM)):
+        raise TypeError(f"lm must be a WordLM or a CompiledLM, got {type(lm).__name__}")
     lengths, emissions = scaled_emissions(log_probs, lengths, posterior_scale, log_prior, prior_scale)
     if network.max_label >= log_probs.shape[2]:
         raise ValueError(f"network label id {network.max_label} out of range for log_probs with "
@@ -110,7 +133,9 @@ def decode_words(
             raise ValueError(f"{name} must be finite, got {value}")
     if lm_scale < 0:
         raise ValueError(f"lm_scale must be >= 0, got {lm_scale}")
-    tables = _lm_tables(lm, network.words)
+    compiled = compile_lm(lm, network) if isinstance(lm, WordLM) else lm
+    if compiled.words != network.words:
+        raise ValueError("the CompiledLM was compiled for another network (its words differ)")
     em = emissions.detach().to(device="cpu", dtype=torch.float64).numpy()
     lens = lengths.cpu().numpy()
     B, T, _ = em.shape
@@ -119,8 +144,9 @@ def decode_words(
     _numba.decode_kernel(em, lens, network.label, transition_scale * network.loop, network.pred,
                          transition_scale * network.pred_weight, network.word, network.first_state,
                          network.exit_state, network.exit_history, transition_scale * network.exit_transition,
-                         network.exit_restricts, *tables, float(lm_scale), float(word_penalty), out_words,
-                         out_scores)
+                         network.exit_restricts, compiled.unigram, compiled.backoff, compiled.end,
+                         compiled.pair_start, compiled.pair_word, compiled.pair_lp, compiled.boost, float(lm_scale),
+                         float(word_penalty), out_words, out_scores)
     out = []
     for b in range(B):
         ids = [int(i) for i in out_words[b] if i >= 0]
