@@ -18,18 +18,19 @@ from __future__ import annotations
 import argparse
 import math
 import platform
-import statistics
 import tempfile
-import time
 from pathlib import Path
 
 import torch
 
 from fsttopo.aligner import Aligner, compute_features
-from fsttopo.decode import WordLM, decode_words, lexicon_network, pronunciations_of
+from fsttopo.decode import WordLM, compile_lm, decode_words, lexicon_network, pronunciations_of
 from fsttopo.scoring import word_error_rate
 
+from engine import timeit  # benchmarks/engine.py: median after a warm-up, in ms
+
 ROOT = Path(__file__).resolve().parent.parent
+CPU = torch.device("cpu")
 
 
 def inputs(batch: int, vocab_size: int):
@@ -62,16 +63,6 @@ def inputs(batch: int, vocab_size: int):
     return aligner, log_probs, lengths, None, vocab, refs, f"shipped model, the shipped example x {batch}, no LM"
 
 
-def timeit(fn, repeats: int) -> float:
-    fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times) * 1000
-
-
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--batch", type=int, default=16)
@@ -85,12 +76,12 @@ def main() -> None:
     prons = pronunciations_of(aligner.lexicon, vocab)
     network = lexicon_network(prons, "ctc", num_classes=len(aligner.tokens))
     lm_scale = args.lm_scale if lm is not None else 0.0
-    our_lm = lm if lm is not None else WordLM.uniform(vocab)
+    our_lm = compile_lm(lm if lm is not None else WordLM.uniform(vocab), network)  # once, as a Recognizer does
 
     def ours():
         return decode_words(log_probs, lengths, network, our_lm, lm_scale=lm_scale, word_penalty=args.word_penalty)
 
-    t_ours = timeit(ours, args.repeats)
+    t_ours = timeit(ours, CPU, args.repeats)
     ours_text = {str(i): h.text for i, h in enumerate(ours())}
     peers = []
     try:
@@ -113,7 +104,7 @@ def main() -> None:
                 def flashlight():
                     return decoder(emissions, lengths.to(torch.int32))
 
-                t = timeit(flashlight, args.repeats)
+                t = timeit(flashlight, CPU, args.repeats)
                 text = {str(i): " ".join(h[0].words) for i, h in enumerate(flashlight())}
                 peers.append((f"flashlight lexicon beam search, beam {beam}", t, text))
     print(f"{source}; vocabulary {len(vocab)} words" + (f", {len(lm.bigram)} bigrams" if lm is not None else "")
