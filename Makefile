@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 
 .PHONY: demo lab test bench figures clean
 
-EXAMPLE := data/example/flite-rms-s13372
+EXAMPLE := fsttopo/assets/example/flite-rms-s13372
 
 $(STAMP): pyproject.toml
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)

@@ -54,8 +54,8 @@ def inputs(batch: int, vocab_size: int):
         return aligner, log_probs, lengths, lm, lm.words, refs, f"recipes/tts CTC model, first {batch} test cuts"
     from fsttopo.data.lexicon import _cmudict_first_pronunciations
 
-    aligner = Aligner.from_file(ROOT / "data/model/model.pt")
-    wav = next((ROOT / "data/example").glob("*.wav"))
+    aligner = Aligner.from_file(ROOT / "fsttopo/assets/model/model.pt")
+    wav = next((ROOT / "fsttopo/assets/example").glob("*.wav"))
     transcript = wav.with_suffix(".txt").read_text().strip()
     log_probs, lengths = aligner.posteriors([compute_features(wav)] * batch)
     vocab = sorted(set(sorted(_cmudict_first_pronunciations())[:vocab_size]) | set(transcript.split()))

@@ -22,9 +22,9 @@ from .align import expected_segments, group_segments, path_segments
 from .align.confidence import path_confidence, posterior_confidence
 from .align.gradient import ctc_label_scores_fn
 from .align.grad_score import gradient_alignment
-from .criteria import apply_blank_penalty, posterior_log_prior
 from .data.alignment import UtteranceAlignment, mean_alignment
 from .engine import state_posteriors, viterbi
+from .inference import ALIGN_OPTIONS, GRADIENT_METHODS, check_align_options, emission_scores
 from .models import AlignmentModel
 from .names import METHODS, TOPOLOGIES
 from .training.checkpoint import read_model_file
@@ -35,11 +35,6 @@ from .topology import AnyLabels, Transitions, build_graphs
 __all__ = ["METHODS", "ALIGN_OPTIONS", "AlignerOutput", "Aligner", "compute_features", "SAMPLE_RATE", "FEATURE_SHIFT",
            "UNKNOWN_PHONE", "align_audio_file", "align_cuts"]
 
-ALIGN_OPTIONS = {"method": "viterbi", "blank_penalty": 0.0, "prior_scale": 0.0, "posterior_scale": 1.0,
-                 "phases": 1, "time_shift": 0.0}
-"""Alignment-time options (keyword arguments of :meth:`Aligner.align`) a model file may carry as
-defaults, with the values used without them."""
-GRADIENT_METHODS = ("gradscore", "gradscore-ext")
 SAMPLE_RATE = 16000
 FEATURE_SHIFT = 0.01  # seconds per feature frame (Lhotse Fbank default)
 UNKNOWN_PHONE = "spn"  # the phone segment of a word aligned with oov="phone-loop" (MFA's spoken noise)
@@ -93,15 +88,23 @@ class Aligner:
         lexicon: text -> per-word token ids (e.g. :class:`fsttopo.data.lexicon.Lexicon`).
         align_options: defaults for :meth:`align`'s options (keys of :data:`ALIGN_OPTIONS`, e.g.
             tuned on a dev set and stored in the model file); unset ones take :data:`ALIGN_OPTIONS`.
+        log_prior: the model's ``[V]`` label prior (estimated on its training data and stored in the
+            model file), divided out with ``prior_scale``; without it each utterance's own average
+            posterior is used (see :mod:`fsttopo.inference.scores`).
     """
 
     def __init__(self, model: AlignmentModel, objective: ObjectiveConfig, tokens: Sequence[str],
-                 lexicon: WordEncoder, align_options: Mapping[str, float | int | str] | None = None):
+                 lexicon: WordEncoder, align_options: Mapping[str, float | int | str] | None = None,
+                 log_prior: torch.Tensor | None = None):
         self.model = model.eval()
         self.objective = objective
         self.tokens = list(tokens)
         self.lexicon = lexicon
         self.align_options = self._check_options({**ALIGN_OPTIONS, **dict(align_options or {})})
+        if log_prior is not None and tuple(log_prior.shape) != (len(self.tokens),):
+            raise ValueError(f"log_prior must have shape [{len(self.tokens)}] (one per token), got "
+                             f"{tuple(log_prior.shape)}")
+        self.log_prior = log_prior
 
     @classmethod
     def from_file(cls, path: str | Path, lexicon: WordEncoder | None = None) -> "Aligner":
@@ -115,7 +118,7 @@ class Aligner:
             lexicon = Lexicon.from_cmudict()
             if list(lexicon.tokens) != tokens:
                 raise ValueError(f"{path}: the model's token table differs from the CMUdict lexicon's")
-        return cls(model, objective, tokens, lexicon, f.align_options)
+        return cls(model, objective, tokens, lexicon, f.align_options, f.log_prior)
 
     @property
     def frame_shift(self) -> float:
@@ -130,44 +133,50 @@ class Aligner:
         return FEATURE_SHIFT * self.model.frontend.frame_offset
 
     def _check_options(self, options: Mapping) -> dict:
-        """``options`` (every key of :data:`ALIGN_OPTIONS`) validated, numbers as floats (phases int)."""
-        unknown = sorted(set(options) - set(ALIGN_OPTIONS))
-        if unknown:
-            raise ValueError(f"unknown alignment options {unknown}; known: {list(ALIGN_OPTIONS)}")
-        if options["method"] not in METHODS:
-            raise ValueError(f"method must be one of {METHODS}, got {options['method']!r}")
-        out = {"method": options["method"]}
-        for key in ("blank_penalty", "prior_scale", "posterior_scale", "time_shift"):
-            value = options[key]
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-                raise ValueError(f"alignment option {key} must be a finite number, got {value!r}")
-            out[key] = float(value)
-        if out["posterior_scale"] <= 0:
-            raise ValueError(f"posterior_scale must be > 0, got {out['posterior_scale']}")
-        phases, subsampling = options["phases"], self.model.config.subsampling
-        if isinstance(phases, float) and phases.is_integer():
-            phases = int(phases)
-        if isinstance(phases, bool) or not isinstance(phases, int) or not 1 <= phases <= subsampling:
-            raise ValueError(f"phases must be an integer from 1 to the model's downsampling {subsampling}, got {phases!r}")
-        if phases > 1 and out["method"] in GRADIENT_METHODS:
-            raise ValueError(f"method {out['method']!r} aligns one phase only, got phases={phases}")
-        out["phases"] = phases
-        return out
+        return check_align_options(options, self.model.config.subsampling)
+
+    def check_features(self, features: Sequence[torch.Tensor], min_frames: int = 1) -> None:
+        """ValueError naming the first utterance whose features the model cannot take: not a
+        ``[T', F]`` float tensor with the model's ``F``, fewer than ``min_frames`` frames, NaN/inf."""
+        if isinstance(features, torch.Tensor) or not isinstance(features, Sequence) or not features:
+            raise ValueError("features must be a non-empty list of [T', F] tensors, one per utterance")
+        num_features = self.model.config.num_features
+        for i, f in enumerate(features):
+            if not torch.is_tensor(f) or not f.is_floating_point() or f.ndim != 2 or f.shape[1] != num_features:
+                shape = tuple(f.shape) if torch.is_tensor(f) else type(f).__name__
+                raise ValueError(f"utterance {i}: features must be a float [T', {num_features}] tensor, got {shape}")
+            if f.shape[0] < min_frames:
+                raise ValueError(f"utterance {i} has {f.shape[0]} feature frames ({f.shape[0] * FEATURE_SHIFT:.2f} s "
+                                 f"of audio); at least {min_frames} needed")
+            if not bool(torch.isfinite(f).all()):
+                raise ValueError(f"utterance {i}: features contain NaN or infinite values")
 
     @torch.no_grad()
     def posteriors(self, features: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
-        """``[T'_i, F]`` feature tensors -> (log-probs ``[B, T, V]``, lengths ``[B]``)."""
+        """``[T'_i, F]`` feature tensors -> (log-probs ``[B, T, V]``, lengths ``[B]``), on the CPU
+        whatever device the model runs on (the graph search runs there)."""
+        self.check_features(features)
+        device = next(self.model.parameters()).device
         x, lengths = pad_features(features)
-        out = self.model(x, lengths)
-        return out.log_probs, out.lengths
+        out = self.model(x.to(device), lengths.to(device))
+        return out.log_probs.float().cpu(), out.lengths.cpu()
+
+    def to(self, device: str | torch.device) -> "Aligner":
+        """Run the acoustic model on ``device`` (``"cpu"``, ``"cuda"``, ``"cuda:1"``); the graph search
+        stays on the CPU. ValueError when the device is not available."""
+        device = torch.device(device)
+        if device.type == "cuda" and not torch.cuda.is_available():
+            raise ValueError(f"device {str(device)!r}: CUDA is not available on this machine")
+        try:
+            self.model.to(device)
+        except (RuntimeError, AssertionError) as err:
+            raise ValueError(f"device {str(device)!r} cannot run the model: {err}") from err
+        return self
 
     def encode(self, features: list[torch.Tensor], phases: int = 1) -> list[tuple[torch.Tensor, torch.Tensor]]:
         """:meth:`posteriors` of the features without their first ``p`` frames, for ``p < phases``
         (the model frame grid shifted by ``p`` feature frames; see :meth:`align_encoded`)."""
-        short = [i for i, f in enumerate(features) if f.shape[0] <= phases]
-        if short:
-            raise ValueError(f"utterance {short[0]} has {features[short[0]].shape[0]} feature frames, too few "
-                             f"for {phases} phases")
+        self.check_features(features, min_frames=phases)
         return [self.posteriors([f[p:] for f in features]) for p in range(phases)]
 
     def align(
@@ -198,7 +207,7 @@ class Aligner:
             method: ``"viterbi"``, ``"posterior"``, ``"gradscore"`` or ``"gradscore-ext"``.
             topology: graph topology for Viterbi/posterior (default: the one the model was trained with).
             blank_penalty: subtracted from the blank/silence log-prob (Table 14).
-            prior_scale: divide by the average posterior of the batch to this power (Table 14).
+            prior_scale: divide by the model's label prior to this power (Table 14).
             posterior_scale: scales the log-probs (paper Eq. 6 alpha; < 1 flattens the posterior).
             phases: align the input shifted by 0..phases-1 feature frames and average the
                 boundaries (1 to the model's downsampling factor).
@@ -216,6 +225,7 @@ class Aligner:
         given = {"method": method, "blank_penalty": blank_penalty, "prior_scale": prior_scale,
                  "posterior_scale": posterior_scale, "phases": phases, "time_shift": time_shift}
         options = self._check_options({**self.align_options, **{k: v for k, v in given.items() if v is not None}})
+        self.check_features(features)
         texts = self.normalize(texts)
         if len(features) != len(texts) or not texts:
             raise ValueError(f"got {len(features)} feature tensors for {len(texts)} transcripts")
@@ -257,6 +267,12 @@ class Aligner:
         encoding serve many option settings (e.g. tuning them on a dev set)."""
         if method not in ("viterbi", "posterior"):
             raise ValueError(f"align_encoded takes method 'viterbi' or 'posterior', got {method!r}")
+        self._check_options({"method": method, "blank_penalty": blank_penalty, "prior_scale": prior_scale,
+                             "posterior_scale": posterior_scale, "phases": 1, "time_shift": time_shift})
+        if transition_scale is not None and (isinstance(transition_scale, bool) or not
+                                             isinstance(transition_scale, (int, float)) or
+                                             not 0 <= transition_scale < float("inf")):
+            raise ValueError(f"transition_scale must be a finite number >= 0, got {transition_scale!r}")
         texts = self.normalize(texts)
         phases = len(encoded) if phases is None else phases
         if not 1 <= phases <= len(encoded):
@@ -273,10 +289,9 @@ class Aligner:
         graphs = build_graphs(words, topology, len(self.tokens), transitions)
         per_phase = []
         for p, (log_probs, lengths) in enumerate(encoded[:phases]):
-            scores = apply_blank_penalty(log_probs, blank_penalty) if blank_penalty else log_probs
-            engine_options = dict(posterior_scale=posterior_scale, prior_scale=prior_scale,
-                                  log_prior=posterior_log_prior(log_probs, lengths) if prior_scale else None,
-                                  transition_scale=scale if transitions is not None else 0.0)
+            scores = emission_scores(log_probs, lengths, blank_penalty=blank_penalty, prior_scale=prior_scale,
+                                     posterior_scale=posterior_scale, log_prior=self.log_prior)
+            engine_options = dict(transition_scale=scale if transitions is not None else 0.0)
             if method == "viterbi":
                 path = viterbi(scores, lengths, graphs, **engine_options)
                 token_segs = path_segments(path, graphs, level="token")
@@ -333,9 +348,10 @@ class Aligner:
         return out
 
     def _gradient(self, features, words, method):
+        device = next(self.model.parameters()).device
         x, lengths = pad_features(features)
         with torch.no_grad():
-            frames, out_lengths = self.model.frontend(x, lengths)
+            frames, out_lengths = self.model.frontend(x.to(device), lengths.to(device))
         targets = [[t for w in ws for t in w] for ws in words]
         score_fn = ctc_label_scores_fn(lambda h: self.model.log_probs_from_hidden(
             self.model.encode_frames(h, out_lengths)[0]), out_lengths, targets,

@@ -7,8 +7,9 @@ import sys
 from pathlib import Path
 
 from .names import METHODS, TOPOLOGIES
+from .resources import MODEL_DIR
 
-DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "data" / "model" / "model.pt"
+DEFAULT_MODEL = MODEL_DIR / "model.pt"
 LEXICON_HELP = "extra pronunciations ('word PHONE ...' lines, ARPAbet) added to CMUdict"
 
 

@@ -3,7 +3,7 @@ Viterbi search through the lexicon network in the model's own topology (:mod:`fs
 
 A :class:`Recognizer` saves to a decoder file (JSON, gzipped when the name ends in ``.gz``: the LM
 and the tuned decoding options) that sits beside the model it was tuned for, e.g.
-``data/model/decoder.json.gz`` for the shipped model.
+``fsttopo/assets/model/decoder.json.gz`` for the shipped model.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Iterable, Mapping, Sequence
 import torch
 
 from .aligner import Aligner
-from .criteria import apply_blank_penalty, posterior_log_prior
+from .inference import emission_scores
 from .decode import BOS, EOS, WordHypothesis, WordLM, compile_lm, decode_words, lexicon_network, pronunciations_of
 from .topology import Transitions
 
@@ -25,7 +25,8 @@ __all__ = ["DECODE_OPTIONS", "Recognizer", "load_recognizer", "transcribe_cuts",
 
 DECODE_OPTIONS = {"lm_scale": 1.0, "word_penalty": 0.0, "blank_penalty": 0.0, "prior_scale": 0.0}
 """Decoding options and their defaults: LM weight, per-word score (negative: fewer words),
-blank/silence penalty subtracted from the blank log-probs, prior scale (as for alignment)."""
+blank/silence penalty subtracted from the blank log-probs, prior scale (the model's label prior, as for
+alignment)."""
 
 
 def _check_options(options: Mapping) -> dict:
@@ -119,11 +120,9 @@ class Recognizer:
         """Best word sequences of model outputs ``[B, T, V]`` with ``[B]`` valid frames (e.g. from
         :meth:`Aligner.posteriors`); ``options`` override :attr:`options` for this call."""
         o = _check_options({**self.options, **options})
-        scores = apply_blank_penalty(log_probs, o["blank_penalty"]) if o["blank_penalty"] else log_probs
-        log_prior = posterior_log_prior(log_probs, lengths) if o["prior_scale"] else None
-        return decode_words(scores, lengths, self.network, self.compiled_lm, log_prior=log_prior,
-                            prior_scale=o["prior_scale"],
-                            transition_scale=self.transition_scale, lm_scale=o["lm_scale"],
+        scores = emission_scores(log_probs, lengths, blank_penalty=o["blank_penalty"], prior_scale=o["prior_scale"],
+                                 log_prior=self.aligner.log_prior)
+        return decode_words(scores, lengths, self.network, self.compiled_lm, transition_scale=self.transition_scale, lm_scale=o["lm_scale"],
                             word_penalty=o["word_penalty"])
 
     def transcribe(self, features: list[torch.Tensor], **options) -> list[WordHypothesis]:

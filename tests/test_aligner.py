@@ -125,8 +125,14 @@ def test_model_file_alignment_defaults(lexicon, tmp_path):
         Aligner(base.model, base.objective, base.tokens, lexicon, {"method": "best"})
     with pytest.raises(ValueError, match="phases must be an integer from 1 to the model's downsampling 4"):
         Aligner(base.model, base.objective, base.tokens, lexicon, {"phases": 5})
-    with pytest.raises(ValueError, match="posterior_scale must be > 0"):
+    with pytest.raises(ValueError, match=r"posterior_scale must be in \(0, 1000\], got 0.0"):
         base.align(feats, text, posterior_scale=0.0)
+    with pytest.raises(ValueError, match=r"prior_scale must be in \[0, 1000\], got 1000000.0"):
+        base.align(feats, text, prior_scale=1e6)
+    with pytest.raises(ValueError, match=r"time_shift must be in \[-0.5, 0.5\] seconds, got 2.0"):
+        base.align(feats, text, time_shift=2.0)
+    with pytest.raises(ValueError, match="transition_scale must be a finite number >= 0, got nan"):
+        base.align(feats, text, transition_scale=float("nan"))
     with pytest.raises(ValueError, match="aligns one phase only"):
         base.align(feats, text, method="gradscore", phases=2)
 

@@ -8,11 +8,12 @@ import pytest
 import torch
 
 import fsttopo
+from fsttopo.resources import EXAMPLE_DIR
 from fsttopo.align.confidence import path_confidence, posterior_confidence
 from fsttopo.data.alignment import TimedToken, UtteranceAlignment, mean_alignment
 from fsttopo.data.export import alignment_from_dict, alignment_to_dict
 
-EXAMPLE = Path(__file__).resolve().parent.parent / "data" / "example"
+EXAMPLE = EXAMPLE_DIR
 
 
 def test_path_confidence_by_hand():

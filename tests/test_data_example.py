@@ -1,4 +1,4 @@
-"""The shipped example (data/example/): audio, transcript, reference alignment and manifests agree."""
+"""The shipped example (fsttopo/assets/example/): audio, transcript, reference alignment and manifests agree."""
 
 import json
 import sys
@@ -10,10 +10,11 @@ from lhotse import RecordingSet, load_manifest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from fsttopo.resources import EXAMPLE_DIR
 from fsttopo.data import Lexicon, cut_alignment, cuts_from_manifests, item_spans  # noqa: E402
 from recipes.tts.example import pick_utterance  # noqa: E402
 
-EXAMPLE = Path(__file__).resolve().parents[1] / "data" / "example"
+EXAMPLE = EXAMPLE_DIR
 
 
 @pytest.fixture(scope="module")

@@ -5,12 +5,13 @@ from pathlib import Path
 
 import pytest
 
+from fsttopo.resources import EXAMPLE_DIR
 from fsttopo import cli
 from fsttopo.aligner import Aligner, align_audio_file
 from fsttopo.data.export import read_ctm, read_json, read_textgrid
 from fsttopo.directory import align_directory, find_utterances
 
-EXAMPLE = Path(__file__).resolve().parent.parent / "data" / "example"
+EXAMPLE = EXAMPLE_DIR
 WAV = next(EXAMPLE.glob("*.wav"))
 TRANSCRIPT = WAV.with_suffix(".txt").read_text().strip()
 

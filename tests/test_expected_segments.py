@@ -6,6 +6,7 @@ import pytest
 import torch
 
 import fsttopo
+from fsttopo.resources import EXAMPLE_DIR
 from reference import enumerate_paths, path_scores
 
 
@@ -144,7 +145,7 @@ def test_the_aligner_refuses_an_infeasible_transcript_with_either_method():
     from fsttopo.cli import DEFAULT_MODEL
 
     aligner = Aligner.from_file(DEFAULT_MODEL)
-    wav = next((Path(__file__).resolve().parent.parent / "data" / "example").glob("*.wav"))
+    wav = next(EXAMPLE_DIR.glob("*.wav"))
     feats = [compute_features(wav)]
     for method in ("viterbi", "posterior"):
         with pytest.raises(ValueError, match="no path"):

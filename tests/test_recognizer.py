@@ -8,15 +8,16 @@ from pathlib import Path
 import pytest
 import torch
 
+from fsttopo.resources import EXAMPLE_DIR
 from fsttopo import cli
 from fsttopo.aligner import Aligner, compute_features
-from fsttopo.criteria import apply_blank_penalty, posterior_log_prior
+from fsttopo.criteria import apply_blank_penalty
 from fsttopo.data.export import read_json, read_text
 from fsttopo.decode import WordLM, decode_words
 from fsttopo.recognizer import DECODE_OPTIONS, Recognizer
 from fsttopo.scoring import word_error_rate
 
-EXAMPLE = Path(__file__).resolve().parent.parent / "data" / "example"
+EXAMPLE = EXAMPLE_DIR
 WAV = next(EXAMPLE.glob("*.wav"))
 TRANSCRIPT = WAV.with_suffix(".txt").read_text().strip()
 
@@ -44,7 +45,7 @@ def test_decode_applies_the_options_like_decode_words(aligner, posteriors):
     recognizer = Recognizer.from_texts(aligner, [TRANSCRIPT, "a cat sat on the mat"], lm_scale=0.5)
     hyp = recognizer.decode(log_probs, lengths, word_penalty=1.0, blank_penalty=2.0, prior_scale=0.5)[0]
     expected = decode_words(apply_blank_penalty(log_probs, 2.0), lengths, recognizer.network, recognizer.lm,
-                            log_prior=posterior_log_prior(log_probs, lengths), prior_scale=0.5,
+                            log_prior=aligner.log_prior, prior_scale=0.5,  # the model's training prior
                             transition_scale=recognizer.transition_scale, lm_scale=0.5, word_penalty=1.0)[0]
     assert hyp == expected
     assert recognizer.options["lm_scale"] == 0.5  # per-call options do not stick
@@ -109,7 +110,7 @@ def test_cli_transcribe_errors(tmp_path):
 
 
 def test_shipped_decoder_transcribes_the_example(capsys):
-    # data/model/decoder.json.gz: bigram LM of the recipe's training text pool (12,338 words), the
+    # fsttopo/assets/model/decoder.json.gz: bigram LM of the recipe's training text pool (12,338 words), the
     # options tuned on dev for the shipped model. That model is the best aligner but the weakest
     # recognizer of the comparison (61 % test WER, docs/results.md); 64 % on this example
     config = json.loads((cli.DEFAULT_MODEL.parent / "config.json").read_text())["dev_selection"]["decoding"]

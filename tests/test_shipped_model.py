@@ -1,17 +1,18 @@
-"""The shipped model (data/model/model.pt, with its dev-tuned alignment defaults) on the shipped
-example recording (data/example/, a voice held out of training): every word boundary within 40 ms
+"""The shipped model (fsttopo/assets/model/model.pt, with its dev-tuned alignment defaults) on the shipped
+example recording (fsttopo/assets/example/, a voice held out of training): every word boundary within 40 ms
 of the synthesizer's reference (issue 6), and a mean within 20 ms."""
 
 from pathlib import Path
 
 import pytest
 
+from fsttopo.resources import EXAMPLE_DIR
 from fsttopo.aligner import Aligner, align_audio_file
 from fsttopo.cli import DEFAULT_MODEL
 from fsttopo.data.export import read_json
 from fsttopo.scoring import word_boundary_errors
 
-EXAMPLE = Path(__file__).resolve().parent.parent / "data" / "example"
+EXAMPLE = EXAMPLE_DIR
 
 
 @pytest.fixture(scope="module")

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from fsttopo.resources import EXAMPLE_DIR
 from fsttopo import expected_segments, path_segments, state_posteriors, viterbi
 from fsttopo.topology import AnyLabels, Transitions, build_graphs, ctc_graph, hmm_graph
 
@@ -93,7 +94,7 @@ def test_any_labels_errors():
         build_graphs([[[1], AnyLabels((1, 5), 2)]], "ctc", 3)
 
 
-EXAMPLE = Path(__file__).resolve().parent.parent / "data" / "example"
+EXAMPLE = EXAMPLE_DIR
 
 
 def test_shipped_aligner_places_an_unknown_word_where_the_known_one_was(tmp_path):

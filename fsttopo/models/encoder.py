@@ -78,6 +78,17 @@ class AlignmentModel(nn.Module):
         self.condition = nn.ModuleDict({
             str(k): nn.Linear(c.num_tokens, c.d_model) for k in c.inter_layers
         }) if c.self_condition else nn.ModuleDict()
+        # torchaudio's convolution module convolves over padding frames as if they were speech, so
+        # an utterance's outputs near its end would depend on how much padding its batch adds: the
+        # depthwise convolution sees zeros there instead, as it does past the end of a lone utterance
+        self._padding: torch.Tensor | None = None
+        for layer in self.encoder.conformer_layers:
+            layer.conv_module.sequential[2].register_forward_pre_hook(self._zero_padding)
+
+    def _zero_padding(self, module: nn.Module, args: tuple[torch.Tensor]) -> tuple[torch.Tensor] | None:
+        if self._padding is None:
+            return None
+        return (args[0].masked_fill(self._padding[:, None, :], 0.0),)  # [B, C, T]
 
     @property
     def frame_shift_factor(self) -> int:
@@ -107,13 +118,17 @@ class AlignmentModel(nn.Module):
         pad = torch.arange(x.shape[1], device=x.device)[None] >= out_lengths[:, None]
         x = x.transpose(0, 1)  # torchaudio's Conformer layers take [T, B, d]
         inter = []
-        for i, layer in enumerate(self.encoder.conformer_layers, start=1):
-            x = layer(x, pad)
-            if i in self.config.inter_layers:
-                lp = self.log_probs_from_hidden(x.transpose(0, 1))
-                inter.append(lp)
-                if str(i) in self.condition:
-                    x = x + self.condition[str(i)](lp.exp()).transpose(0, 1)
+        self._padding = pad if bool(pad.any()) else None
+        try:
+            for i, layer in enumerate(self.encoder.conformer_layers, start=1):
+                x = layer(x, pad)
+                if i in self.config.inter_layers:
+                    lp = self.log_probs_from_hidden(x.transpose(0, 1))
+                    inter.append(lp)
+                    if str(i) in self.condition:
+                        x = x + self.condition[str(i)](lp.exp()).transpose(0, 1)
+        finally:
+            self._padding = None
         return x.transpose(0, 1), inter
 
     def forward(self, features: torch.Tensor, lengths: torch.Tensor) -> ModelOutput:

@@ -57,7 +57,12 @@ class ConvFrontend(nn.Module):
 
     def forward(self, features: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``features`` ``[B, T', F_in]`` -> ``([B, T, d_model], lengths [B])``."""
-        x = self.conv(features.unsqueeze(1))  # [B, C, T, F']
+        x = self.conv[1](self.conv[0](features.unsqueeze(1)))  # [B, C, T1, F']
+        # the second convolution must see zeros past an utterance's end, as it does without padding
+        s1 = self._strides[0]
+        valid = torch.arange(x.shape[2], device=x.device)[None, :] < torch.div(
+            lengths.to(x.device) + s1 - 1, s1, rounding_mode="floor")[:, None]
+        x = self.conv[3](self.conv[2](x * valid[:, None, :, None]))  # [B, C, T, F']
         B, C, T, Fq = x.shape
         x = self.proj(x.permute(0, 2, 1, 3).reshape(B, T, C * Fq))
         return x, self.output_lengths(lengths)

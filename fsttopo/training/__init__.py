@@ -1,6 +1,7 @@
 """Training: objective (topology + scales + priors), Lhotse batches, schedule, trainer, checkpoints."""
 
 from .checkpoint import ModelFile, load_model, read_model_file, save_model
+from .label_prior import estimate_log_prior
 from .data import CutBatches, make_sampler, pad_features
 from .objective import TOPOLOGIES, Objective, ObjectiveConfig, build_graphs
 from .schedule import one_cycle_factor, one_cycle_scheduler
@@ -11,5 +12,5 @@ __all__ = [
     "CutBatches", "make_sampler", "pad_features",
     "one_cycle_factor", "one_cycle_scheduler",
     "SpecAugment", "TrainConfig", "train", "train_step",
-    "ModelFile", "save_model", "read_model_file", "load_model",
+    "ModelFile", "save_model", "read_model_file", "load_model", "estimate_log_prior",
 ]

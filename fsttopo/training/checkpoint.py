@@ -23,35 +23,60 @@ class ModelFile:
         tokens: token symbols, index = id.
         align_options: alignment-time defaults tuned for this model, keyword arguments of
             :meth:`fsttopo.aligner.Aligner.align` (``blank_penalty``, ``prior_scale``); empty if none.
+        log_prior: ``[V]`` label prior estimated on the training data (:func:`estimate_log_prior`),
+            the prior of alignment and decoding; ``None`` in files written without one.
     """
 
     model: AlignmentModel
     objective: ObjectiveConfig
     tokens: list[str]
     align_options: dict = field(default_factory=dict)
+    log_prior: torch.Tensor | None = None
 
 
 def save_model(path: str | Path, model: AlignmentModel, objective_config: ObjectiveConfig,
                tokens: list[str], half: bool = False, extra: dict | None = None,
-               align_options: dict | None = None) -> None:
+               align_options: dict | None = None, log_prior: torch.Tensor | None = None) -> None:
     """Write a self-contained model file (``half`` stores float16 weights, for shipping;
-    ``align_options`` the alignment-time defaults, see :class:`ModelFile`)."""
+    ``align_options`` the alignment-time defaults, ``log_prior`` the ``[V]`` label prior, see
+    :class:`ModelFile`; the prior stays float32 because its small entries matter)."""
+    if log_prior is not None:
+        log_prior = _checked_prior(log_prior, len(tokens), str(path))
     state = {k: (v.half() if half and v.is_floating_point() else v) for k, v in model.state_dict().items()}
     torch.save({"model_config": model.config.to_dict(), "objective_config": objective_config.to_dict(),
                 "tokens": list(tokens), "model": state, "align_options": dict(align_options or {}),
-                **(extra or {})}, path)
+                **({"log_prior": log_prior} if log_prior is not None else {}), **(extra or {})}, path)
+
+
+def _checked_prior(log_prior, num_tokens: int, where: str) -> torch.Tensor:
+    log_prior = torch.as_tensor(log_prior, dtype=torch.float32).detach().cpu()
+    if log_prior.shape != (num_tokens,) or not bool(torch.isfinite(log_prior).all()):
+        raise ValueError(f"{where}: the label prior must be {num_tokens} finite log-probabilities, got shape "
+                         f"{tuple(log_prior.shape)}")
+    return log_prior
 
 
 def read_model_file(path: str | Path, device: str | torch.device = "cpu") -> ModelFile:
     """Load a file written by :func:`save_model` or a training checkpoint."""
-    blob = torch.load(path, map_location=device, weights_only=False)
+    try:
+        blob = torch.load(path, map_location=device, weights_only=False)
+    except FileNotFoundError:
+        raise ValueError(f"model file {str(path)!r} does not exist") from None
+    except IsADirectoryError:
+        raise ValueError(f"model file {str(path)!r} is a directory") from None
+    except Exception as err:  # torch raises many kinds (UnpicklingError, RuntimeError, EOFError) for non-models
+        raise ValueError(f"{path} is not an fsttopo model file ({type(err).__name__}: {err})") from err
+    if not isinstance(blob, dict):
+        raise ValueError(f"{path} is not an fsttopo model file")
     for key in ("model_config", "objective_config", "tokens", "model"):
         if key not in blob:
             raise ValueError(f"{path} is not an fsttopo model file (missing {key!r})")
     model = AlignmentModel(ModelConfig(**blob["model_config"]))
     model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in blob["model"].items()})
+    prior = blob.get("log_prior")
     return ModelFile(model.to(device).eval(), ObjectiveConfig(**blob["objective_config"]), blob["tokens"],
-                     dict(blob.get("align_options", {})))
+                     dict(blob.get("align_options", {})),
+                     None if prior is None else _checked_prior(prior, len(blob["tokens"]), str(path)).to(device))
 
 
 def load_model(path: str | Path, device: str | torch.device = "cpu"

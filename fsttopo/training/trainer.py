@@ -20,6 +20,7 @@ from tqdm import tqdm
 
 from ..models import AlignmentModel, ModelConfig, ModelOutput
 from .checkpoint import save_model
+from .label_prior import estimate_log_prior
 from .data import CutBatches, WordEncoder, make_sampler
 from .objective import Objective, ObjectiveConfig
 from .schedule import one_cycle_scheduler
@@ -37,10 +38,11 @@ class TrainConfig:
     spec_augment: bool = True
     seed: int = 0
     init_from: str | None = None  # model file or checkpoint whose weights initialize the model
+    prior_hours: float = 0.5      # training audio the label prior stored with each model is estimated on
 
 
     def __post_init__(self) -> None:
-        if self.epochs < 1 or self.max_duration <= 0 or self.peak_lr <= 0:
+        if self.epochs < 1 or self.max_duration <= 0 or self.peak_lr <= 0 or not self.prior_hours > 0:
             raise ValueError(f"invalid training config: {self}")
 
 
@@ -157,7 +159,7 @@ def train(model_config: ModelConfig, objective_config: ObjectiveConfig, config: 
     if dev_cuts is not None and rank == 0:
         dev_loader = torch.utils.data.DataLoader(
             dataset, sampler=make_sampler(dev_cuts, config.max_duration, shuffle=False), batch_size=None)
-    log = []
+    log, log_prior = [], None
     for epoch in range(start_epoch, config.epochs):
         sampler.set_epoch(epoch)
         progress = tqdm(loader, total=steps_per_epoch, desc=f"epoch {epoch + 1}/{config.epochs}",
@@ -176,13 +178,16 @@ def train(model_config: ModelConfig, objective_config: ObjectiveConfig, config: 
                 entry["dev_loss"] = evaluate(model, objective, dev_loader)
             log.append(entry)
             print(json.dumps(entry), flush=True)
-            save_model(out / f"epoch{epoch + 1}.pt", model, objective_config, tokens)
+            log_prior = estimate_log_prior(model, train_cuts, config.prior_hours, config.max_duration, device)
+            save_model(out / f"epoch{epoch + 1}.pt", model, objective_config, tokens, log_prior=log_prior)
             torch.save({"model": model.state_dict(), "objective": objective.state_dict(),
                         "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
                         "epoch": epoch, "model_config": model_config.to_dict(),
                         "objective_config": objective_config.to_dict(), "tokens": list(tokens)}, ckpt_path)
     if rank == 0:
-        save_model(out / "model.pt", model, objective_config, tokens, extra={"log": log})
+        if log_prior is None:  # resumed with no epoch left to run
+            log_prior = estimate_log_prior(model, train_cuts, config.prior_hours, config.max_duration, device)
+        save_model(out / "model.pt", model, objective_config, tokens, extra={"log": log}, log_prior=log_prior)
     if distributed:
         torch.distributed.barrier()
     return out / "model.pt"

@@ -1,6 +1,6 @@
-"""Export one test-voice utterance of the corpus as the shipped example (``data/example/``).
+"""Export one test-voice utterance of the corpus as the shipped example (``fsttopo/assets/example/``).
 
-    python recipes/tts/example.py --corpus data/tts --out data/example
+    python recipes/tts/example.py --corpus data/tts --out fsttopo/assets/example
 
 Picks, among the utterances of ``--voice`` (a held-out test voice) at speed 1.0 lasting 3-6 s,
 the one with the most words (ties: smallest id), and writes
@@ -72,7 +72,7 @@ def export_example(corpus: Path, out: Path, voice: str = "flite-rms") -> Path:
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--corpus", type=Path, default=Path("data/tts"))
-    parser.add_argument("--out", type=Path, default=Path("data/example"))
+    parser.add_argument("--out", type=Path, default=Path("fsttopo/assets/example"))
     parser.add_argument("--voice", default="flite-rms", help="a test voice of the corpus")
     args = parser.parse_args(argv)
     print(export_example(args.corpus, args.out, args.voice))

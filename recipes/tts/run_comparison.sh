@@ -36,6 +36,6 @@ train hmm_prior_short 2
 #    WER of word decoding with a bigram LM of the training text pool).
 .venv/bin/python recipes/tts/compare.py --exp $EXP --cuts $M/cuts_test.jsonl.gz --dev $M/cuts_dev.jsonl.gz \
     --lm-text $DATA/text/train.jsonl --out $EXP/results.md
-# 5. Ship the model with the lowest dev TSE (its dev-selected epoch, penalty and prior scale) as data/model/,
+# 5. Ship the model with the lowest dev TSE (its dev-selected epoch, penalty and prior scale) as fsttopo/assets/model/,
 #    with its word decoder.
-.venv/bin/python recipes/tts/ship.py --tuned $EXP/tuned.json --lm-text $DATA/text/train.jsonl --out data/model
+.venv/bin/python recipes/tts/ship.py --tuned $EXP/tuned.json --lm-text $DATA/text/train.jsonl --out fsttopo/assets/model

@@ -1,10 +1,10 @@
-"""Stage 7: copy a trained aligner into ``data/model/`` as the shipped model (float16 weights),
+"""Stage 7: copy a trained aligner into ``fsttopo/assets/model/`` as the shipped model (float16 weights),
 with the epoch, alignment-time penalty and prior scale that ``compare.py`` selected on the dev voice,
 and its word decoder (``decoder.json.gz``: bigram LM of the training text pool, the decoding options
 tuned on dev) so that ``fsttopo transcribe`` works without arguments.
 
-    python recipes/tts/ship.py --tuned exp/tts/tuned.json --out data/model   # best on dev
-    python recipes/tts/ship.py --exp exp/tts/hmm_prior --tuned exp/tts/tuned.json --out data/model
+    python recipes/tts/ship.py --tuned exp/tts/tuned.json --out fsttopo/assets/model   # best on dev
+    python recipes/tts/ship.py --exp exp/tts/hmm_prior --tuned exp/tts/tuned.json --out fsttopo/assets/model
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ def main() -> None:
                    "epoch, with its blank_penalty and prior_scale as the model's alignment defaults")
     p.add_argument("--lm-text", type=Path, default=Path("data/tts/text/train.jsonl"),
                    help="training text pool for the decoder's bigram LM (skipped when missing)")
-    p.add_argument("--out", default="data/model")
+    p.add_argument("--out", default="fsttopo/assets/model")
     args = p.parse_args()
     if args.exp is None and args.tuned is None:
         p.error("give --exp, --tuned or both")

@@ -1,0 +1,57 @@
+"""Alignment-time options (the keyword arguments of :meth:`fsttopo.aligner.Aligner.align` that a
+model file may carry as tuned defaults) and their validation."""
+
+from __future__ import annotations
+
+import math
+from typing import Mapping
+
+from ..names import METHODS
+
+__all__ = ["ALIGN_OPTIONS", "GRADIENT_METHODS", "MAX_TIME_SHIFT", "MAX_SCALE", "check_align_options"]
+
+ALIGN_OPTIONS = {"method": "viterbi", "blank_penalty": 0.0, "prior_scale": 0.0, "posterior_scale": 1.0,
+                 "phases": 1, "time_shift": 0.0}
+"""Alignment-time options with the values used when neither the call nor the model file sets them."""
+GRADIENT_METHODS = ("gradscore", "gradscore-ext")
+MAX_TIME_SHIFT = 0.5
+"""Largest ``|time_shift|`` in seconds: a latency correction, not a way to move words off the audio."""
+MAX_SCALE = 1000.0
+"""Largest prior/posterior scale and ``|blank_penalty|``: beyond it the log-probs of one label swamp
+every other and float32 scores lose all precision (the model's log-probs span about 30 nats)."""
+
+
+def check_align_options(options: Mapping, subsampling: int) -> dict:
+    """``options`` (every key of :data:`ALIGN_OPTIONS`) validated for a model that downsamples by
+    ``subsampling``: numbers as floats, ``phases`` an int. ValueError names the bad option."""
+    unknown = sorted(set(options) - set(ALIGN_OPTIONS))
+    if unknown:
+        raise ValueError(f"unknown alignment options {unknown}; known: {list(ALIGN_OPTIONS)}")
+    missing = sorted(set(ALIGN_OPTIONS) - set(options))
+    if missing:
+        raise ValueError(f"alignment options {missing} are missing")
+    if options["method"] not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}, got {options['method']!r}")
+    out = {"method": options["method"]}
+    for key in ("blank_penalty", "prior_scale", "posterior_scale", "time_shift"):
+        value = options[key]
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise ValueError(f"alignment option {key} must be a finite number, got {value!r}")
+        out[key] = float(value)
+    if not 0 < out["posterior_scale"] <= MAX_SCALE:
+        raise ValueError(f"posterior_scale must be in (0, {MAX_SCALE:g}], got {out['posterior_scale']}")
+    if not 0 <= out["prior_scale"] <= MAX_SCALE:
+        raise ValueError(f"prior_scale must be in [0, {MAX_SCALE:g}], got {out['prior_scale']}")
+    if abs(out["blank_penalty"]) > MAX_SCALE:
+        raise ValueError(f"blank_penalty must be in [-{MAX_SCALE:g}, {MAX_SCALE:g}] nats, got {out['blank_penalty']}")
+    if abs(out["time_shift"]) > MAX_TIME_SHIFT:
+        raise ValueError(f"time_shift must be in [-{MAX_TIME_SHIFT}, {MAX_TIME_SHIFT}] seconds, got {out['time_shift']}")
+    phases = options["phases"]
+    if isinstance(phases, float) and phases.is_integer():
+        phases = int(phases)
+    if isinstance(phases, bool) or not isinstance(phases, int) or not 1 <= phases <= subsampling:
+        raise ValueError(f"phases must be an integer from 1 to the model's downsampling {subsampling}, got {phases!r}")
+    if phases > 1 and out["method"] in GRADIENT_METHODS:
+        raise ValueError(f"method {out['method']!r} aligns one phase only, got phases={phases}")
+    out["phases"] = phases
+    return out

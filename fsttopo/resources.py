@@ -1,0 +1,31 @@
+"""Files shipped inside the package (found with :mod:`importlib.resources`, so they work from a
+wheel installed anywhere, not only from a checkout): the trained aligner with its decoder, and an
+example recording of a voice held out of its training, with its transcript and reference alignment."""
+
+from __future__ import annotations
+
+from importlib.resources import files
+from pathlib import Path
+
+__all__ = ["ASSETS_DIR", "MODEL_DIR", "EXAMPLE_DIR", "default_model_path", "example_paths"]
+
+ASSETS_DIR = Path(str(files("fsttopo") / "assets"))
+MODEL_DIR = ASSETS_DIR / "model"
+EXAMPLE_DIR = ASSETS_DIR / "example"
+EXAMPLE_NAME = "flite-rms-s13372"
+
+
+def _existing(path: Path) -> Path:
+    if not path.is_file():
+        raise ValueError(f"{path} is missing from this installation of fsttopo (reinstall the package)")
+    return path
+
+
+def default_model_path() -> Path:
+    """The shipped model file (``model.pt``; its decoder ``decoder.json.gz`` lies beside it)."""
+    return _existing(MODEL_DIR / "model.pt")
+
+
+def example_paths() -> tuple[Path, Path, Path]:
+    """The shipped example: ``(audio .wav, transcript .txt, reference alignment .json)``."""
+    return tuple(_existing(EXAMPLE_DIR / f"{EXAMPLE_NAME}{suffix}") for suffix in (".wav", ".txt", ".json"))
