@@ -10,7 +10,6 @@ shifted by 0..S-1 feature frames and averages the boundaries, which puts them on
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping, Sequence
@@ -33,7 +32,7 @@ from .training.objective import ObjectiveConfig
 from .topology import AnyLabels, Transitions, build_graphs
 
 __all__ = ["METHODS", "ALIGN_OPTIONS", "AlignerOutput", "Aligner", "compute_features", "SAMPLE_RATE", "FEATURE_SHIFT",
-           "UNKNOWN_PHONE", "align_audio_file", "align_cuts"]
+           "UNKNOWN_PHONE"]
 
 SAMPLE_RATE = 16000
 FEATURE_SHIFT = 0.01  # seconds per feature frame (Lhotse Fbank default)
@@ -361,45 +360,3 @@ class Aligner:
         token_segs = result.segments
         word_segs = [group_segments(t, [len(w) for w in ws]) for t, ws in zip(token_segs, words)]
         return token_segs, word_segs
-
-
-def align_audio_file(aligner: Aligner, audio: str | Path, transcript: str, out_dir: str | Path,
-                     name: str | None = None, plot: bool = True, **options) -> UtteranceAlignment:
-    """Align one recording and write ``NAME.json``, ``NAME.TextGrid``, ``NAME.ctm`` (words) and
-    ``NAME.png`` (features, posteriors, segments) into ``out_dir``. ``options`` go to
-    :meth:`Aligner.align`. Returns the alignment (seconds)."""
-    from .data.export import write_ctm, write_json, write_textgrid
-    from .data.plot import plot_alignment
-
-    name = name or Path(audio).stem
-    feats = compute_features(audio)
-    result = aligner.align([feats], [transcript], [name], **options)
-    ali = result.alignments[0]
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    write_json(ali, out / f"{name}.json")
-    write_textgrid(ali, out / f"{name}.TextGrid")
-    write_ctm([ali], out / f"{name}.ctm")
-    if plot:
-        plot_alignment(feats, result.log_probs[0, : result.lengths[0]], ali, out / f"{name}.png",
-                       aligner.tokens, aligner.frame_shift, frame_offset=aligner.frame_offset)
-    return ali
-
-
-def align_cuts(aligner: Aligner, cuts, max_duration: float = 200.0, **options) -> list[UtteranceAlignment]:
-    """Align every cut of a Lhotse CutSet (features attached, one supervision each) in batches of
-    up to ``max_duration`` seconds, with a progress bar. Times are relative to the recordings."""
-    from tqdm import tqdm
-
-    from .training.data import make_sampler
-
-    out: list[UtteranceAlignment] = []
-    sampler = make_sampler(cuts, max_duration, shuffle=False)
-    for batch in tqdm(sampler, desc="aligning", unit="batch"):
-        batch = list(batch)
-        feats = [torch.from_numpy(c.load_features()).float() for c in batch]
-        sups = [c.supervisions[0] for c in batch]
-        result = aligner.align(feats, [s.text for s in sups], [s.id for s in sups],
-                               offsets=[c.start for c in batch], **options)
-        out.extend(result.alignments)
-    return out

@@ -75,7 +75,7 @@ def _load_aligner(args: argparse.Namespace):
 def _align(args: argparse.Namespace) -> None:
     from pathlib import Path
 
-    from .aligner import align_audio_file
+    from .files import align_audio_file
 
     transcript = Path(args.transcript).read_text().strip() if Path(args.transcript).is_file() else args.transcript
     aligner = _load_aligner(args)
@@ -92,7 +92,7 @@ def _align_cuts(args: argparse.Namespace) -> None:
 
     from lhotse import load_manifest_lazy
 
-    from .aligner import align_cuts
+    from .files import align_cuts
     from .data.export import add_to_cuts, write_json_dir
 
     cuts = load_manifest_lazy(args.cuts)
@@ -146,7 +146,7 @@ def _transcribe(args: argparse.Namespace) -> None:
         decoded = transcribe_audio_files(recognizer, args.audio, args.max_duration)
         texts = {Path(a).stem: decoded[str(a)] for a in args.audio}
         if args.align_out:
-            from .aligner import align_audio_file
+            from .files import align_audio_file
 
             for audio, text in zip(args.audio, texts.values()):
                 if text:

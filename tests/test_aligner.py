@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 import torch
 
-from fsttopo.aligner import ALIGN_OPTIONS, Aligner, align_audio_file, compute_features
+from fsttopo.aligner import ALIGN_OPTIONS, Aligner, compute_features
+from fsttopo.files import align_audio_file
 from fsttopo.data.export import read_textgrid
 from fsttopo.data.lexicon import Lexicon
 from fsttopo.models import AlignmentModel, ModelConfig

@@ -11,7 +11,8 @@ import soundfile
 import torch
 
 from fsttopo import cli
-from fsttopo.aligner import Aligner, align_audio_file, compute_features
+from fsttopo.aligner import Aligner, compute_features
+from fsttopo.files import align_audio_file
 from fsttopo.inference import emission_scores
 from fsttopo.resources import example_paths
 
@@ -83,7 +84,7 @@ def test_align_align_dir_and_align_cuts_agree(aligner, tmp_path):
     from lhotse import CutSet, Fbank, FbankConfig, LilcomFilesWriter, Recording, SupervisionSegment
     from lhotse.cut import MonoCut
 
-    from fsttopo.aligner import align_cuts
+    from fsttopo.files import align_cuts
     from fsttopo.directory import align_directory
 
     corpus = tmp_path / "corpus"

@@ -7,7 +7,8 @@ import pytest
 
 from fsttopo.resources import EXAMPLE_DIR
 from fsttopo import cli
-from fsttopo.aligner import Aligner, align_audio_file
+from fsttopo.aligner import Aligner
+from fsttopo.files import align_audio_file
 from fsttopo.data.export import read_ctm, read_json, read_textgrid
 from fsttopo.directory import align_directory, find_utterances
 

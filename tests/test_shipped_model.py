@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from fsttopo.resources import EXAMPLE_DIR
-from fsttopo.aligner import Aligner, align_audio_file
+from fsttopo.aligner import Aligner
+from fsttopo.files import align_audio_file
 from fsttopo.cli import DEFAULT_MODEL
 from fsttopo.data.export import read_json
 from fsttopo.scoring import word_boundary_errors

@@ -37,7 +37,8 @@ from tqdm import tqdm
 
 from fsttopo import metrics
 from fsttopo.align.segments import Segment, group_segments
-from fsttopo.aligner import ALIGN_OPTIONS, FEATURE_SHIFT, Aligner, align_cuts
+from fsttopo.aligner import ALIGN_OPTIONS, FEATURE_SHIFT, Aligner
+from fsttopo.files import align_cuts
 from fsttopo.data.alignment import UtteranceAlignment
 from fsttopo.data.export import from_cuts, write_json_dir
 from fsttopo.data.lexicon import Lexicon

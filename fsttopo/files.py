@@ -1,0 +1,92 @@
+"""Aligning files with an :class:`~fsttopo.aligner.Aligner`: one recording (written as JSON,
+TextGrid, CTM and a plot), every cut of a Lhotse CutSet, and :func:`align_file`, the one-call API
+with the shipped model."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+import torch
+
+from .aligner import Aligner, compute_features
+from .data.alignment import UtteranceAlignment
+
+__all__ = ["align_file", "load_aligner", "align_audio_file", "align_cuts"]
+
+
+@lru_cache(maxsize=4)
+def _cached_aligner(model: str, device: str) -> Aligner:
+    return Aligner.from_file(model).to(device)
+
+
+def load_aligner(model: str | Path | None = None, device: str = "cpu") -> Aligner:
+    """The aligner of a model file (default: the shipped one) on ``device``, loaded once per
+    process (the CMUdict lexicon and the weights take about a second)."""
+    from .resources import default_model_path
+
+    return _cached_aligner(str(model or default_model_path()), str(device))
+
+
+def align_file(audio: str | Path, text: str, *, model: str | Path | None = None, device: str = "cpu",
+               **options) -> UtteranceAlignment:
+    """Align one recording with its transcript and return the words and phones with times.
+
+    Example::
+
+        ali = fsttopo.align_file("speech.wav", "the words spoken")
+        for w in ali.words:
+            print(w.symbol, w.start, w.end, w.confidence)   # seconds
+
+    Args:
+        audio: an audio file (any rate soundfile reads; resampled to 16 kHz, channels averaged).
+        text: the words spoken (punctuation around words is dropped).
+        model: a model file (default: the shipped English phoneme aligner).
+        device: where the acoustic model runs (``"cpu"``, ``"cuda"``).
+        options: alignment options of :meth:`Aligner.align` (default: the model's stored ones).
+    """
+    name = Path(audio).stem
+    return load_aligner(model, device).align([compute_features(audio)], [text], [name], **options).alignments[0]
+
+
+def align_audio_file(aligner: Aligner, audio: str | Path, transcript: str, out_dir: str | Path,
+                     name: str | None = None, plot: bool = True, **options) -> UtteranceAlignment:
+    """Align one recording and write ``NAME.json``, ``NAME.TextGrid``, ``NAME.ctm`` (words) and
+    ``NAME.png`` (features, posteriors, segments) into ``out_dir`` (each file written whole or not at
+    all; nothing is written when the alignment fails). ``options`` go to :meth:`Aligner.align`.
+    Returns the alignment (seconds)."""
+    from .data.export import write_ctm, write_json, write_textgrid
+    from .data.plot import plot_alignment
+
+    name = name or Path(audio).stem
+    feats = compute_features(audio)
+    result = aligner.align([feats], [transcript], [name], **options)
+    ali = result.alignments[0]
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    write_json(ali, out / f"{name}.json")
+    write_textgrid(ali, out / f"{name}.TextGrid")
+    write_ctm([ali], out / f"{name}.ctm")
+    if plot:
+        plot_alignment(feats, result.log_probs[0, : result.lengths[0]], ali, out / f"{name}.png",
+                       aligner.tokens, aligner.frame_shift, frame_offset=aligner.frame_offset)
+    return ali
+
+
+def align_cuts(aligner: Aligner, cuts, max_duration: float = 200.0, **options) -> list[UtteranceAlignment]:
+    """Align every cut of a Lhotse CutSet (features attached, one supervision each) in batches of
+    up to ``max_duration`` seconds, with a progress bar. Times are relative to the recordings."""
+    from tqdm import tqdm
+
+    from .training.data import make_sampler
+
+    out: list[UtteranceAlignment] = []
+    sampler = make_sampler(cuts, max_duration, shuffle=False)
+    for batch in tqdm(sampler, desc="aligning", unit="batch"):
+        batch = list(batch)
+        feats = [torch.from_numpy(c.load_features()).float() for c in batch]
+        sups = [c.supervisions[0] for c in batch]
+        result = aligner.align(feats, [s.text for s in sups], [s.id for s in sups],
+                               offsets=[c.start for c in batch], **options)
+        out.extend(result.alignments)
+    return out
