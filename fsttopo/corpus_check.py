@@ -21,7 +21,8 @@ from .aligner import FEATURE_SHIFT, SAMPLE_RATE, Aligner
 from .audio_batches import AudioInfo, audio_info
 
 __all__ = ["AUDIO_SUFFIXES", "TRANSCRIPT_SUFFIXES", "REASONS", "Problem", "DirectoryUtterance", "FileCheck",
-           "CorpusReport", "scan_directory", "check_utterance", "validate_corpus", "format_report", "write_problems"]
+           "CorpusReport", "scan_directory", "check_audio", "check_utterance", "validate_corpus", "format_report",
+           "tsv_field", "write_problems"]
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg")
 TRANSCRIPT_SUFFIXES = (".txt", ".lab")
@@ -168,6 +169,16 @@ def _phone_count(aligner: Aligner, words: list[str], unknown: set[str]) -> int:
     return sum(1 if w in unknown else len(aligner.lexicon.encode_words(w)[0]) for w in words)
 
 
+def check_audio(path: Path, file: str) -> tuple[AudioInfo | None, list[Problem]]:
+    """The header of the audio file ``path`` (None when unreadable) and its problems
+    (``unreadable-audio``, ``empty-audio``); ``file`` names it in the problems."""
+    try:
+        info = audio_info(path)
+    except ValueError as err:
+        return None, [Problem(file, "unreadable-audio", str(err))]
+    return info, [Problem(file, "empty-audio", f"{path.name} has no samples")] if info.duration <= 0 else []
+
+
 def check_utterance(aligner: Aligner, utterance: DirectoryUtterance, oov: str | None = None) -> FileCheck:
     """Check one utterance before aligning it: the audio header is readable and has samples
     (``unreadable-audio``, ``empty-audio``), the words are in the lexicon when ``oov`` is None or
@@ -175,14 +186,8 @@ def check_utterance(aligner: Aligner, utterance: DirectoryUtterance, oov: str | 
     audio has at least one model frame (``aligner.frame_shift``) per phone, the least an HMM
     topology needs (``too-short``). Passing is necessary, not sufficient: the engine may still find
     no path (e.g. CTC needs blanks between repeated labels)."""
-    file, problems = utterance.file, []
-    try:
-        info: AudioInfo | None = audio_info(utterance.audio)
-    except ValueError as err:
-        info = None
-        problems.append(Problem(file, "unreadable-audio", str(err)))
-    if info is not None and info.duration <= 0:
-        problems.append(Problem(file, "empty-audio", f"{utterance.audio.name} has no samples"))
+    file = utterance.file
+    info, problems = check_audio(utterance.audio, file)
     words = aligner.normalize([utterance.text])[0].split()
     if not words:
         problems.append(Problem(file, "empty-transcript", f"{utterance.transcript.name} holds only punctuation"))
@@ -238,20 +243,25 @@ class CorpusReport:
 def validate_corpus(aligner: Aligner, directory: str | Path, oov: str | None = None) -> CorpusReport:
     """Every problem of a corpus directory, nothing aligned: :func:`scan_directory`, then
     :func:`check_utterance` on each utterance (with the aligner's lexicon and frame rate)."""
-    utterances, problems = scan_directory(directory)
-    report = CorpusReport(Path(directory), len(utterances) + len({p.file for p in problems}), list(problems))
+    root = Path(directory)
+    utterances, problems = scan_directory(root)
+    report = CorpusReport(root, len(utterances) + len({p.file for p in problems}), list(problems))
+    # a file with a transcript problem may have an audio problem too
+    checks = [check_audio(root / file, file) for file in sorted({p.file for p in problems})]
     for utt in utterances:
         check = check_utterance(aligner, utt, oov)
-        report.problems += check.problems
-        if check.info is not None:
-            report.sample_rates[check.info.sample_rate] += 1
-            report.channels[check.info.channels] += 1
-            report.duration += check.info.duration
+        checks.append((check.info, check.problems))
         if check.unknown and _checks_unknown_words(aligner, oov):
             words = aligner.normalize([utt.text])[0].split()
             for word in check.unknown:
                 report.unknown_words.setdefault(word, []).append(utt.file)
                 report.unknown_counts[word] += words.count(word)
+    for info, found in checks:
+        report.problems += found
+        if info is not None:
+            report.sample_rates[info.sample_rate] += 1
+            report.channels[info.channels] += 1
+            report.duration += info.duration
     report.problems.sort(key=lambda p: p.file)
     return report
 
@@ -279,7 +289,7 @@ def format_report(report: CorpusReport) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _tsv_field(text: str) -> str:
+def tsv_field(text: str) -> str:
     """A TSV field: tab, newline and carriage return written as ``\\t``, ``\\n``, ``\\r`` (file
     names may hold them; the manifest keeps the exact names)."""
     return text.replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
@@ -289,6 +299,6 @@ def write_problems(problems: Iterable[Problem], path: str | Path) -> Path:
     """Write ``file<TAB>reason<TAB>message`` lines under that header (atomically)."""
     from .data.atomic import write_text_atomic
 
-    rows = ["file\treason\tmessage\n"] + [f"{_tsv_field(p.file)}\t{p.reason}\t{_tsv_field(p.message)}\n"
+    rows = ["file\treason\tmessage\n"] + [f"{tsv_field(p.file)}\t{p.reason}\t{tsv_field(p.message)}\n"
                                           for p in problems]
     return write_text_atomic(path, "".join(rows))

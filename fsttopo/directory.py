@@ -13,7 +13,8 @@ from typing import Any, Mapping
 
 from .aligner import Aligner, compute_features
 from .audio_batches import duration_batches
-from .corpus_check import DirectoryUtterance, Problem, check_utterance, scan_directory, write_problems
+from .corpus_check import (DirectoryUtterance, Problem, check_utterance, scan_directory, tsv_field,
+                           write_problems)
 from .data.alignment import UtteranceAlignment
 from .engine import NoPathError
 from .output_dir import StagedOutput, input_fingerprint, staged_output, write_manifest
@@ -138,32 +139,34 @@ def align_directory(aligner: Aligner, directory: str | Path, out_dir: str | Path
     the batching (``max_duration``)."""
     from tqdm import tqdm
 
-    from .data.export import read_json, write_ctm
     from .data.atomic import write_text_atomic
+    from .data.export import read_json, write_ctm
 
     if resume and identity is None:
         raise ValueError("resume needs the identity of the model (and lexicon) to tell whether outputs are up to date")
     root = Path(directory)
+    if root.resolve().is_relative_to(Path(out_dir).resolve()):
+        raise ValueError(f"the corpus {root} is inside the output directory {out_dir}, which is replaced as a whole")
     utterances, problems = scan_directory(root)
     settings = _settings(aligner, identity, options)
     inputs = {u: input_fingerprint(root, [u.audio, u.transcript]) for u in utterances}
     alignments: dict[DirectoryUtterance, UtteranceAlignment] = {}
     rows: dict[str, dict[str, Any]] = {}
     with staged_output(out_dir) as stage:
-        todo, durations = [], {}
+        durations = {}
         for utt in utterances:
             previous = stage.previous_manifest.get(utt.file)
             if resume and _up_to_date(previous, inputs[utt], settings, stage):
                 for f in previous["outputs"]:
                     stage.keep(f)
                 alignments[utt] = read_json(stage.path / output_files(utt)[0])[0]
-                rows[utt.file] = {"status": "skipped-up-to-date", "outputs": previous["outputs"]}
+                rows[utt.file] = {"status": "skipped-up-to-date", "outputs": previous["outputs"], "reasons": [],
+                                  "messages": []}
                 continue
             check = check_utterance(aligner, utt, options.get("oov"))
             if check.problems:
                 problems += check.problems
             else:
-                todo.append(utt)
                 durations[utt] = check.info.duration
         batches = duration_batches(durations, max_duration) if durations else []
         for batch in tqdm(batches, desc="aligning", unit="batch"):
@@ -175,7 +178,7 @@ def align_directory(aligner: Aligner, directory: str | Path, out_dir: str | Path
                     problems.append(problem)
                     continue
                 alignments[utt] = ali
-                rows[utt.file] = {"status": "aligned", "outputs": output_files(utt)}
+                rows[utt.file] = {"status": "aligned", "outputs": output_files(utt), "reasons": [], "messages": []}
         problems.sort(key=lambda p: p.file)
         for p in problems:
             row = rows.setdefault(p.file, {"status": "failed", "outputs": [], "reasons": [], "messages": []})
@@ -188,6 +191,6 @@ def align_directory(aligner: Aligner, directory: str | Path, out_dir: str | Path
         ordered = [alignments[u] for u in utterances if u in alignments]
         write_ctm(ordered, stage.path / "alignments.ctm")
         scored = sorted((a.confidence, a.utterance_id) for a in ordered if a.confidence is not None)
-        write_text_atomic(stage.path / "confidence.tsv", "".join(f"{c:.4f}\t{rel}\n" for c, rel in scored))
+        write_text_atomic(stage.path / "confidence.tsv", "".join(f"{c:.4f}\t{tsv_field(rel)}\n" for c, rel in scored))
     kept = sum(r["status"] == "skipped-up-to-date" for r in rows.values())
     return DirectoryResult(ordered, problems, len(ordered) - kept, kept, len(rows))

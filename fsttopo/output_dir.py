@@ -122,7 +122,7 @@ def staged_output(target: str | Path) -> Iterator[StagedOutput]:
     error; on any error (KeyboardInterrupt included) the partial directory is removed and
     ``target`` stays as it was. ValueError when ``target`` is a non-empty directory without a
     manifest (not written by fsttopo) or a file."""
-    target = Path(target)
+    target = Path(target).resolve()  # "." or "out/" have no usable name or parent for the sibling
     previous = _check_replaceable(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     staged = Path(tempfile.mkdtemp(dir=target.parent, prefix=f"{target.name}.partial-"))

@@ -229,6 +229,8 @@ def test_a_foreign_output_directory_is_not_replaced(aligner, tmp_path, capsys):
     with pytest.raises(ValueError, match=r"out is not empty and has no manifest.jsonl .*refusing to replace it"):
         align_directory(aligner, root, out, **FAST)
     assert [p.name for p in out.iterdir()] == ["thesis.tex"]
+    with pytest.raises(ValueError, match="inside the output directory"):  # the swap would delete it
+        align_directory(aligner, root, tmp_path, **FAST)
     with pytest.raises(SystemExit, match="not a directory"):
         cli.main(["align-dir", str(tmp_path / "nope"), "--out", str(out)])
 
