@@ -108,15 +108,8 @@ def _model_identity(args: argparse.Namespace) -> dict:
     return {"model": file_identity(args.model), "lexicon": file_identity(args.lexicon) if args.lexicon else None}
 
 
-def _problem_summary(failed: int, files: int, problems) -> str:
-    from collections import Counter
-
-    reasons = Counter(p.reason for p in problems)
-    return (f"{failed} of {files} audio files not aligned ("
-            + ", ".join(f"{n} {reason}" for reason, n in reasons.most_common()) + ")")
-
-
 def _align_dir(args: argparse.Namespace) -> None:
+    from .corpus_check import problem_summary
     from .directory import align_directory
 
     result = align_directory(_load_aligner(args), args.directory, args.out, args.max_duration, resume=args.resume,
@@ -125,21 +118,20 @@ def _align_dir(args: argparse.Namespace) -> None:
     print(f"aligned {len(result.alignments)} utterances{kept}: {args.out}/ (JSON and TextGrid per file, "
           "alignments.ctm, confidence.tsv: lowest first, manifest.jsonl)")
     if result.problems:
-        print(f"fsttopo align-dir: {_problem_summary(len(result.failed_files), result.files, result.problems)}, "
-              f"listed in {args.out}/failed.tsv", file=sys.stderr)
+        print(f"fsttopo align-dir: {problem_summary(result.problems, result.files, 'not aligned')}, listed in "
+              f"{args.out}/failed.tsv", file=sys.stderr)
         sys.exit(3)
 
 
 def _validate(args: argparse.Namespace) -> None:
-    from .corpus_check import format_report, validate_corpus, write_problems
+    from .corpus_check import format_report, problem_summary, validate_corpus, write_problems
 
     report = validate_corpus(_load_aligner(args), args.directory, args.oov)
     print(format_report(report), end="")
     if args.out:
         print(f"written: {write_problems(report.problems, args.out)}")
     if not report.clean:
-        print(f"fsttopo validate: {_problem_summary(len(report.failed_files), report.files, report.problems)}",
-              file=sys.stderr)
+        print(f"fsttopo validate: {problem_summary(report.problems, report.files, 'with problems')}", file=sys.stderr)
         sys.exit(3)
 
 

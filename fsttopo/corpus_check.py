@@ -22,7 +22,7 @@ from .audio_batches import AudioInfo, audio_info
 
 __all__ = ["AUDIO_SUFFIXES", "TRANSCRIPT_SUFFIXES", "REASONS", "Problem", "DirectoryUtterance", "FileCheck",
            "CorpusReport", "scan_directory", "check_audio", "check_utterance", "validate_corpus", "format_report",
-           "tsv_field", "write_problems"]
+           "problem_summary", "tsv_field", "write_problems"]
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg")
 TRANSCRIPT_SUFFIXES = (".txt", ".lab")
@@ -287,6 +287,15 @@ def format_report(report: CorpusReport) -> str:
             files = report.unknown_words[word]
             lines.append(f"  {word}\t{n}\t{', '.join(files[:5])}{', ...' if len(files) > 5 else ''}")
     return "\n".join(lines) + "\n"
+
+
+def problem_summary(problems: Iterable[Problem], files: int, verb: str = "with problems") -> str:
+    """One line: ``"2 of 12 audio files with problems (1 unknown-words, 1 no-path)"``, each reason
+    counted once per file."""
+    pairs = {(p.file, p.reason) for p in problems}
+    reasons = Counter(reason for _, reason in pairs)
+    return (f"{len({f for f, _ in pairs})} of {files} audio files {verb} ("
+            + ", ".join(f"{n} {reason}" for reason, n in reasons.most_common()) + ")")
 
 
 def tsv_field(text: str) -> str:

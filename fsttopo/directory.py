@@ -59,11 +59,20 @@ def _settings(aligner: Aligner, identity: Mapping[str, Any] | None, options: Map
     return json.loads(json.dumps({"model": identity, "options": used}, sort_keys=True))
 
 
-def _up_to_date(row: Mapping[str, Any] | None, inputs: Mapping[str, Any], settings: Mapping[str, Any],
-                stage: StagedOutput) -> bool:
-    return (row is not None and row.get("status") in ("aligned", "skipped-up-to-date") and row.get("inputs") == inputs
-            and {"model": row.get("model"), "options": row.get("options")} == settings
-            and stage.previous is not None and all((stage.previous / f).is_file() for f in row.get("outputs", ())))
+def _previous_alignment(row: Mapping[str, Any] | None, utt: DirectoryUtterance, inputs: Mapping[str, Any],
+                        settings: Mapping[str, Any], stage: StagedOutput) -> UtteranceAlignment | None:
+    """The previous run's alignment of ``utt`` when its outputs are up to date: its manifest row says
+    aligned (or kept) from the same inputs, model and options, and its outputs exist and read back."""
+    from .data.export import read_json
+
+    if (row is None or row.get("status") not in ("aligned", "skipped-up-to-date") or row.get("inputs") != inputs
+            or {"model": row.get("model"), "options": row.get("options")} != settings or stage.previous is None
+            or not all((stage.previous / f).is_file() for f in row.get("outputs", ()))):
+        return None
+    try:
+        return read_json(stage.previous / output_files(utt)[0])[0]
+    except ValueError:  # damaged since: align the file again
+        return None
 
 
 def _align_batch(aligner: Aligner, batch: list[DirectoryUtterance], options: Mapping[str, Any]
@@ -140,7 +149,7 @@ def align_directory(aligner: Aligner, directory: str | Path, out_dir: str | Path
     from tqdm import tqdm
 
     from .data.atomic import write_text_atomic
-    from .data.export import read_json, write_ctm
+    from .data.export import write_ctm
 
     if resume and identity is None:
         raise ValueError("resume needs the identity of the model (and lexicon) to tell whether outputs are up to date")
@@ -156,10 +165,11 @@ def align_directory(aligner: Aligner, directory: str | Path, out_dir: str | Path
         durations = {}
         for utt in utterances:
             previous = stage.previous_manifest.get(utt.file)
-            if resume and _up_to_date(previous, inputs[utt], settings, stage):
+            kept = _previous_alignment(previous, utt, inputs[utt], settings, stage) if resume else None
+            if kept is not None:
                 for f in previous["outputs"]:
                     stage.keep(f)
-                alignments[utt] = read_json(stage.path / output_files(utt)[0])[0]
+                alignments[utt] = kept
                 rows[utt.file] = {"status": "skipped-up-to-date", "outputs": previous["outputs"], "reasons": [],
                                   "messages": []}
                 continue

@@ -84,7 +84,7 @@ def test_cli_validate_exit_status_and_report_file(aligner, corpus, tmp_path, cap
         cli.main(["validate", str(corpus)])
     assert exit_.value.code == 3
     captured = capsys.readouterr()
-    assert "unknown-words (2)" in captured.out and "fsttopo validate: 8 of 10 audio files not aligned" in captured.err
+    assert "unknown-words (2)" in captured.out and "fsttopo validate: 8 of 10 audio files with problems" in captured.err
     assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before  # writes nothing
     with pytest.raises(SystemExit):
         cli.main(["validate", str(corpus), "--out", str(tmp_path / "report.tsv")])
