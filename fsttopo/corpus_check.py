@@ -31,6 +31,7 @@ REASONS = {
     "missing-transcript": f"no transcript ({' or '.join(TRANSCRIPT_SUFFIXES)}) beside the audio file",
     "empty-transcript": "the transcript holds no words",
     "undecodable-transcript": "the transcript is not UTF-8 text",
+    "unreadable-transcript": "the transcript file cannot be read (permissions, I/O error)",
     "two-transcripts": "the audio file has both a .txt and a .lab transcript",
     "duplicate-audio": "another audio file has the same path but for its audio suffix (their outputs would collide)",
     "unreadable-audio": "the audio file cannot be read",
@@ -96,7 +97,8 @@ def _read_words(path: Path) -> str:
 def scan_directory(directory: str | Path) -> tuple[list[DirectoryUtterance], list[Problem]]:
     """Every audio file under ``directory`` (sorted by path): the ones with exactly one readable,
     non-empty transcript as utterances, the others as problems (``missing-transcript``,
-    ``empty-transcript``, ``undecodable-transcript``, ``two-transcripts``, ``duplicate-audio``).
+    ``empty-transcript``, ``undecodable-transcript``, ``unreadable-transcript``, ``two-transcripts``,
+    ``duplicate-audio``).
     ValueError when ``directory`` is not a directory or holds no audio file."""
     root = Path(directory)
     if not root.is_dir():
@@ -128,6 +130,9 @@ def scan_directory(directory: str | Path) -> tuple[list[DirectoryUtterance], lis
             problems.append(Problem(file, "undecodable-transcript", f"{texts[0].name} is not UTF-8: byte "
                                     f"0x{err.object[err.start]:02x} at offset {err.start}; convert it (e.g. "
                                     f"iconv -f latin1 -t utf-8)"))
+            continue
+        except OSError as err:
+            problems.append(Problem(file, "unreadable-transcript", f"cannot read {texts[0].name}: {err.strerror}"))
             continue
         if not text:
             problems.append(Problem(file, "empty-transcript", f"{texts[0].name} holds no words"))
