@@ -146,7 +146,6 @@ class FileCheck:
     """:func:`check_utterance`'s answer: the audio header (None when unreadable), the problems (none:
     ready to align) and the transcript's words outside the lexicon."""
 
-    utterance: DirectoryUtterance
     info: AudioInfo | None
     problems: list[Problem]
     unknown: list[str]
@@ -196,7 +195,7 @@ def check_utterance(aligner: Aligner, utterance: DirectoryUtterance, oov: str | 
     words = aligner.normalize([utterance.text])[0].split()
     if not words:
         problems.append(Problem(file, "empty-transcript", f"{utterance.transcript.name} holds only punctuation"))
-        return FileCheck(utterance, info, problems, [])
+        return FileCheck(info, problems, [])
     in_lexicon = getattr(aligner.lexicon, "__contains__", None)
     unknown = [w for w in dict.fromkeys(words) if in_lexicon is not None and not in_lexicon(w)]
     if unknown and _checks_unknown_words(aligner, oov):
@@ -208,7 +207,7 @@ def check_utterance(aligner: Aligner, utterance: DirectoryUtterance, oov: str | 
             problems.append(Problem(file, "too-short", f"{info.duration:.2f} s of audio are {frames} model frames "
                                     f"({aligner.frame_shift * 1000:.0f} ms each) for {phones} phones of "
                                     f"{len(words)} words; every phone needs one"))
-    return FileCheck(utterance, info, problems, unknown)
+    return FileCheck(info, problems, unknown)
 
 
 @dataclass
