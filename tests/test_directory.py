@@ -146,6 +146,10 @@ def test_cli_align_dir_accounts_for_every_file(aligner, tmp_path, capsys, monkey
     status = manifest_status(out)
     assert len(status) == 12 and sum(s == "aligned" for s in status.values()) == 5
     assert not list(tmp_path.glob("out.*"))  # no partial or old directory left beside it
+    with pytest.raises(SystemExit):  # nothing changed: the good files are kept, the bad ones checked again
+        cli.main(["align-dir", str(root), "--out", str(out), "--phases", "1", "--resume"])
+    assert "aligned 5 utterances (5 kept up to date)" in capsys.readouterr().out
+    assert sum(s == "skipped-up-to-date" for s in manifest_status(out).values()) == 5
 
 
 def test_a_batch_without_a_path_is_aligned_one_by_one(aligner, tmp_path):
