@@ -3,22 +3,38 @@ into one batch."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Hashable, Mapping, TypeVar
 
-__all__ = ["audio_duration", "duration_batches"]
+__all__ = ["AudioInfo", "audio_info", "audio_duration", "duration_batches"]
 
 Item = TypeVar("Item", bound=Hashable)
 
 
-def audio_duration(path: str | Path) -> float:
-    """Duration of an audio file in seconds (from its header); ValueError naming an unreadable file."""
+@dataclass(frozen=True)
+class AudioInfo:
+    """An audio file's header: duration in seconds, sample rate in Hz, channels."""
+
+    duration: float
+    sample_rate: int
+    channels: int
+
+
+def audio_info(path: str | Path) -> AudioInfo:
+    """The header of an audio file; ValueError naming the file when soundfile cannot read it."""
     import soundfile
 
     try:
-        return float(soundfile.info(str(path)).duration)
+        info = soundfile.info(str(path))
     except (soundfile.LibsndfileError, RuntimeError) as err:
         raise ValueError(f"cannot read audio file {str(path)!r}: {err}") from err
+    return AudioInfo(float(info.duration), int(info.samplerate), int(info.channels))
+
+
+def audio_duration(path: str | Path) -> float:
+    """Duration of an audio file in seconds (from its header); ValueError naming an unreadable file."""
+    return audio_info(path).duration
 
 
 def duration_batches(durations: Mapping[Item, float], max_duration: float) -> list[list[Item]]:

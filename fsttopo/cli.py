@@ -103,18 +103,37 @@ def _align_cuts(args: argparse.Namespace) -> None:
     print(f"aligned {len(alis)} utterances: {out}/cuts_aligned.jsonl.gz, {out}/json/")
 
 
+def _model_identity(args: argparse.Namespace) -> dict:
+    from .output_dir import file_identity
+
+    return {"model": file_identity(args.model), "lexicon": file_identity(args.lexicon) if args.lexicon else None}
+
+
 def _align_dir(args: argparse.Namespace) -> None:
+    from .corpus_check import problem_summary
     from .directory import align_directory
 
-    from pathlib import Path
+    result = align_directory(_load_aligner(args), args.directory, args.out, args.max_duration, resume=args.resume,
+                             identity=_model_identity(args), **_alignment_options(args))
+    kept = f" ({result.kept} kept up to date)" if result.kept else ""
+    print(f"aligned {len(result.alignments)} utterances{kept}: {args.out}/ (JSON and TextGrid per file, "
+          "alignments.ctm, confidence.tsv: lowest first, manifest.jsonl)")
+    if result.problems:
+        print(f"fsttopo align-dir: {problem_summary(result.problems, result.files, 'not aligned')}, listed in "
+              f"{args.out}/failed.tsv", file=sys.stderr)
+        sys.exit(3)
 
-    alis = align_directory(_load_aligner(args), args.directory, args.out, args.max_duration,
-                           **_alignment_options(args))
-    print(f"aligned {len(alis)} utterances: {args.out}/ (JSON and TextGrid per file, alignments.ctm, "
-          "confidence.tsv: lowest first)")
-    failed = (Path(args.out) / "failed.tsv").read_text().splitlines()
-    if failed:
-        print(f"{len(failed)} utterance(s) could not be aligned, listed in {args.out}/failed.tsv", file=sys.stderr)
+
+def _validate(args: argparse.Namespace) -> None:
+    from .corpus_check import format_report, problem_summary, validate_corpus, write_problems
+
+    report = validate_corpus(_load_aligner(args), args.directory, args.oov)
+    print(format_report(report), end="")
+    if args.out:
+        print(f"written: {write_problems(report.problems, args.out)}")
+    if not report.clean:
+        print(f"fsttopo validate: {problem_summary(report.problems, report.files, 'with problems')}", file=sys.stderr)
+        sys.exit(3)
 
 
 def _transcribe(args: argparse.Namespace) -> None:
@@ -250,8 +269,21 @@ def main(argv: list[str] | None = None) -> None:
     align_d.add_argument("directory", help="root of the corpus; sub-directories (e.g. speakers) are searched")
     align_d.add_argument("--out", required=True, help="output directory (mirrors the input tree)")
     align_d.add_argument("--max-duration", type=float, default=200.0, help="seconds of audio per batch")
+    align_d.add_argument("--resume", action="store_true", help="keep the outputs of files whose inputs, model "
+                         "and options are unchanged since the last run (its manifest.jsonl), align the rest")
     _add_alignment_options(align_d)
     align_d.set_defaults(func=_align_dir)
+
+    validate = sub.add_parser("validate", help="report every problem of a corpus directory (as align-dir reads "
+                              "it) without aligning: transcripts, audio, unknown words, audio too short")
+    validate.add_argument("directory", help="root of the corpus")
+    validate.add_argument("--model", default=str(DEFAULT_MODEL), help="model file: its frame rate (default: the "
+                          "shipped model)")
+    validate.add_argument("--lexicon", help=LEXICON_HELP)
+    validate.add_argument("--oov", choices=["error", "phone-loop"], help="as align-dir: with 'phone-loop' "
+                          "unknown words are no problem")
+    validate.add_argument("--out", help="also write the problems as 'file reason message' TSV to this file")
+    validate.set_defaults(func=_validate)
 
     trans = sub.add_parser("transcribe", help="decode words from audio files or a CutSet (lexicon + bigram "
                            "LM in the model's topology, exact Viterbi)")

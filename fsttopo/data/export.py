@@ -9,12 +9,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
+from urllib.parse import unquote
 
 from lhotse import CutSet, SupervisionSet, load_manifest
 from lhotse.cut.data import DataCut
 from praatio import textgrid
 
 from .alignment import TimedToken, UtteranceAlignment
+from .atomic import atomic_path, write_text_atomic
 
 __all__ = [
     "WORD_TIER", "PHONE_TIER",
@@ -66,12 +68,9 @@ def alignment_from_dict(data: Mapping[str, Any]) -> UtteranceAlignment:
 
 def write_json(alignments: UtteranceAlignment | Sequence[UtteranceAlignment], path: str | Path) -> Path:
     """Write one alignment as a JSON object, or several as a JSON list."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     data: Any = (alignment_to_dict(alignments) if isinstance(alignments, UtteranceAlignment)
                  else [alignment_to_dict(a) for a in alignments])
-    path.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-    return path
+    return write_text_atomic(path, json.dumps(data, indent=1, ensure_ascii=False) + "\n")
 
 
 def _file_name(utterance_id: str, suffix: str) -> str:
@@ -100,22 +99,29 @@ def write_ctm(alignments: Iterable[UtteranceAlignment], path: str | Path, kind: 
     """Write ``<utterance_id> 1 <start> <duration> <symbol>`` lines (seconds) for words or phones.
 
     Start and end are rounded to ``decimals`` places and the duration is taken between the rounded
-    times, so tokens that touch still touch after reading back.
+    times, so tokens that touch still touch after reading back. CTM fields are separated by
+    whitespace, so the utterance id is written with each whitespace character and ``%``
+    percent-encoded as UTF-8 (``"spk 1/a%b"`` -> ``"spk%201/a%25b"``); :func:`read_ctm` decodes it.
+    Symbols cannot hold whitespace (ValueError).
     """
     if kind not in _KINDS:
         raise ValueError(f"kind must be one of {_KINDS}, got {kind!r}")
     lines = []
     for a in alignments:
         for t in a.words if kind == "word" else a.phones:
-            if any(c.isspace() for c in t.symbol + a.utterance_id):
-                raise ValueError(f"utterance {a.utterance_id!r}: CTM fields cannot contain whitespace "
+            if any(c.isspace() for c in t.symbol):
+                raise ValueError(f"utterance {a.utterance_id!r}: CTM symbols cannot contain whitespace "
                                  f"(symbol {t.symbol!r})")
             start, end = round(t.start, decimals), round(t.end, decimals)
-            lines.append(f"{a.utterance_id} 1 {start:.{decimals}f} {end - start:.{decimals}f} {t.symbol}\n")
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("".join(lines), encoding="utf-8")
-    return path
+            lines.append(f"{_ctm_id(a.utterance_id)} 1 {start:.{decimals}f} {end - start:.{decimals}f} {t.symbol}\n")
+    return write_text_atomic(path, "".join(lines))
+
+
+def _ctm_id(utterance_id: str) -> str:
+    """The utterance id as one CTM field: whitespace and ``%`` percent-encoded (UTF-8 bytes), so
+    ``urllib.parse.unquote`` gives the id back exactly."""
+    return "".join("".join(f"%{b:02X}" for b in c.encode("utf-8")) if c.isspace() or c == "%" else c
+                   for c in utterance_id)
 
 
 def _read_ctm_tokens(path: Path) -> dict[str, list[TimedToken]]:
@@ -130,7 +136,7 @@ def _read_ctm_tokens(path: Path) -> dict[str, list[TimedToken]]:
             start, dur = float(fields[2]), float(fields[3])
         except ValueError as err:
             raise ValueError(f"{path}:{num}: start and duration must be numbers, got {line!r}") from err
-        out.setdefault(fields[0], []).append(TimedToken(fields[4], start, start + dur))
+        out.setdefault(unquote(fields[0]), []).append(TimedToken(fields[4], start, start + dur))
     return {utt: sorted(tokens, key=lambda t: t.start) for utt, tokens in out.items()}
 
 
@@ -140,7 +146,8 @@ def read_ctm(path: str | Path, phone_path: str | Path | None = None,
 
     CTM carries no transcript and no utterance length: ``text`` becomes the words joined by spaces,
     ``start`` 0 and ``duration`` the value in ``durations`` (seconds) or else the last token's end.
-    Utterances come in the order of their first line in the word CTM.
+    Utterances come in the order of their first line in the word CTM. Percent-escapes in the
+    utterance ids (:func:`write_ctm`) are decoded.
     """
     words = _read_ctm_tokens(Path(path))
     phones = _read_ctm_tokens(Path(phone_path)) if phone_path is not None else {}
@@ -183,8 +190,8 @@ def write_textgrid(alignment: UtteranceAlignment, path: str | Path) -> Path:
     for name, items in ((WORD_TIER, alignment.words), (PHONE_TIER, alignment.phones)):
         tg.addTier(textgrid.IntervalTier(name, _intervals(items, alignment.utterance_id), xmin, xmax))
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tg.save(str(path), format="long_textgrid", includeBlankSpaces=True)
+    with atomic_path(path) as tmp:
+        tg.save(str(tmp), format="long_textgrid", includeBlankSpaces=True)
     return path
 
 
@@ -327,10 +334,8 @@ def write_text(texts: Mapping[str, str], path: str | Path) -> Path:
     for utt in texts:
         if not utt or any(c.isspace() for c in utt):
             raise ValueError(f"utterance id {utt!r} must be non-empty without whitespace")
-    path = Path(path)
-    path.write_text("".join(f"{utt} {' '.join(text.split())}".rstrip() + "\n" for utt, text in texts.items()),
-                    encoding="utf-8")
-    return path
+    return write_text_atomic(path, "".join(f"{utt} {' '.join(text.split())}".rstrip() + "\n"
+                                           for utt, text in texts.items()))
 
 
 def read_text(path: str | Path) -> dict[str, str]:

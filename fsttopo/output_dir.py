@@ -1,0 +1,137 @@
+"""An output directory replaced as a whole, with a manifest of what produced each file.
+
+A run builds its outputs in a temporary sibling ``OUT.partial-XXXX`` and swaps it in for ``OUT`` at
+the end, so a run interrupted at any point (Ctrl-C, an exception, a crash) leaves the previous
+complete output untouched, and outputs of files that now fail do not survive. ``manifest.jsonl``
+marks a directory as written by fsttopo: a non-empty ``OUT`` without one is not replaced.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterable, Iterator, Mapping
+
+from .data.atomic import write_text_atomic
+
+__all__ = ["MANIFEST", "StagedOutput", "staged_output", "read_manifest", "write_manifest", "file_identity",
+           "input_fingerprint"]
+
+MANIFEST = "manifest.jsonl"
+
+
+def file_identity(path: str | Path) -> dict[str, str]:
+    """A file's path and SHA-256: what a manifest records of a model or lexicon file."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return {"path": str(Path(path).resolve()), "sha256": digest.hexdigest()}
+
+
+def input_fingerprint(root: str | Path, paths: Iterable[Path]) -> dict[str, list[int]]:
+    """``relative path -> [size, mtime_ns]`` of input files: changes when a file is edited or replaced."""
+    out = {}
+    for path in paths:
+        stat = path.stat()
+        out[path.relative_to(root).as_posix()] = [stat.st_size, stat.st_mtime_ns]
+    return out
+
+
+def read_manifest(directory: str | Path) -> dict[str, dict[str, Any]] | None:
+    """The rows of ``directory/manifest.jsonl`` by their ``file``; None when there is none.
+    ValueError naming the line of a row that is not a JSON object with a ``file``."""
+    path = Path(directory) / MANIFEST
+    if not path.is_file():
+        return None
+    rows = {}
+    for num, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as err:
+            raise ValueError(f"{path}:{num}: not JSON ({err})") from err
+        if not isinstance(row, dict) or "file" not in row:
+            raise ValueError(f"{path}:{num}: expected a JSON object with a 'file' key")
+        rows[row["file"]] = row
+    return rows
+
+
+def write_manifest(rows: Iterable[Mapping[str, Any]], directory: str | Path) -> Path:
+    """Write one JSON object per line into ``directory/manifest.jsonl`` (atomically)."""
+    return write_text_atomic(Path(directory) / MANIFEST,
+                             "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows))
+
+
+class StagedOutput:
+    """The directory a run writes into (:attr:`path`, ``OUT.partial-XXXX``) and the previous complete
+    output (:attr:`previous`, its rows in :attr:`previous_manifest`), from :func:`staged_output`."""
+
+    def __init__(self, target: Path, path: Path, previous_manifest: dict[str, dict[str, Any]] | None):
+        self.target = target
+        self.path = path
+        self.previous = target if previous_manifest is not None else None
+        self.previous_manifest = previous_manifest or {}
+
+    def keep(self, relative: str) -> None:
+        """Carry a file of the previous output over unchanged (a hard link where possible, else a copy)."""
+        if self.previous is None:
+            raise ValueError(f"no previous output in {self.target} to keep {relative!r} from")
+        source, dest = self.previous / relative, self.path / relative
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.link(source, dest)
+        except OSError:  # another file system, or links not supported
+            shutil.copy2(source, dest)
+
+
+def _check_replaceable(target: Path) -> dict[str, dict[str, Any]] | None:
+    """The previous manifest of ``target``; ValueError when ``target`` is not ours to replace."""
+    if target.exists() and not target.is_dir():
+        raise ValueError(f"output {target} exists and is not a directory")
+    manifest = read_manifest(target) if target.is_dir() else None
+    if manifest is None and target.is_dir() and any(target.iterdir()):
+        raise ValueError(f"output directory {target} is not empty and has no {MANIFEST} (it was not written by "
+                         "fsttopo align-dir); refusing to replace it: give another --out or empty it")
+    return manifest
+
+
+def _swap(staged: Path, target: Path) -> None:
+    """Put ``staged`` in place of ``target``: rename the old one aside, rename the new one in, then
+    delete the old one (a directory cannot be renamed over a non-empty one in one step)."""
+    if not target.exists():
+        os.rename(staged, target)
+        return
+    old = target.with_name(staged.name.replace(".partial-", ".old-", 1))
+    os.rename(target, old)
+    try:
+        os.rename(staged, target)
+    except BaseException:
+        os.rename(old, target)
+        raise
+    shutil.rmtree(old)
+
+
+@contextmanager
+def staged_output(target: str | Path) -> Iterator[StagedOutput]:
+    """Build a new version of the directory ``target`` and swap it in when the block ends without an
+    error; on any error (KeyboardInterrupt included) the partial directory is removed and
+    ``target`` stays as it was. ValueError when ``target`` is a non-empty directory without a
+    manifest (not written by fsttopo) or a file."""
+    target = Path(target).resolve()  # "." or "out/" have no usable name or parent for the sibling
+    previous = _check_replaceable(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staged = Path(tempfile.mkdtemp(dir=target.parent, prefix=f"{target.name}.partial-"))
+    try:
+        yield StagedOutput(target, staged, previous)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(staged, 0o777 & ~umask)  # mkdtemp makes it private
+        _swap(staged, target)
+    except BaseException:
+        shutil.rmtree(staged, ignore_errors=True)
+        raise
