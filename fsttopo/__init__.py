@@ -17,7 +17,16 @@ from .engine import ViterbiResult, full_sum, soft_alignment, state_posteriors, v
 from .fsa import Fsa, FsaVec, k2_available
 from .topology import Transitions, ctc_graph, hmm_graph
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
+
+
+def __getattr__(name: str):
+    # fsttopo.align_file loads the aligner stack (Lhotse, the model) only when it is used
+    if name == "align_file":
+        from .files import align_file
+
+        return align_file
+    raise AttributeError(f"module 'fsttopo' has no attribute {name!r}")
 
 __all__ = [
     "Fsa", "FsaVec", "k2_available",
@@ -26,5 +35,5 @@ __all__ = [
     "Segment", "path_segments", "expected_segments",
     "ctc_prefix_scores", "gradient_log_norms", "gradient_alignment", "align_frame_scores",
     "soft_dp_align", "dtw_align", "interpolation_mixup",
-    "criteria",
+    "criteria", "align_file",
 ]

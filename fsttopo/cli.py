@@ -69,15 +69,51 @@ def _load_aligner(args: argparse.Namespace):
     from .data.lexicon import Lexicon, read_lexicon_file
 
     extra = read_lexicon_file(args.lexicon) if args.lexicon else None
-    return Aligner.from_file(args.model, lexicon=Lexicon.from_cmudict(extra) if extra else None)
+    aligner = Aligner.from_file(args.model, lexicon=Lexicon.from_cmudict(extra) if extra else None)
+    return aligner.to(getattr(args, "device", "cpu"))
+
+
+def _check_output(path: str, what: str = "output directory") -> None:
+    """Refuse an output path that cannot become a directory before any work is done (nothing is
+    created here: a run that fails on a bad option writes nothing)."""
+    import os
+
+    out = Path(path)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"{what} {path!r} is an existing file")
+    parent = out
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        raise ValueError(f"{what} {path!r}: {str(parent)!r} is a file, not a directory")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise ValueError(f"{what} {path!r}: no permission to write in {str(parent)!r}")
+
+
+def _transcript(args: argparse.Namespace) -> str:
+    """The words to align: ``--text`` or the transcript file (which must exist)."""
+    if (args.transcript is None) == (args.text is None):
+        raise ValueError("give the transcript as a file (TRANSCRIPT) or as words with --text, not both or neither")
+    if args.text is not None:
+        return args.text
+    path = Path(args.transcript)
+    if not path.is_file():
+        raise ValueError(f"transcript file {args.transcript!r} does not exist (give the words themselves with "
+                         f"--text \"...\")")
+    try:
+        return path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise ValueError(f"transcript file {args.transcript!r} is not UTF-8 text (byte {err.start}: "
+                         f"{err.object[err.start:err.start + 1]!r}); convert it, e.g. iconv -f latin1 -t utf-8") from None
 
 
 def _align(args: argparse.Namespace) -> None:
-    from pathlib import Path
-
+    from .audio_batches import audio_duration
     from .files import align_audio_file
 
-    transcript = Path(args.transcript).read_text().strip() if Path(args.transcript).is_file() else args.transcript
+    transcript = _transcript(args)
+    audio_duration(args.audio)  # names a missing or unreadable audio file before the model loads
+    _check_output(args.out)
     aligner = _load_aligner(args)
     ali = align_audio_file(aligner, args.audio, transcript, args.out, plot=not args.no_plot, **_alignment_options(args))
     for w in ali.words:
@@ -92,14 +128,19 @@ def _align_cuts(args: argparse.Namespace) -> None:
 
     from lhotse import load_manifest_lazy
 
-    from .files import align_cuts
+    from .data.atomic import atomic_path
     from .data.export import add_to_cuts, write_json_dir
+    from .files import align_cuts
 
+    if not Path(args.cuts).is_file():
+        raise ValueError(f"cuts manifest {args.cuts!r} does not exist")
+    _check_output(args.out)
     cuts = load_manifest_lazy(args.cuts)
     alis = align_cuts(_load_aligner(args), cuts, args.max_duration, **_alignment_options(args))
     out = Path(args.out)
     write_json_dir(alis, out / "json")
-    add_to_cuts(alis, cuts.to_eager()).to_file(out / "cuts_aligned.jsonl.gz")
+    with atomic_path(out / "cuts_aligned.jsonl.gz") as tmp:
+        add_to_cuts(alis, cuts.to_eager()).to_file(tmp)
     print(f"aligned {len(alis)} utterances: {out}/cuts_aligned.jsonl.gz, {out}/json/")
 
 
@@ -113,6 +154,7 @@ def _align_dir(args: argparse.Namespace) -> None:
     from .corpus_check import problem_summary
     from .directory import align_directory
 
+    _check_output(args.out)
     result = align_directory(_load_aligner(args), args.directory, args.out, args.max_duration, resume=args.resume,
                              identity=_model_identity(args), **_alignment_options(args))
     kept = f" ({result.kept} kept up to date)" if result.kept else ""
@@ -182,6 +224,8 @@ def _add_alignment_options(p: argparse.ArgumentParser) -> None:
     stored = " (default: the value stored with the model, else %s)"
     p.add_argument("--model", default=str(DEFAULT_MODEL), help="model file (default: the shipped model)")
     p.add_argument("--lexicon", help=LEXICON_HELP)
+    p.add_argument("--device", default="cpu", help="where the acoustic model runs: cpu (default), cuda, cuda:1 "
+                   "(the graph search runs on the CPU)")
     p.add_argument("--method", choices=METHODS, help="best path, posterior-mean boundaries or gradient-based"
                    + stored % "viterbi")
     p.add_argument("--topology", choices=TOPOLOGIES,
@@ -217,7 +261,10 @@ def _score(args: argparse.Namespace) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
+    from . import __version__
+
     parser = argparse.ArgumentParser(prog="fsttopo", description="Alignment modelling with FSA label topologies.")
+    parser.add_argument("--version", action="version", version=f"fsttopo {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     synth = sub.add_parser("synth", help="synthetic alignment lab: run a preset (paper Tables 10-13) over seeds")
@@ -251,7 +298,8 @@ def main(argv: list[str] | None = None) -> None:
 
     align = sub.add_parser("align", help="align a recording with its transcript (JSON, TextGrid, CTM, plot)")
     align.add_argument("audio", help="audio file (any rate; resampled to 16 kHz)")
-    align.add_argument("transcript", help="the words, or a text file holding them")
+    align.add_argument("transcript", nargs="?", help="a text file holding the words (UTF-8)")
+    align.add_argument("--text", help="instead: the words themselves, e.g. --text \"hello world\"")
     align.add_argument("--out", default="exp/align", help="output directory")
     align.add_argument("--no-plot", action="store_true")
     _add_alignment_options(align)
@@ -290,6 +338,7 @@ def main(argv: list[str] | None = None) -> None:
     trans.add_argument("audio", nargs="*", help="audio files (any rate; resampled to 16 kHz)")
     trans.add_argument("--cuts", help="instead: every cut of this manifest (features attached)")
     trans.add_argument("--model", default=str(DEFAULT_MODEL), help="model file (default: the shipped model)")
+    trans.add_argument("--device", default="cpu", help="where the acoustic model runs: cpu (default), cuda")
     trans.add_argument("--lexicon", help=LEXICON_HELP)
     trans.add_argument("--decoder", help="decoder file: LM + options (default: decoder.json[.gz] beside the model)")
     trans.add_argument("--lm-text", help="instead: build a bigram LM from this text (one sentence per line)")
@@ -321,6 +370,11 @@ def main(argv: list[str] | None = None) -> None:
         args.func(args)
     except ValueError as err:
         sys.exit(f"fsttopo {args.command}: error: {err}")
+    except OSError as err:  # a path the checks could not foresee (disk full, permissions changed)
+        sys.exit(f"fsttopo {args.command}: error: {err.strerror or err}: {err.filename or ''}".rstrip(": "))
+    except KeyboardInterrupt:
+        print(f"fsttopo {args.command}: interrupted; no partial output file is left", file=sys.stderr)
+        sys.exit(130)
 
 
 if __name__ == "__main__":

@@ -8,9 +8,10 @@ import soundfile
 
 from fsttopo import cli
 from fsttopo.aligner import Aligner
+from fsttopo.resources import EXAMPLE_DIR
 from fsttopo.corpus_check import check_utterance, format_report, scan_directory, validate_corpus
 
-WAV = next((Path(__file__).resolve().parent.parent / "data" / "example").glob("*.wav"))
+WAV = next(EXAMPLE_DIR.glob("*.wav"))
 
 
 @pytest.fixture(scope="module")

@@ -45,7 +45,13 @@ def read_lexicon_file(path: str | Path) -> dict[str, tuple[str, ...]]:
     pronunciation, as CMUdict's. ValueError names the line of an unknown phone or a word without phones."""
     out: dict[str, tuple[str, ...]] = {}
     known = set(PHONES)
-    for num, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (FileNotFoundError, IsADirectoryError):
+        raise ValueError(f"lexicon file {str(path)!r} does not exist") from None
+    except UnicodeDecodeError as err:
+        raise ValueError(f"lexicon file {str(path)!r} is not UTF-8 text (byte {err.start})") from None
+    for num, line in enumerate(text.splitlines(), 1):
         fields = line.split("#", 1)[0].split()
         if not fields:
             continue
