@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from .align import expected_segments, group_segments, path_segments
-from .align.confidence import path_confidence, posterior_confidence
+from .align.confidence import path_frame_confidence, posterior_frame_confidence, segment_confidences
 from .align.gradient import ctc_label_scores_fn
 from .align.grad_score import gradient_alignment
 from .data.alignment import UtteranceAlignment, mean_alignment
@@ -295,17 +295,17 @@ class Aligner:
                 path = viterbi(scores, lengths, graphs, **engine_options)
                 token_segs = path_segments(path, graphs, level="token")
                 word_segs = path_segments(path, graphs, level="word") if topology == "hmm" else None
-                confidence = path_confidence(log_probs, lengths, path.labels)
+                confidence = path_frame_confidence(log_probs, lengths, path.labels)
             else:
                 occupancy = state_posteriors(scores, lengths, graphs, **engine_options)
                 token_segs = expected_segments(occupancy, graphs, level="token")
                 word_segs = expected_segments(occupancy, graphs, level="word") if topology == "hmm" else None
-                confidence = posterior_confidence(log_probs, lengths, occupancy, graphs)
+                confidence = posterior_frame_confidence(log_probs, lengths, occupancy, graphs)
             if word_segs is None:  # an unknown word (AnyLabels) is one token
                 word_segs = [group_segments(t, [1 if isinstance(w, AnyLabels) else len(w) for w in ws])
                              for t, ws in zip(token_segs, words)]
             per_phase.append(self._to_seconds(token_segs, word_segs, words, texts, durations, utterance_ids,
-                                              offsets, time_shift + p * FEATURE_SHIFT, confidence.tolist()))
+                                              offsets, time_shift + p * FEATURE_SHIFT, confidence, lengths))
         alis = [mean_alignment(list(utt)) for utt in zip(*per_phase)]
         return AlignerOutput(alis, *encoded[0])
 
@@ -332,18 +332,29 @@ class Aligner:
         return out
 
     def _to_seconds(self, token_segs, word_segs, words, texts, durations, utterance_ids, offsets,
-                    shift: float, confidences: Sequence[float] | None = None) -> list[UtteranceAlignment]:
+                    shift: float, frame_confidence: torch.Tensor | None = None,
+                    lengths: torch.Tensor | None = None) -> list[UtteranceAlignment]:
+        """Frame segments -> :class:`UtteranceAlignment` in seconds; with ``frame_confidence``
+        (``[B, T]``, see :mod:`fsttopo.align.confidence`) and ``lengths`` the utterance, word and
+        phone confidences are its means over the utterance and over each segment's frames."""
         ids = list(utterance_ids) if utterance_ids is not None else [f"utt{i}" for i in range(len(texts))]
         offsets = list(offsets) if offsets is not None else [0.0] * len(texts)
         out = []
         for i, text in enumerate(texts):
             symbols = [s for w in words[i] for s in
                        ([UNKNOWN_PHONE] if isinstance(w, AnyLabels) else [self.tokens[t] for t in w])]
+            scores = {}
+            if frame_confidence is not None:
+                n = int(lengths[i])
+                scores = dict(
+                    confidence=min(1.0, float(frame_confidence[i, :n].mean())),
+                    word_confidences=segment_confidences(frame_confidence[i], n, [(s.start, s.end) for s in word_segs[i]]),
+                    phone_confidences=segment_confidences(frame_confidence[i], n,
+                                                          [(s.start, s.end) for s in token_segs[i]]))
             out.append(UtteranceAlignment.from_segments(
                 ids[i], text, durations[i], word_segs[i], token_segs[i], text.split(),
                 symbols, self.frame_shift, offset=offsets[i],
-                frame_offset=self.frame_offset + shift,
-                confidence=min(1.0, confidences[i]) if confidences is not None else None))
+                frame_offset=self.frame_offset + shift, **scores))
         return out
 
     def _gradient(self, features, words, method):

@@ -90,3 +90,69 @@ def test_confidence_round_trips_through_lhotse_supervisions():
     assert UtteranceAlignment.from_supervision(out).confidence == 0.42
     plain = UtteranceAlignment("u", "a", 1.0, [TimedToken("a", 0.1, 0.5)]).to_supervision(sup)
     assert plain.custom == {"speaker_age": 30} and UtteranceAlignment.from_supervision(plain).confidence is None
+
+
+def test_segment_confidences_by_hand():
+    from fsttopo.align.confidence import segment_confidences
+
+    c = torch.tensor([0.2, 0.4, 1.0, 0.0])
+    got = segment_confidences(c, 4, [(0, 1), (0, 2), (0.5, 1.5), (1, 4), (2, 2), (3.5, 4)])
+    assert got == pytest.approx([0.2, 0.3, 0.5 * 0.2 + 0.5 * 0.4, 1.4 / 3, 1.0, 0.0])
+
+
+def test_viterbi_word_confidence_is_the_mean_over_its_frames():
+    """Word confidences of the aligner (Viterbi, one phase) equal the mean posterior of the path's
+    labels over each word's frames, recomputed from the model outputs."""
+    from fsttopo.aligner import Aligner, compute_features
+    from fsttopo.cli import DEFAULT_MODEL
+
+    aligner = Aligner.from_file(DEFAULT_MODEL)
+    wav = next(EXAMPLE.glob("*.wav"))
+    text = wav.with_suffix(".txt").read_text().strip()
+    feats = compute_features(wav)
+    out = aligner.align([feats], [text], method="viterbi", phases=1, time_shift=0.0)
+    log_probs, lengths = out.log_probs, out.lengths
+    from fsttopo.inference import emission_scores
+    from fsttopo.topology import build_graphs
+
+    graphs = build_graphs([aligner.lexicon.encode_words(text)], "hmm", len(aligner.tokens), None)
+    options = aligner.align_options
+    path = fsttopo.viterbi(emission_scores(log_probs, lengths, blank_penalty=options["blank_penalty"],
+                                           prior_scale=options["prior_scale"], log_prior=aligner.log_prior),
+                           lengths, graphs)
+    words = fsttopo.path_segments(path, graphs, level="word")[0]
+    p = log_probs[0].double().gather(1, path.labels[0].clamp(min=0)[:, None]).squeeze(1).exp()
+    expected = [float(p[s.start:s.end].mean()) for s in words]
+    got = [w.confidence for w in out.alignments[0].words]
+    assert got == pytest.approx(expected, abs=1e-9)
+    assert out.alignments[0].confidence == pytest.approx(float(p[: int(lengths[0])].mean()), abs=1e-9)
+
+
+def test_token_confidence_in_json_ctm_and_lhotse(tmp_path):
+    from lhotse import SupervisionSegment
+
+    from fsttopo.data.export import read_ctm, write_ctm
+
+    ali = UtteranceAlignment("u", "a b", 1.0, [TimedToken("a", 0.1, 0.4, 0.25), TimedToken("b", 0.4, 0.9, 0.875)],
+                             [TimedToken("ah", 0.1, 0.4, 0.5)], confidence=0.6)
+    assert alignment_from_dict(alignment_to_dict(ali)) == ali
+    write_ctm([ali], tmp_path / "a.ctm")
+    assert (tmp_path / "a.ctm").read_text().splitlines()[0] == "u 1 0.100 0.300 a 0.250"
+    assert [w.confidence for w in read_ctm(tmp_path / "a.ctm")[0].words] == [0.25, 0.875]
+    sup = ali.to_supervision(SupervisionSegment("u", "r", 0.0, 1.0, text="a b"))
+    assert [item.score for item in sup.alignment["word"]] == [0.25, 0.875]
+    assert UtteranceAlignment.from_supervision(sup).words == ali.words
+
+
+def test_a_wrong_word_scores_lowest():
+    from fsttopo.aligner import Aligner, compute_features
+    from fsttopo.cli import DEFAULT_MODEL
+
+    aligner = Aligner.from_file(DEFAULT_MODEL)
+    wav = next(EXAMPLE.glob("*.wav"))
+    words = wav.with_suffix(".txt").read_text().split()
+    wrong = words.index("leave")
+    words[wrong] = "elephant"
+    ali = aligner.align([compute_features(wav)], [" ".join(words)]).alignments[0]
+    scores = [w.confidence for w in ali.words]
+    assert min(range(len(scores)), key=scores.__getitem__) in (wrong - 1, wrong, wrong + 1)

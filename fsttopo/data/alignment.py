@@ -29,15 +29,19 @@ CONFIDENCE_KEY = "alignment_confidence"
 
 @dataclass(frozen=True)
 class TimedToken:
-    """A word or phone (non-empty ``symbol``) spanning ``start <= t < end`` (seconds)."""
+    """A word or phone (non-empty ``symbol``) spanning ``start <= t < end`` (seconds), with the
+    acoustic model's ``confidence`` in it when known (mean posterior of its aligned labels, ``[0, 1]``)."""
 
     symbol: str
     start: float
     end: float
+    confidence: float | None = None
 
     def __post_init__(self) -> None:
         if not self.symbol:
             raise ValueError(f"token [{self.start}, {self.end}) s has an empty symbol")
+        if self.confidence is not None and not 0.0 <= self.confidence <= 1.0 + 1e-9:
+            raise ValueError(f"token {self.symbol!r}: confidence must be in [0, 1], got {self.confidence}")
         if not (math.isfinite(self.start) and math.isfinite(self.end)):
             raise ValueError(f"token {self.symbol!r}: times must be finite, got [{self.start}, {self.end})")
         if self.start > self.end:
@@ -105,7 +109,9 @@ class UtteranceAlignment:
     def from_segments(cls, utterance_id: str, text: str, duration: float, word_segments: Sequence[Segment],
                       phone_segments: Sequence[Segment], word_symbols: Sequence[str],
                       phone_symbols: Sequence[str], frame_shift: float, offset: float = 0.0,
-                      frame_offset: float = 0.0, confidence: float | None = None) -> UtteranceAlignment:
+                      frame_offset: float = 0.0, confidence: float | None = None,
+                      word_confidences: Sequence[float] | None = None,
+                      phone_confidences: Sequence[float] | None = None) -> UtteranceAlignment:
         """Convert frame segments (as from :func:`fsttopo.path_segments`) to seconds.
 
         Frame boundary ``f`` (the start of frame ``f``) is at ``frame_offset + f * frame_shift``
@@ -128,6 +134,7 @@ class UtteranceAlignment:
                 ``<= 0`` (see :attr:`fsttopo.models.ConvFrontend.frame_offset`: -0.015 s for a
                 4x frontend on 10 ms features).
             confidence: copied (see :attr:`confidence`).
+            word_confidences, phone_confidences: per segment, :attr:`TimedToken.confidence`.
         """
         if not (math.isfinite(frame_shift) and frame_shift > 0):
             raise ValueError(f"frame_shift must be a positive number of seconds, got {frame_shift}")
@@ -137,22 +144,29 @@ class UtteranceAlignment:
         def seconds(frame: float) -> float:
             return offset + min(max(frame_offset + frame * frame_shift, 0.0), duration)
 
-        def convert(kind: str, segments: Sequence[Segment], symbols: Sequence[str]) -> list[TimedToken]:
+        def convert(kind: str, segments: Sequence[Segment], symbols: Sequence[str],
+                    confidences: Sequence[float] | None) -> list[TimedToken]:
+            if confidences is not None and len(confidences) != len(segments):
+                raise ValueError(f"utterance {utterance_id!r}: {len(confidences)} {kind} confidences for "
+                                 f"{len(segments)} segments")
             out = []
-            for seg in segments:
+            for i, seg in enumerate(segments):
                 if not 0 <= seg.index < len(symbols):
                     raise ValueError(f"utterance {utterance_id!r}: {kind} segment index {seg.index} is outside "
                                      f"the {len(symbols)} {kind} symbols")
-                out.append(TimedToken(symbols[seg.index], seconds(seg.start), seconds(seg.end)))
+                out.append(TimedToken(symbols[seg.index], seconds(seg.start), seconds(seg.end),
+                                      None if confidences is None else float(confidences[i])))
             return out
 
-        return cls(utterance_id, text, duration, convert("word", word_segments, word_symbols),
-                   convert("phone", phone_segments, phone_symbols), start=offset, confidence=confidence)
+        return cls(utterance_id, text, duration, convert("word", word_segments, word_symbols, word_confidences),
+                   convert("phone", phone_segments, phone_symbols, phone_confidences), start=offset,
+                   confidence=confidence)
 
     def to_lhotse(self) -> dict[str, list[AlignmentItem]]:
         """The Lhotse alignment dict ``{"word": [...], "phone": [...]}`` of
-        ``AlignmentItem(symbol, start, duration)`` (seconds)."""
-        return {kind: [AlignmentItem(symbol=t.symbol, start=t.start, duration=t.duration) for t in tokens]
+        ``AlignmentItem(symbol, start, duration, score)`` (seconds; ``score`` the token's confidence)."""
+        return {kind: [AlignmentItem(symbol=t.symbol, start=t.start, duration=t.duration, score=t.confidence)
+                       for t in tokens]
                 for kind, tokens in (("word", self.words), ("phone", self.phones))}
 
     def to_supervision(self, supervision: SupervisionSegment) -> SupervisionSegment:
@@ -184,7 +198,7 @@ class UtteranceAlignment:
             raise ValueError(f"supervision {supervision.id!r} has no word alignment (alignment keys: {sorted(ali)})")
 
         def tokens(kind: str) -> list[TimedToken]:
-            return [TimedToken(item.symbol, item.start, item.end) for item in ali.get(kind, [])]
+            return [TimedToken(item.symbol, item.start, item.end, item.score) for item in ali.get(kind, [])]
 
         confidence = (supervision.custom or {}).get(CONFIDENCE_KEY)
         return cls(supervision.id, supervision.text or "", supervision.duration, tokens("word"), tokens("phone"),
@@ -204,12 +218,15 @@ def mean_alignment(alignments: Sequence[UtteranceAlignment]) -> UtteranceAlignme
             raise ValueError(f"cannot average alignments of different utterances or token sequences: "
                              f"{first.utterance_id!r} and {other.utterance_id!r}")
 
+    def average(values: Sequence[float | None]) -> float | None:
+        return None if None in values else math.fsum(values) / len(values)
+
     def mean(kind: str) -> list[TimedToken]:
         rows = [getattr(a, kind) for a in alignments]
         return [TimedToken(tokens[0].symbol, math.fsum(t.start for t in tokens) / len(tokens),
-                           math.fsum(t.end for t in tokens) / len(tokens)) for tokens in zip(*rows)]
+                           math.fsum(t.end for t in tokens) / len(tokens), average([t.confidence for t in tokens]))
+                for tokens in zip(*rows)]
 
-    confidences = [a.confidence for a in alignments]
-    confidence = None if None in confidences else math.fsum(confidences) / len(confidences)
+    confidence = average([a.confidence for a in alignments])
     return UtteranceAlignment(first.utterance_id, first.text, first.duration, mean("words"), mean("phones"),
                               start=first.start, confidence=confidence)

@@ -33,6 +33,11 @@ _KINDS = ("word", "phone")
 # ---------------------------------------------------------------------------------------- JSON
 
 
+def _token_dict(token: TimedToken) -> dict[str, Any]:
+    return {"symbol": token.symbol, "start": token.start, "end": token.end,
+            **({"confidence": token.confidence} if token.confidence is not None else {})}
+
+
 def alignment_to_dict(alignment: UtteranceAlignment) -> dict[str, Any]:
     """JSON-ready dict: ``utterance_id, text, start, duration`` and ``words``/``phones`` as
     lists of ``{"symbol", "start", "end"}`` (seconds); ``confidence`` when known."""
@@ -41,8 +46,8 @@ def alignment_to_dict(alignment: UtteranceAlignment) -> dict[str, Any]:
         "text": alignment.text,
         "start": alignment.start,
         "duration": alignment.duration,
-        "words": [{"symbol": t.symbol, "start": t.start, "end": t.end} for t in alignment.words],
-        "phones": [{"symbol": t.symbol, "start": t.start, "end": t.end} for t in alignment.phones],
+        "words": [_token_dict(t) for t in alignment.words],
+        "phones": [_token_dict(t) for t in alignment.phones],
         **({"confidence": alignment.confidence} if alignment.confidence is not None else {}),
     }
 
@@ -55,7 +60,8 @@ def alignment_from_dict(data: Mapping[str, Any]) -> UtteranceAlignment:
 
     def tokens(items: Iterable[Mapping[str, Any]]) -> list[TimedToken]:
         try:
-            return [TimedToken(str(it["symbol"]), float(it["start"]), float(it["end"])) for it in items]
+            return [TimedToken(str(it["symbol"]), float(it["start"]), float(it["end"]),
+                               None if it.get("confidence") is None else float(it["confidence"])) for it in items]
         except (KeyError, TypeError) as err:
             raise ValueError(f"utterance {data['utterance_id']!r}: tokens need 'symbol', 'start' and 'end' "
                              f"({err})") from err
@@ -96,7 +102,8 @@ def read_json(path: str | Path) -> list[UtteranceAlignment]:
 
 def write_ctm(alignments: Iterable[UtteranceAlignment], path: str | Path, kind: str = "word",
               decimals: int = 3) -> Path:
-    """Write ``<utterance_id> 1 <start> <duration> <symbol>`` lines (seconds) for words or phones.
+    """Write ``<utterance_id> 1 <start> <duration> <symbol> [<confidence>]`` lines (seconds) for words
+    or phones; the 6th field is the token's confidence (NIST CTM's score) when known.
 
     Start and end are rounded to ``decimals`` places and the duration is taken between the rounded
     times, so tokens that touch still touch after reading back. CTM fields are separated by
@@ -113,7 +120,8 @@ def write_ctm(alignments: Iterable[UtteranceAlignment], path: str | Path, kind: 
                 raise ValueError(f"utterance {a.utterance_id!r}: CTM symbols cannot contain whitespace "
                                  f"(symbol {t.symbol!r})")
             start, end = round(t.start, decimals), round(t.end, decimals)
-            lines.append(f"{_ctm_id(a.utterance_id)} 1 {start:.{decimals}f} {end - start:.{decimals}f} {t.symbol}\n")
+            score = "" if t.confidence is None else f" {t.confidence:.3f}"
+            lines.append(f"{_ctm_id(a.utterance_id)} 1 {start:.{decimals}f} {end - start:.{decimals}f} {t.symbol}{score}\n")
     return write_text_atomic(path, "".join(lines))
 
 
@@ -136,7 +144,11 @@ def _read_ctm_tokens(path: Path) -> dict[str, list[TimedToken]]:
             start, dur = float(fields[2]), float(fields[3])
         except ValueError as err:
             raise ValueError(f"{path}:{num}: start and duration must be numbers, got {line!r}") from err
-        out.setdefault(unquote(fields[0]), []).append(TimedToken(fields[4], start, start + dur))
+        try:
+            score = float(fields[5]) if len(fields) == 6 else None
+        except ValueError as err:
+            raise ValueError(f"{path}:{num}: the confidence (6th field) must be a number, got {line!r}") from err
+        out.setdefault(unquote(fields[0]), []).append(TimedToken(fields[4], start, start + dur, score))
     return {utt: sorted(tokens, key=lambda t: t.start) for utt, tokens in out.items()}
 
 
