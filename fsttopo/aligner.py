@@ -21,7 +21,7 @@ from .align import expected_segments, group_segments, path_segments
 from .align.confidence import path_frame_confidence, posterior_frame_confidence, segment_confidences
 from .align.gradient import ctc_label_scores_fn
 from .align.grad_score import gradient_alignment
-from .data.alignment import UtteranceAlignment, mean_alignment
+from .data.alignment import UtteranceAlignment, close_short_pauses, mean_alignment
 from .engine import state_posteriors, viterbi
 from .inference import ALIGN_OPTIONS, GRADIENT_METHODS, check_align_options, emission_scores
 from .models import AlignmentModel
@@ -90,11 +90,14 @@ class Aligner:
         log_prior: the model's ``[V]`` label prior (estimated on its training data and stored in the
             model file), divided out with ``prior_scale``; without it each utterance's own average
             posterior is used (see :mod:`fsttopo.inference.scores`).
+        confidence_threshold: alignments whose confidence is below it are marked
+            :attr:`~fsttopo.data.alignment.UtteranceAlignment.low_confidence` (likely a transcript
+            that does not match the audio); ``None``: not marked.
     """
 
     def __init__(self, model: AlignmentModel, objective: ObjectiveConfig, tokens: Sequence[str],
                  lexicon: WordEncoder, align_options: Mapping[str, float | int | str] | None = None,
-                 log_prior: torch.Tensor | None = None):
+                 log_prior: torch.Tensor | None = None, confidence_threshold: float | None = None):
         self.model = model.eval()
         self.objective = objective
         self.tokens = list(tokens)
@@ -104,6 +107,9 @@ class Aligner:
             raise ValueError(f"log_prior must have shape [{len(self.tokens)}] (one per token), got "
                              f"{tuple(log_prior.shape)}")
         self.log_prior = log_prior
+        if confidence_threshold is not None and not 0 <= confidence_threshold <= 1:
+            raise ValueError(f"confidence_threshold must be in [0, 1], got {confidence_threshold}")
+        self.confidence_threshold = confidence_threshold
 
     @classmethod
     def from_file(cls, path: str | Path, lexicon: WordEncoder | None = None) -> "Aligner":
@@ -117,7 +123,7 @@ class Aligner:
             lexicon = Lexicon.from_cmudict()
             if list(lexicon.tokens) != tokens:
                 raise ValueError(f"{path}: the model's token table differs from the CMUdict lexicon's")
-        return cls(model, objective, tokens, lexicon, f.align_options, f.log_prior)
+        return cls(model, objective, tokens, lexicon, f.align_options, f.log_prior, f.confidence_threshold)
 
     @property
     def frame_shift(self) -> float:
@@ -194,6 +200,7 @@ class Aligner:
         transition_scale: float | None = None,
         offsets: Sequence[float] | None = None,
         oov: str | None = None,
+        min_pause: float | None = None,
     ) -> AlignerOutput:
         """Align a batch of utterances. Options left at ``None`` take the model's stored defaults
         (:attr:`align_options`, else :data:`ALIGN_OPTIONS`).
@@ -217,6 +224,9 @@ class Aligner:
                 aligns each as any sequence of phones (:class:`~fsttopo.topology.AnyLabels`, up to its
                 number of letters + 2; viterbi and posterior methods), its phone
                 segment labelled :data:`UNKNOWN_PHONE`.
+            min_pause: seconds; shorter pauses between words (and phones) are closed
+                (:func:`~fsttopo.data.alignment.close_short_pauses`); default one model frame
+                (:attr:`frame_shift`), 0 keeps them.
 
         Returns:
             :class:`AlignerOutput` with word and phone segments in seconds.
@@ -237,10 +247,12 @@ class Aligner:
             alis = self._to_seconds(token_segs, word_segs, words, texts, durations, utterance_ids, offsets,
                                     options["time_shift"])
             log_probs, lengths = self.posteriors(features)
-            return AlignerOutput(alis, log_probs, lengths)
+            pause = self._min_pause(min_pause)
+            return AlignerOutput([close_short_pauses(a, pause) for a in alis], log_probs, lengths)
         encoded = self.encode(features, options["phases"])
         return self.align_encoded(encoded, texts, durations, utterance_ids, topology=topology,
-                                  transition_scale=transition_scale, offsets=offsets, oov=oov, **options)
+                                  transition_scale=transition_scale, offsets=offsets, oov=oov,
+                                  min_pause=min_pause, **options)
 
     def align_encoded(
         self,
@@ -259,6 +271,7 @@ class Aligner:
         transition_scale: float | None = None,
         offsets: Sequence[float] | None = None,
         oov: str | None = None,
+        min_pause: float | None = None,
     ) -> AlignerOutput:
         """:meth:`align` from model outputs: ``encoded`` from :meth:`encode` (its first ``phases``
         entries are used, default all), ``durations`` of the utterances in seconds. Only the
@@ -268,6 +281,7 @@ class Aligner:
             raise ValueError(f"align_encoded takes method 'viterbi' or 'posterior', got {method!r}")
         self._check_options({"method": method, "blank_penalty": blank_penalty, "prior_scale": prior_scale,
                              "posterior_scale": posterior_scale, "phases": 1, "time_shift": time_shift})
+        pause = self._min_pause(min_pause)
         if transition_scale is not None and (isinstance(transition_scale, bool) or not
                                              isinstance(transition_scale, (int, float)) or
                                              not 0 <= transition_scale < float("inf")):
@@ -306,8 +320,20 @@ class Aligner:
                              for t, ws in zip(token_segs, words)]
             per_phase.append(self._to_seconds(token_segs, word_segs, words, texts, durations, utterance_ids,
                                               offsets, time_shift + p * FEATURE_SHIFT, confidence, lengths))
-        alis = [mean_alignment(list(utt)) for utt in zip(*per_phase)]
+        alis = [self._flag(close_short_pauses(mean_alignment(list(utt)), pause)) for utt in zip(*per_phase)]
         return AlignerOutput(alis, *encoded[0])
+
+    def _min_pause(self, min_pause: float | None) -> float:
+        if min_pause is None:
+            return self.frame_shift
+        if isinstance(min_pause, bool) or not isinstance(min_pause, (int, float)) or not 0 <= min_pause <= 10:
+            raise ValueError(f"min_pause must be a number of seconds from 0 to 10, got {min_pause!r}")
+        return float(min_pause)
+
+    def _flag(self, alignment: UtteranceAlignment) -> UtteranceAlignment:
+        if self.confidence_threshold is not None and alignment.confidence is not None:
+            alignment.low_confidence = alignment.confidence < self.confidence_threshold
+        return alignment
 
     def normalize(self, texts: Sequence[str]) -> list[str]:
         """Transcripts as the lexicon spells them (punctuation around words removed; see

@@ -117,9 +117,11 @@ def _align(args: argparse.Namespace) -> None:
     aligner = _load_aligner(args)
     ali = align_audio_file(aligner, args.audio, transcript, args.out, plot=not args.no_plot, **_alignment_options(args))
     for w in ali.words:
-        print(f"{w.start:8.3f} {w.end:8.3f}  {w.symbol}")
+        print(f"{w.start:8.3f} {w.end:8.3f}  {w.symbol}" + ("" if w.confidence is None else f"  ({w.confidence:.2f})"))
     if ali.confidence is not None:
-        print(f"confidence {ali.confidence:.3f} (mean posterior of the aligned labels; low: transcript mismatch?)")
+        verdict = {True: "LOW: the transcript may not match the audio", False: "ok",
+                   None: "low values: transcript mismatch?"}[ali.low_confidence]
+        print(f"confidence {ali.confidence:.3f} ({verdict}; mean posterior of the aligned labels)")
     print(f"written: {args.out}/{Path(args.audio).stem}.{{json,TextGrid,ctm" + ("" if args.no_plot else ",png") + "}")
 
 
@@ -236,13 +238,16 @@ def _add_alignment_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--phases", type=int, help="average over the input shifted by 0..N-1 feature frames, "
                    "N up to the model's downsampling" + stored % 1)
     p.add_argument("--time-shift", type=float, help="seconds added to every boundary" + stored % 0)
+    p.add_argument("--min-pause", type=float, help="seconds; shorter pauses between words are closed "
+                   "(default: one model frame, 0.04 s for the shipped model; 0 keeps them)")
     p.add_argument("--oov", choices=["error", "phone-loop"], help="words outside the lexicon: name them (default) "
                    "or align each as any phone sequence (phone label 'spn'; viterbi and posterior methods)")
 
 
 def _alignment_options(args: argparse.Namespace) -> dict:
     return {key: getattr(args, key) for key in
-            ("method", "topology", "blank_penalty", "prior_scale", "posterior_scale", "phases", "time_shift", "oov")}
+            ("method", "topology", "blank_penalty", "prior_scale", "posterior_scale", "phases", "time_shift", "oov",
+             "min_pause")}
 
 
 def _score(args: argparse.Namespace) -> None:

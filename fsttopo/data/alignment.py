@@ -8,7 +8,7 @@ Times are seconds relative to the start of the *recording* (Lhotse's convention 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Sequence
 
 from lhotse import SupervisionSegment
@@ -17,7 +17,8 @@ from lhotse.utils import fastcopy
 
 from ..align import Segment
 
-__all__ = ["TIME_TOLERANCE", "CONFIDENCE_KEY", "TimedToken", "UtteranceAlignment", "mean_alignment"]
+__all__ = ["TIME_TOLERANCE", "CONFIDENCE_KEY", "TimedToken", "UtteranceAlignment", "mean_alignment",
+           "close_short_pauses"]
 
 TIME_TOLERANCE = 1e-6
 """Seconds by which neighbouring tokens may overlap (float noise, e.g. Lhotse rounds ends to 1e-8 s)."""
@@ -80,6 +81,8 @@ class UtteranceAlignment:
         confidence: how much the acoustic model agrees with the alignment, in ``[0, 1]``: the mean
             over frames of its posterior probability of the aligned label (``None`` when unknown).
             Low values flag transcripts that do not match the audio.
+        low_confidence: whether ``confidence`` is below the model's calibrated threshold (a likely
+            transcript mismatch: check it); ``None`` when the model has no threshold.
     """
 
     utterance_id: str
@@ -89,6 +92,7 @@ class UtteranceAlignment:
     phones: list[TimedToken] = field(default_factory=list)
     start: float = 0.0
     confidence: float | None = None
+    low_confidence: bool | None = None
 
     def __post_init__(self) -> None:
         if self.confidence is not None and not 0.0 <= self.confidence <= 1.0 + 1e-9:
@@ -230,3 +234,31 @@ def mean_alignment(alignments: Sequence[UtteranceAlignment]) -> UtteranceAlignme
     confidence = average([a.confidence for a in alignments])
     return UtteranceAlignment(first.utterance_id, first.text, first.duration, mean("words"), mean("phones"),
                               start=first.start, confidence=confidence)
+
+
+def _close_gaps(tokens: Sequence[TimedToken], begin: float, end: float, min_pause: float) -> list[TimedToken]:
+    starts = [t.start for t in tokens]
+    ends = [t.end for t in tokens]
+    for i in range(len(tokens) - 1):
+        if 0 < starts[i + 1] - ends[i] < min_pause:
+            ends[i] = starts[i + 1] = (ends[i] + starts[i + 1]) / 2
+    if tokens and 0 < starts[0] - begin < min_pause:
+        starts[0] = begin
+    if tokens and 0 < end - ends[-1] < min_pause:
+        ends[-1] = end
+    return [TimedToken(t.symbol, s, e, t.confidence) for t, s, e in zip(tokens, starts, ends)]
+
+
+def close_short_pauses(alignment: UtteranceAlignment, min_pause: float) -> UtteranceAlignment:
+    """The alignment without pauses shorter than ``min_pause`` seconds: a shorter gap between two
+    tokens is closed at its midpoint, one at the start or end of the utterance by stretching the
+    first or last token. Words and phones are closed alike, so word edges stay on phone edges.
+    (Posterior-mean boundaries average over paths with and without a pause, which leaves slivers
+    of a few ms that pause-counting tools would count.)"""
+    if not (math.isfinite(min_pause) and min_pause >= 0):
+        raise ValueError(f"min_pause must be a finite number of seconds >= 0, got {min_pause}")
+    if min_pause == 0:
+        return alignment
+    begin, end = alignment.start, alignment.end
+    return replace(alignment, words=_close_gaps(alignment.words, begin, end, min_pause),
+                   phones=_close_gaps(alignment.phones, begin, end, min_pause))

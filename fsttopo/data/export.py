@@ -40,7 +40,8 @@ def _token_dict(token: TimedToken) -> dict[str, Any]:
 
 def alignment_to_dict(alignment: UtteranceAlignment) -> dict[str, Any]:
     """JSON-ready dict: ``utterance_id, text, start, duration`` and ``words``/``phones`` as
-    lists of ``{"symbol", "start", "end"}`` (seconds); ``confidence`` when known."""
+    lists of ``{"symbol", "start", "end"}`` (seconds, each token's ``confidence`` when known);
+    ``confidence`` and ``low_confidence`` (below the model's calibrated threshold) when known."""
     return {
         "utterance_id": alignment.utterance_id,
         "text": alignment.text,
@@ -49,6 +50,7 @@ def alignment_to_dict(alignment: UtteranceAlignment) -> dict[str, Any]:
         "words": [_token_dict(t) for t in alignment.words],
         "phones": [_token_dict(t) for t in alignment.phones],
         **({"confidence": alignment.confidence} if alignment.confidence is not None else {}),
+        **({"low_confidence": alignment.low_confidence} if alignment.low_confidence is not None else {}),
     }
 
 
@@ -69,7 +71,8 @@ def alignment_from_dict(data: Mapping[str, Any]) -> UtteranceAlignment:
     return UtteranceAlignment(str(data["utterance_id"]), str(data["text"]), float(data["duration"]),
                               tokens(data["words"]), tokens(data.get("phones", [])),
                               start=float(data.get("start", 0.0)),
-                              confidence=None if data.get("confidence") is None else float(data["confidence"]))
+                              confidence=None if data.get("confidence") is None else float(data["confidence"]),
+                              low_confidence=None if data.get("low_confidence") is None else bool(data["low_confidence"]))
 
 
 def write_json(alignments: UtteranceAlignment | Sequence[UtteranceAlignment], path: str | Path) -> Path:

@@ -25,6 +25,9 @@ class ModelFile:
             :meth:`fsttopo.aligner.Aligner.align` (``blank_penalty``, ``prior_scale``); empty if none.
         log_prior: ``[V]`` label prior estimated on the training data (:func:`estimate_log_prior`),
             the prior of alignment and decoding; ``None`` in files written without one.
+        confidence_threshold: utterances aligned with a lower confidence are flagged as likely
+            transcript mismatches (calibrated on held-out data, ``recipes/tts/calibrate_confidence.py``);
+            ``None`` when not calibrated.
     """
 
     model: AlignmentModel
@@ -32,6 +35,7 @@ class ModelFile:
     tokens: list[str]
     align_options: dict = field(default_factory=dict)
     log_prior: torch.Tensor | None = None
+    confidence_threshold: float | None = None
 
 
 def save_model(path: str | Path, model: AlignmentModel, objective_config: ObjectiveConfig,
@@ -76,7 +80,8 @@ def read_model_file(path: str | Path, device: str | torch.device = "cpu") -> Mod
     prior = blob.get("log_prior")
     return ModelFile(model.to(device).eval(), ObjectiveConfig(**blob["objective_config"]), blob["tokens"],
                      dict(blob.get("align_options", {})),
-                     None if prior is None else _checked_prior(prior, len(blob["tokens"]), str(path)).to(device))
+                     None if prior is None else _checked_prior(prior, len(blob["tokens"]), str(path)).to(device),
+                     blob.get("calibration", {}).get("confidence_threshold"))
 
 
 def load_model(path: str | Path, device: str | torch.device = "cpu"
