@@ -90,7 +90,7 @@ class Aligner:
         log_prior: the model's ``[V]`` label prior (estimated on its training data and stored in the
             model file), divided out with ``prior_scale``; without it each utterance's own average
             posterior is used (see :mod:`fsttopo.inference.scores`).
-        confidence_threshold: alignments whose confidence is below it are marked
+        confidence_threshold: alignments whose relative confidence is below it are marked
             :attr:`~fsttopo.data.alignment.UtteranceAlignment.low_confidence` (likely a transcript
             that does not match the audio); ``None``: not marked.
     """
@@ -319,7 +319,8 @@ class Aligner:
                 word_segs = [group_segments(t, [1 if isinstance(w, AnyLabels) else len(w) for w in ws])
                              for t, ws in zip(token_segs, words)]
             per_phase.append(self._to_seconds(token_segs, word_segs, words, texts, durations, utterance_ids,
-                                              offsets, time_shift + p * FEATURE_SHIFT, confidence, lengths))
+                                              offsets, time_shift + p * FEATURE_SHIFT, confidence, lengths,
+                                              log_probs.detach().double().exp().amax(-1)))
         alis = [self._flag(close_short_pauses(mean_alignment(list(utt)), pause)) for utt in zip(*per_phase)]
         return AlignerOutput(alis, *encoded[0])
 
@@ -331,8 +332,8 @@ class Aligner:
         return float(min_pause)
 
     def _flag(self, alignment: UtteranceAlignment) -> UtteranceAlignment:
-        if self.confidence_threshold is not None and alignment.confidence is not None:
-            alignment.low_confidence = alignment.confidence < self.confidence_threshold
+        if self.confidence_threshold is not None and alignment.relative_confidence is not None:
+            alignment.low_confidence = alignment.relative_confidence < self.confidence_threshold
         return alignment
 
     def normalize(self, texts: Sequence[str]) -> list[str]:
@@ -359,10 +360,13 @@ class Aligner:
 
     def _to_seconds(self, token_segs, word_segs, words, texts, durations, utterance_ids, offsets,
                     shift: float, frame_confidence: torch.Tensor | None = None,
-                    lengths: torch.Tensor | None = None) -> list[UtteranceAlignment]:
+                    lengths: torch.Tensor | None = None,
+                    best_frame: torch.Tensor | None = None) -> list[UtteranceAlignment]:
         """Frame segments -> :class:`UtteranceAlignment` in seconds; with ``frame_confidence``
-        (``[B, T]``, see :mod:`fsttopo.align.confidence`) and ``lengths`` the utterance, word and
-        phone confidences are its means over the utterance and over each segment's frames."""
+        (``[B, T]``, see :mod:`fsttopo.align.confidence`), ``lengths`` and ``best_frame`` (``[B, T]``
+        largest posterior per frame) the utterance, word and phone confidences are its means over
+        the utterance and over each segment's frames, the relative confidence its ratio to
+        ``best_frame``'s."""
         ids = list(utterance_ids) if utterance_ids is not None else [f"utt{i}" for i in range(len(texts))]
         offsets = list(offsets) if offsets is not None else [0.0] * len(texts)
         out = []
@@ -374,6 +378,7 @@ class Aligner:
                 n = int(lengths[i])
                 scores = dict(
                     confidence=min(1.0, float(frame_confidence[i, :n].mean())),
+                    relative_confidence=min(1.0, float(frame_confidence[i, :n].sum() / best_frame[i, :n].sum())),
                     word_confidences=segment_confidences(frame_confidence[i], n, [(s.start, s.end) for s in word_segs[i]]),
                     phone_confidences=segment_confidences(frame_confidence[i], n,
                                                           [(s.start, s.end) for s in token_segs[i]]))

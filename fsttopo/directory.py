@@ -125,9 +125,10 @@ def align_directory(aligner: Aligner, directory: str | Path, out_dir: str | Path
     - ``REL.json`` and ``REL.TextGrid`` per file (:func:`output_files`: the input's relative path
       without its audio suffix; the utterance id is the same ``REL``);
     - ``alignments.ctm`` (word CTM of all, ids percent-encoded, :func:`~fsttopo.data.export.write_ctm`),
-      ``confidence.tsv`` (``confidence, file, flag`` by
-      :attr:`~fsttopo.data.alignment.UtteranceAlignment.confidence`, lowest first: the transcripts to
-      check; flag ``low`` below the model's calibrated threshold, else ``ok``, empty without one);
+      ``confidence.tsv`` (``relative_confidence, file, flag, confidence`` by
+      :attr:`~fsttopo.data.alignment.UtteranceAlignment.relative_confidence`, lowest first: the
+      transcripts to check; flag ``low`` below the model's calibrated threshold, else ``ok``, empty
+      without one);
     - ``failed.tsv``: ``file, reason, message`` of each file not aligned (reasons:
       :data:`fsttopo.corpus_check.REASONS`);
     - ``manifest.jsonl``: per audio file its status (``aligned``, ``failed`` or ``skipped-up-to-date``),
@@ -201,9 +202,9 @@ def align_directory(aligner: Aligner, directory: str | Path, out_dir: str | Path
         write_problems(problems, stage.path / "failed.tsv")
         ordered = [alignments[u] for u in utterances if u in alignments]
         write_ctm(ordered, stage.path / "alignments.ctm")
-        scored = sorted((a.confidence, a.utterance_id, {True: "low", False: "ok", None: ""}[a.low_confidence])
-                        for a in ordered if a.confidence is not None)
-        write_text_atomic(stage.path / "confidence.tsv",
-                          "".join(f"{c:.4f}\t{tsv_field(rel)}\t{flag}\n" for c, rel, flag in scored))
+        scored = sorted((a.relative_confidence, a.utterance_id, {True: "low", False: "ok", None: ""}[a.low_confidence],
+                         a.confidence) for a in ordered if a.relative_confidence is not None)
+        write_text_atomic(stage.path / "confidence.tsv", "".join(f"{r:.4f}\t{tsv_field(utt)}\t{flag}\t{c:.4f}\n"
+                                                                 for r, utt, flag, c in scored))
     kept = sum(r["status"] == "skipped-up-to-date" for r in rows.values())
     return DirectoryResult(ordered, problems, len(ordered) - kept, kept, len(rows))

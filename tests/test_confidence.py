@@ -125,7 +125,10 @@ def test_viterbi_word_confidence_is_the_mean_over_its_frames():
     expected = [float(p[s.start:s.end].mean()) for s in words]
     got = [w.confidence for w in out.alignments[0].words]
     assert got == pytest.approx(expected, abs=1e-9)
-    assert out.alignments[0].confidence == pytest.approx(float(p[: int(lengths[0])].mean()), abs=1e-9)
+    n = int(lengths[0])
+    assert out.alignments[0].confidence == pytest.approx(float(p[:n].mean()), abs=1e-9)
+    best = log_probs[0, :n].double().exp().max(-1).values
+    assert out.alignments[0].relative_confidence == pytest.approx(float(p[:n].sum() / best.sum()), abs=1e-9)
 
 
 def test_token_confidence_in_json_ctm_and_lhotse(tmp_path):
@@ -162,3 +165,23 @@ def test_a_wrong_word_loses_its_confidence():
     far = [i for i in range(len(words)) if abs(i - wrong_at) > 2]
     assert [wrong.words[i].confidence for i in far] == pytest.approx([right.words[i].confidence for i in far], abs=0.05)
     assert wrong.confidence < right.confidence
+
+
+def test_low_confidence_flag_uses_the_model_threshold():
+    """The shipped model's calibrated threshold passes the spoken transcript and flags another
+    utterance's; an aligner without a threshold flags nothing."""
+    from fsttopo.aligner import Aligner, compute_features
+    from fsttopo.cli import DEFAULT_MODEL
+
+    aligner = Aligner.from_file(DEFAULT_MODEL)
+    assert aligner.confidence_threshold is not None
+    wav = next(EXAMPLE.glob("*.wav"))
+    feats = compute_features(wav)
+    right = aligner.align([feats], [wav.with_suffix(".txt").read_text()]).alignments[0]
+    wrong = aligner.align([feats], ["a cat sat on the mat and looked out of the window at the rain all day"]
+                          ).alignments[0]
+    assert right.low_confidence is False and wrong.low_confidence is True
+    assert wrong.relative_confidence < aligner.confidence_threshold <= right.relative_confidence
+    unflagged = Aligner(aligner.model, aligner.objective, aligner.tokens, aligner.lexicon, aligner.align_options,
+                        aligner.log_prior)
+    assert unflagged.align([feats], ["a cat sat on the mat"]).alignments[0].low_confidence is None

@@ -107,7 +107,12 @@ def test_align_dir_equals_aligning_each_file(aligner, corpus, tmp_path):
     assert [a.utterance_id for a in read_ctm(tmp_path / "out" / "alignments.ctm")] == ["a", "spk2/b"]
     rows = [line.split("\t") for line in (tmp_path / "out" / "confidence.tsv").read_text().splitlines()]
     assert sorted(r[1] for r in rows) == ["a", "spk2/b"]
-    assert [float(r[0]) for r in rows] == pytest.approx(sorted(ali.confidence for ali in result.alignments), abs=1e-4)
+    assert [float(r[0]) for r in rows] == pytest.approx(sorted(a.relative_confidence for a in result.alignments),
+                                                        abs=1e-4)
+    by_file = {r[1]: r for r in rows}
+    for a in result.alignments:
+        assert float(by_file[a.utterance_id][3]) == pytest.approx(a.confidence, abs=1e-4)
+        assert by_file[a.utterance_id][2] == {True: "low", False: "ok", None: ""}[a.low_confidence]
     assert failed_reasons(tmp_path / "out") == {}
     assert manifest_status(tmp_path / "out") == {"a.wav": "aligned", "spk2/b.wav": "aligned"}
 

@@ -81,8 +81,12 @@ class UtteranceAlignment:
         confidence: how much the acoustic model agrees with the alignment, in ``[0, 1]``: the mean
             over frames of its posterior probability of the aligned label (``None`` when unknown).
             Low values flag transcripts that do not match the audio.
-        low_confidence: whether ``confidence`` is below the model's calibrated threshold (a likely
-            transcript mismatch: check it); ``None`` when the model has no threshold.
+        relative_confidence: ``confidence`` divided by the mean over frames of the model's largest
+            posterior, in ``[0, 1]``: 1 when the transcript explains every frame as well as any label
+            could. Unlike ``confidence`` it does not fall for a voice or recording the model is
+            merely unsure about, so it is what the low-confidence flag uses.
+        low_confidence: whether ``relative_confidence`` is below the model's calibrated threshold
+            (a likely transcript mismatch: check it); ``None`` when the model has no threshold.
     """
 
     utterance_id: str
@@ -92,11 +96,15 @@ class UtteranceAlignment:
     phones: list[TimedToken] = field(default_factory=list)
     start: float = 0.0
     confidence: float | None = None
+    relative_confidence: float | None = None
     low_confidence: bool | None = None
 
     def __post_init__(self) -> None:
         if self.confidence is not None and not 0.0 <= self.confidence <= 1.0 + 1e-9:
             raise ValueError(f"utterance {self.utterance_id!r}: confidence must be in [0, 1], got {self.confidence}")
+        if self.relative_confidence is not None and not 0.0 <= self.relative_confidence <= 1.0 + 1e-9:
+            raise ValueError(f"utterance {self.utterance_id!r}: relative_confidence must be in [0, 1], got "
+                             f"{self.relative_confidence}")
         if not (math.isfinite(self.duration) and self.duration >= 0):
             raise ValueError(f"utterance {self.utterance_id!r}: duration must be finite and >= 0, got {self.duration}")
         if not math.isfinite(self.start):
@@ -114,7 +122,7 @@ class UtteranceAlignment:
                       phone_segments: Sequence[Segment], word_symbols: Sequence[str],
                       phone_symbols: Sequence[str], frame_shift: float, offset: float = 0.0,
                       frame_offset: float = 0.0, confidence: float | None = None,
-                      word_confidences: Sequence[float] | None = None,
+                      relative_confidence: float | None = None, word_confidences: Sequence[float] | None = None,
                       phone_confidences: Sequence[float] | None = None) -> UtteranceAlignment:
         """Convert frame segments (as from :func:`fsttopo.path_segments`) to seconds.
 
@@ -137,7 +145,7 @@ class UtteranceAlignment:
             frame_offset: seconds from the utterance start to the start of frame 0, usually
                 ``<= 0`` (see :attr:`fsttopo.models.ConvFrontend.frame_offset`: -0.015 s for a
                 4x frontend on 10 ms features).
-            confidence: copied (see :attr:`confidence`).
+            confidence, relative_confidence: copied.
             word_confidences, phone_confidences: per segment, :attr:`TimedToken.confidence`.
         """
         if not (math.isfinite(frame_shift) and frame_shift > 0):
@@ -164,7 +172,7 @@ class UtteranceAlignment:
 
         return cls(utterance_id, text, duration, convert("word", word_segments, word_symbols, word_confidences),
                    convert("phone", phone_segments, phone_symbols, phone_confidences), start=offset,
-                   confidence=confidence)
+                   confidence=confidence, relative_confidence=relative_confidence)
 
     def to_lhotse(self) -> dict[str, list[AlignmentItem]]:
         """The Lhotse alignment dict ``{"word": [...], "phone": [...]}`` of
@@ -231,9 +239,9 @@ def mean_alignment(alignments: Sequence[UtteranceAlignment]) -> UtteranceAlignme
                            math.fsum(t.end for t in tokens) / len(tokens), average([t.confidence for t in tokens]))
                 for tokens in zip(*rows)]
 
-    confidence = average([a.confidence for a in alignments])
     return UtteranceAlignment(first.utterance_id, first.text, first.duration, mean("words"), mean("phones"),
-                              start=first.start, confidence=confidence)
+                              start=first.start, confidence=average([a.confidence for a in alignments]),
+                              relative_confidence=average([a.relative_confidence for a in alignments]))
 
 
 def _close_gaps(tokens: Sequence[TimedToken], begin: float, end: float, min_pause: float) -> list[TimedToken]:

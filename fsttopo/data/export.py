@@ -41,7 +41,8 @@ def _token_dict(token: TimedToken) -> dict[str, Any]:
 def alignment_to_dict(alignment: UtteranceAlignment) -> dict[str, Any]:
     """JSON-ready dict: ``utterance_id, text, start, duration`` and ``words``/``phones`` as
     lists of ``{"symbol", "start", "end"}`` (seconds, each token's ``confidence`` when known);
-    ``confidence`` and ``low_confidence`` (below the model's calibrated threshold) when known."""
+    ``confidence``, ``relative_confidence`` and ``low_confidence`` (below the model's calibrated
+    threshold) when known."""
     return {
         "utterance_id": alignment.utterance_id,
         "text": alignment.text,
@@ -50,6 +51,8 @@ def alignment_to_dict(alignment: UtteranceAlignment) -> dict[str, Any]:
         "words": [_token_dict(t) for t in alignment.words],
         "phones": [_token_dict(t) for t in alignment.phones],
         **({"confidence": alignment.confidence} if alignment.confidence is not None else {}),
+        **({"relative_confidence": alignment.relative_confidence}
+           if alignment.relative_confidence is not None else {}),
         **({"low_confidence": alignment.low_confidence} if alignment.low_confidence is not None else {}),
     }
 
@@ -72,6 +75,8 @@ def alignment_from_dict(data: Mapping[str, Any]) -> UtteranceAlignment:
                               tokens(data["words"]), tokens(data.get("phones", [])),
                               start=float(data.get("start", 0.0)),
                               confidence=None if data.get("confidence") is None else float(data["confidence"]),
+                              relative_confidence=None if data.get("relative_confidence") is None
+                              else float(data["relative_confidence"]),
                               low_confidence=None if data.get("low_confidence") is None else bool(data["low_confidence"]))
 
 

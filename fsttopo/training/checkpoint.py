@@ -25,7 +25,7 @@ class ModelFile:
             :meth:`fsttopo.aligner.Aligner.align` (``blank_penalty``, ``prior_scale``); empty if none.
         log_prior: ``[V]`` label prior estimated on the training data (:func:`estimate_log_prior`),
             the prior of alignment and decoding; ``None`` in files written without one.
-        confidence_threshold: utterances aligned with a lower confidence are flagged as likely
+        confidence_threshold: utterances aligned with a lower relative confidence are flagged as likely
             transcript mismatches (calibrated on held-out data, ``recipes/tts/calibrate_confidence.py``);
             ``None`` when not calibrated.
     """

@@ -1,4 +1,4 @@
-"""Calibrate the "low confidence" flag: the utterance confidence below which a transcript is likely
+"""Calibrate the "low confidence" flag: the relative utterance confidence below which a transcript is likely
 not the one spoken, chosen on the dev voice with deliberately wrong transcripts, checked on the
 held-out test voices, and stored in the model file.
 
@@ -63,7 +63,7 @@ def confidences(aligner: Aligner, cuts, limit: int | None, seed: int) -> dict[st
                 ali = aligner.align_encoded(encoded, [texts[kind]], [feats.shape[0] * FEATURE_SHIFT], **options)
             except NoPathError:
                 continue
-            scores[kind].append(ali.alignments[0].confidence)
+            scores[kind].append(ali.alignments[0].relative_confidence)
     return scores
 
 
@@ -115,7 +115,7 @@ def main() -> None:
             ax.hist(scores[kind], bins=np.linspace(0, 1, 41), alpha=0.5, label=kind)
         ax.axvline(best["threshold"], color="k", linestyle="--", label=f"threshold {best['threshold']:.3f}")
         ax.set_title(name)
-        ax.set_xlabel("utterance confidence")
+        ax.set_xlabel("relative utterance confidence")
     axes[0].set_ylabel("utterances")
     axes[0].legend()
     fig.tight_layout()
