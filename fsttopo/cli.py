@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from .names import METHODS, TOPOLOGIES
+from .names import METHODS, OOV_MODES, TOPOLOGIES
 
 DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "data" / "model" / "model.pt"
 LEXICON_HELP = "extra pronunciations ('word PHONE ...' lines, ARPAbet) added to CMUdict"
@@ -172,8 +172,10 @@ def _add_alignment_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--phases", type=int, help="average over the input shifted by 0..N-1 feature frames, "
                    "N up to the model's downsampling" + stored % 1)
     p.add_argument("--time-shift", type=float, help="seconds added to every boundary" + stored % 0)
-    p.add_argument("--oov", choices=["error", "phone-loop"], help="words outside the lexicon: name them (default) "
-                   "or align each as any phone sequence (phone label 'spn'; viterbi and posterior methods)")
+    p.add_argument("--oov", choices=OOV_MODES, default="g2p",
+                   help="words outside the lexicon: guess their phones offline (g2p, the default), align each as any "
+                   "phone sequence (phone-loop: phone label 'spn'; viterbi and posterior methods) or name them "
+                   "and stop (error)")
 
 
 def _alignment_options(args: argparse.Namespace) -> dict:

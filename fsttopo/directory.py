@@ -72,8 +72,8 @@ def align_directory(aligner: Aligner, directory: str | Path, out_dir: str | Path
     listed in ``failed.tsv`` (the rest of its batch is then aligned one by one); the returned list
     holds the aligned utterances. ``options`` go to :meth:`Aligner.align`.
 
-    Every transcript is checked against the lexicon before anything is aligned: the error names all
-    missing words at once (add them with a lexicon file). With a prior scale the prior is the batch's
+    With ``oov="error"`` every transcript is checked against the lexicon before anything is aligned:
+    the error names all missing words at once (add them with a lexicon file). With a prior scale the prior is the batch's
     average posterior, so the boundaries depend slightly on the batching (``max_duration``)."""
     from tqdm import tqdm
 
@@ -81,7 +81,7 @@ def align_directory(aligner: Aligner, directory: str | Path, out_dir: str | Path
 
     utterances = find_utterances(directory)
     missing: dict[str, list[str]] = {}
-    if hasattr(aligner.lexicon, "__contains__") and options.get("oov") != "phone-loop":  # subword units spell all
+    if hasattr(aligner.lexicon, "__contains__") and options.get("oov") == "error":  # subword units spell all
         for utt in utterances:
             for word in dict.fromkeys(aligner.normalize([utt.text])[0].split()):
                 if word not in aligner.lexicon:

@@ -61,7 +61,7 @@ def test_cli_align_dir_names_every_problem(corpus, tmp_path, capsys):
     (corpus / "spk2" / "c.txt").write_text("zorblax the cat")
     (corpus / "d.txt").write_text("the qqxv zorblax")
     with pytest.raises(SystemExit, match=r"2 word\(s\) not in the lexicon: 'qqxv' \(d\); 'zorblax' \(d, spk2/c\)"):
-        cli.main(["align-dir", str(corpus), "--out", str(tmp_path / "out")])
+        cli.main(["align-dir", str(corpus), "--out", str(tmp_path / "out"), "--oov", "error"])
     (corpus / "spk2" / "c.txt").write_text("the cat")
     (corpus / "d.txt").write_text("the cat")
     with pytest.raises(SystemExit, match="cannot read audio file .*d.flac"):  # the empty file

@@ -105,7 +105,7 @@ def test_shipped_aligner_places_an_unknown_word_where_the_known_one_was(tmp_path
     transcript = wav.with_suffix(".txt").read_text().strip()
     respelled = " ".join("zorblax" if w == "year" else w for w in transcript.split())
     with pytest.raises(SystemExit, match="'zorblax'"):
-        cli.main(["align", str(wav), respelled, "--out", str(tmp_path / "a"), "--no-plot"])
+        cli.main(["align", str(wav), respelled, "--out", str(tmp_path / "a"), "--no-plot", "--oov", "error"])
     cli.main(["align", str(wav), respelled, "--out", str(tmp_path / "b"), "--no-plot", "--oov", "phone-loop"])
     cli.main(["align", str(wav), transcript, "--out", str(tmp_path / "c"), "--no-plot"])
     ours = read_json(tmp_path / "b" / f"{wav.stem}.json")[0]
@@ -144,6 +144,6 @@ def test_align_dir_with_phone_loop_aligns_unknown_words(tmp_path, capsys):
     shutil.copy(wav, tmp_path / "in" / "x.wav")
     (tmp_path / "in" / "x.txt").write_text(" ".join("zorblax" if w == "year" else w for w in words))
     with pytest.raises(SystemExit, match="'zorblax' \\(x\\)"):
-        cli.main(["align-dir", str(tmp_path / "in"), "--out", str(tmp_path / "out")])
+        cli.main(["align-dir", str(tmp_path / "in"), "--out", str(tmp_path / "out"), "--oov", "error"])
     cli.main(["align-dir", str(tmp_path / "in"), "--out", str(tmp_path / "out"), "--oov", "phone-loop"])
     assert "zorblax" in [w.symbol for w in read_json(tmp_path / "out" / "x.json")[0].words]

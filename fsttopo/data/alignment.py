@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Mapping, Sequence
 
 from lhotse import SupervisionSegment
 from lhotse.supervision import AlignmentItem
@@ -17,7 +17,8 @@ from lhotse.utils import fastcopy
 
 from ..align import Segment
 
-__all__ = ["TIME_TOLERANCE", "CONFIDENCE_KEY", "TimedToken", "UtteranceAlignment", "mean_alignment"]
+__all__ = ["TIME_TOLERANCE", "CONFIDENCE_KEY", "PRONUNCIATION_SOURCES", "Pronunciation", "TimedToken",
+           "UtteranceAlignment", "mean_alignment"]
 
 TIME_TOLERANCE = 1e-6
 """Seconds by which neighbouring tokens may overlap (float noise, e.g. Lhotse rounds ends to 1e-8 s)."""
@@ -25,6 +26,26 @@ TIME_TOLERANCE = 1e-6
 
 CONFIDENCE_KEY = "alignment_confidence"
 """Key of :attr:`UtteranceAlignment.confidence` in a Lhotse supervision's ``custom`` dict."""
+
+
+PRONUNCIATION_SOURCES = ("lexicon", "g2p", "phone-loop")
+"""Where a word's pronunciation came from: the lexicon, the G2P's guess, or a phone loop (any phones)."""
+
+
+@dataclass(frozen=True)
+class Pronunciation:
+    """How a word was pronounced for the alignment: ``phones`` (empty for a phone loop) and their
+    ``source`` (one of :data:`PRONUNCIATION_SOURCES`)."""
+
+    source: str
+    phones: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.source not in PRONUNCIATION_SOURCES:
+            raise ValueError(f"pronunciation source must be one of {PRONUNCIATION_SOURCES}, got {self.source!r}")
+        if (self.source == "phone-loop") != (not self.phones):
+            raise ValueError(f"a {self.source} pronunciation must {'not ' * (self.source != 'phone-loop')}"
+                             f"be empty, got {self.phones!r}")
 
 
 @dataclass(frozen=True)
@@ -76,6 +97,8 @@ class UtteranceAlignment:
         confidence: how much the acoustic model agrees with the alignment, in ``[0, 1]``: the mean
             over frames of its posterior probability of the aligned label (``None`` when unknown).
             Low values flag transcripts that do not match the audio.
+        pronunciations: the words *not* pronounced from the lexicon (as written in ``text``) and
+            how they were (a G2P guess, or a phone loop); empty when every word was in the lexicon.
     """
 
     utterance_id: str
@@ -85,6 +108,7 @@ class UtteranceAlignment:
     phones: list[TimedToken] = field(default_factory=list)
     start: float = 0.0
     confidence: float | None = None
+    pronunciations: dict[str, Pronunciation] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.confidence is not None and not 0.0 <= self.confidence <= 1.0 + 1e-9:
@@ -105,7 +129,8 @@ class UtteranceAlignment:
     def from_segments(cls, utterance_id: str, text: str, duration: float, word_segments: Sequence[Segment],
                       phone_segments: Sequence[Segment], word_symbols: Sequence[str],
                       phone_symbols: Sequence[str], frame_shift: float, offset: float = 0.0,
-                      frame_offset: float = 0.0, confidence: float | None = None) -> UtteranceAlignment:
+                      frame_offset: float = 0.0, confidence: float | None = None,
+                      pronunciations: Mapping[str, Pronunciation] | None = None) -> UtteranceAlignment:
         """Convert frame segments (as from :func:`fsttopo.path_segments`) to seconds.
 
         Frame boundary ``f`` (the start of frame ``f``) is at ``frame_offset + f * frame_shift``
@@ -127,7 +152,7 @@ class UtteranceAlignment:
             frame_offset: seconds from the utterance start to the start of frame 0, usually
                 ``<= 0`` (see :attr:`fsttopo.models.ConvFrontend.frame_offset`: -0.015 s for a
                 4x frontend on 10 ms features).
-            confidence: copied (see :attr:`confidence`).
+            confidence, pronunciations: copied (see :attr:`confidence`, :attr:`pronunciations`).
         """
         if not (math.isfinite(frame_shift) and frame_shift > 0):
             raise ValueError(f"frame_shift must be a positive number of seconds, got {frame_shift}")
@@ -147,7 +172,8 @@ class UtteranceAlignment:
             return out
 
         return cls(utterance_id, text, duration, convert("word", word_segments, word_symbols),
-                   convert("phone", phone_segments, phone_symbols), start=offset, confidence=confidence)
+                   convert("phone", phone_segments, phone_symbols), start=offset, confidence=confidence,
+                   pronunciations=dict(pronunciations or {}))
 
     def to_lhotse(self) -> dict[str, list[AlignmentItem]]:
         """The Lhotse alignment dict ``{"word": [...], "phone": [...]}`` of
@@ -212,4 +238,4 @@ def mean_alignment(alignments: Sequence[UtteranceAlignment]) -> UtteranceAlignme
     confidences = [a.confidence for a in alignments]
     confidence = None if None in confidences else math.fsum(confidences) / len(confidences)
     return UtteranceAlignment(first.utterance_id, first.text, first.duration, mean("words"), mean("phones"),
-                              start=first.start, confidence=confidence)
+                              start=first.start, confidence=confidence, pronunciations=first.pronunciations)

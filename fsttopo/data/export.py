@@ -14,7 +14,7 @@ from lhotse import CutSet, SupervisionSet, load_manifest
 from lhotse.cut.data import DataCut
 from praatio import textgrid
 
-from .alignment import TimedToken, UtteranceAlignment
+from .alignment import Pronunciation, TimedToken, UtteranceAlignment
 
 __all__ = [
     "WORD_TIER", "PHONE_TIER",
@@ -33,7 +33,8 @@ _KINDS = ("word", "phone")
 
 def alignment_to_dict(alignment: UtteranceAlignment) -> dict[str, Any]:
     """JSON-ready dict: ``utterance_id, text, start, duration`` and ``words``/``phones`` as
-    lists of ``{"symbol", "start", "end"}`` (seconds); ``confidence`` when known."""
+    lists of ``{"symbol", "start", "end"}`` (seconds); ``confidence`` when known; ``pronunciations``
+    (``{word: {"source", "phones"}}``) when some words were not pronounced from the lexicon."""
     return {
         "utterance_id": alignment.utterance_id,
         "text": alignment.text,
@@ -42,11 +43,14 @@ def alignment_to_dict(alignment: UtteranceAlignment) -> dict[str, Any]:
         "words": [{"symbol": t.symbol, "start": t.start, "end": t.end} for t in alignment.words],
         "phones": [{"symbol": t.symbol, "start": t.start, "end": t.end} for t in alignment.phones],
         **({"confidence": alignment.confidence} if alignment.confidence is not None else {}),
+        **({"pronunciations": {word: {"source": p.source, "phones": list(p.phones)}
+                               for word, p in alignment.pronunciations.items()}} if alignment.pronunciations else {}),
     }
 
 
 def alignment_from_dict(data: Mapping[str, Any]) -> UtteranceAlignment:
-    """Inverse of :func:`alignment_to_dict` (``start``, ``phones`` and ``confidence`` may be missing)."""
+    """Inverse of :func:`alignment_to_dict` (``start``, ``phones``, ``confidence`` and
+    ``pronunciations`` may be missing)."""
     missing = {"utterance_id", "text", "duration", "words"} - set(data)
     if missing:
         raise ValueError(f"alignment JSON misses the keys {sorted(missing)}")
@@ -58,10 +62,17 @@ def alignment_from_dict(data: Mapping[str, Any]) -> UtteranceAlignment:
             raise ValueError(f"utterance {data['utterance_id']!r}: tokens need 'symbol', 'start' and 'end' "
                              f"({err})") from err
 
+    try:
+        pronunciations = {str(word): Pronunciation(str(p["source"]), tuple(map(str, p["phones"])))
+                          for word, p in data.get("pronunciations", {}).items()}
+    except (KeyError, TypeError, AttributeError) as err:
+        raise ValueError(f"utterance {data['utterance_id']!r}: pronunciations need 'source' and 'phones' "
+                         f"per word ({err!r})") from err
     return UtteranceAlignment(str(data["utterance_id"]), str(data["text"]), float(data["duration"]),
                               tokens(data["words"]), tokens(data.get("phones", [])),
                               start=float(data.get("start", 0.0)),
-                              confidence=None if data.get("confidence") is None else float(data["confidence"]))
+                              confidence=None if data.get("confidence") is None else float(data["confidence"]),
+                              pronunciations=pronunciations)
 
 
 def write_json(alignments: UtteranceAlignment | Sequence[UtteranceAlignment], path: str | Path) -> Path:
