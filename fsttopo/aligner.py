@@ -22,10 +22,11 @@ from .align.confidence import path_frame_confidence, posterior_frame_confidence,
 from .align.gradient import ctc_label_scores_fn
 from .align.grad_score import gradient_alignment
 from .data.alignment import UtteranceAlignment, close_short_pauses, mean_alignment
+from .data.pronounce import PronouncedTranscript, normalize_transcript, pronounce_transcript
 from .engine import state_posteriors, viterbi
 from .inference import ALIGN_OPTIONS, GRADIENT_METHODS, check_align_options, emission_scores
 from .models import AlignmentModel
-from .names import METHODS, TOPOLOGIES
+from .names import METHODS, OOV_MODES, TOPOLOGIES
 from .training.checkpoint import read_model_file
 from .training.data import WordEncoder, pad_features
 from .training.objective import ObjectiveConfig
@@ -220,10 +221,12 @@ class Aligner:
             time_shift: seconds added to every boundary (a latency calibrated on held-out data).
             transition_scale: HMM transition scale (default: the training one).
             offsets: start of each utterance in its recording, seconds (default 0).
-            oov: words outside the lexicon: ``"error"`` (default) names them; ``"phone-loop"``
-                aligns each as any sequence of phones (:class:`~fsttopo.topology.AnyLabels`, up to its
-                number of letters + 2; viterbi and posterior methods), its phone
-                segment labelled :data:`UNKNOWN_PHONE`.
+            oov: words outside the lexicon (:func:`fsttopo.data.pronounce.pronounce_transcript`):
+                ``"g2p"`` (default) aligns the phones the offline G2P guesses for them; ``"error"``
+                names them; ``"phone-loop"`` aligns each as any sequence of phones
+                (:class:`~fsttopo.topology.AnyLabels`, up to its number of letters + 2, at most 10;
+                viterbi and posterior methods), its phone segment labelled :data:`UNKNOWN_PHONE`.
+                The alignments' ``pronunciations`` name the words not taken from the lexicon.
             min_pause: seconds; shorter pauses between words (and phones) are closed
                 (:func:`~fsttopo.data.alignment.close_short_pauses`); default one model frame
                 (:attr:`frame_shift`), 0 keeps them.
@@ -235,6 +238,8 @@ class Aligner:
                  "posterior_scale": posterior_scale, "phases": phases, "time_shift": time_shift}
         options = self._check_options({**self.align_options, **{k: v for k, v in given.items() if v is not None}})
         self.check_features(features)
+        if oov not in (None, *OOV_MODES):  # before the model runs
+            raise ValueError(f"oov must be one of {OOV_MODES}, got {oov!r}")
         texts = self.normalize(texts)
         if len(features) != len(texts) or not texts:
             raise ValueError(f"got {len(features)} feature tensors for {len(texts)} transcripts")
@@ -242,7 +247,7 @@ class Aligner:
         if options["method"] in GRADIENT_METHODS:
             if oov == "phone-loop":
                 raise ValueError(f"oov='phone-loop' works with the viterbi and posterior methods, not {options['method']!r}")
-            words = self._encode_texts(texts)
+            words = self._encode_texts(texts, oov)
             token_segs, word_segs = self._gradient(features, words, options["method"])
             alis = self._to_seconds(token_segs, word_segs, words, texts, durations, utterance_ids, offsets,
                                     options["time_shift"])
@@ -337,26 +342,15 @@ class Aligner:
         return alignment
 
     def normalize(self, texts: Sequence[str]) -> list[str]:
-        """Transcripts as the lexicon spells them (punctuation around words removed; see
-        :meth:`fsttopo.data.lexicon.Lexicon.normalize`); the alignments carry these words."""
-        normalize = getattr(self.lexicon, "normalize", None)
-        return [normalize(t) for t in texts] if normalize is not None else list(texts)
+        """Transcripts as the lexicon spells them (numbers and abbreviations written out, punctuation
+        around words removed; see :func:`fsttopo.data.normalize.normalize_tokens`); the alignments
+        carry these words."""
+        return [normalize_transcript(self.lexicon, t) for t in texts]
 
-    def _encode_texts(self, texts: Sequence[str], oov: str | None = None) -> list[list]:
-        """Token ids per word; with ``oov="phone-loop"`` a word outside the lexicon becomes an
-        :class:`~fsttopo.topology.AnyLabels` over every non-blank token."""
-        if oov not in (None, "error", "phone-loop"):
-            raise ValueError(f"oov must be 'error' or 'phone-loop', got {oov!r}")
-        if oov != "phone-loop" or not hasattr(self.lexicon, "__contains__"):
-            return [self.lexicon.encode_words(t) for t in texts]
-        phones = tuple(range(1, len(self.tokens)))
-        out = []
-        for text in texts:
-            if not text.split():
-                raise ValueError("text has no words")
-            out.append([self.lexicon.encode_words(w)[0] if w in self.lexicon
-                        else AnyLabels(phones, max_labels=len(w) + 2) for w in text.split()])
-        return out
+    def _encode_texts(self, texts: Sequence[str], oov: str | None = None) -> list[PronouncedTranscript]:
+        """Token ids per word of each transcript, with the pronunciations used (``oov`` default
+        ``"g2p"``; see :func:`fsttopo.data.pronounce.pronounce_transcript`)."""
+        return [pronounce_transcript(self.lexicon, t, oov or "g2p") for t in texts]
 
     def _to_seconds(self, token_segs, word_segs, words, texts, durations, utterance_ids, offsets,
                     shift: float, frame_confidence: torch.Tensor | None = None,
@@ -385,7 +379,7 @@ class Aligner:
             out.append(UtteranceAlignment.from_segments(
                 ids[i], text, durations[i], word_segs[i], token_segs[i], text.split(),
                 symbols, self.frame_shift, offset=offsets[i],
-                frame_offset=self.frame_offset + shift, **scores))
+                frame_offset=self.frame_offset + shift, pronunciations=words[i].pronunciations, **scores))
         return out
 
     def _gradient(self, features, words, method):

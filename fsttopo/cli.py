@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from .names import METHODS, TOPOLOGIES
+from .names import METHODS, OOV_MODES, TOPOLOGIES
 from .resources import MODEL_DIR
 
 DEFAULT_MODEL = MODEL_DIR / "model.pt"
@@ -240,8 +240,10 @@ def _add_alignment_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--time-shift", type=float, help="seconds added to every boundary" + stored % 0)
     p.add_argument("--min-pause", type=float, help="seconds; shorter pauses between words are closed "
                    "(default: one model frame, 0.04 s for the shipped model; 0 keeps them)")
-    p.add_argument("--oov", choices=["error", "phone-loop"], help="words outside the lexicon: name them (default) "
-                   "or align each as any phone sequence (phone label 'spn'; viterbi and posterior methods)")
+    p.add_argument("--oov", choices=OOV_MODES, default="g2p",
+                   help="words outside the lexicon: guess their phones offline (g2p, the default), align each as any "
+                   "phone sequence (phone-loop: phone label 'spn'; viterbi and posterior methods) or name them "
+                   "and stop (error)")
 
 
 def _alignment_options(args: argparse.Namespace) -> dict:
@@ -333,8 +335,8 @@ def main(argv: list[str] | None = None) -> None:
     validate.add_argument("--model", default=str(DEFAULT_MODEL), help="model file: its frame rate (default: the "
                           "shipped model)")
     validate.add_argument("--lexicon", help=LEXICON_HELP)
-    validate.add_argument("--oov", choices=["error", "phone-loop"], help="as align-dir: with 'phone-loop' "
-                          "unknown words are no problem")
+    validate.add_argument("--oov", choices=OOV_MODES, default="g2p", help="as align-dir: unknown words are "
+                          "listed, and a problem only with 'error'")
     validate.add_argument("--out", help="also write the problems as 'file reason message' TSV to this file")
     validate.set_defaults(func=_validate)
 

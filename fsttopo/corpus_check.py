@@ -37,7 +37,7 @@ REASONS = {
     "unreadable-audio": "the audio file cannot be read",
     "empty-audio": "the audio file has no samples",
     "too-short": "the audio has fewer model frames than the transcript has phones",
-    "unknown-words": "words outside the lexicon (add them with --lexicon, or use --oov phone-loop)",
+    "unknown-words": "words outside the lexicon with --oov error (add them with --lexicon, or use --oov g2p)",
     "no-path": "no alignment of the transcript fits the audio (transcript too long, or audio cut short)",
     "align-error": "aligning or writing the alignment failed",
 }
@@ -152,9 +152,9 @@ class FileCheck:
 
 
 def _checks_unknown_words(aligner: Aligner, oov: str | None) -> bool:
-    # None is today's default, naming unknown words like 'error'; other modes give them a pronunciation.
+    # only 'error' refuses unknown words: the default (None, 'g2p') and 'phone-loop' pronounce them.
     # A lexicon without membership (subword units) spells every word.
-    return oov in (None, "error") and hasattr(aligner.lexicon, "__contains__")
+    return oov == "error" and hasattr(aligner.lexicon, "__contains__")
 
 
 def _model_frames(aligner: Aligner, info: AudioInfo) -> int:
@@ -185,7 +185,7 @@ def check_audio(path: Path, file: str) -> tuple[AudioInfo | None, list[Problem]]
 
 def check_utterance(aligner: Aligner, utterance: DirectoryUtterance, oov: str | None = None) -> FileCheck:
     """Check one utterance before aligning it: the audio header is readable and has samples
-    (``unreadable-audio``, ``empty-audio``), the words are in the lexicon when ``oov`` is None or
+    (``unreadable-audio``, ``empty-audio``), the words are in the lexicon when ``oov`` is
     ``"error"`` (``unknown-words``), the words survive normalisation (``empty-transcript``) and the
     audio has at least one model frame (``aligner.frame_shift``) per phone, the least an HMM
     topology needs (``too-short``). Passing is necessary, not sufficient: the engine may still find
@@ -218,7 +218,8 @@ class CorpusReport:
         root: the corpus directory.
         files: audio files found.
         problems: every problem, by file path.
-        unknown_words: word -> the files it occurs in (only when unknown words are an error).
+        unknown_words: word -> the files it occurs in (a problem only with ``oov="error"``; else they
+            are pronounced by the G2P or a phone loop, listed so that a lexicon can be written).
         unknown_counts: word -> its occurrences in the corpus.
         sample_rates: sample rate (Hz) -> readable audio files with it.
         channels: channel count -> readable audio files with it.
@@ -255,7 +256,7 @@ def validate_corpus(aligner: Aligner, directory: str | Path, oov: str | None = N
     for utt in utterances:
         check = check_utterance(aligner, utt, oov)
         checks.append((check.info, check.problems))
-        if check.unknown and _checks_unknown_words(aligner, oov):
+        if check.unknown:
             words = aligner.normalize([utt.text])[0].split()
             for word in check.unknown:
                 report.unknown_words.setdefault(word, []).append(utt.file)

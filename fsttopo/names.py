@@ -6,3 +6,7 @@ TOPOLOGIES = ("hmm", "ctc", "ctc-no-forced-blank")
 
 METHODS = ("viterbi", "posterior", "gradscore", "gradscore-ext")
 """Alignment methods of :meth:`fsttopo.aligner.Aligner.align`."""
+
+OOV_MODES = ("g2p", "phone-loop", "error")
+"""What :meth:`fsttopo.aligner.Aligner.align` does with words outside the lexicon (guess their phones,
+align any phones, refuse; see :mod:`fsttopo.data.pronounce`)."""

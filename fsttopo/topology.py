@@ -54,7 +54,13 @@ class AnyLabels:
     unknown words). It is one token: all its label frames carry the same ``token`` position.
 
     Built as ``max_labels`` slots of one state per label (self-loop; every state of slot ``i`` leads
-    to every state of slot ``i + 1``, and each may end the word), so the graph stays left-to-right.
+    to every state of slot ``i + 1``), so the graph stays left-to-right. A sequence of ``n`` labels
+    enters at slot ``max_labels - n`` (any slot may start the word) and leaves from the last slot
+    (only it ends the word): each label sequence has one path, and the wide fan sits on the arcs
+    *leaving* the state before the word. The engine's tables that grow with the frames are sized by
+    the largest number of arcs *entering* a state, which stays about ``2 * len(labels)``; letting
+    every slot end the word instead would give the state after it ``max_labels * len(labels)``
+    entering arcs (the memory the aligner's phone loop once ran out of).
     """
 
     labels: tuple[int, ...]
@@ -102,8 +108,9 @@ def ctc_graph(
 
     A target given as :class:`AnyLabels` (a word of unknown pronunciation) is any sequence of 1 to
     ``max_labels`` of its labels, as CTC would emit it: slots of one state per label, a blank state
-    between consecutive slots, the same forced-blank rule between equal labels; all its label states
-    carry its position as ``token``.
+    between consecutive slots, the same forced-blank rule between equal labels; entered at any slot,
+    left from the last one (as in :func:`hmm_graph`); all its label states carry its position as
+    ``token``.
 
     Args:
         targets: ``B`` label sequences (ints, no blank inside; or :class:`AnyLabels`).
@@ -149,8 +156,8 @@ def ctc_graph(
                     out[inner].extend(slot)
                     link(slots[-1], slot)
                     slots.append(slot)
-                entries.append(slots[0])
-                exits.append([e for slot in slots for e in slot])
+                entries.append([e for slot in slots for e in slot])
+                exits.append(slots[-1])
             else:
                 state = add(int(x), j)
                 entries.append([state])
@@ -262,10 +269,10 @@ def hmm_graph(
             return if_ if is_sil[e] else sf
 
         def starts(w: int) -> list[int]:
-            return slots_of[w][0] if w in slots_of else [first[w]]
+            return [e for slot in slots_of[w] for e in slot] if w in slots_of else [first[w]]
 
         def ends_of(w: int) -> list[int]:
-            return [e for slot in slots_of[w] for e in slot] if w in slots_of else [last[w]]
+            return slots_of[w][-1] if w in slots_of else [last[w]]
 
         for e in range(len(labels)):
             arc(e, e, il if is_sil[e] else sl)

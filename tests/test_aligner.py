@@ -81,7 +81,7 @@ def test_bad_inputs(lexicon):
     with pytest.raises(ValueError, match="feature tensors for"):
         aligner.align([torch.randn(100, 80)], ["hello", "world"])
     with pytest.raises(ValueError, match="xyzzyq"):
-        aligner.align([torch.randn(100, 80)], ["hello xyzzyq"])
+        aligner.align([torch.randn(100, 80)], ["hello xyzzyq"], oov="error")
     with pytest.raises(ValueError, match="no path"):
         aligner.align([torch.randn(8, 80)], ["this is a much longer sentence than two frames allow"])
 

@@ -106,7 +106,7 @@ def test_shipped_aligner_places_an_unknown_word_where_the_known_one_was(tmp_path
     transcript = wav.with_suffix(".txt").read_text().strip()
     respelled = " ".join("zorblax" if w == "year" else w for w in transcript.split())
     with pytest.raises(SystemExit, match="'zorblax'"):
-        cli.main(["align", str(wav), respelled, "--out", str(tmp_path / "a"), "--no-plot"])
+        cli.main(["align", str(wav), respelled, "--out", str(tmp_path / "a"), "--no-plot", "--oov", "error"])
     cli.main(["align", str(wav), respelled, "--out", str(tmp_path / "b"), "--no-plot", "--oov", "phone-loop"])
     cli.main(["align", str(wav), transcript, "--out", str(tmp_path / "c"), "--no-plot"])
     ours = read_json(tmp_path / "b" / f"{wav.stem}.json")[0]
@@ -151,3 +151,159 @@ def test_align_dir_with_phone_loop_aligns_unknown_words(tmp_path, capsys):
         (tmp_path / "out" / "failed.tsv").read_text()
     cli.main(["align-dir", str(tmp_path / "in"), "--out", str(tmp_path / "out"), "--oov", "phone-loop"])
     assert "zorblax" in [w.symbol for w in read_json(tmp_path / "out" / "x.json")[0].words]
+
+
+def _example():
+    from fsttopo.aligner import Aligner, compute_features
+
+    wav = next(EXAMPLE.glob("*.wav"))
+    model = EXAMPLE.parent / "model" / "model.pt"
+    return Aligner.from_file(model), compute_features(wav), wav.with_suffix(".txt").read_text().strip()
+
+
+RESPELLED = {"leave": "leeve", "year": "yeer", "time": "tyme"}  # outside CMUdict; the G2P gives CMUdict's phones
+
+
+def test_oov_modes_through_the_aligner():
+    from fsttopo.data.alignment import Pronunciation
+
+    aligner, feats, transcript = _example()
+    respelled = " ".join(RESPELLED.get(w, w) for w in transcript.split())
+    known = aligner.align([feats], [transcript], method="viterbi").alignments[0]
+    guessed = aligner.align([feats], [respelled], method="viterbi").alignments[0]  # oov="g2p" is the default
+    # the G2P's phones equal the lexicon's for these spellings: the same graph, the same boundaries
+    assert [w.symbol for w in guessed.words] == respelled.split()
+    assert [(w.start, w.end) for w in guessed.words] == [(w.start, w.end) for w in known.words]
+    assert [p.symbol for p in guessed.phones] == [p.symbol for p in known.phones]
+    assert guessed.pronunciations == {
+        "leeve": Pronunciation("g2p", ("l", "iy", "v")), "yeer": Pronunciation("g2p", ("y", "ih", "r")),
+        "tyme": Pronunciation("g2p", ("t", "ay", "m"))}
+    assert known.pronunciations == {}
+    with pytest.raises(ValueError, match="3 word\\(s\\) not in the lexicon.*'tyme', 'leeve', 'yeer'"):
+        aligner.align([feats], [respelled], oov="error")
+    loop = aligner.align([feats], [respelled], method="posterior", oov="phone-loop").alignments[0]
+    assert loop.pronunciations == {w: Pronunciation("phone-loop") for w in ("tyme", "leeve", "yeer")}
+    with pytest.raises(ValueError, match="oov must be one of"):
+        aligner.align([feats], [respelled], oov="guess")
+    # gradient methods take the G2P's phones too
+    grad = aligner.align([feats], [respelled], method="gradscore", phases=1).alignments[0]
+    assert grad.pronunciations == guessed.pronunciations
+
+
+def test_the_json_names_the_pronunciation_used(tmp_path):
+    import json
+
+    from fsttopo import cli
+    from fsttopo.data.export import read_json
+
+    wav = next(EXAMPLE.glob("*.wav"))
+    respelled = " ".join("bownd" if w == "bound" else w for w in wav.with_suffix(".txt").read_text().split())
+    cli.main(["align", str(wav), respelled, "--out", str(tmp_path), "--no-plot"])
+    raw = json.loads((tmp_path / f"{wav.stem}.json").read_text())
+    assert raw["pronunciations"] == {"bownd": {"source": "g2p", "phones": ["b", "ow", "n", "d"]}}
+    ali = read_json(tmp_path / f"{wav.stem}.json")[0]
+    assert ali.pronunciations["bownd"].phones == ("b", "ow", "n", "d")
+    assert "bownd" in [w.symbol for w in ali.words]
+
+
+LABELS = tuple(range(1, 40))  # the 39 phones
+
+
+@pytest.mark.parametrize("topology", ["hmm", "ctc"])
+def test_phone_loop_graphs_grow_linearly_with_the_unknown_words(topology):
+    """No state has more than about two labels' worth of entering arcs, however many slots and words
+    (the engine's frame-sized tables are states x that in-degree), and states and arcs add up per word."""
+    import torch
+
+    from fsttopo.engine.dense_graph import compile_graph
+
+    sizes = {}
+    for count in (1, 2, 40):
+        words = [[[3, 4]] + [AnyLabels(LABELS, 10)] * count]  # consecutive unknown words: the widest fans
+        graphs = build_graphs(words, topology, 40, TRANSITIONS if topology == "hmm" else None)
+        dense = compile_graph(graphs, torch.device("cpu"))
+        assert dense.in_src.shape[2] <= 2 * len(LABELS) + 2
+        sizes[count] = (int(graphs.num_states[0]), graphs.arcs.shape[0])
+    per_word = [sizes[2][i] - sizes[1][i] for i in range(2)]
+    assert [sizes[40][i] - sizes[1][i] for i in range(2)] == [39 * x for x in per_word]
+    states, arcs = per_word
+    assert states == 39 * 10 + (1 if topology == "hmm" else 10)  # the slots, the silence or blanks
+    assert arcs <= 3 * 39 * 39 * 10  # slot to slot, into every slot from the word before, self-loops
+
+
+_FORTY_WORDS = """
+import random, resource, sys
+from pathlib import Path
+from fsttopo.aligner import Aligner, compute_features
+from fsttopo.data.pronounce import pronounce_transcript
+aligner = Aligner.from_file(Path(sys.argv[1]) / "model" / "model.pt")
+feats = compute_features(next((Path(sys.argv[1]) / "example").glob("*.wav")))
+rng = random.Random(0)
+words = []
+while len(words) < 40:  # made-up words of 7 letters (9 phone slots each)
+    word = "".join(rng.choice("bcdfgklmnprstvz") + rng.choice("aeiou") for _ in range(3)) + "x"
+    if word not in aligner.lexicon:
+        words.append(word)
+aligner.align([feats], ["the cat"], method="posterior")  # compile the kernels before measuring
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+for method in ("viterbi", "posterior"):
+    out = aligner.align([feats], [" ".join(words)], method=method, oov="phone-loop").alignments[0]
+    assert [w.symbol for w in out.words] == words
+print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024)
+"""
+
+
+def test_forty_unknown_words_align_in_bounded_memory():
+    """The issue's case: 40 unknown words in one utterance with oov='phone-loop' once tried to allocate
+    25.6 GB. Measured in a fresh process (peak resident memory, which includes torch's allocations,
+    unlike tracemalloc): about 350 MB above the model's own peak for both methods (1.5 GB when the
+    posteriors took one table entry per arc slot and frame)."""
+    import subprocess
+    import sys
+
+    run = subprocess.run([sys.executable, "-c", _FORTY_WORDS, str(EXAMPLE.parent)], capture_output=True, text=True,
+                         cwd=Path(__file__).resolve().parent.parent, check=True)
+    assert float(run.stdout.split()[-1]) < 600
+
+
+def test_pronounce_transcript_sources():
+    from fsttopo.data.lexicon import Lexicon
+    from fsttopo.data.pronounce import pronounce_transcript
+
+    lexicon = Lexicon.from_cmudict()
+    out = pronounce_transcript(lexicon, "Dr. Zorblax's x-ray, a half-life!")
+    assert out.text == "doctor Zorblax's x-ray a half life"
+    assert [w.source for w in out.words] == ["lexicon", "g2p", "lexicon", "lexicon", "lexicon", "lexicon"]
+    assert out.words[2].phones == tuple(lexicon.pronounce("x-ray"))  # CMUdict's hyphenated entry, whole
+    assert list(out)[0] == [lexicon.token_id(p) for p in lexicon.pronounce("doctor")]
+    assert list(out.pronunciations) == ["Zorblax's"]
+    loop = pronounce_transcript(lexicon, "the zorblaxification", oov="phone-loop")
+    assert loop[1] == AnyLabels(tuple(range(1, 40)), 10)  # 18 letters + 2, capped
+    with pytest.raises(ValueError, match="2 word\\(s\\) not in the lexicon.*'qqzx', 'zorblax'.*oov='g2p'"):
+        pronounce_transcript(lexicon, "qqzx the zorblax qqzx", oov="error")
+    with pytest.raises(ValueError, match="'#': it has no letters"):
+        pronounce_transcript(lexicon, "#", oov="g2p")
+    with pytest.raises(ValueError, match="oov must be one of"):
+        pronounce_transcript(lexicon, "the cat", oov="skip")
+    with pytest.raises(ValueError, match="text has no words"):
+        pronounce_transcript(lexicon, " -- ")
+
+
+def test_pronunciations_json_round_trip_and_errors():
+    from fsttopo.data.alignment import Pronunciation, TimedToken, UtteranceAlignment
+    from fsttopo.data.export import alignment_from_dict, alignment_to_dict
+
+    ali = UtteranceAlignment("u", "tyme zorblax", 1.0, [TimedToken("tyme", 0.0, 0.5), TimedToken("zorblax", 0.5, 1.0)],
+                             pronunciations={"tyme": Pronunciation("g2p", ("t", "ay", "m")),
+                                             "zorblax": Pronunciation("phone-loop")})
+    data = alignment_to_dict(ali)
+    assert data["pronunciations"] == {"tyme": {"source": "g2p", "phones": ["t", "ay", "m"]},
+                                      "zorblax": {"source": "phone-loop", "phones": []}}
+    assert alignment_from_dict(data) == ali
+    assert "pronunciations" not in alignment_to_dict(UtteranceAlignment("u", "a", 1.0, [TimedToken("a", 0, 1)]))
+    with pytest.raises(ValueError, match="pronunciations need 'source' and 'phones'"):
+        alignment_from_dict({**data, "pronunciations": {"tyme": ["t"]}})
+    with pytest.raises(ValueError, match="source must be one of"):
+        Pronunciation("guess", ("t",))
+    with pytest.raises(ValueError, match="a g2p pronunciation must not be empty"):
+        Pronunciation("g2p")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, replace
-from typing import Sequence
+from typing import Mapping, Sequence
 
 from lhotse import SupervisionSegment
 from lhotse.supervision import AlignmentItem
@@ -17,8 +17,8 @@ from lhotse.utils import fastcopy
 
 from ..align import Segment
 
-__all__ = ["TIME_TOLERANCE", "CONFIDENCE_KEY", "TimedToken", "UtteranceAlignment", "mean_alignment",
-           "close_short_pauses"]
+__all__ = ["TIME_TOLERANCE", "CONFIDENCE_KEY", "PRONUNCIATION_SOURCES", "Pronunciation", "TimedToken",
+           "UtteranceAlignment", "mean_alignment", "close_short_pauses"]
 
 TIME_TOLERANCE = 1e-6
 """Seconds by which neighbouring tokens may overlap (float noise, e.g. Lhotse rounds ends to 1e-8 s)."""
@@ -26,6 +26,26 @@ TIME_TOLERANCE = 1e-6
 
 CONFIDENCE_KEY = "alignment_confidence"
 """Key of :attr:`UtteranceAlignment.confidence` in a Lhotse supervision's ``custom`` dict."""
+
+
+PRONUNCIATION_SOURCES = ("lexicon", "g2p", "phone-loop")
+"""Where a word's pronunciation came from: the lexicon, the G2P's guess, or a phone loop (any phones)."""
+
+
+@dataclass(frozen=True)
+class Pronunciation:
+    """How a word was pronounced for the alignment: ``phones`` (empty for a phone loop) and their
+    ``source`` (one of :data:`PRONUNCIATION_SOURCES`)."""
+
+    source: str
+    phones: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.source not in PRONUNCIATION_SOURCES:
+            raise ValueError(f"pronunciation source must be one of {PRONUNCIATION_SOURCES}, got {self.source!r}")
+        if (self.source == "phone-loop") != (not self.phones):
+            raise ValueError(f"a {self.source} pronunciation must {'not ' * (self.source != 'phone-loop')}"
+                             f"be empty, got {self.phones!r}")
 
 
 @dataclass(frozen=True)
@@ -87,6 +107,8 @@ class UtteranceAlignment:
             merely unsure about, so it is what the low-confidence flag uses.
         low_confidence: whether ``relative_confidence`` is below the model's calibrated threshold
             (a likely transcript mismatch: check it); ``None`` when the model has no threshold.
+        pronunciations: the words *not* pronounced from the lexicon (as written in ``text``) and
+            how they were (a G2P guess, or a phone loop); empty when every word was in the lexicon.
     """
 
     utterance_id: str
@@ -98,6 +120,7 @@ class UtteranceAlignment:
     confidence: float | None = None
     relative_confidence: float | None = None
     low_confidence: bool | None = None
+    pronunciations: dict[str, Pronunciation] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.confidence is not None and not 0.0 <= self.confidence <= 1.0 + 1e-9:
@@ -123,7 +146,8 @@ class UtteranceAlignment:
                       phone_symbols: Sequence[str], frame_shift: float, offset: float = 0.0,
                       frame_offset: float = 0.0, confidence: float | None = None,
                       relative_confidence: float | None = None, word_confidences: Sequence[float] | None = None,
-                      phone_confidences: Sequence[float] | None = None) -> UtteranceAlignment:
+                      phone_confidences: Sequence[float] | None = None,
+                      pronunciations: Mapping[str, Pronunciation] | None = None) -> UtteranceAlignment:
         """Convert frame segments (as from :func:`fsttopo.path_segments`) to seconds.
 
         Frame boundary ``f`` (the start of frame ``f``) is at ``frame_offset + f * frame_shift``
@@ -145,7 +169,7 @@ class UtteranceAlignment:
             frame_offset: seconds from the utterance start to the start of frame 0, usually
                 ``<= 0`` (see :attr:`fsttopo.models.ConvFrontend.frame_offset`: -0.015 s for a
                 4x frontend on 10 ms features).
-            confidence, relative_confidence: copied.
+            confidence, relative_confidence, pronunciations: copied.
             word_confidences, phone_confidences: per segment, :attr:`TimedToken.confidence`.
         """
         if not (math.isfinite(frame_shift) and frame_shift > 0):
@@ -172,7 +196,8 @@ class UtteranceAlignment:
 
         return cls(utterance_id, text, duration, convert("word", word_segments, word_symbols, word_confidences),
                    convert("phone", phone_segments, phone_symbols, phone_confidences), start=offset,
-                   confidence=confidence, relative_confidence=relative_confidence)
+                   confidence=confidence, relative_confidence=relative_confidence,
+                   pronunciations=dict(pronunciations or {}))
 
     def to_lhotse(self) -> dict[str, list[AlignmentItem]]:
         """The Lhotse alignment dict ``{"word": [...], "phone": [...]}`` of
@@ -241,7 +266,8 @@ def mean_alignment(alignments: Sequence[UtteranceAlignment]) -> UtteranceAlignme
 
     return UtteranceAlignment(first.utterance_id, first.text, first.duration, mean("words"), mean("phones"),
                               start=first.start, confidence=average([a.confidence for a in alignments]),
-                              relative_confidence=average([a.relative_confidence for a in alignments]))
+                              relative_confidence=average([a.relative_confidence for a in alignments]),
+                              pronunciations=first.pronunciations)
 
 
 def _close_gaps(tokens: Sequence[TimedToken], begin: float, end: float, min_pause: float) -> list[TimedToken]:

@@ -15,7 +15,7 @@ from lhotse import CutSet, SupervisionSet, load_manifest
 from lhotse.cut.data import DataCut
 from praatio import textgrid
 
-from .alignment import TimedToken, UtteranceAlignment
+from .alignment import Pronunciation, TimedToken, UtteranceAlignment
 from .atomic import atomic_path, write_text_atomic
 
 __all__ = [
@@ -42,7 +42,8 @@ def alignment_to_dict(alignment: UtteranceAlignment) -> dict[str, Any]:
     """JSON-ready dict: ``utterance_id, text, start, duration`` and ``words``/``phones`` as
     lists of ``{"symbol", "start", "end"}`` (seconds, each token's ``confidence`` when known);
     ``confidence``, ``relative_confidence`` and ``low_confidence`` (below the model's calibrated
-    threshold) when known."""
+    threshold) when known; ``pronunciations`` (``{word: {"source", "phones"}}``) when some words
+    were not pronounced from the lexicon."""
     return {
         "utterance_id": alignment.utterance_id,
         "text": alignment.text,
@@ -54,11 +55,14 @@ def alignment_to_dict(alignment: UtteranceAlignment) -> dict[str, Any]:
         **({"relative_confidence": alignment.relative_confidence}
            if alignment.relative_confidence is not None else {}),
         **({"low_confidence": alignment.low_confidence} if alignment.low_confidence is not None else {}),
+        **({"pronunciations": {word: {"source": p.source, "phones": list(p.phones)}
+                               for word, p in alignment.pronunciations.items()}} if alignment.pronunciations else {}),
     }
 
 
 def alignment_from_dict(data: Mapping[str, Any]) -> UtteranceAlignment:
-    """Inverse of :func:`alignment_to_dict` (``start``, ``phones`` and ``confidence`` may be missing)."""
+    """Inverse of :func:`alignment_to_dict` (``start``, ``phones``, ``confidence`` and
+    ``pronunciations`` may be missing)."""
     missing = {"utterance_id", "text", "duration", "words"} - set(data)
     if missing:
         raise ValueError(f"alignment JSON misses the keys {sorted(missing)}")
@@ -71,13 +75,20 @@ def alignment_from_dict(data: Mapping[str, Any]) -> UtteranceAlignment:
             raise ValueError(f"utterance {data['utterance_id']!r}: tokens need 'symbol', 'start' and 'end' "
                              f"({err})") from err
 
+    try:
+        pronunciations = {str(word): Pronunciation(str(p["source"]), tuple(map(str, p["phones"])))
+                          for word, p in data.get("pronunciations", {}).items()}
+    except (KeyError, TypeError, AttributeError) as err:
+        raise ValueError(f"utterance {data['utterance_id']!r}: pronunciations need 'source' and 'phones' "
+                         f"per word ({err!r})") from err
     return UtteranceAlignment(str(data["utterance_id"]), str(data["text"]), float(data["duration"]),
                               tokens(data["words"]), tokens(data.get("phones", [])),
                               start=float(data.get("start", 0.0)),
                               confidence=None if data.get("confidence") is None else float(data["confidence"]),
                               relative_confidence=None if data.get("relative_confidence") is None
                               else float(data["relative_confidence"]),
-                              low_confidence=None if data.get("low_confidence") is None else bool(data["low_confidence"]))
+                              low_confidence=None if data.get("low_confidence") is None else bool(data["low_confidence"]),
+                              pronunciations=pronunciations)
 
 
 def write_json(alignments: UtteranceAlignment | Sequence[UtteranceAlignment], path: str | Path) -> Path:

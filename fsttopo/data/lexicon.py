@@ -31,7 +31,6 @@ PHONES: tuple[str, ...] = (
     "uw", "v", "w", "y", "z", "zh",
 )
 _STRESS = re.compile(r"[012]$")
-_EDGE_PUNCTUATION = "\"'.,;:!?()[]{}<>*_-\u2013\u2014\u2018\u2019\u201c\u201d\u2026\u00ab\u00bb"
 
 
 def strip_stress(phone: str) -> str:
@@ -127,16 +126,16 @@ class Lexicon:
         return token_id
 
     def normalize(self, text: str) -> str:
-        """``text`` as the lexicon spells it: a token that is a lexicon word stays as it is (CMUdict
-        has ``"mr."`` and ``"'em"``), any other loses its surrounding punctuation (``"world!"`` ->
-        ``"world"``), and tokens of punctuation only (``"--"``) are dropped. Case is kept (lookups
-        ignore it); a word still unknown afterwards is named by :meth:`encode_words`."""
-        out = []
-        for token in text.split():
-            word = token if token in self else token.strip(_EDGE_PUNCTUATION)
-            if word:
-                out.append(word)
-        return " ".join(out)
+        """``text`` as the lexicon spells it (:func:`fsttopo.data.normalize.normalize_text`):
+        abbreviations and numbers written out (``"Dr."`` -> ``"doctor"``, ``"$5"`` -> ``"five
+        dollars"``), a token that is a lexicon word kept as it is (CMUdict has ``"o'clock"`` and
+        ``"'em"``), compounds the lexicon lacks split (``"half-life"`` -> ``"half life"``), and any
+        other token without its surrounding punctuation (``"world!"`` -> ``"world"``; ``"--"`` is
+        dropped). Case is kept (lookups ignore it); a word still unknown afterwards is named by
+        :meth:`encode_words`."""
+        from .normalize import normalize_text
+
+        return normalize_text(text, self.__contains__)
 
     def encode_words(self, text: str) -> list[list[int]]:
         """Phone ids per whitespace-separated word of ``text`` (the word lists of ``hmm_graph``)."""

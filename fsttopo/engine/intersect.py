@@ -11,7 +11,6 @@ arc label and ``w`` the arc score stored in the graph.
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -305,15 +304,10 @@ def state_posteriors(
     graph, lengths, emissions, weights, final = prepare_inputs(
         log_probs, lengths, graphs, posterior_scale, log_prior, prior_scale, transition_scale)
     kernels = _kernels(log_probs.device, backend)
-    B, T, _ = emissions.shape
-    N, M = graph.num_states, graph.in_label.shape[2]
-    # every incoming arc slot becomes a label of its own, so that the kernels' per-label occupancy
-    # is the per-slot one; its emission is that of the slot's real label
-    slot_emissions = emissions.gather(2, graph.in_label.reshape(B, 1, N * M).expand(B, T, N * M)).contiguous()
-    slot_labels = torch.arange(N * M, device=emissions.device).expand(B, N * M).reshape(B, N, M).contiguous()
-    slot_graph = dataclasses.replace(graph, in_label=slot_labels, max_label=N * M - 1)
-    occ = _label_occupancy(slot_emissions, weights, final, slot_graph, lengths, kernels)
-    return occ.view(B, T, N, M).sum(3)
+    alpha = kernels.forward(emissions, weights, graph, lengths)
+    total = torch.logsumexp(recursion.final_scores(alpha[:, -1], final, graph), dim=1)
+    return kernels.state_occupancy(emissions, weights, alpha, recursion.end_weights(final, graph), total, graph,
+                                   lengths)
 
 
 @torch.no_grad()

@@ -16,7 +16,7 @@ import torch
 
 from .dense_graph import DenseGraph
 
-__all__ = ["forward", "backward_occupancy", "viterbi_path"]
+__all__ = ["forward", "backward_occupancy", "state_occupancy", "viterbi_path"]
 
 _NEG_INF = -math.inf
 
@@ -74,6 +74,48 @@ def _backward_kernel(em, in_label, weights, in_src, out_slot, out_dst, out_mask,
                         o = math.exp(lo)
                         occ_em[b, t, in_label[b, j]] += o
                         occ_w[b, j] += o
+            for n in range(N):
+                mx = _NEG_INF
+                for k in range(K):
+                    i = n * K + k
+                    v = _NEG_INF
+                    if out_mask[b, i]:
+                        s = out_slot[b, i]
+                        v = em[b, t, in_label[b, s]] + weights[b, s] + beta_next[out_dst[b, i]]
+                    cand[k] = v
+                    if v > mx:
+                        mx = v
+                if mx == _NEG_INF:
+                    beta[n] = _NEG_INF
+                    continue
+                acc = 0.0
+                for k in range(K):
+                    if cand[k] > _NEG_INF:
+                        acc += math.exp(cand[k] - mx)
+                beta[n] = mx + math.log(acc)
+            beta_next[:] = beta
+
+
+@numba.njit(parallel=True, cache=True)
+def _state_occupancy_kernel(em, in_label, weights, out_slot, out_dst, out_mask, alpha, end, total, lengths,
+                            N, K, occ):
+    B = em.shape[0]
+    for b in numba.prange(B):
+        L = lengths[b]
+        tot = total[b]
+        if not math.isfinite(tot):
+            continue
+        beta_next = end[b].copy()
+        beta = np.empty(N, dtype=em.dtype)
+        cand = np.empty(K, dtype=em.dtype)
+        for t in range(L - 1, -1, -1):
+            # the arc taken at frame t enters state n: alpha[t + 1][n] + beta[t + 1][n] - total
+            for n in range(N):
+                lo = alpha[b, t + 1, n] + beta_next[n] - tot
+                if lo > _NEG_INF:
+                    occ[b, t, n] = math.exp(lo)
+            if t == 0:
+                break
             for n in range(N):
                 mx = _NEG_INF
                 for k in range(K):
@@ -168,6 +210,20 @@ def backward_occupancy(emissions: torch.Tensor, weights: torch.Tensor, alpha: to
                      _np(graph.out_mask.reshape(B, -1)), _np(alpha), _np(end), _np(total), _np(lengths),
                      N, M, K, occ_em.numpy(), occ_w.numpy())
     return occ_em, occ_w.view(B, N, M)
+
+
+def state_occupancy(emissions: torch.Tensor, weights: torch.Tensor, alpha: torch.Tensor, end: torch.Tensor,
+                    total: torch.Tensor, graph: DenseGraph, lengths: torch.Tensor) -> torch.Tensor:
+    B, T, _ = emissions.shape
+    N = graph.num_states
+    K = graph.out_slot.shape[2]
+    in_label, _, _ = _flat(graph, B)
+    occ = torch.zeros(B, T, N, dtype=emissions.dtype)
+    _state_occupancy_kernel(_np(emissions), in_label, _np(weights.reshape(B, -1)),
+                            _np(graph.out_slot.reshape(B, -1)), _np(graph.out_dst.reshape(B, -1)),
+                            _np(graph.out_mask.reshape(B, -1)), _np(alpha), _np(end), _np(total), _np(lengths),
+                            N, K, occ.numpy())
+    return occ
 
 
 def viterbi_path(emissions: torch.Tensor, weights: torch.Tensor, final_weights: torch.Tensor,

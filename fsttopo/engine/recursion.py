@@ -16,7 +16,7 @@ import torch
 
 from .dense_graph import DenseGraph
 
-__all__ = ["forward", "final_scores", "end_weights", "backward_occupancy", "viterbi_path"]
+__all__ = ["forward", "final_scores", "end_weights", "backward_occupancy", "state_occupancy", "viterbi_path"]
 
 
 def arc_scores(emissions: torch.Tensor, weights: torch.Tensor, graph: DenseGraph) -> torch.Tensor:
@@ -77,6 +77,19 @@ def backward_occupancy(emissions: torch.Tensor, weights: torch.Tensor, alpha: to
     occ_em = occ.new_zeros(B, T, emissions.shape[2])
     occ_em.scatter_add_(2, graph.in_label.reshape(B, 1, NM).expand(B, T, NM), occ)
     return occ_em, occ.sum(1).view_as(weights)
+
+
+def state_occupancy(emissions: torch.Tensor, weights: torch.Tensor, alpha: torch.Tensor, end: torch.Tensor,
+                    total: torch.Tensor, graph: DenseGraph, lengths: torch.Tensor) -> torch.Tensor:
+    """Posterior probability ``[B, T, N]`` that the arc taken at frame ``t`` enters state ``n``:
+    ``alpha[t + 1, n] + beta[t + 1, n] - total`` (every frame-consuming arc ends in its state, so
+    no per-arc table is needed). Zero for padding frames and utterances whose ``total`` is not finite."""
+    beta = _backward(arc_scores(emissions, weights, graph), end, graph, lengths)
+    T = emissions.shape[1]
+    ok = torch.isfinite(total)
+    occ = (alpha[:, 1:] + beta[:, 1:] - torch.where(ok, total, torch.zeros_like(total))[:, None, None]).exp()
+    valid = (torch.arange(T, device=emissions.device)[None, :] < lengths[:, None]) & ok[:, None]
+    return occ.masked_fill_(~valid[:, :, None], 0.0)
 
 
 def _backward(scores: torch.Tensor, end: torch.Tensor, graph: DenseGraph,

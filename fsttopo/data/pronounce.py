@@ -1,0 +1,136 @@
+"""Transcript -> words -> per-word token ids, with a policy for words outside the lexicon.
+
+:func:`pronounce_transcript` normalizes a transcript (:mod:`fsttopo.data.normalize`), looks each
+word up in the lexicon and, for a word it lacks, follows ``oov``:
+
+- ``"g2p"`` (default): the phones the G2P guesses (:class:`fsttopo.data.g2p.EspeakG2P`);
+- ``"phone-loop"``: any sequence of phones (:class:`~fsttopo.topology.AnyLabels`, up to the word's
+  number of letters + 2, at most :data:`PHONE_LOOP_MAX_LABELS`);
+- ``"error"``: ValueError naming every such word.
+
+The result is a sequence of per-word token ids (what :func:`fsttopo.topology.build_graphs` takes)
+that also tells, for every word, which pronunciation was used and where it came from.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from ..names import OOV_MODES
+from ..topology import AnyLabels
+from .alignment import Pronunciation
+
+__all__ = ["OOV_MODES", "PHONE_LOOP_MAX_LABELS", "WordPronunciation", "PronouncedTranscript",
+           "normalize_transcript", "pronounce_transcript"]
+
+PHONE_LOOP_MAX_LABELS = 10
+"""Most phone segments of a phone-loop word: its graph has ``39 * max_labels`` states and
+``39**2 * (max_labels - 1)`` arcs between them, so a bound keeps long words affordable (a segment
+may then span several real phones)."""
+
+
+class WordEncoder(Protocol):
+    def encode_words(self, text: str) -> list[list[int]]: ...
+
+
+@dataclass(frozen=True)
+class WordPronunciation:
+    """One word of a transcript: its token ids (or :class:`AnyLabels` for a phone loop), its phones
+    (empty for a phone loop, and for token tables that are not phones) and their source
+    (``"lexicon"``, ``"g2p"`` or ``"phone-loop"``)."""
+
+    word: str
+    tokens: list[int] | AnyLabels
+    phones: tuple[str, ...]
+    source: str
+
+
+class PronouncedTranscript(Sequence):
+    """The words of a transcript with their pronunciations; as a sequence, the per-word token ids."""
+
+    def __init__(self, words: Sequence[WordPronunciation]) -> None:
+        if not words:
+            raise ValueError("text has no words")
+        self.words = list(words)
+
+    def __getitem__(self, index):  # type: ignore[override]
+        if isinstance(index, slice):
+            return [w.tokens for w in self.words[index]]
+        return self.words[index].tokens
+
+    def __len__(self) -> int:
+        return len(self.words)
+
+    def __iter__(self) -> Iterator[list[int] | AnyLabels]:
+        return (w.tokens for w in self.words)
+
+    @property
+    def text(self) -> str:
+        """The normalized transcript: its words separated by single spaces."""
+        return " ".join(w.word for w in self.words)
+
+    @property
+    def pronunciations(self) -> dict[str, Pronunciation]:
+        """The words not pronounced from the lexicon, with how they were (what
+        :attr:`fsttopo.data.alignment.UtteranceAlignment.pronunciations` carries)."""
+        return {w.word: Pronunciation(w.source, w.phones) for w in self.words if w.source != "lexicon"}
+
+
+def normalize_transcript(lexicon: object, text: str) -> str:
+    """``text`` normalized for ``lexicon`` (its ``normalize`` method, e.g.
+    :meth:`fsttopo.data.lexicon.Lexicon.normalize`); unchanged for encoders without one (subword
+    units spell any text)."""
+    normalize = getattr(lexicon, "normalize", None)
+    return normalize(text) if normalize is not None else text
+
+
+def pronounce_transcript(lexicon: WordEncoder, text: str, oov: str = "g2p",
+                         g2p: Callable[[str], list[str]] | None = None) -> PronouncedTranscript:
+    """Normalize ``text`` and give every word its token ids.
+
+    Args:
+        lexicon: a :class:`fsttopo.data.lexicon.Lexicon` (or another object with ``__contains__``,
+            ``pronounce``, ``token_id`` and ``num_tokens``); an encoder without ``pronounce`` (e.g.
+            :class:`fsttopo.data.lexicon.SubwordUnits`) spells every word itself and ``oov`` is moot.
+        text: the transcript as written.
+        oov: ``"g2p"``, ``"phone-loop"`` or ``"error"`` (module docstring).
+        g2p: word -> phones for ``oov="g2p"`` (default :func:`fsttopo.data.g2p.default_g2p`).
+
+    Raises:
+        ValueError: for an unknown ``oov``, a text without words, words outside the lexicon with
+            ``oov="error"`` (all named), or a word the G2P cannot pronounce.
+    """
+    if oov not in OOV_MODES:
+        raise ValueError(f"oov must be one of {OOV_MODES}, got {oov!r}")
+    text = normalize_transcript(lexicon, text)
+    words = text.split()
+    if not words:
+        raise ValueError("text has no words")
+    if not hasattr(lexicon, "pronounce"):
+        return PronouncedTranscript([WordPronunciation(w, ids, (), "lexicon")
+                                     for w, ids in zip(words, lexicon.encode_words(text))])
+    unknown = list(dict.fromkeys(w for w in words if w not in lexicon))
+    if unknown and oov == "error":
+        raise ValueError(f"{len(unknown)} word(s) not in the lexicon (CMUdict): {', '.join(map(repr, unknown))}; "
+                         "respell them, add them with a lexicon file ('word PHONE ...' lines; --lexicon on the "
+                         "command line), or let oov='g2p' guess their pronunciation")
+    if unknown and oov == "g2p" and g2p is None:
+        from .g2p import default_g2p
+
+        g2p = default_g2p()
+    phone_loop = tuple(range(1, lexicon.num_tokens))  # every token but the blank/silence (id 0)
+    out = []
+    for word in words:
+        if word in lexicon:
+            phones = tuple(lexicon.pronounce(word))
+            out.append(WordPronunciation(word, [lexicon.token_id(p) for p in phones], phones, "lexicon"))
+        elif oov == "g2p":
+            phones = tuple(g2p(word))
+            out.append(WordPronunciation(word, [lexicon.token_id(p) for p in phones], phones, "g2p"))
+        else:
+            letters = sum(c.isalpha() for c in word)
+            out.append(WordPronunciation(word, AnyLabels(phone_loop, min(letters + 2, PHONE_LOOP_MAX_LABELS)),
+                                         (), "phone-loop"))
+    return PronouncedTranscript(out)

@@ -1,0 +1,1 @@
+"""Measurements of the offline G2P (fsttopo.data.g2p)."""
