@@ -2,7 +2,6 @@
 matching transcript from a wrong one."""
 
 import math
-from pathlib import Path
 
 import pytest
 import torch

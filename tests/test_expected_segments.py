@@ -139,7 +139,6 @@ def test_an_infeasible_utterance_is_an_error_not_empty_segments():
 
 
 def test_the_aligner_refuses_an_infeasible_transcript_with_either_method():
-    from pathlib import Path
 
     from fsttopo.aligner import Aligner, compute_features
     from fsttopo.cli import DEFAULT_MODEL

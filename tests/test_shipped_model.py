@@ -5,7 +5,6 @@ training prior of issue 12 and the options re-tuned on dev for it, the largest e
 utterance is 45.6 ms, the test-set mean 16.5 ms instead of 16.1 ms: the price of alignments that do
 not depend on the batch or on the amount of silence, see docs/results.md.)"""
 
-from pathlib import Path
 
 import pytest
 
