@@ -133,7 +133,7 @@ def test_cli_align_dir_accounts_for_every_file(aligner, tmp_path, capsys, monkey
     write_clip(root / "dup.wav", 0.3, "the cat")
     write_clip(root / "dup.flac", 0.3)
     with pytest.raises(SystemExit) as exit_:
-        cli.main(["align-dir", str(root), "--out", str(out), "--phases", "1"])
+        cli.main(["align-dir", str(root), "--out", str(out), "--phases", "1", "--oov", "error"])
     assert exit_.value.code == 3
     captured = capsys.readouterr()
     assert "aligned 5 utterances" in captured.out
@@ -154,7 +154,7 @@ def test_cli_align_dir_accounts_for_every_file(aligner, tmp_path, capsys, monkey
     assert len(status) == 12 and sum(s == "aligned" for s in status.values()) == 5
     assert not list(tmp_path.glob("out.*"))  # no partial or old directory left beside it
     with pytest.raises(SystemExit):  # nothing changed: the good files are kept, the bad ones checked again
-        cli.main(["align-dir", str(root), "--out", str(out), "--phases", "1", "--resume"])
+        cli.main(["align-dir", str(root), "--out", str(out), "--phases", "1", "--oov", "error", "--resume"])
     assert "aligned 5 utterances (5 kept up to date)" in capsys.readouterr().out
     assert sum(s == "skipped-up-to-date" for s in manifest_status(out).values()) == 5
 
@@ -175,12 +175,12 @@ def test_rerun_drops_the_outputs_of_a_file_that_now_fails(aligner, tmp_path):
     write_clip(root / "spk/b.wav", 1.6, CLIP_WORDS)
     align_directory(aligner, root, out, **FAST)
     assert (out / "spk" / "b.json").is_file()
-    (root / "spk" / "b.txt").write_text("you know zorblax")
+    (root / "spk" / "b.txt").write_text(" -- \n")  # now holds no words
     result = align_directory(aligner, root, out, **FAST)
     assert result.failed_files == ["spk/b.wav"]
     assert not (out / "spk" / "b.json").exists() and not (out / "spk" / "b.TextGrid").exists()
     assert [a.utterance_id for a in read_ctm(out / "alignments.ctm")] == ["a"]
-    assert failed_reasons(out) == {"spk/b.wav": "unknown-words"}
+    assert failed_reasons(out) == {"spk/b.wav": "empty-transcript"}
 
 
 def test_resume_keeps_up_to_date_outputs_and_realigns_changed_files(aligner, tmp_path, monkeypatch):

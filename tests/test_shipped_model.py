@@ -49,7 +49,7 @@ def test_cli_lexicon_file_aligns_a_word_outside_cmudict(tmp_path, capsys):
     assert "yeer" not in transcript.split() and " year " in f" {transcript} "
     respelled = " ".join("yeer" if w == "year" else w for w in transcript.split())
     with pytest.raises(SystemExit, match="'yeer'"):
-        cli.main(["align", str(wav), "--text", respelled, "--out", str(tmp_path / "a"), "--no-plot"])
+        cli.main(["align", str(wav), "--text", respelled, "--out", str(tmp_path / "a"), "--no-plot", "--oov", "error"])
     (tmp_path / "lex.txt").write_text("yeer Y IH1 R\n")
     cli.main(["align", str(wav), "--text", respelled, "--out", str(tmp_path / "b"), "--no-plot",
               "--lexicon", str(tmp_path / "lex.txt")])

@@ -106,9 +106,9 @@ def test_shipped_aligner_places_an_unknown_word_where_the_known_one_was(tmp_path
     transcript = wav.with_suffix(".txt").read_text().strip()
     respelled = " ".join("zorblax" if w == "year" else w for w in transcript.split())
     with pytest.raises(SystemExit, match="'zorblax'"):
-        cli.main(["align", str(wav), respelled, "--out", str(tmp_path / "a"), "--no-plot", "--oov", "error"])
-    cli.main(["align", str(wav), respelled, "--out", str(tmp_path / "b"), "--no-plot", "--oov", "phone-loop"])
-    cli.main(["align", str(wav), transcript, "--out", str(tmp_path / "c"), "--no-plot"])
+        cli.main(["align", str(wav), "--text", respelled, "--out", str(tmp_path / "a"), "--no-plot", "--oov", "error"])
+    cli.main(["align", str(wav), "--text", respelled, "--out", str(tmp_path / "b"), "--no-plot", "--oov", "phone-loop"])
+    cli.main(["align", str(wav), "--text", transcript, "--out", str(tmp_path / "c"), "--no-plot"])
     ours = read_json(tmp_path / "b" / f"{wav.stem}.json")[0]
     known = read_json(tmp_path / "c" / f"{wav.stem}.json")[0]
     ref = read_json(wav.with_suffix(".json"))[0]
@@ -116,20 +116,22 @@ def test_shipped_aligner_places_an_unknown_word_where_the_known_one_was(tmp_path
     k = transcript.split().index("year")
     assert [p.symbol for p in ours.phones].count(UNKNOWN_PHONE) == 1
     # the garbage word takes the real word's place: it overlaps the reference word's span (measured:
-    # 14 ms early, 58 ms late, overlap/union 0.82; a phone loop is freer than the word's phones)
+    # 99 ms early, 55 ms late, overlap/union 0.68 with the fixed training prior and the options re-tuned
+    # on dev for it, issue 12; 0.82 with the batch prior: a phone loop is freer than the word's phones,
+    # and the stronger silence penalty lets it take part of the short "the" before it)
     a, b = ours.words[k], ref.words[k]
     overlap = min(a.end, b.end) - max(a.start, b.start)
-    assert overlap / (max(a.end, b.end) - min(a.start, b.start)) >= 0.75
+    assert overlap / (max(a.end, b.end) - min(a.start, b.start)) >= 0.65
     # the change is local: words more than 3 positions away keep their boundaries (measured: the
     # three words before move by 8-23 ms, the short "of" after it loses 65 ms to the phone loop)
     moved = [i for i, (a, b) in enumerate(zip(ours.words, known.words))
              if max(abs(a.start - b.start), abs(a.end - b.end)) > 1e-3]
     assert all(abs(i - k) <= 3 for i in moved), moved
-    cli.main(["align", str(wav), respelled, "--out", str(tmp_path / "d"), "--oov", "phone-loop", "--no-plot",
+    cli.main(["align", str(wav), "--text", respelled, "--out", str(tmp_path / "d"), "--oov", "phone-loop", "--no-plot",
               "--topology", "ctc", "--method", "viterbi"])
     assert [w.symbol for w in read_json(tmp_path / "d" / f"{wav.stem}.json")[0].words] == respelled.split()
     with pytest.raises(SystemExit, match="viterbi and posterior"):
-        cli.main(["align", str(wav), respelled, "--out", str(tmp_path / "e"), "--oov", "phone-loop",
+        cli.main(["align", str(wav), "--text", respelled, "--out", str(tmp_path / "e"), "--oov", "phone-loop",
                   "--method", "gradscore", "--phases", "1"])
 
 
@@ -145,7 +147,7 @@ def test_align_dir_with_phone_loop_aligns_unknown_words(tmp_path, capsys):
     shutil.copy(wav, tmp_path / "in" / "x.wav")
     (tmp_path / "in" / "x.txt").write_text(" ".join("zorblax" if w == "year" else w for w in words))
     with pytest.raises(SystemExit) as exit_:  # x.wav is listed as failed, the run goes on
-        cli.main(["align-dir", str(tmp_path / "in"), "--out", str(tmp_path / "out")])
+        cli.main(["align-dir", str(tmp_path / "in"), "--out", str(tmp_path / "out"), "--oov", "error"])
     assert exit_.value.code == 3
     assert "x.wav\tunknown-words\t1 word(s) of x.txt not in the lexicon: 'zorblax'" in \
         (tmp_path / "out" / "failed.tsv").read_text()
@@ -198,7 +200,7 @@ def test_the_json_names_the_pronunciation_used(tmp_path):
 
     wav = next(EXAMPLE.glob("*.wav"))
     respelled = " ".join("bownd" if w == "bound" else w for w in wav.with_suffix(".txt").read_text().split())
-    cli.main(["align", str(wav), respelled, "--out", str(tmp_path), "--no-plot"])
+    cli.main(["align", str(wav), "--text", respelled, "--out", str(tmp_path), "--no-plot"])
     raw = json.loads((tmp_path / f"{wav.stem}.json").read_text())
     assert raw["pronunciations"] == {"bownd": {"source": "g2p", "phones": ["b", "ow", "n", "d"]}}
     ali = read_json(tmp_path / f"{wav.stem}.json")[0]

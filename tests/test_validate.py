@@ -48,7 +48,7 @@ def corpus(tmp_path):
 
 
 def test_validate_reports_every_problem(aligner, corpus):
-    report = validate_corpus(aligner, corpus)
+    report = validate_corpus(aligner, corpus, "error")
     assert report.files == 10 and not report.clean
     assert sorted((p.file, p.reason) for p in report.problems) == [
         ("broken.flac", "unreadable-audio"), ("latin.wav", "undecodable-transcript"),
@@ -82,13 +82,13 @@ def test_cli_validate_exit_status_and_report_file(aligner, corpus, tmp_path, cap
     monkeypatch.setattr(cli, "_load_aligner", lambda args: aligner)
     before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
     with pytest.raises(SystemExit) as exit_:
-        cli.main(["validate", str(corpus)])
+        cli.main(["validate", str(corpus), "--oov", "error"])
     assert exit_.value.code == 3
     captured = capsys.readouterr()
     assert "unknown-words (2)" in captured.out and "fsttopo validate: 8 of 10 audio files with problems" in captured.err
     assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before  # writes nothing
     with pytest.raises(SystemExit):
-        cli.main(["validate", str(corpus), "--out", str(tmp_path / "report.tsv")])
+        cli.main(["validate", str(corpus), "--oov", "error", "--out", str(tmp_path / "report.tsv")])
     rows = (tmp_path / "report.tsv").read_text(encoding="utf-8").splitlines()
     assert rows[0] == "file\treason\tmessage" and len(rows) == 9
     assert rows[1].startswith("broken.flac\tunreadable-audio\t")
