@@ -119,9 +119,10 @@ def _align(args: argparse.Namespace) -> None:
     for w in ali.words:
         print(f"{w.start:8.3f} {w.end:8.3f}  {w.symbol}" + ("" if w.confidence is None else f"  ({w.confidence:.2f})"))
     if ali.confidence is not None:
-        verdict = {True: "LOW: the transcript may not match the audio", False: "ok",
-                   None: "low values: transcript mismatch?"}[ali.low_confidence]
-        print(f"confidence {ali.confidence:.3f} ({verdict}; mean posterior of the aligned labels)")
+        verdict = {True: "LOW: the transcript may not match the audio", False: "ok", None: "not calibrated"}
+        print(f"confidence {ali.confidence:.3f}, relative {ali.relative_confidence:.3f} "
+              f"({verdict[ali.low_confidence]}; mean posterior of the aligned labels, and its ratio to the "
+              "best labels')")
     print(f"written: {args.out}/{Path(args.audio).stem}.{{json,TextGrid,ctm" + ("" if args.no_plot else ",png") + "}")
 
 
