@@ -49,6 +49,31 @@ def _forward_kernel(em, in_label, weights, in_src, lengths, N, M, alpha):
                 alpha[b, t + 1, n] = alpha[b, L, n]
 
 
+@numba.njit(cache=True)
+def _beta_step(em, in_label, weights, out_slot, out_dst, out_mask, b, t, N, K, beta_next, beta, cand):
+    """One backward step in place: ``beta_next`` (frame t + 1) becomes frame t's beta."""
+    for n in range(N):
+        mx = _NEG_INF
+        for k in range(K):
+            i = n * K + k
+            v = _NEG_INF
+            if out_mask[b, i]:
+                s = out_slot[b, i]
+                v = em[b, t, in_label[b, s]] + weights[b, s] + beta_next[out_dst[b, i]]
+            cand[k] = v
+            if v > mx:
+                mx = v
+        if mx == _NEG_INF:
+            beta[n] = _NEG_INF
+            continue
+        acc = 0.0
+        for k in range(K):
+            if cand[k] > _NEG_INF:
+                acc += math.exp(cand[k] - mx)
+        beta[n] = mx + math.log(acc)
+    beta_next[:] = beta
+
+
 @numba.njit(parallel=True, cache=True)
 def _backward_kernel(em, in_label, weights, in_src, out_slot, out_dst, out_mask, alpha, end, total,
                      lengths, N, M, K, occ_em, occ_w):
@@ -74,26 +99,7 @@ def _backward_kernel(em, in_label, weights, in_src, out_slot, out_dst, out_mask,
                         o = math.exp(lo)
                         occ_em[b, t, in_label[b, j]] += o
                         occ_w[b, j] += o
-            for n in range(N):
-                mx = _NEG_INF
-                for k in range(K):
-                    i = n * K + k
-                    v = _NEG_INF
-                    if out_mask[b, i]:
-                        s = out_slot[b, i]
-                        v = em[b, t, in_label[b, s]] + weights[b, s] + beta_next[out_dst[b, i]]
-                    cand[k] = v
-                    if v > mx:
-                        mx = v
-                if mx == _NEG_INF:
-                    beta[n] = _NEG_INF
-                    continue
-                acc = 0.0
-                for k in range(K):
-                    if cand[k] > _NEG_INF:
-                        acc += math.exp(cand[k] - mx)
-                beta[n] = mx + math.log(acc)
-            beta_next[:] = beta
+            _beta_step(em, in_label, weights, out_slot, out_dst, out_mask, b, t, N, K, beta_next, beta, cand)
 
 
 @numba.njit(parallel=True, cache=True)
@@ -116,26 +122,7 @@ def _state_occupancy_kernel(em, in_label, weights, out_slot, out_dst, out_mask, 
                     occ[b, t, n] = math.exp(lo)
             if t == 0:
                 break
-            for n in range(N):
-                mx = _NEG_INF
-                for k in range(K):
-                    i = n * K + k
-                    v = _NEG_INF
-                    if out_mask[b, i]:
-                        s = out_slot[b, i]
-                        v = em[b, t, in_label[b, s]] + weights[b, s] + beta_next[out_dst[b, i]]
-                    cand[k] = v
-                    if v > mx:
-                        mx = v
-                if mx == _NEG_INF:
-                    beta[n] = _NEG_INF
-                    continue
-                acc = 0.0
-                for k in range(K):
-                    if cand[k] > _NEG_INF:
-                        acc += math.exp(cand[k] - mx)
-                beta[n] = mx + math.log(acc)
-            beta_next[:] = beta
+            _beta_step(em, in_label, weights, out_slot, out_dst, out_mask, b, t, N, K, beta_next, beta, cand)
 
 
 @numba.njit(parallel=True, cache=True)
