@@ -10,7 +10,7 @@ import torch.multiprocessing as mp
 
 import fsttopo
 from fsttopo.models import AlignmentModel, ModelConfig
-from fsttopo.training import (Objective, ObjectiveConfig, TrainConfig, load_model, one_cycle_factor,
+from fsttopo.training import (Objective, ObjectiveConfig, load_model, one_cycle_factor,
                               save_model, train_step)
 
 V = 6

@@ -1,0 +1,87 @@
+"""The label prior stored with a model: the mean posterior over its training frames, recomputed by
+hand; the trainer writes it into every model file; model files read it back."""
+
+import warnings
+
+import numpy as np
+import pytest
+import soundfile
+import torch
+
+from fsttopo.data.lexicon import Lexicon
+from fsttopo.models import AlignmentModel, ModelConfig
+from fsttopo.resources import example_paths
+from fsttopo.training import (ObjectiveConfig, TrainConfig, estimate_log_prior, pad_features, read_model_file,
+                              save_model, train)
+
+
+@pytest.fixture(scope="module")
+def cuts(tmp_path_factory):
+    """Three cuts with stored features: the example, its first 2 s and its last 2.5 s."""
+    from lhotse import CutSet, Fbank, FbankConfig, LilcomFilesWriter, Recording, SupervisionSegment
+    from lhotse.cut import MonoCut
+
+    tmp = tmp_path_factory.mktemp("prior")
+    wav, txt, ref = example_paths()
+    words = __import__("json").loads(ref.read_text())["words"]
+    samples, sr = soundfile.read(wav, dtype="float32")
+    pieces = [(samples, " ".join(w["symbol"] for w in words)),
+              (samples[: 2 * sr], " ".join(w["symbol"] for w in words if w["end"] <= 2.0)),
+              (samples[int(3.25 * sr):], " ".join(w["symbol"] for w in words if w["start"] >= 3.25))]
+    out = []
+    for i, (x, text) in enumerate(pieces):
+        soundfile.write(tmp / f"u{i}.wav", x, sr)
+        rec = Recording.from_file(tmp / f"u{i}.wav")
+        out.append(MonoCut(rec.id, 0.0, rec.duration, 0, recording=rec,
+                           supervisions=[SupervisionSegment(rec.id, rec.id, 0.0, rec.duration, text=text)]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return CutSet.from_cuts(out).compute_and_store_features(Fbank(FbankConfig(num_mel_bins=80)), tmp / "feats",
+                                                                storage_type=LilcomFilesWriter)
+
+
+def tiny_model():
+    torch.manual_seed(0)
+    return AlignmentModel(ModelConfig(num_tokens=40, d_model=32, num_layers=1, num_heads=2, ffn_dim=64, conv_kernel=3))
+
+
+def test_estimate_equals_the_mean_posterior_over_all_frames(cuts):
+    model = tiny_model()
+    got = estimate_log_prior(model, cuts, max_hours=None)
+    assert model.training  # restored
+    model.eval()  # the estimate is without dropout
+    with torch.no_grad():
+        mass, frames = torch.zeros(40, dtype=torch.float64), 0
+        for cut in cuts:  # one at a time: no padding, independent of the estimator's batching
+            out = model(*pad_features([torch.from_numpy(cut.load_features()).float()]))
+            mass += out.log_probs[0].double().exp().sum(0)
+            frames += int(out.lengths[0])
+    torch.testing.assert_close(got, (mass / frames).log().float(), rtol=0, atol=1e-5)
+    first = next(iter(cuts))
+    # a budget below the first batch's audio still reads one batch (the sampler batches all three)
+    assert estimate_log_prior(model, cuts, max_hours=first.duration / 3600 / 10).shape == (40,)
+    with pytest.raises(ValueError, match="max_hours must be > 0"):
+        estimate_log_prior(model, cuts, max_hours=0)
+
+
+def test_model_files_keep_the_prior(tmp_path):
+    model, tokens = tiny_model(), Lexicon.from_cmudict().tokens
+    prior = torch.randn(40).log_softmax(0)
+    save_model(tmp_path / "m.pt", model, ObjectiveConfig(), tokens, half=True, log_prior=prior)
+    torch.testing.assert_close(read_model_file(tmp_path / "m.pt").log_prior, prior)  # float32 even in half files
+    save_model(tmp_path / "none.pt", model, ObjectiveConfig(), tokens)
+    assert read_model_file(tmp_path / "none.pt").log_prior is None
+    with pytest.raises(ValueError, match="40 finite log-probabilities"):
+        save_model(tmp_path / "bad.pt", model, ObjectiveConfig(), tokens, log_prior=torch.zeros(3))
+
+
+def test_trainer_stores_the_prior_of_each_epoch(cuts, tmp_path):
+    lexicon = Lexicon.from_cmudict()
+    config = ModelConfig(num_tokens=40, d_model=32, num_layers=1, num_heads=2, ffn_dim=64, conv_kernel=3)
+    path = train(config, ObjectiveConfig(topology="ctc"), TrainConfig(epochs=1, max_duration=20.0, peak_lr=1e-3),
+                 cuts, None, lexicon, lexicon.tokens, tmp_path)
+    for name in (path, tmp_path / "epoch1.pt"):
+        f = read_model_file(name)
+        assert f.log_prior is not None
+        torch.testing.assert_close(f.log_prior, estimate_log_prior(f.model, cuts, 0.5, 20.0), rtol=0, atol=1e-5)
+    assert np.isclose(float(f.log_prior.exp().sum()), 1.0, atol=1e-5)
