@@ -14,13 +14,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping, Sequence
 
-import numpy as np
 import torch
 
 from .align import expected_segments, group_segments, path_segments
 from .align.confidence import path_frame_confidence, posterior_frame_confidence, segment_confidences
 from .align.gradient import ctc_label_scores_fn
 from .align.grad_score import gradient_alignment
+from .data.features import FEATURE_SHIFT, SAMPLE_RATE, compute_features
 from .data.alignment import UtteranceAlignment, close_short_pauses, mean_alignment
 from .data.pronounce import PronouncedTranscript, normalize_transcript, pronounce_transcript
 from .engine import state_posteriors, viterbi
@@ -35,40 +35,7 @@ from .topology import AnyLabels, Transitions, build_graphs
 __all__ = ["METHODS", "ALIGN_OPTIONS", "AlignerOutput", "Aligner", "compute_features", "SAMPLE_RATE", "FEATURE_SHIFT",
            "UNKNOWN_PHONE"]
 
-SAMPLE_RATE = 16000
-FEATURE_SHIFT = 0.01  # seconds per feature frame (Lhotse Fbank default)
 UNKNOWN_PHONE = "spn"  # the phone segment of a word aligned with oov="phone-loop" (MFA's spoken noise)
-
-
-def compute_features(audio: np.ndarray | str | Path, sampling_rate: int | None = None) -> torch.Tensor:
-    """80-dim log-mel filterbank ``[T', 80]`` float32 at 10 ms, as the recipes' Lhotse ``Fbank``.
-
-    ``audio``: a file path (any format soundfile reads) or mono samples ``[N]`` at ``sampling_rate``.
-    Audio at other rates is resampled to 16 kHz; multi-channel files are averaged.
-    """
-    import soundfile
-    from lhotse import Fbank, FbankConfig
-
-    if isinstance(audio, (str, Path)):
-        try:
-            samples, sampling_rate = soundfile.read(str(audio), dtype="float32", always_2d=True)
-        except (soundfile.LibsndfileError, RuntimeError) as err:  # unreadable, truncated, unknown format
-            raise ValueError(f"cannot read audio file {str(audio)!r}: {err}") from err
-        samples = samples.mean(axis=1)
-    else:
-        if sampling_rate is None:
-            raise ValueError("sampling_rate is required for raw samples")
-        samples = np.asarray(audio, dtype=np.float32)
-        if samples.ndim != 1:
-            raise ValueError(f"audio samples must be mono [N], got shape {samples.shape}")
-    if samples.size == 0:
-        raise ValueError("audio is empty")
-    if sampling_rate != SAMPLE_RATE:
-        import torchaudio.functional as AF
-
-        samples = AF.resample(torch.from_numpy(samples), sampling_rate, SAMPLE_RATE).numpy()
-    feats = Fbank(FbankConfig(num_mel_bins=80)).extract(samples, SAMPLE_RATE)
-    return torch.from_numpy(np.asarray(feats, dtype=np.float32))
 
 
 @dataclass

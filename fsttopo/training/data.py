@@ -10,7 +10,7 @@ from lhotse import CutSet
 from lhotse.dataset import DynamicBucketingSampler, DynamicCutSampler
 from lhotse.dataset.sampling.base import CutSampler
 
-__all__ = ["WordEncoder", "CutBatches", "make_sampler", "pad_features"]
+__all__ = ["WordEncoder", "CutBatches", "AugmentedCutBatches", "make_sampler", "pad_features"]
 
 
 class WordEncoder(Protocol):
@@ -35,15 +35,18 @@ class CutBatches(torch.utils.data.Dataset):
     def __init__(self, lexicon: WordEncoder):
         self.lexicon = lexicon
 
+    def features(self, cuts: list) -> list[torch.Tensor]:
+        """``[T'_i, F]`` features of each cut (the stored ones)."""
+        return [torch.from_numpy(cut.load_features()).float() for cut in cuts]
+
     def __getitem__(self, cuts: CutSet) -> dict:
         cuts = cuts.sort_by_duration(ascending=False)
-        feats, texts = [], []
+        texts = []
         for cut in cuts:
             if len(cut.supervisions) != 1:
                 raise ValueError(f"cut {cut.id} has {len(cut.supervisions)} supervisions; expected exactly 1")
-            feats.append(torch.from_numpy(cut.load_features()).float())
             texts.append(cut.supervisions[0].text)
-        features, lengths = pad_features(feats)
+        features, lengths = pad_features(self.features(list(cuts)))
         return {
             "features": features,
             "lengths": lengths,
@@ -51,6 +54,43 @@ class CutBatches(torch.utils.data.Dataset):
             "texts": texts,
             "cut_ids": [c.id for c in cuts],
         }
+
+
+class AugmentedCutBatches(CutBatches):
+    """:class:`CutBatches` whose features are computed from each cut's audio after a random chain
+    of :func:`fsttopo.training.augment.augment` (noise, reverberation, telephone, gain, clipping).
+
+    The chain of a cut depends only on ``(seed, epoch, cut id)``, so a run is reproducible and a
+    cut hears new conditions every epoch (:meth:`set_epoch`). Babble is made of the other cuts of
+    the batch (a cut alone babbles with itself reversed). Nothing moves in time, so the cut's
+    labels stay valid.
+    """
+
+    def __init__(self, lexicon: WordEncoder, config, seed: int = 0):
+        super().__init__(lexicon)
+        self.config = config
+        self.seed = seed
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def features(self, cuts: list) -> list[torch.Tensor]:
+        import zlib
+
+        import numpy as np
+
+        from ..data.features import compute_features
+        from .augment import augment
+
+        audio = [cut.load_audio()[0].astype(np.float32) for cut in cuts]
+        out = []
+        for i, (cut, samples) in enumerate(zip(cuts, audio)):
+            rng = np.random.default_rng([self.seed, self.epoch, zlib.crc32(cut.id.encode("utf-8"))])
+            others = [a for j, a in enumerate(audio) if j != i] or [samples[::-1].copy()]
+            noisy, _ = augment(samples, cut.sampling_rate, self.config, rng, babble_sources=others)
+            out.append(compute_features(noisy, cut.sampling_rate))
+        return out
 
 
 _NUM_BUCKETS = 10

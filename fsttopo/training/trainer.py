@@ -21,7 +21,8 @@ from tqdm import tqdm
 from ..models import AlignmentModel, ModelConfig, ModelOutput
 from .checkpoint import save_model
 from .label_prior import estimate_log_prior
-from .data import CutBatches, WordEncoder, make_sampler
+from .augment import AugmentConfig
+from .data import AugmentedCutBatches, CutBatches, WordEncoder, make_sampler
 from .objective import Objective, ObjectiveConfig
 from .schedule import one_cycle_scheduler
 
@@ -39,6 +40,7 @@ class TrainConfig:
     seed: int = 0
     init_from: str | None = None  # model file or checkpoint whose weights initialize the model
     prior_hours: float = 0.5      # training audio the label prior stored with each model is estimated on
+    augment: dict | None = None   # AugmentConfig fields: features computed from augmented audio (cuts need audio)
 
 
     def __post_init__(self) -> None:
@@ -134,7 +136,8 @@ def train(model_config: ModelConfig, objective_config: ObjectiveConfig, config: 
     objective = Objective(objective_config, model_config.num_tokens, model_config.blank).to(device)
     sampler = make_sampler(train_cuts, config.max_duration, shuffle=True, seed=config.seed,
                            world_size=world if distributed else None, rank=rank if distributed else None)
-    dataset = CutBatches(lexicon)
+    dataset = (AugmentedCutBatches(lexicon, AugmentConfig(**config.augment), config.seed)
+               if config.augment is not None else CutBatches(lexicon))
     loader = torch.utils.data.DataLoader(dataset, sampler=sampler, batch_size=None, num_workers=0)
     steps_per_epoch = max(sum(1 for _ in make_sampler(train_cuts, config.max_duration, shuffle=False,
                                                       world_size=world if distributed else None,
@@ -158,10 +161,12 @@ def train(model_config: ModelConfig, objective_config: ObjectiveConfig, config: 
     dev_loader = None
     if dev_cuts is not None and rank == 0:
         dev_loader = torch.utils.data.DataLoader(
-            dataset, sampler=make_sampler(dev_cuts, config.max_duration, shuffle=False), batch_size=None)
+            CutBatches(lexicon), sampler=make_sampler(dev_cuts, config.max_duration, shuffle=False), batch_size=None)
     log, log_prior = [], None
     for epoch in range(start_epoch, config.epochs):
         sampler.set_epoch(epoch)
+        if isinstance(dataset, AugmentedCutBatches):
+            dataset.set_epoch(epoch)
         progress = tqdm(loader, total=steps_per_epoch, desc=f"epoch {epoch + 1}/{config.epochs}",
                         disable=rank != 0, unit="batch")
         losses = []
