@@ -104,3 +104,19 @@ def test_augmented_batches_are_reproducible_and_change_per_epoch(cuts):
     clean = AugmentedCutBatches(lexicon, off).features(some)
     for f, cut in zip(clean, some):  # nothing drawn: the features of the audio itself
         torch.testing.assert_close(f, compute_features(cut.load_audio()[0], cut.sampling_rate))
+
+
+def test_silence_padding_adds_silence_at_both_ends(cuts):
+    from fsttopo.training import AugmentedCutBatches
+    from fsttopo.training.augment import AugmentConfig
+
+    off = AugmentConfig(reverb_prob=0, noise_prob=0, telephone_prob=0, gain_prob=0, clip_prob=0)
+    cut = list(cuts)[1]
+    plain = AugmentedCutBatches(Lexicon.from_cmudict(), off).features([cut])[0]
+    padded = AugmentedCutBatches(Lexicon.from_cmudict(), off, silence_pad=2.0).features([cut])[0]
+    extra = padded.shape[0] - plain.shape[0]
+    assert 0 < extra <= 400  # two draws of at most 2 s each, 10 ms frames
+    silent = padded.std(1) < 1e-3  # digital silence: every mel bin at the log floor
+    assert bool(silent[0]) or bool(silent[-1])
+    with pytest.raises(ValueError, match="silence_pad must be"):
+        AugmentedCutBatches(Lexicon.from_cmudict(), off, silence_pad=float("nan"))

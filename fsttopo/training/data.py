@@ -62,14 +62,20 @@ class AugmentedCutBatches(CutBatches):
 
     The chain of a cut depends only on ``(seed, epoch, cut id)``, so a run is reproducible and a
     cut hears new conditions every epoch (:meth:`set_epoch`). Babble is made of the other cuts of
-    the batch (a cut alone babbles with itself reversed). Nothing moves in time, so the cut's
-    labels stay valid.
+    the batch (a cut alone babbles with itself reversed). ``silence_pad`` seconds at most of digital
+    silence are first added at each end (uniformly drawn), so that the noise covers long pauses as
+    users' recordings have them: the model learns that noise without speech is silence. That moves
+    the speech in time, which full-sum training (transcripts only) does not mind; with
+    ``silence_pad=0`` the cut's time labels stay valid.
     """
 
-    def __init__(self, lexicon: WordEncoder, config, seed: int = 0):
+    def __init__(self, lexicon: WordEncoder, config, seed: int = 0, silence_pad: float = 0.0):
         super().__init__(lexicon)
+        if not 0 <= silence_pad < float("inf"):
+            raise ValueError(f"silence_pad must be a finite number of seconds >= 0, got {silence_pad}")
         self.config = config
         self.seed = seed
+        self.silence_pad = silence_pad
         self.epoch = 0
 
     def set_epoch(self, epoch: int) -> None:
@@ -88,6 +94,9 @@ class AugmentedCutBatches(CutBatches):
         for i, (cut, samples) in enumerate(zip(cuts, audio)):
             rng = np.random.default_rng([self.seed, self.epoch, zlib.crc32(cut.id.encode("utf-8"))])
             others = [a for j, a in enumerate(audio) if j != i] or [samples[::-1].copy()]
+            if self.silence_pad:
+                lead, trail = (int(rng.uniform(0, self.silence_pad) * cut.sampling_rate) for _ in range(2))
+                samples = np.concatenate([np.zeros(lead, np.float32), samples, np.zeros(trail, np.float32)])
             noisy, _ = augment(samples, cut.sampling_rate, self.config, rng, babble_sources=others)
             out.append(compute_features(noisy, cut.sampling_rate))
         return out

@@ -41,6 +41,7 @@ class TrainConfig:
     init_from: str | None = None  # model file or checkpoint whose weights initialize the model
     prior_hours: float = 0.5      # training audio the label prior stored with each model is estimated on
     augment: dict | None = None   # AugmentConfig fields: features computed from augmented audio (cuts need audio)
+    silence_pad: float = 0.0      # with augment: up to this many seconds of silence added at each end first
 
 
     def __post_init__(self) -> None:
@@ -136,7 +137,7 @@ def train(model_config: ModelConfig, objective_config: ObjectiveConfig, config: 
     objective = Objective(objective_config, model_config.num_tokens, model_config.blank).to(device)
     sampler = make_sampler(train_cuts, config.max_duration, shuffle=True, seed=config.seed,
                            world_size=world if distributed else None, rank=rank if distributed else None)
-    dataset = (AugmentedCutBatches(lexicon, AugmentConfig(**config.augment), config.seed)
+    dataset = (AugmentedCutBatches(lexicon, AugmentConfig(**config.augment), config.seed, config.silence_pad)
                if config.augment is not None else CutBatches(lexicon))
     loader = torch.utils.data.DataLoader(dataset, sampler=sampler, batch_size=None, num_workers=0)
     steps_per_epoch = max(sum(1 for _ in make_sampler(train_cuts, config.max_duration, shuffle=False,
