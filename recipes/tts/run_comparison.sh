@@ -39,3 +39,6 @@ train hmm_prior_short 2
 # 5. Ship the model with the lowest dev TSE (its dev-selected epoch, penalty and prior scale) as fsttopo/assets/model/,
 #    with its word decoder.
 .venv/bin/python recipes/tts/ship.py --tuned $EXP/tuned.json --lm-text $DATA/text/train.jsonl --out fsttopo/assets/model
+# 6. Calibrate the low-confidence flag on the dev voice with wrong transcripts, check it on test voices
+.venv/bin/python recipes/tts/calibrate_confidence.py --model fsttopo/assets/model/model.pt --dev $M/cuts_dev.jsonl.gz \
+    --test $M/cuts_test.jsonl.gz --test-limit 250 --out $EXP/calibration

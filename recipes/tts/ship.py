@@ -21,7 +21,7 @@ import torch
 
 from fsttopo.aligner import ALIGN_OPTIONS, Aligner
 from fsttopo.recognizer import Recognizer
-from fsttopo.training import load_model, save_model
+from fsttopo.training import read_model_file, save_model
 from recipes.tts.text import pool_transcripts
 
 
@@ -48,8 +48,11 @@ def main() -> None:
         selected = json.loads(args.tuned.read_text())[exp.name]
         source = Path(selected["model"])
         align = {k: selected[k] for k in ALIGN_OPTIONS}
-    model, objective, tokens = load_model(source)
-    save_model(out / "model.pt", model, objective, tokens, half=True, extra={"log": log}, align_options=align)
+    f = read_model_file(source)
+    if f.log_prior is None:
+        sys.exit(f"{source} has no label prior: run recipes/tts/add_prior.py --model {source} --cuts TRAIN_CUTS first")
+    save_model(out / "model.pt", f.model, f.objective, f.tokens, half=True, extra={"log": log}, align_options=align,
+               log_prior=f.log_prior)
     config = json.loads((exp / "config.json").read_text())
     (out / "config.json").write_text(json.dumps({**config, "align": align, "dev_selection": selected}, indent=1))
     (out / "training_log.json").write_text(json.dumps(log, indent=1))
