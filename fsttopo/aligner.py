@@ -124,11 +124,14 @@ class Aligner:
             if not bool(torch.isfinite(f).all()):
                 raise ValueError(f"utterance {i}: features contain NaN or infinite values")
 
-    @torch.no_grad()
     def posteriors(self, features: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
         """``[T'_i, F]`` feature tensors -> (log-probs ``[B, T, V]``, lengths ``[B]``), on the CPU
         whatever device the model runs on (the graph search runs there)."""
         self.check_features(features)
+        return self._forward(features)
+
+    @torch.no_grad()
+    def _forward(self, features: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
         device = next(self.model.parameters()).device
         x, lengths = pad_features(features)
         out = self.model(x.to(device), lengths.to(device))
@@ -150,7 +153,10 @@ class Aligner:
         """:meth:`posteriors` of the features without their first ``p`` frames, for ``p < phases``
         (the model frame grid shifted by ``p`` feature frames; see :meth:`align_encoded`)."""
         self.check_features(features, min_frames=phases)
-        return [self.posteriors([f[p:] for f in features]) for p in range(phases)]
+        return self._encode(features, phases)
+
+    def _encode(self, features: list[torch.Tensor], phases: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        return [self._forward([f[p:] for f in features]) for p in range(phases)]
 
     def align(
         self,
@@ -204,7 +210,8 @@ class Aligner:
         given = {"method": method, "blank_penalty": blank_penalty, "prior_scale": prior_scale,
                  "posterior_scale": posterior_scale, "phases": phases, "time_shift": time_shift}
         options = self._check_options({**self.align_options, **{k: v for k, v in given.items() if v is not None}})
-        self.check_features(features)
+        pause = self._min_pause(min_pause)
+        self.check_features(features, min_frames=options["phases"])
         if oov not in (None, *OOV_MODES):  # before the model runs
             raise ValueError(f"oov must be one of {OOV_MODES}, got {oov!r}")
         texts = self.normalize(texts)
@@ -218,13 +225,11 @@ class Aligner:
             token_segs, word_segs = self._gradient(features, words, options["method"])
             alis = self._to_seconds(token_segs, word_segs, words, texts, durations, utterance_ids, offsets,
                                     options["time_shift"])
-            log_probs, lengths = self.posteriors(features)
-            pause = self._min_pause(min_pause)
+            log_probs, lengths = self._forward(features)
             return AlignerOutput([close_short_pauses(a, pause) for a in alis], log_probs, lengths)
-        encoded = self.encode(features, options["phases"])
-        return self.align_encoded(encoded, texts, durations, utterance_ids, topology=topology,
-                                  transition_scale=transition_scale, offsets=offsets, oov=oov,
-                                  min_pause=min_pause, **options)
+        return self.align_encoded(self._encode(features, options["phases"]), texts, durations, utterance_ids,
+                                  topology=topology, transition_scale=transition_scale, offsets=offsets, oov=oov,
+                                  min_pause=pause, **options)
 
     def align_encoded(
         self,

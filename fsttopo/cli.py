@@ -76,21 +76,21 @@ def _load_aligner(args: argparse.Namespace):
     return aligner.to(getattr(args, "device", "cpu"))
 
 
-def _check_output(path: str, what: str = "output directory") -> None:
+def _check_output(path: str) -> None:
     """Refuse an output path that cannot become a directory before any work is done (nothing is
     created here: a run that fails on a bad option writes nothing)."""
     import os
 
     out = Path(path)
     if out.exists() and not out.is_dir():
-        raise ValueError(f"{what} {path!r} is an existing file")
+        raise ValueError(f"output directory {path!r} is an existing file")
     parent = out
     while not parent.exists():
         parent = parent.parent
     if not parent.is_dir():
-        raise ValueError(f"{what} {path!r}: {str(parent)!r} is a file, not a directory")
+        raise ValueError(f"output directory {path!r}: {str(parent)!r} is a file, not a directory")
     if not os.access(parent, os.W_OK | os.X_OK):
-        raise ValueError(f"{what} {path!r}: no permission to write in {str(parent)!r}")
+        raise ValueError(f"output directory {path!r}: no permission to write in {str(parent)!r}")
 
 
 def _transcript(args: argparse.Namespace) -> str:

@@ -122,7 +122,8 @@ class Recognizer:
         o = _check_options({**self.options, **options})
         scores = emission_scores(log_probs, lengths, blank_penalty=o["blank_penalty"], prior_scale=o["prior_scale"],
                                  log_prior=self.aligner.log_prior)
-        return decode_words(scores, lengths, self.network, self.compiled_lm, transition_scale=self.transition_scale, lm_scale=o["lm_scale"],
+        return decode_words(scores, lengths, self.network, self.compiled_lm, transition_scale=self.transition_scale,
+                            lm_scale=o["lm_scale"],
                             word_penalty=o["word_penalty"])
 
     def transcribe(self, features: list[torch.Tensor], **options) -> list[WordHypothesis]:
