@@ -120,3 +120,21 @@ def test_silence_padding_adds_silence_at_both_ends(cuts):
     assert bool(silent[0]) or bool(silent[-1])
     with pytest.raises(ValueError, match="silence_pad must be"):
         AugmentedCutBatches(Lexicon.from_cmudict(), off, silence_pad=float("nan"))
+
+
+def test_speed_perturbation_changes_the_length_by_the_factor(cuts):
+    from fsttopo.training import AugmentedCutBatches
+    from fsttopo.training.augment import AugmentConfig
+
+    off = AugmentConfig(reverb_prob=0, noise_prob=0, telephone_prob=0, gain_prob=0, clip_prob=0)
+    cut = list(cuts)[1]
+    plain = AugmentedCutBatches(Lexicon.from_cmudict(), off).features([cut])[0]
+    faster = AugmentedCutBatches(Lexicon.from_cmudict(), off, speed_prob=1.0, speed_range=(1.25, 1.25)).features([cut])[0]
+    slower = AugmentedCutBatches(Lexicon.from_cmudict(), off, speed_prob=1.0, speed_range=(0.8, 0.8)).features([cut])[0]
+    assert abs(faster.shape[0] - plain.shape[0] / 1.25) <= 2  # 10 ms frames of audio 1.25x shorter
+    assert abs(slower.shape[0] - plain.shape[0] / 0.8) <= 2
+    never = AugmentedCutBatches(Lexicon.from_cmudict(), off, speed_prob=0.0, speed_range=(0.8, 0.8)).features([cut])[0]
+    assert torch.equal(never, plain)
+    for bad in ({"speed_prob": 1.5}, {"speed_range": (0.3, 1.0)}, {"speed_range": (1.1, 0.9)}):
+        with pytest.raises(ValueError, match="speed_"):
+            AugmentedCutBatches(Lexicon.from_cmudict(), off, **bad)

@@ -67,15 +67,28 @@ class AugmentedCutBatches(CutBatches):
     users' recordings have them: the model learns that noise without speech is silence. That moves
     the speech in time, which full-sum training (transcripts only) does not mind; with
     ``silence_pad=0`` the cut's time labels stay valid.
+
+    With probability ``speed_prob`` a cut is first played faster or slower by a factor drawn
+    uniformly from ``speed_range`` (:func:`~fsttopo.training.augment.speed`, Kaldi's speed
+    perturbation: tempo and pitch move together), which full-sum training can take because it needs
+    no times. Its draw comes after the chain's, so ``speed_prob=0`` leaves earlier runs unchanged.
     """
 
-    def __init__(self, lexicon: WordEncoder, config, seed: int = 0, silence_pad: float = 0.0):
+    def __init__(self, lexicon: WordEncoder, config, seed: int = 0, silence_pad: float = 0.0,
+                 speed_prob: float = 0.0, speed_range: tuple[float, float] = (0.9, 1.1)):
         super().__init__(lexicon)
         if not 0 <= silence_pad < float("inf"):
             raise ValueError(f"silence_pad must be a finite number of seconds >= 0, got {silence_pad}")
+        if not 0 <= speed_prob <= 1:
+            raise ValueError(f"speed_prob must be in [0, 1], got {speed_prob}")
+        low, high = speed_range
+        if not 0.5 <= low <= high <= 2.0:
+            raise ValueError(f"speed_range must be (low, high) with 0.5 <= low <= high <= 2, got {speed_range}")
         self.config = config
         self.seed = seed
         self.silence_pad = silence_pad
+        self.speed_prob = speed_prob
+        self.speed_range = (float(low), float(high))
         self.epoch = 0
 
     def set_epoch(self, epoch: int) -> None:
@@ -87,7 +100,7 @@ class AugmentedCutBatches(CutBatches):
         import numpy as np
 
         from ..data.features import compute_features
-        from .augment import augment
+        from .augment import augment, speed
 
         audio = [cut.load_audio()[0].astype(np.float32) for cut in cuts]
         out = []
@@ -98,6 +111,8 @@ class AugmentedCutBatches(CutBatches):
                 lead, trail = (int(rng.uniform(0, self.silence_pad) * cut.sampling_rate) for _ in range(2))
                 samples = np.concatenate([np.zeros(lead, np.float32), samples, np.zeros(trail, np.float32)])
             noisy, _ = augment(samples, cut.sampling_rate, self.config, rng, babble_sources=others)
+            if self.speed_prob and rng.uniform() < self.speed_prob:
+                noisy, _ = speed(noisy, cut.sampling_rate, rng.uniform(*self.speed_range))
             out.append(compute_features(noisy, cut.sampling_rate))
         return out
 

@@ -42,6 +42,8 @@ class TrainConfig:
     prior_hours: float = 0.5      # training audio the label prior stored with each model is estimated on
     augment: dict | None = None   # AugmentConfig fields: features computed from augmented audio (cuts need audio)
     silence_pad: float = 0.0      # with augment: up to this many seconds of silence added at each end first
+    speed_prob: float = 0.0       # with augment: share of cuts speed-perturbed by a factor in speed_range
+    speed_range: tuple[float, float] = (0.9, 1.1)
 
 
     def __post_init__(self) -> None:
@@ -137,7 +139,8 @@ def train(model_config: ModelConfig, objective_config: ObjectiveConfig, config: 
     objective = Objective(objective_config, model_config.num_tokens, model_config.blank).to(device)
     sampler = make_sampler(train_cuts, config.max_duration, shuffle=True, seed=config.seed,
                            world_size=world if distributed else None, rank=rank if distributed else None)
-    dataset = (AugmentedCutBatches(lexicon, AugmentConfig(**config.augment), config.seed, config.silence_pad)
+    dataset = (AugmentedCutBatches(lexicon, AugmentConfig(**config.augment), config.seed, config.silence_pad,
+                                   config.speed_prob, tuple(config.speed_range))
                if config.augment is not None else CutBatches(lexicon))
     loader = torch.utils.data.DataLoader(dataset, sampler=sampler, batch_size=None, num_workers=0)
     steps_per_epoch = max(sum(1 for _ in make_sampler(train_cuts, config.max_duration, shuffle=False,
