@@ -71,6 +71,10 @@ def _load_aligner(args: argparse.Namespace):
     from .aligner import Aligner
     from .data.lexicon import Lexicon, read_lexicon_file
 
+    if getattr(args, "threads", 0):
+        from .threads import set_threads
+
+        set_threads(args.threads)
     extra = read_lexicon_file(args.lexicon) if args.lexicon else None
     aligner = Aligner.from_file(args.model, lexicon=Lexicon.from_cmudict(extra) if extra else None)
     return aligner.to(getattr(args, "device", "cpu"))
@@ -232,6 +236,8 @@ def _add_alignment_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--lexicon", help=LEXICON_HELP)
     p.add_argument("--device", default="cpu", help="where the acoustic model runs: cpu (default), cuda, cuda:1 "
                    "(the graph search runs on the CPU)")
+    p.add_argument("--threads", type=int, default=0, help="CPU threads of torch and the graph search together "
+                   "(default: every core; on a shared machine give each process its share)")
     p.add_argument("--method", choices=METHODS, help="best path, posterior-mean boundaries or gradient-based"
                    + stored % "viterbi")
     p.add_argument("--topology", choices=TOPOLOGIES,

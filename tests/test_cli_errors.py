@@ -30,6 +30,7 @@ def run_cli(*args):
     (["--phases", "9"], "phases must be an integer from 1 to the model's downsampling 4"),
     (["--model", "missing.pt"], "model file 'missing.pt' does not exist"),
     (["--lexicon", "missing.txt"], "lexicon file 'missing.txt' does not exist"),
+    (["--threads", "-1"], "threads must be >= 1, got -1"),
 ])
 def test_bad_options_write_nothing(tmp_path, extra, message):
     out = tmp_path / "out"
