@@ -188,3 +188,50 @@ def test_trained_detector_finds_the_reference_boundaries():
     off = times + 0.02 * torch.tensor([[1, -1, 1, -1], [-1, 1, 1, 0]])
     refined = refine_times(logits, lengths, off, valid, RefineOptions(window=0.04, sigma=0.05))
     assert (refined - times)[valid].abs().max().item() < 0.003
+
+
+# ----------------------------------------------------------------------------------- model file + Aligner
+
+def test_model_file_carries_the_detector_and_the_aligner_refines(tmp_path):
+    from fsttopo.align.refine import BoundaryRefiner
+    from fsttopo.aligner import Aligner
+    from fsttopo.data.lexicon import Lexicon
+    from fsttopo.models import AlignmentModel, ModelConfig
+    from fsttopo.training import ObjectiveConfig, save_model
+    from fsttopo.training.checkpoint import read_model_file
+
+    torch.manual_seed(0)
+    lexicon = Lexicon.from_cmudict()
+    model = AlignmentModel(ModelConfig(num_tokens=lexicon.num_tokens, d_model=32, num_layers=1, num_heads=2,
+                                       ffn_dim=64, conv_kernel=3))
+    objective = ObjectiveConfig(topology="hmm")
+    refiner = BoundaryRefiner(BoundaryDetector(BoundaryConfig(channels=16, dilations=(1,))),
+                              RefineOptions(window=0.04, sigma=0.02))
+    save_model(tmp_path / "m.pt", model, objective, lexicon.tokens, boundary_refiner=refiner)
+    save_model(tmp_path / "plain.pt", model, objective, lexicon.tokens)
+    f = read_model_file(tmp_path / "m.pt")
+    assert f.boundary_refiner is not None and f.boundary_refiner.options == refiner.options
+    assert read_model_file(tmp_path / "plain.pt").boundary_refiner is None
+    feats, text = [torch.randn(300, 80), torch.randn(200, 80)], ["hello world", "a test"]
+    aligner = Aligner.from_file(tmp_path / "m.pt", lexicon)
+    plain = aligner.align(feats, text, method="viterbi", offsets=[0.0, 3.0]).alignments
+    refined = aligner.align(feats, text, method="viterbi", offsets=[0.0, 3.0], refine_boundaries=True).alignments
+    expected = f.boundary_refiner(plain, feats)
+    for r, e, p in zip(refined, expected, plain):
+        assert [x for w in r.words for x in (w.start, w.end)] == pytest.approx(
+            [x for w in e.words for x in (w.start, w.end)])
+        assert all(abs(a.start - b.start) <= 0.04 + 1e-9 for a, b in zip(r.words, p.words))
+        assert all(a.end - a.start >= 0.01 - 1e-9 for a in r.words)
+    assert refined[1].start == 3.0
+    # stored as a default, and refused without a detector
+    save_model(tmp_path / "on.pt", model, objective, lexicon.tokens, boundary_refiner=refiner,
+               align_options={"refine_boundaries": True})
+    on = Aligner.from_file(tmp_path / "on.pt", lexicon)
+    assert [w.start for w in on.align(feats, text, method="viterbi").alignments[0].words] == pytest.approx(
+        [w.start for w in aligner.align(feats, text, method="viterbi", refine_boundaries=True).alignments[0].words])
+    with pytest.raises(ValueError, match="no boundary detector"):
+        Aligner.from_file(tmp_path / "plain.pt", lexicon).align(feats, text, refine_boundaries=True)
+    with pytest.raises(ValueError, match="refine_boundaries must be true or false"):
+        aligner.align(feats, text, refine_boundaries=1)
+    with pytest.raises(ValueError, match="needs a boundary detector"):
+        Aligner(model, objective, lexicon.tokens, lexicon, {"refine_boundaries": True})

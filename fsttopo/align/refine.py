@@ -30,10 +30,11 @@ import torch
 
 from ..data.alignment import TimedToken, UtteranceAlignment
 from ..data.features import FEATURE_SHIFT
-from ..models.boundary import frames_to_seconds, seconds_to_frames
+from ..models.boundary import (BoundaryDetector, detector_from_dict, detector_to_dict, frames_to_seconds,
+                               seconds_to_frames)
 
 __all__ = ["REFINE_MODES", "RefineOptions", "refine_times", "enforce_order", "word_boundaries",
-           "refine_alignments"]
+           "refine_alignments", "BoundaryRefiner"]
 
 REFINE_MODES = ("soft", "hard")
 
@@ -210,3 +211,42 @@ def refine_alignments(alignments: Sequence[UtteranceAlignment], logits: torch.Te
         old, new = old[keep] + a.start, np.maximum.accumulate(new[keep]) + a.start
         out.append(replace(a, words=_moved(a.words, old, new), phones=_moved(a.phones, old, new)))
     return out
+
+
+@dataclass
+class BoundaryRefiner:
+    """A trained :class:`~fsttopo.models.boundary.BoundaryDetector` with its dev-tuned
+    :class:`RefineOptions`: what a model file carries (``boundary_detector``) so that
+    :class:`~fsttopo.aligner.Aligner` can refine its word boundaries (``refine_boundaries``)."""
+
+    detector: BoundaryDetector
+    options: RefineOptions = RefineOptions()
+
+    def logits(self, features: Sequence[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Per-utterance ``[T_i, 80]`` features -> (logits ``[B, T]`` float32, lengths ``[B]``), on the CPU."""
+        lengths = torch.tensor([f.shape[0] for f in features])
+        x = torch.nn.utils.rnn.pad_sequence([f.detach().float().cpu() for f in features], batch_first=True)
+        with torch.no_grad():
+            return self.detector.eval()(x, lengths), lengths
+
+    def __call__(self, alignments: Sequence[UtteranceAlignment], features: Sequence[torch.Tensor]
+                 ) -> list[UtteranceAlignment]:
+        """``alignments[i]`` (times relative to its recording, features from its ``start``) refined
+        with the detector's logits of ``features[i]`` (:func:`refine_alignments`)."""
+        if len(alignments) != len(features):
+            raise ValueError(f"got {len(features)} feature tensors for {len(alignments)} alignments")
+        return refine_alignments(alignments, *self.logits(features), self.options)
+
+    def to_dict(self) -> dict:
+        """``{"config", "state", "refine"}`` (float16 weights), the model file's ``boundary_detector``."""
+        return {**detector_to_dict(self.detector), "refine": self.options.to_dict()}
+
+    @classmethod
+    def from_dict(cls, blob: dict, where: str = "boundary detector") -> "BoundaryRefiner":
+        """Inverse of :meth:`to_dict` (``refine`` optional: :class:`RefineOptions` defaults)."""
+        refine = blob.get("refine", {}) if isinstance(blob, dict) else {}
+        try:
+            options = RefineOptions(**refine)
+        except TypeError as err:
+            raise ValueError(f"{where}: bad refinement options {refine!r} ({err})") from err
+        return cls(detector_from_dict(blob, where), options)

@@ -19,7 +19,8 @@ from torch import nn
 
 from ..data.features import FEATURE_SHIFT
 
-__all__ = ["BoundaryConfig", "BoundaryDetector", "seconds_to_frames", "frames_to_seconds", "length_mask"]
+__all__ = ["BoundaryConfig", "BoundaryDetector", "seconds_to_frames", "frames_to_seconds", "length_mask",
+           "detector_to_dict", "detector_from_dict"]
 
 
 def seconds_to_frames(seconds: torch.Tensor) -> torch.Tensor:
@@ -125,3 +126,23 @@ class BoundaryDetector(nn.Module):
             h = block(h, mask)
         logits = self.output(h)[:, 0]                                          # [B, T]
         return logits.masked_fill(~valid, float("-inf"))
+
+
+def detector_to_dict(detector: BoundaryDetector, half: bool = True) -> dict:
+    """``{"config", "state"}`` of a detector, the form model files and detector files carry
+    (``half``: float16 weights, half the size; the logits change by about 1e-3)."""
+    state = {k: (v.half() if half and v.is_floating_point() else v) for k, v in detector.state_dict().items()}
+    return {"config": detector.config.to_dict(), "state": state}
+
+
+def detector_from_dict(blob: dict, where: str = "boundary detector") -> BoundaryDetector:
+    """The detector (eval mode, float32) of :func:`detector_to_dict`'s dict; ValueError naming
+    ``where`` if it is not one."""
+    if not isinstance(blob, dict) or "config" not in blob or "state" not in blob:
+        raise ValueError(f"{where}: not a boundary detector (needs 'config' and 'state')")
+    try:
+        detector = BoundaryDetector(BoundaryConfig(**blob["config"]))
+        detector.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in blob["state"].items()})
+    except (TypeError, RuntimeError) as err:
+        raise ValueError(f"{where}: the detector's configuration and weights do not match ({err})") from err
+    return detector.eval()
