@@ -34,7 +34,7 @@ from ..models.boundary import (BoundaryDetector, detector_from_dict, detector_to
                                seconds_to_frames)
 
 __all__ = ["REFINE_MODES", "RefineOptions", "refine_times", "enforce_order", "word_boundaries",
-           "refine_alignments", "BoundaryRefiner"]
+           "refine_word_times", "refine_alignments", "BoundaryRefiner"]
 
 REFINE_MODES = ("soft", "hard")
 
@@ -49,6 +49,7 @@ class RefineOptions:
         mode: ``"soft"`` or ``"hard"`` (module docstring).
         temperature: divides the scores before the softmax (``soft``; < 1 is closer to the argmax).
         min_word: seconds, the shortest a refined word may be (one feature frame).
+        shift: seconds added to every refined boundary (a latency calibrated on dev, at most 50 ms).
     """
 
     window: float = 0.03
@@ -56,8 +57,11 @@ class RefineOptions:
     mode: str = "soft"
     temperature: float = 1.0
     min_word: float = FEATURE_SHIFT
+    shift: float = 0.0
 
     def __post_init__(self) -> None:
+        if isinstance(self.shift, bool) or not isinstance(self.shift, (int, float)) or not abs(self.shift) <= 0.05:
+            raise ValueError(f"refinement shift must be a number of seconds in [-0.05, 0.05], got {self.shift!r}")
         for name in ("window", "sigma", "temperature"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
@@ -69,7 +73,7 @@ class RefineOptions:
 
     def to_dict(self) -> dict:
         return {"window": self.window, "sigma": self.sigma, "mode": self.mode, "temperature": self.temperature,
-                "min_word": self.min_word}
+                "min_word": self.min_word, "shift": self.shift}
 
 
 def _check(logits: torch.Tensor, lengths: torch.Tensor, times: torch.Tensor, valid: torch.Tensor) -> None:
@@ -119,7 +123,7 @@ def refine_times(logits: torch.Tensor, lengths: torch.Tensor, times: torch.Tenso
         refined = u + (p * pos).sum(-1) - (q * pos).sum(-1)
     else:
         refined = _parabolic_argmax((l + prior).masked_fill(~inside, float("-inf")), pos)
-    out = frames_to_seconds(refined).to(times.dtype)
+    out = (frames_to_seconds(refined) + options.shift).to(times.dtype)
     return torch.where(valid.to(out.device), out, times.to(out.device))
 
 
@@ -181,6 +185,23 @@ def word_boundaries(alignments: Sequence[UtteranceAlignment]) -> tuple[torch.Ten
     return times, valid
 
 
+def refine_word_times(alignments: Sequence[UtteranceAlignment], logits: torch.Tensor, lengths: torch.Tensor,
+                      options: RefineOptions = RefineOptions()) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The word boundaries of :func:`word_boundaries` (``times [B, 2W]`` seconds from each
+    alignment's start), refined (:func:`refine_times`) and ordered (:func:`enforce_order`, words at
+    least ``options.min_word`` long): ``(times, refined, valid)``, float64, no gradient."""
+    if len(alignments) != logits.shape[0]:
+        raise ValueError(f"got {len(alignments)} alignments for {logits.shape[0]} utterances of logits")
+    times, valid = word_boundaries(alignments)
+    with torch.no_grad():
+        refined = refine_times(logits.detach().cpu(), lengths.cpu(), times, valid, options)
+        gaps = torch.zeros_like(times)
+        gaps[:, 1::2] = options.min_word                       # a word's end after its start
+        durations = torch.tensor([a.duration for a in alignments], dtype=torch.float64)
+        refined = enforce_order(refined, valid, gaps, durations)
+    return times, refined, valid
+
+
 def _moved(tokens: Sequence[TimedToken], old: np.ndarray, new: np.ndarray) -> list[TimedToken]:
     return [replace(t, start=float(np.interp(t.start, old, new)), end=float(np.interp(t.end, old, new)))
             for t in tokens]
@@ -192,15 +213,7 @@ def refine_alignments(alignments: Sequence[UtteranceAlignment], logits: torch.Te
     features that start at ``alignments[i].start``): word starts and ends by :func:`refine_times`
     kept in order by :func:`enforce_order`; phone boundaries follow the words piecewise linearly
     (so phones stay inside their words and in order). Confidences are kept."""
-    if len(alignments) != logits.shape[0]:
-        raise ValueError(f"got {len(alignments)} alignments for {logits.shape[0]} utterances of logits")
-    times, valid = word_boundaries(alignments)
-    with torch.no_grad():
-        refined = refine_times(logits.detach().cpu(), lengths.cpu(), times, valid, options)
-        gaps = torch.zeros_like(times)
-        gaps[:, 1::2] = options.min_word                       # a word's end after its start
-        durations = torch.tensor([a.duration for a in alignments], dtype=torch.float64)
-        refined = enforce_order(refined, valid, gaps, durations)
+    times, refined, valid = refine_word_times(alignments, logits, lengths, options)
     out = []
     for i, a in enumerate(alignments):
         n = 2 * len(a.words)

@@ -11,7 +11,7 @@ from ..align.refine import BoundaryRefiner
 from ..models import AlignmentModel, ModelConfig
 from .objective import ObjectiveConfig
 
-__all__ = ["ModelFile", "save_model", "read_model_file", "load_model"]
+__all__ = ["ModelFile", "save_model", "read_model_file", "load_model", "add_boundary_refiner"]
 
 
 @dataclass
@@ -100,3 +100,16 @@ def load_model(path: str | Path, device: str | torch.device = "cpu"
     """``(model, objective, tokens)`` of :func:`read_model_file`."""
     f = read_model_file(path, device)
     return f.model, f.objective, f.tokens
+
+
+def add_boundary_refiner(path: str | Path, refiner: BoundaryRefiner, out: str | Path,
+                         default: bool = False) -> None:
+    """Copy the model file ``path`` to ``out`` with ``refiner`` as its ``boundary_detector`` (any
+    trained aligner takes any detector: it sees only the features); ``default`` stores
+    ``refine_boundaries=True`` in its alignment defaults (else the option is left out)."""
+    read_model_file(path)  # a model file, or a ValueError naming it
+    blob = torch.load(path, map_location="cpu", weights_only=False)
+    options = {k: v for k, v in dict(blob.get("align_options", {})).items() if k != "refine_boundaries"}
+    blob["align_options"] = {**options, **({"refine_boundaries": True} if default else {})}
+    blob["boundary_detector"] = refiner.to_dict()
+    torch.save(blob, out)

@@ -10,6 +10,10 @@ Stages (sub-commands), see docs/boundaries.md::
     # 3. tune window / sigma / mode on dev, then score dev and test once with the dev choice
     python recipes/tts/train_boundary.py evaluate --detector exp/boundary/phone/detector.pt \
         --baseline exp/boundary/baseline --out exp/boundary/phone/results.md
+    # 4. a model file carrying the detector with the dev-tuned settings (--default: refine by default)
+    python recipes/tts/train_boundary.py ship --model fsttopo/assets/model/model.pt \
+        --detector exp/boundary/phone/detector.pt --tuned exp/boundary/phone/results.json \
+        --out exp/boundary/phone/model.pt
 
 Everything runs on the CPU with one thread (``--threads``).
 """
@@ -30,7 +34,7 @@ import numpy as np
 import torch
 from lhotse import load_manifest_lazy
 
-from fsttopo.align.refine import RefineOptions, refine_alignments
+from fsttopo.align.refine import RefineOptions, refine_alignments, refine_word_times, word_boundaries
 from fsttopo.criteria.boundary import boundary_loss, pad_boundaries
 from fsttopo.data.alignment import UtteranceAlignment
 from fsttopo.data.export import from_cuts, read_json, write_json
@@ -46,6 +50,8 @@ BASELINES = {"posterior": {}, "viterbi": {"method": "viterbi", "phases": 1, "tim
 GRID = {"window": (0.02, 0.03, 0.04, 0.06), "sigma": (0.01, 0.015, 0.02, 0.03, 0.05),
         "mode": ("soft", "hard"), "temperature": (1.0, 0.5)}
 """Refinement settings tuned on dev (``temperature`` only for the soft mode)."""
+SHIFTS_MS = tuple(range(-6, 7))
+"""Time shifts (ms) tried on dev for the best few settings of :data:`GRID`."""
 
 
 def cut_boundaries(cut, targets: str) -> np.ndarray:
@@ -109,11 +115,25 @@ def train(args) -> None:
     data = load_training_data(cuts, args.targets)
     start = time.perf_counter()
     if args.augment > 0:
-        aug = augmented_features(cuts, args.augment, args.seed)
+        cache = Path(args.augment_cache) if args.augment_cache else None
+        if cache is not None and cache.exists():
+            aug = torch.load(cache, weights_only=False)
+        else:
+            aug = augmented_features(cuts, args.augment, args.seed)
+            if cache is not None:
+                cache.parent.mkdir(parents=True, exist_ok=True)
+                torch.save(aug, cache)
+        if len(aug) != len(data):
+            raise ValueError(f"{args.augment_cache}: {len(aug)} entries for {len(data)} training cuts")
+        if args.epochs == 0:
+            print(f"written: {cache}")
+            return
         data += [(a, b) for a, (_, b) in zip(aug, data) if a is not None]
         print(f"augmented copies: {sum(a is not None for a in aug)} ({time.perf_counter() - start:.0f} s)")
-    config = BoundaryConfig(channels=args.channels, dilations=tuple(args.dilations))
-    detector = BoundaryDetector(config)
+    if args.init:  # continue training a detector (its configuration wins over --channels/--dilations)
+        detector = detector_from_dict(torch.load(args.init, map_location="cpu", weights_only=False), args.init)
+    else:
+        detector = BoundaryDetector(BoundaryConfig(channels=args.channels, dilations=tuple(args.dilations)))
     print(f"{len(data)} utterances, {sum(len(b) for _, b in data)} boundaries ({args.targets}); "
           f"detector {detector.num_parameters} parameters")
     opt = torch.optim.AdamW(detector.parameters(), lr=args.lr, weight_decay=1e-4)
@@ -149,11 +169,27 @@ def train(args) -> None:
             break
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    info = {"targets": args.targets, "loss": args.loss, "augment": args.augment, "epochs": len(log),
+    info = {"targets": args.targets, "loss": args.loss, "augment": args.augment, "init": args.init, "epochs": len(log),
             "train_seconds": time.perf_counter() - t0, "parameters": detector.num_parameters, "log": log}
     torch.save({**detector_to_dict(detector.eval()), "train_info": info}, out)
     (out.parent / "train_info.json").write_text(json.dumps(info, indent=1))
     print(f"written: {out} ({out.stat().st_size / 1024:.0f} KiB)")
+
+
+def with_reference_words(alis: list[UtteranceAlignment], refs: dict[str, UtteranceAlignment]
+                         ) -> list[UtteranceAlignment]:
+    """The alignments with each word spelled as in its reference (the aligner writes normalized
+    words, e.g. "mister" for the reference's "mr"; words are matched by position, so the counts
+    must agree)."""
+    from dataclasses import replace
+
+    out = []
+    for a in alis:
+        ref = refs[a.utterance_id]
+        if len(ref.words) != len(a.words):
+            raise ValueError(f"{a.utterance_id}: {len(a.words)} aligned words, {len(ref.words)} in the reference")
+        out.append(replace(a, words=[replace(w, symbol=r.symbol) for w, r in zip(a.words, ref.words)]))
+    return out
 
 
 def baseline(args) -> None:
@@ -162,14 +198,15 @@ def baseline(args) -> None:
     aligner = load_aligner(args.model)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    for split in ("dev", "test"):
+    for split in args.splits:
         cuts = load_manifest_lazy(MANIFESTS / f"cuts_{split}.jsonl.gz").to_eager()
-        for name, options in BASELINES.items():
+        refs = {r.utterance_id: r for r in from_cuts(cuts)}
+        for name in args.methods:
             start = time.perf_counter()
-            alis = align_cuts(aligner, cuts, **options)
+            alis = align_cuts(aligner, cuts, **BASELINES[name])
             write_json(alis, out / f"{split}-{name}.json")
-            print(f"{split} {name}: {len(alis)} utterances, {time.perf_counter() - start:.0f} s, "
-                  f"TSE {score_alignments(alis, from_cuts(cuts)).tse_ms:.2f} ms", flush=True)
+            print(f"{split} {name}: {len(alis)} utterances, {time.perf_counter() - start:.0f} s, TSE "
+                  f"{score_alignments(with_reference_words(alis, refs), refs.values()).tse_ms:.2f} ms", flush=True)
 
 
 def detector_logits(detector: BoundaryDetector, cuts, max_frames: int = 20000) -> dict[str, torch.Tensor]:
@@ -185,15 +222,30 @@ def detector_logits(detector: BoundaryDetector, cuts, max_frames: int = 20000) -
     return out
 
 
-def refine_all(alis: list[UtteranceAlignment], logits: dict[str, torch.Tensor], options: RefineOptions
-               ) -> list[UtteranceAlignment]:
-    """:func:`refine_alignments` of every alignment with its utterance's logits (one batch)."""
+def padded_logits(alis: list[UtteranceAlignment], logits: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(logits [B, T], lengths [B])`` of the alignments' utterances, in their order."""
     rows = [logits[a.utterance_id] for a in alis]
     lengths = torch.tensor([r.shape[0] for r in rows])
     padded = torch.full((len(rows), int(lengths.max())), float("-inf"))
     for i, r in enumerate(rows):
         padded[i, : r.shape[0]] = r
-    return refine_alignments(alis, padded, lengths, options)
+    return padded, lengths
+
+
+def refine_all(alis: list[UtteranceAlignment], logits: dict[str, torch.Tensor], options: RefineOptions
+               ) -> list[UtteranceAlignment]:
+    """:func:`refine_alignments` of every alignment with its utterance's logits (one batch)."""
+    return refine_alignments(alis, *padded_logits(alis, logits), options)
+
+
+def mean_error_ms(alis: list[UtteranceAlignment], refs: dict[str, UtteranceAlignment], padded, lengths,
+                  options: RefineOptions | None) -> float:
+    """Mean word-boundary error (ms) of the alignments refined with ``options`` (``None``: as they
+    are), computed on tensors (:func:`refine_word_times`; what :func:`refine_all` gives, fast)."""
+    ref_times, _ = word_boundaries([refs[a.utterance_id] for a in alis])
+    times, refined, valid = refine_word_times(alis, padded, lengths, options or RefineOptions())
+    hyp = times if options is None else refined
+    return float(1000 * (hyp - ref_times)[valid].abs().mean())
 
 
 def summary(alis: list[UtteranceAlignment], refs: dict[str, UtteranceAlignment]) -> dict[str, float]:
@@ -219,25 +271,30 @@ def evaluate(args) -> None:
     base = Path(args.baseline)
     data = {}
     for split in ("dev", "test"):
+        if not all((base / f"{split}-{name}.json").exists() for name in BASELINES):
+            print(f"{split}: no baseline alignments in {base}, skipped")
+            continue
         cuts = load_manifest_lazy(MANIFESTS / f"cuts_{split}.jsonl.gz").to_eager()
         refs = {r.utterance_id: r for r in from_cuts(cuts)}
         start = time.perf_counter()
         logits = detector_logits(detector, cuts)
         print(f"{split}: detector on {len(cuts)} cuts in {time.perf_counter() - start:.1f} s", flush=True)
-        data[split] = (refs, logits, {name: read_json(base / f"{split}-{name}.json") for name in BASELINES})
+        data[split] = (refs, logits, {name: with_reference_words(read_json(base / f"{split}-{name}.json"), refs)
+                                      for name in BASELINES})
     rows, tuned = [], {}
     refs, logits, alis = data["dev"]
     for name in BASELINES:
-        results = []
-        for options in grid():
-            s = summary(refine_all(alis[name], logits, options), refs)
-            results.append((s["mean"], options))
-        results.sort(key=lambda r: r[0])
+        padded, lengths = padded_logits(alis[name], logits)
+        results = sorted(((mean_error_ms(alis[name], refs, padded, lengths, o), o) for o in grid()),
+                         key=lambda r: r[0])
+        results = sorted(results + [(mean_error_ms(alis[name], refs, padded, lengths, o), o) for _, b in results[:3]
+                                    for o in (RefineOptions(**{**b.to_dict(), "shift": d / 1000}) for d in SHIFTS_MS)],
+                         key=lambda r: r[0])
         tuned[name] = results[0][1]
         print(f"dev {name}: best {results[0][1]} -> {results[0][0]:.2f} ms; next "
               + "; ".join(f"{o.mode} W={o.window} s={o.sigma} T={o.temperature}: {m:.2f}" for m, o in results[1:4]))
     table = {}
-    for split in ("dev", "test"):
+    for split in data:
         refs, logits, alis = data[split]
         for name in BASELINES:
             table[(split, name)] = summary(alis[name], refs)
@@ -258,6 +315,18 @@ def evaluate(args) -> None:
          "table": {f"{split}/{name}": s for (split, name), s in table.items()}}, indent=1))
 
 
+def ship(args) -> None:
+    from fsttopo.align.refine import BoundaryRefiner
+    from fsttopo.training.checkpoint import add_boundary_refiner
+
+    blob = torch.load(args.detector, map_location="cpu", weights_only=False)
+    tuned = json.loads(Path(args.tuned).read_text())["tuned"][args.method]
+    refiner = BoundaryRefiner(detector_from_dict(blob, args.detector), RefineOptions(**tuned))
+    add_boundary_refiner(args.model or "fsttopo/assets/model/model.pt", refiner, args.out, args.default)
+    print(f"written: {args.out} ({Path(args.out).stat().st_size / 1024:.0f} KiB), refinement {tuned}, "
+          f"default {'on' if args.default else 'off'}")
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--threads", type=int, default=1)
@@ -265,10 +334,14 @@ def main() -> None:
     b = sub.add_parser("baseline", help="align dev and test with the aligner to refine")
     b.add_argument("--model", default=None, help="model file (default: the shipped one)")
     b.add_argument("--out", default="exp/boundary/baseline")
+    b.add_argument("--splits", nargs="+", choices=("dev", "test"), default=["dev", "test"])
+    b.add_argument("--methods", nargs="+", choices=tuple(BASELINES), default=list(BASELINES))
     t = sub.add_parser("train", help="train a detector on the train split")
     t.add_argument("--targets", choices=("word", "phone"), default="phone")
     t.add_argument("--loss", choices=("window", "bce", "both"), default="window")
     t.add_argument("--augment", type=float, default=0.0, help="share of train cuts with an augmented copy")
+    t.add_argument("--augment-cache", default="", help="file of the augmented features (made if missing; "
+                   "--epochs 0 only makes it)")
     t.add_argument("--epochs", type=int, default=8)
     t.add_argument("--max-minutes", type=float, default=12.0)
     t.add_argument("--max-frames", type=int, default=12000, help="padded feature frames per batch")
@@ -277,14 +350,22 @@ def main() -> None:
     t.add_argument("--dilations", type=int, nargs="+", default=[1, 2, 4, 8, 1])
     t.add_argument("--level-jitter", type=float, default=2.0, help="nats of random log-mel offset per utterance")
     t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--init", default="", help="detector file to continue training from")
     t.add_argument("--out", default="exp/boundary/phone/detector.pt")
     e = sub.add_parser("evaluate", help="tune refinement on dev, score dev and test")
     e.add_argument("--detector", required=True)
     e.add_argument("--baseline", default="exp/boundary/baseline")
     e.add_argument("--out", required=True)
+    s = sub.add_parser("ship", help="a model file carrying the detector and its dev-tuned settings")
+    s.add_argument("--model", default=None, help="model file (default: the shipped one)")
+    s.add_argument("--detector", required=True)
+    s.add_argument("--tuned", required=True, help="results.json of the evaluate stage")
+    s.add_argument("--method", default="posterior", help="whose tuned settings (posterior or viterbi)")
+    s.add_argument("--default", action="store_true", help="refine_boundaries on by default")
+    s.add_argument("--out", required=True)
     args = p.parse_args()
     torch.set_num_threads(args.threads)
-    {"baseline": baseline, "train": train, "evaluate": evaluate}[args.stage](args)
+    {"baseline": baseline, "train": train, "evaluate": evaluate, "ship": ship}[args.stage](args)
 
 
 if __name__ == "__main__":
