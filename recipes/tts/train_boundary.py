@@ -47,7 +47,7 @@ MANIFESTS = Path("data/tts/manifests")
 BASELINES = {"posterior": {}, "viterbi": {"method": "viterbi", "phases": 1, "time_shift": 0.0}}
 """Aligner option overrides of the aligned boundaries to refine: the model's stored options
 (posterior method, 4 phases for the shipped model) and plain Viterbi on one phase."""
-GRID = {"window": (0.02, 0.03, 0.04, 0.06), "sigma": (0.01, 0.015, 0.02, 0.03, 0.05),
+GRID = {"window": (0.02, 0.03, 0.04, 0.06, 0.08), "sigma": (0.01, 0.015, 0.02, 0.03, 0.05),
         "mode": ("soft", "hard"), "temperature": (1.0, 0.5)}
 """Refinement settings tuned on dev (``temperature`` only for the soft mode)."""
 SHIFTS_MS = tuple(range(-6, 7))
