@@ -281,7 +281,7 @@ def evaluate(args) -> None:
         print(f"{split}: detector on {len(cuts)} cuts in {time.perf_counter() - start:.1f} s", flush=True)
         data[split] = (refs, logits, {name: with_reference_words(read_json(base / f"{split}-{name}.json"), refs)
                                       for name in BASELINES})
-    rows, tuned = [], {}
+    tuned = {}
     refs, logits, alis = data["dev"]
     for name in BASELINES:
         padded, lengths = padded_logits(alis[name], logits)
