@@ -20,6 +20,7 @@ from .align import expected_segments, group_segments, path_segments
 from .align.confidence import path_frame_confidence, posterior_frame_confidence, segment_confidences
 from .align.gradient import ctc_label_scores_fn
 from .align.grad_score import gradient_alignment
+from .align.refine import BoundaryRefiner
 from .data.features import FEATURE_SHIFT, SAMPLE_RATE, compute_features
 from .data.alignment import UtteranceAlignment, close_short_pauses, mean_alignment
 from .data.pronounce import PronouncedTranscript, normalize_transcript, pronounce_transcript
@@ -61,12 +62,15 @@ class Aligner:
         confidence_threshold: alignments whose relative confidence is below it are marked
             :attr:`~fsttopo.data.alignment.UtteranceAlignment.low_confidence` (likely a transcript
             that does not match the audio); ``None``: not marked.
+        boundary_refiner: a boundary detector for the ``refine_boundaries`` option (docs/boundaries.md).
     """
 
     def __init__(self, model: AlignmentModel, objective: ObjectiveConfig, tokens: Sequence[str],
                  lexicon: WordEncoder, align_options: Mapping[str, float | int | str] | None = None,
-                 log_prior: torch.Tensor | None = None, confidence_threshold: float | None = None):
+                 log_prior: torch.Tensor | None = None, confidence_threshold: float | None = None,
+                 boundary_refiner: BoundaryRefiner | None = None):
         self.model = model.eval()
+        self.boundary_refiner = boundary_refiner
         self.objective = objective
         self.tokens = list(tokens)
         self.lexicon = lexicon
@@ -78,6 +82,8 @@ class Aligner:
         if confidence_threshold is not None and not 0 <= confidence_threshold <= 1:
             raise ValueError(f"confidence_threshold must be in [0, 1], got {confidence_threshold}")
         self.confidence_threshold = confidence_threshold
+        if self.align_options.get("refine_boundaries") and boundary_refiner is None:
+            raise ValueError("align option refine_boundaries needs a boundary detector (boundary_refiner)")
 
     @classmethod
     def from_file(cls, path: str | Path, lexicon: WordEncoder | None = None) -> "Aligner":
@@ -91,7 +97,8 @@ class Aligner:
             lexicon = Lexicon.from_cmudict()
             if list(lexicon.tokens) != tokens:
                 raise ValueError(f"{path}: the model's token table differs from the CMUdict lexicon's")
-        return cls(model, objective, tokens, lexicon, f.align_options, f.log_prior, f.confidence_threshold)
+        return cls(model, objective, tokens, lexicon, f.align_options, f.log_prior, f.confidence_threshold,
+                   f.boundary_refiner)
 
     @property
     def frame_shift(self) -> float:
@@ -175,6 +182,7 @@ class Aligner:
         offsets: Sequence[float] | None = None,
         oov: str | None = None,
         min_pause: float | None = None,
+        refine_boundaries: bool | None = None,
     ) -> AlignerOutput:
         """Align a batch of utterances. Options left at ``None`` take the model's stored defaults
         (:attr:`align_options`, else :data:`ALIGN_OPTIONS`).
@@ -203,13 +211,19 @@ class Aligner:
             min_pause: seconds; shorter pauses between words (and phones) are closed
                 (:func:`~fsttopo.data.alignment.close_short_pauses`); default one model frame
                 (:attr:`frame_shift`), 0 keeps them.
+            refine_boundaries: move the word boundaries to the model file's boundary detector's
+                peaks nearby (:mod:`fsttopo.align.refine`; after ``min_pause``).
 
         Returns:
             :class:`AlignerOutput` with word and phone segments in seconds.
         """
         given = {"method": method, "blank_penalty": blank_penalty, "prior_scale": prior_scale,
-                 "posterior_scale": posterior_scale, "phases": phases, "time_shift": time_shift}
+                 "posterior_scale": posterior_scale, "phases": phases, "time_shift": time_shift,
+                 "refine_boundaries": refine_boundaries}
         options = self._check_options({**self.align_options, **{k: v for k, v in given.items() if v is not None}})
+        refine = options.pop("refine_boundaries", False)
+        if refine and self.boundary_refiner is None:
+            raise ValueError("refine_boundaries: this model file has no boundary detector")
         pause = self._min_pause(min_pause)
         self.check_features(features, min_frames=options["phases"])
         if oov not in (None, *OOV_MODES):  # before the model runs
@@ -225,11 +239,14 @@ class Aligner:
             token_segs, word_segs = self._gradient(features, words, options["method"])
             alis = self._to_seconds(token_segs, word_segs, words, texts, durations, utterance_ids, offsets,
                                     options["time_shift"])
-            log_probs, lengths = self._forward(features)
-            return AlignerOutput([close_short_pauses(a, pause) for a in alis], log_probs, lengths)
-        return self.align_encoded(self._encode(features, options["phases"]), texts, durations, utterance_ids,
-                                  topology=topology, transition_scale=transition_scale, offsets=offsets, oov=oov,
-                                  min_pause=pause, **options)
+            out = AlignerOutput([close_short_pauses(a, pause) for a in alis], *self._forward(features))
+        else:
+            out = self.align_encoded(self._encode(features, options["phases"]), texts, durations, utterance_ids,
+                                     topology=topology, transition_scale=transition_scale, offsets=offsets, oov=oov,
+                                     min_pause=pause, **options)
+        if refine:  # sub-frame word boundaries from the boundary detector (docs/boundaries.md)
+            out.alignments = self.boundary_refiner(out.alignments, features)
+        return out
 
     def align_encoded(
         self,

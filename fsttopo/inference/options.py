@@ -8,11 +8,14 @@ from typing import Mapping
 
 from ..names import METHODS
 
-__all__ = ["ALIGN_OPTIONS", "GRADIENT_METHODS", "MAX_TIME_SHIFT", "MAX_SCALE", "check_align_options"]
+__all__ = ["ALIGN_OPTIONS", "OPTIONAL_ALIGN_OPTIONS", "GRADIENT_METHODS", "MAX_TIME_SHIFT", "MAX_SCALE", "check_align_options"]
 
 ALIGN_OPTIONS = {"method": "viterbi", "blank_penalty": 0.0, "prior_scale": 0.0, "posterior_scale": 1.0,
                  "phases": 1, "time_shift": 0.0}
 """Alignment-time options with the values used when neither the call nor the model file sets them."""
+OPTIONAL_ALIGN_OPTIONS = {"refine_boundaries": False}
+"""Options a call or model file may set but need not: ``refine_boundaries`` moves word boundaries
+to the model file's boundary detector's peaks (:mod:`fsttopo.align.refine`, docs/boundaries.md)."""
 GRADIENT_METHODS = ("gradscore", "gradscore-ext")
 MAX_TIME_SHIFT = 0.5
 """Largest ``|time_shift|`` in seconds: a latency correction, not a way to move words off the audio."""
@@ -22,11 +25,12 @@ every other and float32 scores lose all precision (the model's log-probs span ab
 
 
 def check_align_options(options: Mapping, subsampling: int) -> dict:
-    """``options`` (every key of :data:`ALIGN_OPTIONS`) validated for a model that downsamples by
-    ``subsampling``: numbers as floats, ``phases`` an int. ValueError names the bad option."""
-    unknown = sorted(set(options) - set(ALIGN_OPTIONS))
+    """``options`` (every key of :data:`ALIGN_OPTIONS`, any of :data:`OPTIONAL_ALIGN_OPTIONS`)
+    validated for a model that downsamples by ``subsampling``: numbers as floats, ``phases`` an int.
+    ValueError names the bad option."""
+    unknown = sorted(set(options) - set(ALIGN_OPTIONS) - set(OPTIONAL_ALIGN_OPTIONS))
     if unknown:
-        raise ValueError(f"unknown alignment options {unknown}; known: {list(ALIGN_OPTIONS)}")
+        raise ValueError(f"unknown alignment options {unknown}; known: {[*ALIGN_OPTIONS, *OPTIONAL_ALIGN_OPTIONS]}")
     missing = sorted(set(ALIGN_OPTIONS) - set(options))
     if missing:
         raise ValueError(f"alignment options {missing} are missing")
@@ -54,4 +58,8 @@ def check_align_options(options: Mapping, subsampling: int) -> dict:
     if phases > 1 and out["method"] in GRADIENT_METHODS:
         raise ValueError(f"method {out['method']!r} aligns one phase only, got phases={phases}")
     out["phases"] = phases
+    if "refine_boundaries" in options:
+        if not isinstance(options["refine_boundaries"], bool):
+            raise ValueError(f"refine_boundaries must be true or false, got {options['refine_boundaries']!r}")
+        out["refine_boundaries"] = options["refine_boundaries"]
     return out

@@ -7,10 +7,11 @@ from pathlib import Path
 
 import torch
 
+from ..align.refine import BoundaryRefiner
 from ..models import AlignmentModel, ModelConfig
 from .objective import ObjectiveConfig
 
-__all__ = ["ModelFile", "save_model", "read_model_file", "load_model"]
+__all__ = ["ModelFile", "save_model", "read_model_file", "load_model", "add_boundary_refiner"]
 
 
 @dataclass
@@ -28,6 +29,9 @@ class ModelFile:
         confidence_threshold: utterances aligned with a lower relative confidence are flagged as likely
             transcript mismatches (calibrated on held-out data, ``recipes/tts/calibrate_confidence.py``);
             ``None`` when not calibrated.
+        boundary_refiner: the optional boundary detector with its refinement settings
+            (:class:`~fsttopo.align.refine.BoundaryRefiner`, entry ``boundary_detector``), used by
+            the ``refine_boundaries`` alignment option; ``None`` in files without one.
     """
 
     model: AlignmentModel
@@ -36,20 +40,25 @@ class ModelFile:
     align_options: dict = field(default_factory=dict)
     log_prior: torch.Tensor | None = None
     confidence_threshold: float | None = None
+    boundary_refiner: BoundaryRefiner | None = None
 
 
 def save_model(path: str | Path, model: AlignmentModel, objective_config: ObjectiveConfig,
                tokens: list[str], half: bool = False, extra: dict | None = None,
-               align_options: dict | None = None, log_prior: torch.Tensor | None = None) -> None:
+               align_options: dict | None = None, log_prior: torch.Tensor | None = None,
+               boundary_refiner: BoundaryRefiner | None = None) -> None:
     """Write a self-contained model file (``half`` stores float16 weights, for shipping;
-    ``align_options`` the alignment-time defaults, ``log_prior`` the ``[V]`` label prior, see
-    :class:`ModelFile`; the prior stays float32 because its small entries matter)."""
+    ``align_options`` the alignment-time defaults, ``log_prior`` the ``[V]`` label prior,
+    ``boundary_refiner`` an optional boundary detector, see :class:`ModelFile`; the prior stays
+    float32 because its small entries matter)."""
     if log_prior is not None:
         log_prior = _checked_prior(log_prior, len(tokens), str(path))
     state = {k: (v.half() if half and v.is_floating_point() else v) for k, v in model.state_dict().items()}
     torch.save({"model_config": model.config.to_dict(), "objective_config": objective_config.to_dict(),
                 "tokens": list(tokens), "model": state, "align_options": dict(align_options or {}),
-                **({"log_prior": log_prior} if log_prior is not None else {}), **(extra or {})}, path)
+                **({"log_prior": log_prior} if log_prior is not None else {}),
+                **({"boundary_detector": boundary_refiner.to_dict()} if boundary_refiner is not None else {}),
+                **(extra or {})}, path)
 
 
 def _checked_prior(log_prior, num_tokens: int, where: str) -> torch.Tensor:
@@ -78,10 +87,12 @@ def read_model_file(path: str | Path, device: str | torch.device = "cpu") -> Mod
     model = AlignmentModel(ModelConfig(**blob["model_config"]))
     model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in blob["model"].items()})
     prior = blob.get("log_prior")
+    refiner = blob.get("boundary_detector")
     return ModelFile(model.to(device).eval(), ObjectiveConfig(**blob["objective_config"]), blob["tokens"],
                      dict(blob.get("align_options", {})),
                      None if prior is None else _checked_prior(prior, len(blob["tokens"]), str(path)).to(device),
-                     blob.get("calibration", {}).get("confidence_threshold"))
+                     blob.get("calibration", {}).get("confidence_threshold"),
+                     None if refiner is None else BoundaryRefiner.from_dict(refiner, f"{path}: boundary_detector"))
 
 
 def load_model(path: str | Path, device: str | torch.device = "cpu"
@@ -89,3 +100,16 @@ def load_model(path: str | Path, device: str | torch.device = "cpu"
     """``(model, objective, tokens)`` of :func:`read_model_file`."""
     f = read_model_file(path, device)
     return f.model, f.objective, f.tokens
+
+
+def add_boundary_refiner(path: str | Path, refiner: BoundaryRefiner, out: str | Path,
+                         default: bool = False) -> None:
+    """Copy the model file ``path`` to ``out`` with ``refiner`` as its ``boundary_detector`` (any
+    trained aligner takes any detector: it sees only the features); ``default`` stores
+    ``refine_boundaries=True`` in its alignment defaults (else the option is left out)."""
+    read_model_file(path)  # a model file, or a ValueError naming it
+    blob = torch.load(path, map_location="cpu", weights_only=False)
+    options = {k: v for k, v in dict(blob.get("align_options", {})).items() if k != "refine_boundaries"}
+    blob["align_options"] = {**options, **({"refine_boundaries": True} if default else {})}
+    blob["boundary_detector"] = refiner.to_dict()
+    torch.save(blob, out)

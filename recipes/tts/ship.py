@@ -19,6 +19,7 @@ if __package__ in (None, ""):  # run as a script from a checkout
 
 import torch
 
+from fsttopo.align.refine import BoundaryRefiner
 from fsttopo.aligner import ALIGN_OPTIONS, Aligner
 from fsttopo.recognizer import Recognizer
 from fsttopo.training import read_model_file, save_model
@@ -34,6 +35,9 @@ def main() -> None:
     p.add_argument("--lm-text", type=Path, default=Path("data/tts/text/train.jsonl"),
                    help="training text pool for the decoder's bigram LM (skipped when missing)")
     p.add_argument("--out", default="fsttopo/assets/model")
+    p.add_argument("--boundary-detector", default=None,
+                   help="boundary detector file (recipes/tts/train_boundary.py, docs/boundaries.md) the model carries, "
+                        "with refine_boundaries on (default: OUT/boundary_detector.pt when present; '' for none)")
     args = p.parse_args()
     if args.exp is None and args.tuned is None:
         p.error("give --exp, --tuned or both")
@@ -51,8 +55,13 @@ def main() -> None:
     f = read_model_file(source)
     if f.log_prior is None:
         sys.exit(f"{source} has no label prior: run recipes/tts/add_prior.py --model {source} --cuts TRAIN_CUTS first")
+    detector = Path(args.boundary_detector if args.boundary_detector is not None else out / "boundary_detector.pt")
+    refiner = None
+    if args.boundary_detector != "" and detector.is_file():
+        refiner = BoundaryRefiner.from_dict(torch.load(detector, map_location="cpu", weights_only=False), str(detector))
+        align = {**align, "refine_boundaries": True}
     save_model(out / "model.pt", f.model, f.objective, f.tokens, half=True, extra={"log": log}, align_options=align,
-               log_prior=f.log_prior)
+               log_prior=f.log_prior, boundary_refiner=refiner)
     config = json.loads((exp / "config.json").read_text())
     (out / "config.json").write_text(json.dumps({**config, "align": align, "dev_selection": selected}, indent=1))
     (out / "training_log.json").write_text(json.dumps(log, indent=1))

@@ -1,0 +1,265 @@
+"""Boundary refinement below the model frame: move aligned boundaries to a boundary detector's peak.
+
+Any aligner places a boundary at ``a`` seconds (on its model-frame grid, or between frames for the
+posterior method); the boundary detector (:class:`fsttopo.models.boundary.BoundaryDetector`) gives
+per 10 ms feature frame a logit ``l(t)``. Within ``|t - a| <= window`` the refined boundary takes::
+
+    score(t) = l(t) / temperature + log N(t; a, sigma) / temperature
+
+``mode="soft"``: the soft-argmax ``a + E_p[t] - E_q[t]`` with ``p = softmax(score)`` and ``q`` the
+same softmax with flat logits, so that flat logits leave ``a`` exactly where it was (``E_q[t]``
+differs from ``a`` only by the window's truncation to whole frames). Differentiable w.r.t. the
+logits and ``a`` (composes with :func:`fsttopo.align.soft_dp_align`'s expected boundaries).
+
+``mode="hard"``: the argmax frame ``k`` plus the vertex of the parabola through ``score(k - 1),
+score(k), score(k + 1)`` (within half a frame), a sub-frame position.
+
+Refined boundaries then keep the words' order (:func:`enforce_order`): every boundary at or after
+the previous one and every word at least ``min_word`` seconds long. Frames and seconds map by
+:func:`~fsttopo.models.boundary.seconds_to_frames`. Everything is vectorized over boundaries.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+from typing import Sequence
+
+import numpy as np
+import torch
+
+from ..data.alignment import TimedToken, UtteranceAlignment
+from ..data.features import FEATURE_SHIFT
+from ..models.boundary import (BoundaryDetector, detector_from_dict, detector_to_dict, frames_to_seconds,
+                               seconds_to_frames)
+
+__all__ = ["REFINE_MODES", "RefineOptions", "refine_times", "enforce_order", "word_boundaries",
+           "refine_word_times", "refine_alignments", "BoundaryRefiner"]
+
+REFINE_MODES = ("soft", "hard")
+
+
+@dataclass(frozen=True)
+class RefineOptions:
+    """Refinement settings (tuned on a dev set).
+
+    Attributes:
+        window: seconds on each side of the aligned boundary that the refined one may move.
+        sigma: seconds, standard deviation of the Gaussian prior around the aligned boundary.
+        mode: ``"soft"`` or ``"hard"`` (module docstring).
+        temperature: divides the scores before the softmax (``soft``; < 1 is closer to the argmax).
+        min_word: seconds, the shortest a refined word may be (one feature frame).
+        shift: seconds added to every refined boundary (a latency calibrated on dev, at most 50 ms).
+    """
+
+    window: float = 0.03
+    sigma: float = 0.02
+    mode: str = "soft"
+    temperature: float = 1.0
+    min_word: float = FEATURE_SHIFT
+    shift: float = 0.0
+
+    def __post_init__(self) -> None:
+        if isinstance(self.shift, bool) or not isinstance(self.shift, (int, float)) or not abs(self.shift) <= 0.05:
+            raise ValueError(f"refinement shift must be a number of seconds in [-0.05, 0.05], got {self.shift!r}")
+        for name in ("window", "sigma", "temperature"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+                raise ValueError(f"refinement {name} must be a positive finite number, got {value!r}")
+        if not 0 <= self.min_word <= 1:
+            raise ValueError(f"min_word must be in [0, 1] seconds, got {self.min_word!r}")
+        if self.mode not in REFINE_MODES:
+            raise ValueError(f"refinement mode must be one of {REFINE_MODES}, got {self.mode!r}")
+
+    def to_dict(self) -> dict:
+        return {"window": self.window, "sigma": self.sigma, "mode": self.mode, "temperature": self.temperature,
+                "min_word": self.min_word, "shift": self.shift}
+
+
+def _check(logits: torch.Tensor, lengths: torch.Tensor, times: torch.Tensor, valid: torch.Tensor) -> None:
+    if logits.ndim != 2 or lengths.shape != (logits.shape[0],):
+        raise ValueError(f"logits must be [B, T] with lengths [B], got {tuple(logits.shape)}, {tuple(lengths.shape)}")
+    if times.ndim != 2 or times.shape[0] != logits.shape[0] or valid.shape != times.shape:
+        raise ValueError(f"times and valid must be [B={logits.shape[0]}, N], got {tuple(times.shape)}, "
+                         f"{tuple(valid.shape)}")
+    if bool((lengths < 1).any()) or bool((lengths > logits.shape[1]).any()):
+        raise ValueError(f"lengths must be in [1, T={logits.shape[1]}], got {lengths.tolist()}")
+
+
+def refine_times(logits: torch.Tensor, lengths: torch.Tensor, times: torch.Tensor, valid: torch.Tensor,
+                 options: RefineOptions = RefineOptions()) -> torch.Tensor:
+    """Move each boundary to the detector's peak near it (module docstring); no ordering.
+
+    Args:
+        logits: ``[B, T]`` boundary logits per feature frame (padding ignored).
+        lengths: ``[B]`` valid feature frames.
+        times: ``[B, N]`` aligned boundaries, seconds from the utterance start.
+        valid: ``[B, N]`` bool, the real boundaries (others are returned unchanged).
+        options: :class:`RefineOptions`.
+
+    Returns:
+        ``[B, N]`` refined times in seconds, dtype of ``times`` (differentiable in ``soft`` mode).
+    """
+    _check(logits, lengths, times, valid)
+    lengths = lengths.to(logits.device)
+    dtype = torch.promote_types(logits.dtype, times.dtype)
+    u = seconds_to_frames(times.to(device=logits.device, dtype=dtype))                    # [B, N] frames
+    radius = max(1, math.ceil(options.window / FEATURE_SHIFT))
+    offsets = torch.arange(-radius, radius + 1, device=logits.device)
+    idx = u.detach().round().long()[..., None] + offsets                                   # [B, N, W]
+    pos = idx.to(dtype)
+    inside = (idx >= 0) & (idx < lengths[:, None, None]) & ((pos - u[..., None]).abs() <= options.window / FEATURE_SHIFT)
+    # the aligned boundary's own frame is always a candidate (also when the window is under half a frame)
+    nearest = u.detach().round().clamp(min=0)[..., None].long()
+    nearest = torch.minimum(nearest, (lengths - 1)[:, None, None])
+    inside = inside | (idx == nearest)
+    safe = idx.clamp(0, logits.shape[1] - 1)
+    l = torch.gather(logits.to(dtype).masked_fill(~torch.isfinite(logits), 0.0), 1, safe.flatten(1)).view(idx.shape)
+    sigma = options.sigma / FEATURE_SHIFT
+    prior = -((pos - u[..., None]) ** 2) / (2 * sigma ** 2)
+    if options.mode == "soft":
+        p = torch.softmax(((l + prior) / options.temperature).masked_fill(~inside, float("-inf")), -1)
+        q = torch.softmax((prior / options.temperature).masked_fill(~inside, float("-inf")), -1)
+        refined = u + (p * pos).sum(-1) - (q * pos).sum(-1)
+    else:
+        refined = _parabolic_argmax((l + prior).masked_fill(~inside, float("-inf")), pos)
+    out = (frames_to_seconds(refined) + options.shift).to(times.dtype)
+    return torch.where(valid.to(out.device), out, times.to(out.device))
+
+
+def _parabolic_argmax(scores: torch.Tensor, pos: torch.Tensor) -> torch.Tensor:
+    """``[..., W]`` scores (``-inf`` off the window) at frame positions ``pos`` -> ``[...]`` the
+    argmax position plus the parabola vertex offset through its two neighbours (0 at a window edge)."""
+    k = scores.argmax(-1, keepdim=True)
+    width = scores.shape[-1]
+    s0 = scores.gather(-1, k)
+    left = scores.gather(-1, (k - 1).clamp(min=0)).masked_fill(k == 0, float("-inf"))
+    right = scores.gather(-1, (k + 1).clamp(max=width - 1)).masked_fill(k == width - 1, float("-inf"))
+    curvature = left - 2 * s0 + right
+    ok = torch.isfinite(left) & torch.isfinite(right) & (curvature < 0)
+    delta = torch.where(ok, 0.5 * (left - right) / torch.where(ok, curvature, torch.ones_like(curvature)),
+                        torch.zeros_like(s0)).clamp(-0.5, 0.5)
+    return (pos.gather(-1, k) + delta)[..., 0]
+
+
+def enforce_order(times: torch.Tensor, valid: torch.Tensor, min_gaps: torch.Tensor,
+                  durations: torch.Tensor) -> torch.Tensor:
+    """The closest-from-below ordered times: ``t_k >= t_{k-1} + min_gaps_k`` (a forward cumulative
+    max), then every time in ``[0, duration]`` with room for the gaps after it.
+
+    Args:
+        times: ``[B, N]`` seconds; ``valid`` ``[B, N]`` bool (invalid entries are returned unchanged
+            and impose nothing).
+        min_gaps: ``[B, N]`` seconds >= 0 required between the previous valid time and this one
+            (that of the first is ignored).
+        durations: ``[B]`` seconds.
+
+    Returns:
+        ``[B, N]`` seconds, differentiable almost everywhere.
+    """
+    if times.ndim != 2 or valid.shape != times.shape or min_gaps.shape != times.shape:
+        raise ValueError(f"times, valid and min_gaps must be [B, N], got {tuple(times.shape)}, "
+                         f"{tuple(valid.shape)}, {tuple(min_gaps.shape)}")
+    if bool((min_gaps < 0).any()):
+        raise ValueError("min_gaps must be >= 0 seconds")
+    first = torch.cumsum(valid.long(), -1) == 1
+    gaps = min_gaps.masked_fill(~valid | (first & valid), 0.0).to(times.dtype)
+    g = torch.cumsum(gaps, -1)                                                      # [B, N]
+    x = (times - g).masked_fill(~valid, float("-inf"))
+    x = torch.cummax(x, -1).values
+    top = durations.to(times)[:, None] - g.amax(-1, keepdim=True)
+    x = torch.minimum(x.clamp(min=0.0), top.clamp(min=0.0))
+    return torch.where(valid, x + g, times)
+
+
+def word_boundaries(alignments: Sequence[UtteranceAlignment]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Word starts and ends of each alignment, relative to its start, as ``(times [B, 2W] float64
+    seconds s_0, e_0, s_1, e_1, ..., valid [B, 2W] bool)`` (padded)."""
+    n = max(1, max(2 * len(a.words) for a in alignments))
+    times = torch.zeros(len(alignments), n, dtype=torch.float64)
+    valid = torch.zeros(len(alignments), n, dtype=torch.bool)
+    for i, a in enumerate(alignments):
+        flat = [x - a.start for w in a.words for x in (w.start, w.end)]
+        times[i, : len(flat)] = torch.tensor(flat, dtype=torch.float64)
+        valid[i, : len(flat)] = True
+    return times, valid
+
+
+def refine_word_times(alignments: Sequence[UtteranceAlignment], logits: torch.Tensor, lengths: torch.Tensor,
+                      options: RefineOptions = RefineOptions()) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The word boundaries of :func:`word_boundaries` (``times [B, 2W]`` seconds from each
+    alignment's start), refined (:func:`refine_times`) and ordered (:func:`enforce_order`, words at
+    least ``options.min_word`` long): ``(times, refined, valid)``, float64, no gradient."""
+    if len(alignments) != logits.shape[0]:
+        raise ValueError(f"got {len(alignments)} alignments for {logits.shape[0]} utterances of logits")
+    times, valid = word_boundaries(alignments)
+    with torch.no_grad():
+        refined = refine_times(logits.detach().cpu(), lengths.cpu(), times, valid, options)
+        gaps = torch.zeros_like(times)
+        gaps[:, 1::2] = options.min_word                       # a word's end after its start
+        durations = torch.tensor([a.duration for a in alignments], dtype=torch.float64)
+        refined = enforce_order(refined, valid, gaps, durations)
+    return times, refined, valid
+
+
+def _moved(tokens: Sequence[TimedToken], old: np.ndarray, new: np.ndarray) -> list[TimedToken]:
+    return [replace(t, start=float(np.interp(t.start, old, new)), end=float(np.interp(t.end, old, new)))
+            for t in tokens]
+
+
+def refine_alignments(alignments: Sequence[UtteranceAlignment], logits: torch.Tensor, lengths: torch.Tensor,
+                      options: RefineOptions = RefineOptions()) -> list[UtteranceAlignment]:
+    """Refined copies of ``alignments`` (each utterance ``i`` has ``logits[i, :lengths[i]]``, from
+    features that start at ``alignments[i].start``): word starts and ends by :func:`refine_times`
+    kept in order by :func:`enforce_order`; phone boundaries follow the words piecewise linearly
+    (so phones stay inside their words and in order). Confidences are kept."""
+    times, refined, valid = refine_word_times(alignments, logits, lengths, options)
+    out = []
+    for i, a in enumerate(alignments):
+        n = 2 * len(a.words)
+        last = max([a.duration, *times[i, :n].tolist()])
+        old = np.concatenate([[0.0], times[i, :n].numpy(), [last]])
+        new = np.concatenate([[0.0], refined[i, :n].numpy(), [old[-1]]])
+        keep = np.concatenate([[True], np.diff(old) > 0])      # np.interp needs increasing knots
+        old, new = old[keep] + a.start, np.maximum.accumulate(new[keep]) + a.start
+        out.append(replace(a, words=_moved(a.words, old, new), phones=_moved(a.phones, old, new)))
+    return out
+
+
+@dataclass
+class BoundaryRefiner:
+    """A trained :class:`~fsttopo.models.boundary.BoundaryDetector` with its dev-tuned
+    :class:`RefineOptions`: what a model file carries (``boundary_detector``) so that
+    :class:`~fsttopo.aligner.Aligner` can refine its word boundaries (``refine_boundaries``)."""
+
+    detector: BoundaryDetector
+    options: RefineOptions = RefineOptions()
+
+    def logits(self, features: Sequence[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Per-utterance ``[T_i, 80]`` features -> (logits ``[B, T]`` float32, lengths ``[B]``), on the CPU."""
+        lengths = torch.tensor([f.shape[0] for f in features])
+        x = torch.nn.utils.rnn.pad_sequence([f.detach().float().cpu() for f in features], batch_first=True)
+        with torch.no_grad():
+            return self.detector.eval()(x, lengths), lengths
+
+    def __call__(self, alignments: Sequence[UtteranceAlignment], features: Sequence[torch.Tensor]
+                 ) -> list[UtteranceAlignment]:
+        """``alignments[i]`` (times relative to its recording, features from its ``start``) refined
+        with the detector's logits of ``features[i]`` (:func:`refine_alignments`)."""
+        if len(alignments) != len(features):
+            raise ValueError(f"got {len(features)} feature tensors for {len(alignments)} alignments")
+        return refine_alignments(alignments, *self.logits(features), self.options)
+
+    def to_dict(self) -> dict:
+        """``{"config", "state", "refine"}`` (float16 weights), the model file's ``boundary_detector``."""
+        return {**detector_to_dict(self.detector), "refine": self.options.to_dict()}
+
+    @classmethod
+    def from_dict(cls, blob: dict, where: str = "boundary detector") -> "BoundaryRefiner":
+        """Inverse of :meth:`to_dict` (``refine`` optional: :class:`RefineOptions` defaults)."""
+        refine = blob.get("refine", {}) if isinstance(blob, dict) else {}
+        try:
+            options = RefineOptions(**refine)
+        except TypeError as err:
+            raise ValueError(f"{where}: bad refinement options {refine!r} ({err})") from err
+        return cls(detector_from_dict(blob, where), options)

@@ -1,0 +1,372 @@
+"""Train the boundary detector (seed 000's boundary branch) and measure what refinement adds to an aligner.
+
+Stages (sub-commands), see docs/boundaries.md::
+
+    # 1. word alignments of dev and test by the aligner to refine (posterior method with its stored
+    #    options, and plain Viterbi: one phase, no time shift), cached as JSON
+    python recipes/tts/train_boundary.py baseline --model fsttopo/assets/model/model.pt --out exp/boundary/baseline
+    # 2. train a detector on the train split (stored fbank; optional noise-augmented copies)
+    python recipes/tts/train_boundary.py train --targets phone --out exp/boundary/phone/detector.pt
+    # 3. tune window / sigma / mode on dev, then score dev and test once with the dev choice
+    python recipes/tts/train_boundary.py evaluate --detector exp/boundary/phone/detector.pt \
+        --baseline exp/boundary/baseline --out exp/boundary/phone/results.md
+    # 4. a model file carrying the detector with the dev-tuned settings (--default: refine by default)
+    python recipes/tts/train_boundary.py ship --model fsttopo/assets/model/model.pt \
+        --detector exp/boundary/phone/detector.pt --tuned exp/boundary/phone/results.json \
+        --out exp/boundary/phone/model.pt
+
+Everything runs on the CPU with one thread (``--threads``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import sys
+import time
+from pathlib import Path
+
+if __package__ in (None, ""):  # run as a script from a checkout
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+import numpy as np
+import torch
+from lhotse import load_manifest_lazy
+
+from fsttopo.align.refine import RefineOptions, refine_alignments, refine_word_times, word_boundaries
+from fsttopo.criteria.boundary import boundary_loss, pad_boundaries
+from fsttopo.data.alignment import UtteranceAlignment
+from fsttopo.data.export import from_cuts, read_json, write_json
+from fsttopo.data.features import compute_features
+from fsttopo.models.boundary import BoundaryConfig, BoundaryDetector, detector_from_dict, detector_to_dict
+from fsttopo.scoring import score_alignments, word_boundary_errors
+from fsttopo.training.data import pad_features
+
+MANIFESTS = Path("data/tts/manifests")
+BASELINES = {"posterior": {}, "viterbi": {"method": "viterbi", "phases": 1, "time_shift": 0.0}}
+"""Aligner option overrides of the aligned boundaries to refine: the model's stored options
+(posterior method, 4 phases for the shipped model) and plain Viterbi on one phase."""
+GRID = {"window": (0.02, 0.03, 0.04, 0.06, 0.08), "sigma": (0.01, 0.015, 0.02, 0.03, 0.05),
+        "mode": ("soft", "hard"), "temperature": (1.0, 0.5)}
+"""Refinement settings tuned on dev (``temperature`` only for the soft mode)."""
+SHIFTS_MS = tuple(range(-6, 7))
+"""Time shifts (ms) tried on dev for the best few settings of :data:`GRID`."""
+
+
+def cut_boundaries(cut, targets: str) -> np.ndarray:
+    """Reference boundary times (seconds from the cut's start, sorted, unique to 0.1 ms) of a cut's
+    first supervision: word starts and ends (``targets="word"``), plus phone boundaries where the
+    cut has phones (``"phone"``)."""
+    sup = cut.supervisions[0]
+    kinds = ("word", "phone") if targets == "phone" else ("word",)
+    times = [t for kind in kinds for item in (sup.alignment or {}).get(kind, [])
+             for t in (item.start, item.start + item.duration)]
+    return np.unique(np.round(np.asarray(times, dtype=np.float64) - cut.start, 4))
+
+
+def load_training_data(cuts, targets: str) -> list[tuple[torch.Tensor, np.ndarray]]:
+    """``(features [T, 80] float32, boundaries [N] seconds)`` of every cut with a word alignment."""
+    return [(torch.from_numpy(c.load_features()).float(), cut_boundaries(c, targets))
+            for c in cuts if c.supervisions[0].alignment and "word" in c.supervisions[0].alignment]
+
+
+def augmented_features(cuts, fraction: float, seed: int) -> list[torch.Tensor | None]:
+    """Per cut, with probability ``fraction`` the features of a noise/reverb/gain-augmented copy of
+    its audio (:func:`fsttopo.training.augment.augment`, default chain, babble from other train
+    cuts; same timing), else ``None``. Deterministic under ``seed``."""
+    from fsttopo.training.augment import AugmentConfig, augment
+
+    rng = np.random.default_rng(seed)
+    cuts = list(cuts)
+    babble = [cuts[i].load_audio()[0] for i in rng.choice(len(cuts), size=min(20, len(cuts)), replace=False)]
+    config = AugmentConfig()
+    out: list[torch.Tensor | None] = []
+    for cut in cuts:
+        if rng.random() >= fraction:
+            out.append(None)
+            continue
+        samples, _ = augment(cut.load_audio()[0], cut.sampling_rate, config, rng, babble)
+        feats = compute_features(samples, cut.sampling_rate)
+        n = cut.num_frames
+        out.append(feats[:n] if feats.shape[0] >= n else torch.nn.functional.pad(feats, (0, 0, 0, n - feats.shape[0])))
+    return out
+
+
+def batches(lengths: list[int], max_frames: int, rng: np.random.Generator) -> list[list[int]]:
+    """Indices grouped into batches of similar length with at most ``max_frames`` padded frames
+    each, in random order."""
+    order = np.argsort(np.asarray(lengths) + rng.uniform(0, 30, len(lengths)))
+    out, cur = [], []
+    for i in order:
+        if cur and (len(cur) + 1) * max(lengths[j] for j in cur + [i]) > max_frames:
+            out.append(cur)
+            cur = []
+        cur.append(int(i))
+    out.append(cur)
+    rng.shuffle(out)
+    return out
+
+
+def train(args) -> None:
+    torch.manual_seed(args.seed)
+    rng = np.random.default_rng(args.seed)
+    cuts = load_manifest_lazy(MANIFESTS / "cuts_train.jsonl.gz").to_eager()
+    data = load_training_data(cuts, args.targets)
+    start = time.perf_counter()
+    if args.augment > 0:
+        cache = Path(args.augment_cache) if args.augment_cache else None
+        if cache is not None and cache.exists():
+            aug = torch.load(cache, weights_only=False)
+        else:
+            aug = augmented_features(cuts, args.augment, args.seed)
+            if cache is not None:
+                cache.parent.mkdir(parents=True, exist_ok=True)
+                torch.save(aug, cache)
+        if len(aug) != len(data):
+            raise ValueError(f"{args.augment_cache}: {len(aug)} entries for {len(data)} training cuts")
+        if args.epochs == 0:
+            print(f"written: {cache}")
+            return
+        data += [(a, b) for a, (_, b) in zip(aug, data) if a is not None]
+        print(f"augmented copies: {sum(a is not None for a in aug)} ({time.perf_counter() - start:.0f} s)")
+    if args.init:  # continue training a detector (its configuration wins over --channels/--dilations)
+        detector = detector_from_dict(torch.load(args.init, map_location="cpu", weights_only=False), args.init)
+    else:
+        detector = BoundaryDetector(BoundaryConfig(channels=args.channels, dilations=tuple(args.dilations)))
+    print(f"{len(data)} utterances, {sum(len(b) for _, b in data)} boundaries ({args.targets}); "
+          f"detector {detector.num_parameters} parameters")
+    opt = torch.optim.AdamW(detector.parameters(), lr=args.lr, weight_decay=1e-4)
+    plan = [batches([f.shape[0] for f, _ in data], args.max_frames, rng) for _ in range(args.epochs)]
+    total = sum(len(p) for p in plan)
+    log, step, t0 = [], 0, time.perf_counter()
+    for epoch, epoch_batches in enumerate(plan, 1):
+        detector.train()
+        losses = []
+        for idx in epoch_batches:
+            feats, lengths = pad_features([data[i][0] for i in idx])
+            times, valid = pad_boundaries([data[i][1] for i in idx])
+            if args.level_jitter:  # a random gain per utterance (mean normalization should undo it)
+                feats = feats + torch.empty(len(idx), 1, 1).uniform_(-args.level_jitter, args.level_jitter)
+            loss = boundary_loss(args.loss, detector(feats, lengths), lengths, times, valid)
+            opt.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(detector.parameters(), 5.0)
+            # warm-up then cosine decay over the steps or the time budget, whichever runs out first
+            # (the CPU is shared, so the time an epoch takes is not known in advance)
+            progress = min(1.0, max(step / total, (time.perf_counter() - t0) / (60 * args.max_minutes)))
+            for group in opt.param_groups:
+                group["lr"] = args.lr * min(1.0, progress / 0.05 + 0.02) * 0.5 * (1 + np.cos(np.pi * progress))
+            opt.step()
+            losses.append(loss.item())
+            step += 1
+            if progress >= 1.0:
+                break
+        log.append({"epoch": epoch, "loss": float(np.mean(losses)), "seconds": time.perf_counter() - t0})
+        print(f"epoch {epoch}: loss {log[-1]['loss']:.4f} ({log[-1]['seconds']:.0f} s)", flush=True)
+        if progress >= 1.0:
+            print(f"stopped after {step} of {total} steps (time budget)")
+            break
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    info = {"targets": args.targets, "loss": args.loss, "augment": args.augment, "init": args.init, "epochs": len(log),
+            "train_seconds": time.perf_counter() - t0, "parameters": detector.num_parameters, "log": log}
+    torch.save({**detector_to_dict(detector.eval()), "train_info": info}, out)
+    (out.parent / "train_info.json").write_text(json.dumps(info, indent=1))
+    print(f"written: {out} ({out.stat().st_size / 1024:.0f} KiB)")
+
+
+def with_reference_words(alis: list[UtteranceAlignment], refs: dict[str, UtteranceAlignment]
+                         ) -> list[UtteranceAlignment]:
+    """The alignments with each word spelled as in its reference (the aligner writes normalized
+    words, e.g. "mister" for the reference's "mr"; words are matched by position, so the counts
+    must agree)."""
+    from dataclasses import replace
+
+    out = []
+    for a in alis:
+        ref = refs[a.utterance_id]
+        if len(ref.words) != len(a.words):
+            raise ValueError(f"{a.utterance_id}: {len(a.words)} aligned words, {len(ref.words)} in the reference")
+        out.append(replace(a, words=[replace(w, symbol=r.symbol) for w, r in zip(a.words, ref.words)]))
+    return out
+
+
+def baseline(args) -> None:
+    from fsttopo.files import align_cuts, load_aligner
+
+    aligner = load_aligner(args.model)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    for split in args.splits:
+        cuts = load_manifest_lazy(MANIFESTS / f"cuts_{split}.jsonl.gz").to_eager()
+        refs = {r.utterance_id: r for r in from_cuts(cuts)}
+        for name in args.methods:
+            start = time.perf_counter()
+            alis = align_cuts(aligner, cuts, **BASELINES[name])
+            write_json(alis, out / f"{split}-{name}.json")
+            print(f"{split} {name}: {len(alis)} utterances, {time.perf_counter() - start:.0f} s, TSE "
+                  f"{score_alignments(with_reference_words(alis, refs), refs.values()).tse_ms:.2f} ms", flush=True)
+
+
+def detector_logits(detector: BoundaryDetector, cuts, max_frames: int = 20000) -> dict[str, torch.Tensor]:
+    """Cut id -> ``[T]`` logits of the detector on the cut's stored features."""
+    out = {}
+    cuts = list(cuts)
+    with torch.no_grad():
+        for i in range(0, len(cuts), 16):
+            part = cuts[i:i + 16]
+            feats, lengths = pad_features([torch.from_numpy(c.load_features()).float() for c in part])
+            logits = detector(feats, lengths)
+            out.update({c.supervisions[0].id: logits[j, : lengths[j]] for j, c in enumerate(part)})
+    return out
+
+
+def padded_logits(alis: list[UtteranceAlignment], logits: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(logits [B, T], lengths [B])`` of the alignments' utterances, in their order."""
+    rows = [logits[a.utterance_id] for a in alis]
+    lengths = torch.tensor([r.shape[0] for r in rows])
+    padded = torch.full((len(rows), int(lengths.max())), float("-inf"))
+    for i, r in enumerate(rows):
+        padded[i, : r.shape[0]] = r
+    return padded, lengths
+
+
+def refine_all(alis: list[UtteranceAlignment], logits: dict[str, torch.Tensor], options: RefineOptions
+               ) -> list[UtteranceAlignment]:
+    """:func:`refine_alignments` of every alignment with its utterance's logits (one batch)."""
+    return refine_alignments(alis, *padded_logits(alis, logits), options)
+
+
+def mean_error_ms(alis: list[UtteranceAlignment], refs: dict[str, UtteranceAlignment], padded, lengths,
+                  options: RefineOptions | None) -> float:
+    """Mean word-boundary error (ms) of the alignments refined with ``options`` (``None``: as they
+    are), computed on tensors (:func:`refine_word_times`; what :func:`refine_all` gives, fast)."""
+    ref_times, _ = word_boundaries([refs[a.utterance_id] for a in alis])
+    times, refined, valid = refine_word_times(alis, padded, lengths, options or RefineOptions())
+    hyp = times if options is None else refined
+    return float(1000 * (hyp - ref_times)[valid].abs().mean())
+
+
+def summary(alis: list[UtteranceAlignment], refs: dict[str, UtteranceAlignment]) -> dict[str, float]:
+    """Word-boundary errors (starts and ends pooled, ms): mean, median, p90, max, within 20/50 ms."""
+    e = np.array([x for a in alis for pair in word_boundary_errors(a, refs[a.utterance_id]) for x in pair])
+    return {"mean": float(e.mean()), "median": float(np.median(e)), "p90": float(np.percentile(e, 90)),
+            "max": float(e.max()), "within20": float(100 * (e <= 20).mean()), "within50": float(100 * (e <= 50).mean()),
+            "tse": score_alignments(alis, refs.values()).tse_ms}
+
+
+def grid() -> list[RefineOptions]:
+    out = []
+    for window, sigma, mode, temperature in itertools.product(*GRID.values()):
+        if mode == "hard" and temperature != 1.0:
+            continue
+        out.append(RefineOptions(window=window, sigma=sigma, mode=mode, temperature=temperature))
+    return out
+
+
+def evaluate(args) -> None:
+    blob = torch.load(args.detector, map_location="cpu", weights_only=False)
+    detector = detector_from_dict(blob).eval()
+    base = Path(args.baseline)
+    data = {}
+    for split in ("dev", "test"):
+        if not all((base / f"{split}-{name}.json").exists() for name in BASELINES):
+            print(f"{split}: no baseline alignments in {base}, skipped")
+            continue
+        cuts = load_manifest_lazy(MANIFESTS / f"cuts_{split}.jsonl.gz").to_eager()
+        refs = {r.utterance_id: r for r in from_cuts(cuts)}
+        start = time.perf_counter()
+        logits = detector_logits(detector, cuts)
+        print(f"{split}: detector on {len(cuts)} cuts in {time.perf_counter() - start:.1f} s", flush=True)
+        data[split] = (refs, logits, {name: with_reference_words(read_json(base / f"{split}-{name}.json"), refs)
+                                      for name in BASELINES})
+    tuned = {}
+    refs, logits, alis = data["dev"]
+    for name in BASELINES:
+        padded, lengths = padded_logits(alis[name], logits)
+        results = sorted(((mean_error_ms(alis[name], refs, padded, lengths, o), o) for o in grid()),
+                         key=lambda r: r[0])
+        results = sorted(results + [(mean_error_ms(alis[name], refs, padded, lengths, o), o) for _, b in results[:3]
+                                    for o in (RefineOptions(**{**b.to_dict(), "shift": d / 1000}) for d in SHIFTS_MS)],
+                         key=lambda r: r[0])
+        tuned[name] = results[0][1]
+        print(f"dev {name}: best {results[0][1]} -> {results[0][0]:.2f} ms; next "
+              + "; ".join(f"{o.mode} W={o.window} s={o.sigma} T={o.temperature}: {m:.2f}" for m, o in results[1:4]))
+    table = {}
+    for split in data:
+        refs, logits, alis = data[split]
+        for name in BASELINES:
+            table[(split, name)] = summary(alis[name], refs)
+            table[(split, f"{name} + refinement")] = summary(refine_all(alis[name], logits, tuned[name]), refs)
+    lines = ["| split | aligner | mean [ms] | median [ms] | p90 [ms] | max [ms] | <=20 ms [%] | <=50 ms [%] |",
+             "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    lines += [f"| {split} | {name} | {s['mean']:.2f} | {s['median']:.2f} | {s['p90']:.1f} | {s['max']:.0f} | "
+              f"{s['within20']:.1f} | {s['within50']:.1f} |" for (split, name), s in table.items()]
+    lines += ["", "dev-tuned refinement: " + "; ".join(f"{k}: {v.to_dict()}" for k, v in tuned.items()),
+              f"detector: {args.detector}, {blob.get('train_info', {})}"[:2000]]
+    text = "\n".join(lines) + "\n"
+    print(text)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text)
+    out.with_suffix(".json").write_text(json.dumps(
+        {"tuned": {k: v.to_dict() for k, v in tuned.items()},
+         "table": {f"{split}/{name}": s for (split, name), s in table.items()}}, indent=1))
+
+
+def ship(args) -> None:
+    from fsttopo.align.refine import BoundaryRefiner
+    from fsttopo.training.checkpoint import add_boundary_refiner
+
+    blob = torch.load(args.detector, map_location="cpu", weights_only=False)
+    tuned = json.loads(Path(args.tuned).read_text())["tuned"][args.method]
+    refiner = BoundaryRefiner(detector_from_dict(blob, args.detector), RefineOptions(**tuned))
+    add_boundary_refiner(args.model or "fsttopo/assets/model/model.pt", refiner, args.out, args.default)
+    print(f"written: {args.out} ({Path(args.out).stat().st_size / 1024:.0f} KiB), refinement {tuned}, "
+          f"default {'on' if args.default else 'off'}")
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--threads", type=int, default=1)
+    sub = p.add_subparsers(dest="stage", required=True)
+    b = sub.add_parser("baseline", help="align dev and test with the aligner to refine")
+    b.add_argument("--model", default=None, help="model file (default: the shipped one)")
+    b.add_argument("--out", default="exp/boundary/baseline")
+    b.add_argument("--splits", nargs="+", choices=("dev", "test"), default=["dev", "test"])
+    b.add_argument("--methods", nargs="+", choices=tuple(BASELINES), default=list(BASELINES))
+    t = sub.add_parser("train", help="train a detector on the train split")
+    t.add_argument("--targets", choices=("word", "phone"), default="phone")
+    t.add_argument("--loss", choices=("window", "bce", "both"), default="window")
+    t.add_argument("--augment", type=float, default=0.0, help="share of train cuts with an augmented copy")
+    t.add_argument("--augment-cache", default="", help="file of the augmented features (made if missing; "
+                   "--epochs 0 only makes it)")
+    t.add_argument("--epochs", type=int, default=8)
+    t.add_argument("--max-minutes", type=float, default=12.0)
+    t.add_argument("--max-frames", type=int, default=12000, help="padded feature frames per batch")
+    t.add_argument("--lr", type=float, default=3e-3)
+    t.add_argument("--channels", type=int, default=64)
+    t.add_argument("--dilations", type=int, nargs="+", default=[1, 2, 4, 8, 1])
+    t.add_argument("--level-jitter", type=float, default=2.0, help="nats of random log-mel offset per utterance")
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--init", default="", help="detector file to continue training from")
+    t.add_argument("--out", default="exp/boundary/phone/detector.pt")
+    e = sub.add_parser("evaluate", help="tune refinement on dev, score dev and test")
+    e.add_argument("--detector", required=True)
+    e.add_argument("--baseline", default="exp/boundary/baseline")
+    e.add_argument("--out", required=True)
+    s = sub.add_parser("ship", help="a model file carrying the detector and its dev-tuned settings")
+    s.add_argument("--model", default=None, help="model file (default: the shipped one)")
+    s.add_argument("--detector", required=True)
+    s.add_argument("--tuned", required=True, help="results.json of the evaluate stage")
+    s.add_argument("--method", default="posterior", help="whose tuned settings (posterior or viterbi)")
+    s.add_argument("--default", action="store_true", help="refine_boundaries on by default")
+    s.add_argument("--out", required=True)
+    args = p.parse_args()
+    torch.set_num_threads(args.threads)
+    {"baseline": baseline, "train": train, "evaluate": evaluate, "ship": ship}[args.stage](args)
+
+
+if __name__ == "__main__":
+    main()
