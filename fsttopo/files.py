@@ -12,7 +12,7 @@ import torch
 from .aligner import Aligner, compute_features
 from .data.alignment import UtteranceAlignment
 
-__all__ = ["align_file", "load_aligner", "align_audio_file", "align_cuts"]
+__all__ = ["align_file", "load_aligner", "align_audio_file", "align_cuts", "check_audio_transcript"]
 
 
 @lru_cache(maxsize=4)
@@ -46,7 +46,22 @@ def align_file(audio: str | Path, text: str, *, model: str | Path | None = None,
         options: alignment options of :meth:`Aligner.align` (default: the model's stored ones).
     """
     name = Path(audio).stem
-    return load_aligner(model, device).align([compute_features(audio)], [text], [name], **options).alignments[0]
+    aligner = load_aligner(model, device)
+    check_audio_transcript(aligner, audio, text, name, options)
+    return aligner.align([compute_features(audio)], [text], [name], **options).alignments[0]
+
+
+def check_audio_transcript(aligner: Aligner, audio: str | Path, text: str, name: str, options: dict) -> None:
+    """ValueError for a transcript that cannot be aligned to the audio file (unknown words with
+    ``oov="error"``, more phones than the audio's model frames), from the file's header duration:
+    before features and the model run (:func:`fsttopo.inference.transcript_check.check_transcripts`)."""
+    from .audio_batches import audio_duration
+    from .data.features import FEATURE_SHIFT
+    from .inference.transcript_check import check_transcripts
+
+    frames = round(audio_duration(audio) / FEATURE_SHIFT)
+    check_transcripts(aligner, [text], [frames], oov=options.get("oov"), topology=options.get("topology"),
+                      phases=options.get("phases"), utterance_ids=[name])
 
 
 def align_audio_file(aligner: Aligner, audio: str | Path, transcript: str, out_dir: str | Path,
@@ -59,6 +74,7 @@ def align_audio_file(aligner: Aligner, audio: str | Path, transcript: str, out_d
     from .data.plot import plot_alignment
 
     name = name or Path(audio).stem
+    check_audio_transcript(aligner, audio, transcript, name, options)
     feats = compute_features(audio)
     result = aligner.align([feats], [transcript], [name], **options)
     ali = result.alignments[0]

@@ -48,7 +48,7 @@ class LongFormConfig:
 
     min_seconds: float = 60.0       # utterances longer than this take the long-form path
     window_seconds: float = 30.0    # encoder window core
-    context_seconds: float = 8.0    # encoder context on each side of a window's core
+    context_seconds: float = 4.0    # encoder context on each side of a window's core
     piece_seconds: float = 20.0     # target length of an alignment piece
     safe_gap: int = 6               # model frames of pause at a cut that need no context words
     context_words: int = 4          # words of context beyond a cut in a shorter pause
