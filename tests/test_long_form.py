@@ -88,13 +88,14 @@ def test_plan_pieces_partitions_words_and_cuts_in_pauses():
     K = 200
     starts = torch.arange(K) * 10
     ends = starts + 7 - (torch.arange(K) % 5 == 0).long() * 4  # every fifth pause is long (7 frames)
-    pieces = long_form.plan_pieces(starts, ends, 2000, piece=300, safe_gap=6, context_words=4)
-    assert [p.core_first for p in pieces][0] == 0 and pieces[-1].core_last == K
-    assert all(a.core_last == b.core_first for a, b in zip(pieces, pieces[1:]))
-    for p in pieces[1:]:  # the long pauses follow words 0, 5, 10, ...: cut after them, no context
-        assert p.core_first % 5 == 1 and p.first == p.core_first
-        assert ends[p.core_first - 1] <= p.start <= starts[p.core_first]
-    assert all(150 <= p.end - p.start <= 450 for p in pieces)
+    pieces = long_form.plan_pieces(starts, ends, 2000, piece=300, context_words=2)
+    assert pieces[0].core_first == 0 and pieces[0].first == 0 and pieces[-1].core_last == pieces[-1].last == K
+    assert all(a.core_last == b.core_first and a.core_end == b.core_start for a, b in zip(pieces, pieces[1:]))
+    for p in pieces[1:]:  # the long pauses follow words 0, 5, 10, ...: cut in them, 2 words of context
+        assert p.core_first % 5 == 1 and p.first == p.core_first - 2
+        assert ends[p.core_first - 1] <= p.core_start <= starts[p.core_first]
+        assert ends[p.first - 1] <= p.start <= starts[p.first]
+    assert all(150 <= p.core_end - p.core_start <= 450 for p in pieces)
 
 
 def _boundaries(alignment) -> np.ndarray:
@@ -115,7 +116,7 @@ def test_segmented_alignment_equals_unsegmented():
     assert [w.symbol for w in pieces.words] == [w.symbol for w in whole.words]
     assert [p.symbol for p in pieces.phones] == [p.symbol for p in whole.phones]
     assert np.abs(_boundaries(pieces) - _boundaries(whole)).max() < 1e-3
-    assert abs(pieces.confidence - whole.confidence) < 0.01
+    assert abs(pieces.confidence - whole.confidence) < 0.02  # pieces averaged, not frames (docs)
 
 
 def test_align_routes_long_utterances(monkeypatch):

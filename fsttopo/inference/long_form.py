@@ -8,16 +8,18 @@ whole file. For an utterance longer than :attr:`LongFormConfig.min_seconds`:
 2. a beam Viterbi over the whole utterance (:func:`fsttopo.inference.beam_viterbi.beam_viterbi_arcs`,
    memory linear in frames + states) places every word on the phase-0 frame grid;
 3. the utterance is cut into pieces of about :attr:`LongFormConfig.piece_seconds` in the middle of
-   the longest pause near each target length; where that pause is shorter than
-   :attr:`LongFormConfig.safe_gap` frames, the piece takes :attr:`LongFormConfig.context_words`
-   words of context beyond the cut (aligned, then dropped);
+   the longest pause near each target length; each piece also takes
+   :attr:`LongFormConfig.context_words` words of context beyond each of its cuts (aligned, then
+   dropped), so that the posterior of a word next to a cut, which may reach into the pause, is
+   computed as in the whole utterance;
 4. each piece is aligned with the configured method (e.g. posterior on 4 phases) by
    :meth:`fsttopo.aligner.Aligner.align_encoded`, batched, and the pieces' core words are merged
    into one :class:`~fsttopo.data.alignment.UtteranceAlignment`.
 
-Cutting in the middle of a pause changes the posteriors only through the paths that would cross
-it, which have negligible weight, so the result equals the unsegmented alignment where that fits
-in memory (measured in ``docs/alignment.md``). Times are model frames (40 ms) unless named seconds.
+Cutting a context word away from the kept ones changes their posteriors only through the paths
+that would cross the cut, which have negligible weight, so the result equals the unsegmented
+alignment where that fits in memory (measured in ``docs/alignment.md``: within 0.05 ms on 2.5
+minutes). Times are model frames (40 ms) unless named seconds.
 """
 
 from __future__ import annotations
@@ -50,8 +52,7 @@ class LongFormConfig:
     window_seconds: float = 30.0    # encoder window core
     context_seconds: float = 4.0    # encoder context on each side of a window's core
     piece_seconds: float = 20.0     # target length of an alignment piece
-    safe_gap: int = 6               # model frames of pause at a cut that need no context words
-    context_words: int = 4          # words of context beyond a cut in a shorter pause
+    context_words: int = 2          # words of context beyond each cut
     beam: float = 30.0              # nats, beam of the anchor Viterbi
     max_width: int = 4000           # states per frame kept by the anchor Viterbi
     batch_pieces: int = 16          # pieces aligned at once
@@ -63,7 +64,8 @@ LONG_FORM = LongFormConfig()
 @dataclass(frozen=True)
 class Piece:
     """Words ``[first, last)`` aligned over model frames ``[start, end)``; words
-    ``[core_first, core_last)`` of them are kept."""
+    ``[core_first, core_last)`` of them, between the cuts at frames ``core_start`` and ``core_end``,
+    are kept."""
 
     first: int
     last: int
@@ -71,6 +73,8 @@ class Piece:
     core_last: int
     start: int
     end: int
+    core_start: int
+    core_end: int
 
 
 def is_long(features: Sequence[torch.Tensor], method: str, config: LongFormConfig | None = None) -> bool:
@@ -106,17 +110,17 @@ def word_frames(arcs: torch.Tensor, token_of_arc: torch.Tensor, token_words: tor
     return starts, ends
 
 
-def plan_pieces(starts: torch.Tensor, ends: torch.Tensor, num_frames: int, piece: int, safe_gap: int,
+def plan_pieces(starts: torch.Tensor, ends: torch.Tensor, num_frames: int, piece: int,
                 context_words: int) -> list[Piece]:
     """Cut ``K`` words placed at ``[starts, ends)`` (model frames) into pieces of about ``piece`` frames.
 
     Each cut lies in the middle of the pause between two words; among the word boundaries that
     end a piece between ``piece / 2`` and ``piece`` frames long, the one with the longest pause is
-    taken. A cut in a pause shorter than ``safe_gap`` frames gets ``context_words`` words of
-    context on both sides. The loop runs over pieces, not frames.
+    taken. Each piece takes ``context_words`` words of context beyond each of its cuts. The loop
+    runs over pieces, not frames.
     """
     K = starts.shape[0]
-    gaps = torch.cat([torch.tensor([safe_gap]), starts[1:] - ends[:-1], torch.tensor([safe_gap])])  # [K + 1]
+    gaps = torch.cat([torch.tensor([0]), starts[1:] - ends[:-1], torch.tensor([0])])  # [K + 1] pause frames
     cuts = torch.cat([torch.tensor([0]), (ends[:-1] + starts[1:]) // 2, torch.tensor([num_frames])])
     bounds = [0]
     while num_frames - int(cuts[bounds[-1]]) > 1.5 * piece and bounds[-1] < K - 1:
@@ -131,9 +135,9 @@ def plan_pieces(starts: torch.Tensor, ends: torch.Tensor, num_frames: int, piece
     bounds.append(K)
     pieces = []
     for first, last in zip(bounds, bounds[1:]):
-        left = 0 if gaps[first] >= safe_gap else min(context_words, first)
-        right = 0 if gaps[last] >= safe_gap else min(context_words, K - last)
-        pieces.append(Piece(first - left, last + right, first, last, int(cuts[first - left]), int(cuts[last + right])))
+        left, right = min(context_words, first), min(context_words, K - last)
+        pieces.append(Piece(first - left, last + right, first, last, int(cuts[first - left]), int(cuts[last + right]),
+                            int(cuts[first]), int(cuts[last])))
     return pieces
 
 
@@ -166,7 +170,7 @@ def _anchor_words(aligner: "Aligner", log_probs: torch.Tensor, words: Pronounced
 def _merge(uid: str, text: str, duration: float, offset: float, words: PronouncedTranscript,
            pieces: Sequence[Piece], alignments: Sequence[UtteranceAlignment]) -> UtteranceAlignment:
     """One alignment of the pieces' core words and phones; utterance confidences are the pieces'
-    averaged over their core frames (the plain path averages over all frames)."""
+    weighted by their core frames (the plain path averages over all frames)."""
     phone_counts = torch.tensor([1 if isinstance(w, AnyLabels) else len(w) for w in words])
     first_phone = torch.cat([torch.zeros(1, dtype=torch.int64), phone_counts.cumsum(0)])
     out_words: list[TimedToken] = []
@@ -185,7 +189,7 @@ def _merge(uid: str, text: str, duration: float, offset: float, words: Pronounce
         out_words += kept_words
         out_phones += kept_phones
         if ali.confidence is not None and ali.relative_confidence:
-            n = p.end - p.start
+            n = p.core_end - p.core_start
             conf_sum += ali.confidence * n
             best_sum += ali.confidence * n / ali.relative_confidence
             frames += n
@@ -228,8 +232,7 @@ def align_long_encoded(aligner: "Aligner", encoded: Sequence[torch.Tensor], text
     words = aligner._encode_texts([text], oov)[0]
     starts, ends = _anchor_words(aligner, encoded[0], words, topology, transition_scale, options, config)
     fs = aligner.frame_shift
-    pieces = plan_pieces(starts, ends, encoded[0].shape[0], round(config.piece_seconds / fs), config.safe_gap,
-                         config.context_words)
+    pieces = plan_pieces(starts, ends, encoded[0].shape[0], round(config.piece_seconds / fs), config.context_words)
     names = [w.word for w in words.words]
     engine_options = {k: options[k] for k in ("method", "blank_penalty", "prior_scale", "posterior_scale",
                                               "time_shift")}
