@@ -14,6 +14,7 @@ Run one length per process so that the peak RSS is that length's (``/usr/bin/tim
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import resource
 import sys
@@ -77,7 +78,9 @@ def main() -> None:
     p.add_argument("--plain", action="store_true", help="also align on the plain path (memory: frames x states)")
     p.add_argument("--threads", type=int, default=1)
     args = p.parse_args()
-    torch.set_num_threads(args.threads)
+    from fsttopo.threads import set_threads
+
+    set_threads(args.threads)
     from fsttopo.aligner import compute_features
     from fsttopo.files import load_aligner
     from fsttopo.inference import long_form
@@ -85,14 +88,16 @@ def main() -> None:
     samples, text, ref, _ = build_long_input(args.minutes * 60, args.cuts)
     aligner = load_aligner()
     aligner.align([compute_features(samples[:16000 * 5], 16000)], ["hello"])  # warm-up: Numba, lexicon
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     feats = compute_features(samples, 16000)
     ali = aligner.align([feats], [text]).alignments[0]
-    wall = time.perf_counter() - start
+    wall, cpu = time.perf_counter() - start, time.process_time() - cpu
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 ** 2
     mean, block_means, block_max = summarize(word_errors(ali.words, ref))
-    print(f"machine: {platform.processor() or platform.machine()}, {torch.get_num_threads()} torch thread(s)")
-    print(f"{args.minutes:g} min, {len(ref)} words, {feats.shape[0]} feature frames: long-form {wall:.1f} s, "
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}, "
+          f"{torch.get_num_threads()} torch thread(s)")
+    print(f"{args.minutes:g} min, {len(ref)} words, {feats.shape[0]} feature frames: long-form {wall:.1f} s "
+          f"({cpu:.1f} s CPU), "
           f"peak RSS {rss:.2f} GB, mean boundary error {mean:.2f} ms")
     print("  per 10-min block: mean " + ", ".join(f"{m:.2f}" for m in block_means)
           + " ms; max " + ", ".join(f"{m:.0f}" for m in block_max) + " ms")
@@ -100,15 +105,16 @@ def main() -> None:
         limit = long_form.LONG_FORM
         long_form.LONG_FORM = long_form.LongFormConfig(min_seconds=1e9)
         try:
-            start = time.perf_counter()
+            start, plain_cpu = time.perf_counter(), time.process_time()
             plain = aligner.align([feats], [text]).alignments[0]
-            plain_wall = time.perf_counter() - start
+            plain_wall, plain_cpu = time.perf_counter() - start, time.process_time() - plain_cpu
         finally:
             long_form.LONG_FORM = limit
         pmean, _, _ = summarize(word_errors(plain.words, ref))
         diff = np.abs(np.array([(w.start, w.end) for w in ali.words])
                       - np.array([(w.start, w.end) for w in plain.words])) * 1000
-        print(f"  plain path {plain_wall:.1f} s (long-form / plain {wall / plain_wall:.2f}), mean boundary error "
+        print(f"  plain path {plain_wall:.1f} s, {plain_cpu:.1f} s CPU (long-form / plain: wall {wall / plain_wall:.2f}, "
+              f"CPU {cpu / plain_cpu:.2f}), mean boundary error "
               f"{pmean:.2f} ms; long-form vs plain: max {diff.max():.4f} ms, mean {diff.mean():.5f} ms")
 
 

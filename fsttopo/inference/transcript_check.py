@@ -68,6 +68,6 @@ def check_transcripts(aligner: "Aligner", texts: Sequence[str], feature_frames: 
         if need > have + 1:
             raise ValueError(f"utterance {uid!r}: the transcript needs at least {need} model frames (one per "
                              f"phone, {S * FEATURE_SHIFT * 1000:.0f} ms each) but its {frames * FEATURE_SHIFT:.2f} s "
-                             f"of audio give {have}: the transcript is too long for the audio (wrong file?)")
+                             f"of audio give {have}: the transcript is too long for the audio, no path fits (wrong file?)")
         out.append(words)
     return out
