@@ -119,6 +119,10 @@ def main() -> None:
         print(f"  utterance by utterance ({len(parts)}): {time.perf_counter() - start:.1f} s, mean boundary error "
               f"{umean:.2f} ms (long-form - this: {mean - umean:+.2f} ms); long-form vs this: mean {diff.mean():.2f} ms, "
               f"max {diff.max():.0f} ms")
+        k = int(diff.max(1).argmax())
+        print(f"  largest difference: word {k} {words[k].symbol!r}, reference [{ref[k][1]:.3f}, {ref[k][2]:.3f}] s, "
+              f"long-form [{ali.words[k].start:.3f}, {ali.words[k].end:.3f}], utterance by utterance "
+              f"[{words[k].start:.3f}, {words[k].end:.3f}]")
     if args.plain:
         limit = long_form.LONG_FORM
         long_form.LONG_FORM = long_form.LongFormConfig(min_seconds=1e9)

@@ -162,3 +162,14 @@ def test_transcript_problems_are_reported_before_the_model_runs(monkeypatch, tmp
     with pytest.raises(ValueError, match="qwzxv"):
         files.align_audio_file(aligner, audio, "qwzxv", tmp_path, oov="error")
     assert not list(tmp_path.iterdir())
+
+
+def test_plot_of_a_long_recording_shows_its_first_minute():
+    from fsttopo.data.alignment import TimedToken, UtteranceAlignment
+    from fsttopo.files import _first_seconds
+
+    ali = UtteranceAlignment("u", "a b", 90.0, [TimedToken("a", 10.0, 10.5), TimedToken("b", 70.0, 70.5)],
+                             [TimedToken("ah", 10.0, 10.5), TimedToken("b", 70.0, 70.5)])
+    feats, log_probs, part = _first_seconds(torch.zeros(9000, 80), torch.zeros(2250, 40), ali, 0.04)
+    assert feats.shape[0] == 6000 and log_probs.shape[0] == 1500 and part.duration == 60.0
+    assert [w.symbol for w in part.words] == ["a"] and [p.symbol for p in part.phones] == ["ah"]
