@@ -39,18 +39,23 @@ def build_long_input(seconds: float, cuts_path: str | Path = CUTS
     from lhotse import load_manifest_lazy
 
     cuts = list(load_manifest_lazy(cuts_path))
-    audio, words, parts, t = [], [], [], 0.0
-    i = 0
-    while t < seconds:
-        cut = cuts[i % len(cuts)]
-        i += 1
-        samples = cut.load_audio()[0].astype(np.float32)
+    chosen, total = [], 0
+    while total < seconds * 16000:  # one buffer, filled in place: no second copy inflates the peak RSS
+        chosen.append(cuts[len(chosen) % len(cuts)])
+        total += chosen[-1].num_samples
+    audio = np.empty(total, dtype=np.float32)
+    words, parts, at = [], [], 0
+    for cut in chosen:
+        samples = cut.load_audio()[0]
+        if samples.shape[0] != cut.num_samples:
+            raise ValueError(f"cut {cut.id}: {samples.shape[0]} samples, its manifest says {cut.num_samples}")
+        audio[at: at + samples.shape[0]] = samples
+        t = at / 16000
         sup = cut.supervisions[0]
         words += [(w.symbol, t + w.start, t + w.end) for w in sup.alignment["word"]]
         parts.append((t, sup.text))
-        audio.append(samples)
-        t += samples.shape[0] / 16000
-    return np.concatenate(audio), " ".join(text for _, text in parts), words, parts
+        at += samples.shape[0]
+    return audio, " ".join(text for _, text in parts), words, parts
 
 
 def word_errors(hyp: list, ref: list[tuple[str, float, float]]) -> np.ndarray:

@@ -173,3 +173,17 @@ def test_plot_of_a_long_recording_shows_its_first_minute():
     feats, log_probs, part = _first_seconds(torch.zeros(9000, 80), torch.zeros(2250, 40), ali, 0.04)
     assert feats.shape[0] == 6000 and log_probs.shape[0] == 1500 and part.duration == 60.0
     assert [w.symbol for w in part.words] == ["a"] and [p.symbol for p in part.phones] == ["ah"]
+
+
+@pytest.mark.parametrize("extra", [0, 77, 131])
+def test_features_in_chunks_equal_one_pass(extra):
+    from lhotse import Fbank, FbankConfig
+
+    from fsttopo.data.features import _extract_in_chunks
+
+    x = np.random.RandomState(0).randn(16000 * 7 + extra).astype(np.float32) * 0.1
+    extract = Fbank(FbankConfig(num_mel_bins=80)).extract
+    whole = np.asarray(extract(x, 16000))
+    chunked = _extract_in_chunks(extract, x, chunk=150)
+    assert chunked.shape == whole.shape
+    np.testing.assert_allclose(chunked, whole, atol=1e-5, rtol=0)
