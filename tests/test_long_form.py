@@ -121,13 +121,14 @@ def test_segmented_alignment_equals_unsegmented():
 
 def test_align_routes_long_utterances(monkeypatch):
     aligner = _aligner()
-    feats, text = _example(8)
-    monkeypatch.setattr(long_form, "LONG_FORM", long_form.LongFormConfig(min_seconds=30.0, piece_seconds=12.0,
-                                                                         window_seconds=15.0, context_seconds=5.0))
+    feats, text = _example(6)
+    monkeypatch.setattr(long_form, "LONG_FORM", long_form.LongFormConfig(min_seconds=20.0, piece_seconds=10.0,
+                                                                         window_seconds=10.0, context_seconds=2.0))
     called = []
     real = long_form.align_long_encoded
     monkeypatch.setattr(long_form, "align_long_encoded", lambda *a, **k: called.append(1) or real(*a, **k))
-    out = aligner.align([feats, feats[:500]], [text, "you know some time"], offsets=[10.0, 0.0])
+    out = aligner.align([feats, feats[:500]], [text, "you know some time"], offsets=[10.0, 0.0], method="viterbi",
+                        phases=1)  # the posterior method on 4 phases: test_segmented_alignment_equals_unsegmented
     assert called == [1]
     ali = out.alignments[0]
     assert ali.start == 10.0 and len(ali.words) == len(text.split()) and ali.words[0].start >= 10.0
