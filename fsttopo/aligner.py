@@ -25,7 +25,8 @@ from .data.features import FEATURE_SHIFT, SAMPLE_RATE, compute_features
 from .data.alignment import UtteranceAlignment, close_short_pauses, mean_alignment
 from .data.pronounce import PronouncedTranscript, normalize_transcript, pronounce_transcript
 from .engine import state_posteriors, viterbi
-from .inference import ALIGN_OPTIONS, GRADIENT_METHODS, check_align_options, emission_scores
+from .inference import ALIGN_OPTIONS, GRADIENT_METHODS, check_align_options, emission_scores, long_form
+from .inference.transcript_check import check_transcripts
 from .models import AlignmentModel
 from .names import METHODS, OOV_MODES, TOPOLOGIES
 from .training.checkpoint import read_model_file
@@ -231,6 +232,11 @@ class Aligner:
         texts = self.normalize(texts)
         if len(features) != len(texts) or not texts:
             raise ValueError(f"got {len(features)} feature tensors for {len(texts)} transcripts")
+        check_transcripts(self, texts, [f.shape[0] for f in features], oov=oov, topology=topology,
+                          phases=options["phases"], utterance_ids=utterance_ids)  # before the model runs
+        if long_form.is_long(features, options["method"]):  # in pieces, in bounded memory
+            return long_form.align_long(self, features, texts, utterance_ids, options=options, topology=topology,
+                                        transition_scale=transition_scale, offsets=offsets, oov=oov, min_pause=pause)
         durations = [f.shape[0] * FEATURE_SHIFT for f in features]
         if options["method"] in GRADIENT_METHODS:
             if oov == "phone-loop":

@@ -4,15 +4,16 @@ with the shipped model."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
 
 import torch
 
-from .aligner import Aligner, compute_features
+from .aligner import FEATURE_SHIFT, Aligner, compute_features
 from .data.alignment import UtteranceAlignment
 
-__all__ = ["align_file", "load_aligner", "align_audio_file", "align_cuts"]
+__all__ = ["align_file", "load_aligner", "align_audio_file", "align_cuts", "check_audio_transcript"]
 
 
 @lru_cache(maxsize=4)
@@ -46,7 +47,21 @@ def align_file(audio: str | Path, text: str, *, model: str | Path | None = None,
         options: alignment options of :meth:`Aligner.align` (default: the model's stored ones).
     """
     name = Path(audio).stem
-    return load_aligner(model, device).align([compute_features(audio)], [text], [name], **options).alignments[0]
+    aligner = load_aligner(model, device)
+    check_audio_transcript(aligner, audio, text, name, options)
+    return aligner.align([compute_features(audio)], [text], [name], **options).alignments[0]
+
+
+def check_audio_transcript(aligner: Aligner, audio: str | Path, text: str, name: str, options: dict) -> None:
+    """ValueError for a transcript that cannot be aligned to the audio file (unknown words with
+    ``oov="error"``, more phones than the audio's model frames), from the file's header duration:
+    before features and the model run (:func:`fsttopo.inference.transcript_check.check_transcripts`)."""
+    from .audio_batches import audio_duration
+    from .inference.transcript_check import check_transcripts
+
+    frames = round(audio_duration(audio) / FEATURE_SHIFT)
+    check_transcripts(aligner, [text], [frames], oov=options.get("oov"), topology=options.get("topology"),
+                      phases=options.get("phases"), utterance_ids=[name])
 
 
 def align_audio_file(aligner: Aligner, audio: str | Path, transcript: str, out_dir: str | Path,
@@ -59,6 +74,7 @@ def align_audio_file(aligner: Aligner, audio: str | Path, transcript: str, out_d
     from .data.plot import plot_alignment
 
     name = name or Path(audio).stem
+    check_audio_transcript(aligner, audio, transcript, name, options)
     feats = compute_features(audio)
     result = aligner.align([feats], [transcript], [name], **options)
     ali = result.alignments[0]
@@ -68,9 +84,24 @@ def align_audio_file(aligner: Aligner, audio: str | Path, transcript: str, out_d
     write_textgrid(ali, out / f"{name}.TextGrid")
     write_ctm([ali], out / f"{name}.ctm")
     if plot:
-        plot_alignment(feats, result.log_probs[0, : result.lengths[0]], ali, out / f"{name}.png",
-                       aligner.tokens, aligner.frame_shift, frame_offset=aligner.frame_offset)
+        plot_alignment(*_first_seconds(feats, result.log_probs[0, : result.lengths[0]], ali, aligner.frame_shift),
+                       out / f"{name}.png", aligner.tokens, aligner.frame_shift, frame_offset=aligner.frame_offset)
     return ali
+
+
+PLOT_SECONDS = 60.0
+"""The plot of a longer recording shows its first minute (drawing 150 s took 19 s of CPU; an hour, minutes)."""
+
+
+def _first_seconds(feats: torch.Tensor, log_probs: torch.Tensor, ali: UtteranceAlignment, frame_shift: float,
+                   seconds: float = PLOT_SECONDS) -> tuple[torch.Tensor, torch.Tensor, UtteranceAlignment]:
+    """Features ``[T', F]``, log-probs ``[T, V]`` and the words and phones of the first ``seconds``."""
+    if ali.duration <= seconds:
+        return feats, log_probs, ali
+    end = ali.start + seconds
+    part = replace(ali, duration=seconds, words=[w for w in ali.words if w.end <= end],
+                   phones=[p for p in ali.phones if p.end <= end])
+    return feats[: round(seconds / FEATURE_SHIFT)], log_probs[: round(seconds / frame_shift)], part
 
 
 def align_cuts(aligner: Aligner, cuts, max_duration: float = 200.0, **options) -> list[UtteranceAlignment]:

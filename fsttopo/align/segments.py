@@ -136,8 +136,9 @@ def expected_segments(occupancy: torch.Tensor, graphs: FsaVec, level: str = "tok
         into_first = states == first[idx]
         first_label = torch.zeros(num, dtype=torch.int64).scatter_(0, idx[into_first], labels[into_first])
         upto = frames_upto[b]
-        out.append([Segment(k, int(first_label[k]), float(upto[first[k] - 1]) if first[k] > 0 else 0.0,
-                            float(upto[last[k]])) for k in range(num)])
+        starts = torch.where(first > 0, upto[(first - 1).clamp(min=0)], torch.zeros((), dtype=upto.dtype))
+        out.append([Segment(k, lab, start, end) for k, (lab, start, end) in
+                    enumerate(zip(first_label.tolist(), starts.tolist(), upto[last].tolist()))])
     return out
 
 

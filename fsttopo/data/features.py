@@ -40,5 +40,29 @@ def compute_features(audio: np.ndarray | str | Path, sampling_rate: int | None =
         import torchaudio.functional as AF
 
         samples = AF.resample(torch.from_numpy(samples), sampling_rate, SAMPLE_RATE).numpy()
-    feats = Fbank(FbankConfig(num_mel_bins=80)).extract(samples, SAMPLE_RATE)
-    return torch.from_numpy(np.asarray(feats, dtype=np.float32))
+    extractor = Fbank(FbankConfig(num_mel_bins=80))
+    return torch.from_numpy(np.asarray(_extract_in_chunks(extractor.extract, samples), dtype=np.float32))
+
+
+CHUNK_FRAMES = 6000
+"""Feature frames (60 s) computed at once: the extractor holds every windowed frame of its input
+(about 8 KB per 10 ms frame: 2.9 GB for an hour), so longer audio is taken in chunks."""
+
+
+def _extract_in_chunks(extract, samples: np.ndarray, chunk: int = CHUNK_FRAMES, context: int = 4) -> np.ndarray:
+    """``extract(samples, SAMPLE_RATE)`` ``[T', F]`` over chunks of ``chunk`` frames whose samples
+    reach ``context`` frames beyond each side (a 25 ms window reaches 1.2 frames past its 10 ms
+    hop), so every kept frame sees the samples it would see in one pass; equal to one pass up to
+    float rounding (the edges of the recording are those of the one pass)."""
+    hop = round(FEATURE_SHIFT * SAMPLE_RATE)
+    n = samples.shape[0]
+    out, first = [], 0
+    while True:
+        lo, hi = max(0, hop * (first - context)), hop * (first + chunk + context)
+        feats = np.asarray(extract(samples[lo: min(hi, n)], SAMPLE_RATE))
+        skip = first - lo // hop
+        if hi >= n:
+            out.append(feats[skip:])
+            return np.concatenate(out)
+        out.append(feats[skip: skip + chunk])
+        first += chunk
