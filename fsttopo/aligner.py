@@ -234,11 +234,11 @@ class Aligner:
             raise ValueError(f"got {len(features)} feature tensors for {len(texts)} transcripts")
         check_transcripts(self, texts, [f.shape[0] for f in features], oov=oov, topology=topology,
                           phases=options["phases"], utterance_ids=utterance_ids)  # before the model runs
-        if long_form.is_long(features, options["method"]):  # in pieces, in bounded memory
-            return long_form.align_long(self, features, texts, utterance_ids, options=options, topology=topology,
-                                        transition_scale=transition_scale, offsets=offsets, oov=oov, min_pause=pause)
         durations = [f.shape[0] * FEATURE_SHIFT for f in features]
-        if options["method"] in GRADIENT_METHODS:
+        if long_form.is_long(features, options["method"]):  # in pieces, in bounded memory
+            out = long_form.align_long(self, features, texts, utterance_ids, options=options, topology=topology,
+                                       transition_scale=transition_scale, offsets=offsets, oov=oov, min_pause=pause)
+        elif options["method"] in GRADIENT_METHODS:
             if oov == "phone-loop":
                 raise ValueError(f"oov='phone-loop' works with the viterbi and posterior methods, not {options['method']!r}")
             words = self._encode_texts(texts, oov)
