@@ -323,6 +323,8 @@ def ship(args) -> None:
     tuned = json.loads(Path(args.tuned).read_text())["tuned"][args.method]
     refiner = BoundaryRefiner(detector_from_dict(blob, args.detector), RefineOptions(**tuned))
     add_boundary_refiner(args.model or "fsttopo/assets/model/model.pt", refiner, args.out, args.default)
+    if args.refiner_out:  # the detector with its settings alone, which recipes/tts/ship.py embeds
+        torch.save(refiner.to_dict(), args.refiner_out)
     print(f"written: {args.out} ({Path(args.out).stat().st_size / 1024:.0f} KiB), refinement {tuned}, "
           f"default {'on' if args.default else 'off'}")
 
@@ -363,6 +365,8 @@ def main() -> None:
     s.add_argument("--method", default="posterior", help="whose tuned settings (posterior or viterbi)")
     s.add_argument("--default", action="store_true", help="refine_boundaries on by default")
     s.add_argument("--out", required=True)
+    s.add_argument("--refiner-out", default=None, help="also write the detector with its settings alone here "
+                   "(e.g. fsttopo/assets/model/boundary_detector.pt, which recipes/tts/ship.py embeds)")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     {"baseline": baseline, "train": train, "evaluate": evaluate, "ship": ship}[args.stage](args)
