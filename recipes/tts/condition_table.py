@@ -101,7 +101,8 @@ def markdown_table(results: Mapping[str, Mapping[str, ConditionScores]]) -> str:
 def plot_conditions(results: Mapping[str, Mapping[str, ConditionScores]], path: str | Path,
                     title: str = "word-boundary error per condition") -> Path:
     """Grouped bars of the mean error per condition for each aligner, the 90th percentile as a
-    marker above each bar (log scale, ms), written as a PNG to ``path``."""
+    marker above each bar (log scale, ms) and the share of failed words where there are any (the
+    mean leaves them out), written as a PNG to ``path``."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -119,6 +120,10 @@ def plot_conditions(results: Mapping[str, Mapping[str, ConditionScores]], path: 
         bars = ax.bar(x, mean, width, label=f"{aligner}: mean")
         ax.plot(x, p90, linestyle="none", marker="_", markersize=12, markeredgewidth=2,
                 color=bars.patches[0].get_facecolor() if bars.patches else None)
+        for xi, r, top in zip(x, rows, np.fmax(mean, p90)):
+            if r is not None and r.words_failed and np.isfinite(top):  # the mean leaves failed words out
+                ax.annotate(f"{100 * r.words_failed / r.words:.0f}%\nfailed", (xi, top), textcoords="offset points",
+                            xytext=(0, 4), ha="center", fontsize=6)
     ax.plot([], [], linestyle="none", marker="_", color="black", markersize=12, markeredgewidth=2, label="90th percentile")
     ax.set_yscale("log")
     ax.set_xticks(np.arange(len(conditions)), conditions, rotation=30, ha="right")
