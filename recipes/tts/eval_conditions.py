@@ -201,7 +201,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "table.md").write_text(table)
     plot = plot_conditions(results, args.out / "conditions.png",
-                           title=f"word-boundary error per condition, fsttopo "
+                           title=f"word-boundary error, fsttopo "
                                  f"{'(shipped model)' if args.model is None else Path(model).name} vs baselines")
     summary = {"model": model, "model_sha256_16": file_hash(model), "limit_per_voice": args.limit or None,
                "silence30_limit_per_voice": args.silence_limit or args.limit or None,
