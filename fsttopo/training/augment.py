@@ -28,7 +28,7 @@ import torchaudio.functional as taf
 
 __all__ = [
     "NOISE_KINDS", "TELEPHONE_CODECS", "AugmentConfig", "augment", "add_noise", "make_noise",
-    "reverberate", "room_impulse_response", "apply_gain", "clip", "telephone", "speed",
+    "reverberate", "room_impulse_response", "apply_rir", "apply_gain", "clip", "telephone", "speed",
 ]
 
 NOISE_KINDS = ("white", "pink", "brown", "babble", "hum", "tone", "filtered")
@@ -264,8 +264,16 @@ def reverberate(samples: np.ndarray, sr: int, rt60: float, rng: np.random.Genera
     The tail past the end of the clip is dropped (the length stays, and so do label times: the
     direct path has no delay), and the level is brought back to the input's RMS.
     """
+    return apply_rir(samples, room_impulse_response(sr, rt60, rng))
+
+
+def apply_rir(samples: np.ndarray, rir: np.ndarray) -> np.ndarray:
+    """``samples`` convolved with the room impulse response ``rir`` (1-D, same sample rate, its
+    direct path at sample 0 so that label times stay valid), float32 of the input's shape: the
+    tail past the end of the clip is dropped and the level is brought back to the input's RMS.
+    (:func:`reverberate` with its synthetic RIR; evaluation passes measured or simulated ones.)"""
     speech = _check_audio(samples)
-    wet = _fft_convolve(speech, room_impulse_response(sr, rt60, rng))
+    wet = _fft_convolve(speech, _check_audio(rir, "rir"))
     wet_power = _power(wet)
     if wet_power == 0.0:
         # silence in, silence out
