@@ -7,9 +7,11 @@ import sys
 from pathlib import Path
 
 from .names import METHODS, OOV_MODES, TOPOLOGIES
-from .resources import MODEL_DIR
+from .resources import MODEL_DIR, model_path
 
 DEFAULT_MODEL = MODEL_DIR / "model.pt"
+MODEL_HELP = ("model file, or a shipped model: 'default' (the default; clean speech) or 'robust' (fine-tuned on noisy, "
+              "reverberant, telephone and quiet audio; docs/augmentation.md)")
 LEXICON_HELP = "extra pronunciations ('word PHONE ...' lines, ARPAbet) added to CMUdict"
 
 
@@ -232,7 +234,7 @@ def _transcribe(args: argparse.Namespace) -> None:
 
 def _add_alignment_options(p: argparse.ArgumentParser) -> None:
     stored = " (default: the value stored with the model, else %s)"
-    p.add_argument("--model", default=str(DEFAULT_MODEL), help="model file (default: the shipped model)")
+    p.add_argument("--model", default=str(DEFAULT_MODEL), type=model_path, help=MODEL_HELP)
     p.add_argument("--lexicon", help=LEXICON_HELP)
     p.add_argument("--device", default="cpu", help="where the acoustic model runs: cpu (default), cuda, cuda:1 "
                    "(the graph search runs on the CPU)")
@@ -342,8 +344,7 @@ def main(argv: list[str] | None = None) -> None:
     validate = sub.add_parser("validate", help="report every problem of a corpus directory (as align-dir reads "
                               "it) without aligning: transcripts, audio, unknown words, audio too short")
     validate.add_argument("directory", help="root of the corpus")
-    validate.add_argument("--model", default=str(DEFAULT_MODEL), help="model file: its frame rate (default: the "
-                          "shipped model)")
+    validate.add_argument("--model", default=str(DEFAULT_MODEL), type=model_path, help=MODEL_HELP)
     validate.add_argument("--lexicon", help=LEXICON_HELP)
     validate.add_argument("--oov", choices=OOV_MODES, default="g2p", help="as align-dir: unknown words are "
                           "listed, and a problem only with 'error'")
@@ -354,7 +355,7 @@ def main(argv: list[str] | None = None) -> None:
                            "LM in the model's topology, exact Viterbi)")
     trans.add_argument("audio", nargs="*", help="audio files (any rate; resampled to 16 kHz)")
     trans.add_argument("--cuts", help="instead: every cut of this manifest (features attached)")
-    trans.add_argument("--model", default=str(DEFAULT_MODEL), help="model file (default: the shipped model)")
+    trans.add_argument("--model", default=str(DEFAULT_MODEL), type=model_path, help=MODEL_HELP)
     trans.add_argument("--device", default="cpu", help="where the acoustic model runs: cpu (default), cuda")
     trans.add_argument("--lexicon", help=LEXICON_HELP)
     trans.add_argument("--decoder", help="decoder file: LM + options (default: decoder.json[.gz] beside the model)")

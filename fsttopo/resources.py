@@ -7,10 +7,12 @@ from __future__ import annotations
 from importlib.resources import files
 from pathlib import Path
 
-__all__ = ["ASSETS_DIR", "MODEL_DIR", "EXAMPLE_DIR", "default_model_path", "example_paths"]
+__all__ = ["ASSETS_DIR", "MODEL_DIR", "ROBUST_MODEL_DIR", "EXAMPLE_DIR", "SHIPPED_MODELS", "default_model_path",
+           "model_path", "example_paths"]
 
 ASSETS_DIR = Path(str(files("fsttopo") / "assets"))
 MODEL_DIR = ASSETS_DIR / "model"
+ROBUST_MODEL_DIR = ASSETS_DIR / "model_robust"
 EXAMPLE_DIR = ASSETS_DIR / "example"
 EXAMPLE_NAME = "flite-rms-s13372"
 
@@ -24,6 +26,20 @@ def _existing(path: Path) -> Path:
 def default_model_path() -> Path:
     """The shipped model file (``model.pt``; its decoder ``decoder.json.gz`` lies beside it)."""
     return _existing(MODEL_DIR / "model.pt")
+
+
+SHIPPED_MODELS = {  # name -> directory; docs/augmentation.md says how each was made
+    "default": MODEL_DIR,        # trained on clean synthesized speech
+    "robust": ROBUST_MODEL_DIR,  # fine-tuned on noisy, reverberant, telephone and quiet copies
+}
+
+
+def model_path(model: str | Path) -> str:
+    """A shipped model's name (``"default"``, ``"robust"``: :data:`SHIPPED_MODELS`) -> its
+    ``model.pt``; anything else is taken as a model file path and returned as it is."""
+    if str(model) in SHIPPED_MODELS:
+        return str(_existing(SHIPPED_MODELS[str(model)] / "model.pt"))
+    return str(model)
 
 
 def example_paths() -> tuple[Path, Path, Path]:

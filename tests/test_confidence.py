@@ -182,5 +182,5 @@ def test_low_confidence_flag_uses_the_model_threshold():
     assert right.low_confidence is False and wrong.low_confidence is True
     assert wrong.relative_confidence < aligner.confidence_threshold <= right.relative_confidence
     unflagged = Aligner(aligner.model, aligner.objective, aligner.tokens, aligner.lexicon, aligner.align_options,
-                        aligner.log_prior)
+                        aligner.log_prior, boundary_refiner=aligner.boundary_refiner)
     assert unflagged.align([feats], ["a cat sat on the mat"]).alignments[0].low_confidence is None

@@ -162,7 +162,7 @@ def test_cli_align_dir_accounts_for_every_file(aligner, tmp_path, capsys, monkey
 def test_a_batch_without_a_path_is_aligned_one_by_one(aligner, tmp_path):
     root = tmp_path / "corpus"
     write_clip(root / "good.wav", 1.6, CLIP_WORDS)
-    # 8 phones fit the clip's 8 model frames (passes the check), but CTC needs a blank between equal labels
+    # 8 phones in 8 model frames, but CTC needs a blank between equal labels: found before the model runs
     write_clip(root / "repeats.wav", 0.3, "a a a a a a a a")
     result = align_directory(aligner, root, tmp_path / "out", topology="ctc", **FAST)
     assert [a.utterance_id for a in result.alignments] == ["good"]

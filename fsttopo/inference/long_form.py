@@ -49,8 +49,12 @@ class LongFormConfig:
     """When and how an utterance is aligned in pieces (seconds of audio, or model frames)."""
 
     min_seconds: float = 60.0       # utterances longer than this take the long-form path
-    window_seconds: float = 30.0    # encoder window core
-    context_seconds: float = 4.0    # encoder context on each side of a window's core
+    # Encoder windows: a window that holds no speech at all is outside what the models were trained
+    # on (the robust model put words into 2 min of silence with 30 s windows, and aligned them
+    # within 13-16 ms in one pass or with these windows), so they are long: silence shorter than
+    # a window with its context cannot fill one.
+    window_seconds: float = 120.0   # encoder window core
+    context_seconds: float = 30.0   # encoder context on each side of a window's core
     piece_seconds: float = 20.0     # target length of an alignment piece
     context_words: int = 2          # words of context beyond each cut
     beam: float = 30.0              # nats, beam of the anchor Viterbi

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Sequence
 
 from ..data.features import FEATURE_SHIFT
 from ..data.pronounce import PronouncedTranscript
+from ..engine.intersect import NoPathError
 from ..topology import AnyLabels
 
 if TYPE_CHECKING:
@@ -59,14 +60,14 @@ def check_transcripts(aligner: "Aligner", texts: Sequence[str], feature_frames: 
     S = aligner.model.config.subsampling
     ids = list(utterance_ids) if utterance_ids is not None else [f"utt{i}" for i in range(len(texts))]
     out = []
-    for uid, text, frames in zip(ids, texts, feature_frames):
+    for index, (uid, text, frames) in enumerate(zip(ids, texts, feature_frames)):
         try:
             words = aligner._encode_texts([text], oov)[0]
         except ValueError as err:
             raise ValueError(f"utterance {uid!r}: {err}") from err
         need, have = min_model_frames(words, topology), model_frames(int(frames), S, phases)
         if need > have + 1:
-            raise ValueError(f"utterance {uid!r}: the transcript needs at least {need} model frames (one per "
+            raise NoPathError([index], f"utterance {uid!r}: the transcript needs at least {need} model frames (one per "
                              f"phone, {S * FEATURE_SHIFT * 1000:.0f} ms each) but its {frames * FEATURE_SHIFT:.2f} s "
                              f"of audio give {have}: the transcript is too long for the audio, no path fits (wrong file?)")
         out.append(words)

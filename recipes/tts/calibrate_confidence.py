@@ -57,7 +57,8 @@ def confidences(aligner: Aligner, cuts, limit: int | None, seed: int) -> dict[st
     for cut, texts in tqdm(list(zip(cuts, transcripts(cuts, seed))), desc="confidence", unit="utt"):
         feats = torch.from_numpy(cut.load_features()).float()
         encoded = aligner.encode([feats], aligner.align_options["phases"])
-        options = {k: v for k, v in aligner.align_options.items() if k != "phases"}
+        # the confidence comes from the posteriors: the boundary refinement (which needs features) does not change it
+        options = {k: v for k, v in aligner.align_options.items() if k not in ("phases", "refine_boundaries")}
         for kind in KINDS:
             try:
                 ali = aligner.align_encoded(encoded, [texts[kind]], [feats.shape[0] * FEATURE_SHIFT], **options)

@@ -269,9 +269,12 @@ def evaluate(args) -> None:
     blob = torch.load(args.detector, map_location="cpu", weights_only=False)
     detector = detector_from_dict(blob).eval()
     base = Path(args.baseline)
+    names = [name for name in BASELINES if (base / f"dev-{name}.json").exists()]  # the baseline stage's --methods
+    if not names:
+        raise SystemExit(f"no dev baseline alignments in {base}: run the baseline stage first")
     data = {}
     for split in ("dev", "test"):
-        if not all((base / f"{split}-{name}.json").exists() for name in BASELINES):
+        if not all((base / f"{split}-{name}.json").exists() for name in names):
             print(f"{split}: no baseline alignments in {base}, skipped")
             continue
         cuts = load_manifest_lazy(MANIFESTS / f"cuts_{split}.jsonl.gz").to_eager()
@@ -280,10 +283,10 @@ def evaluate(args) -> None:
         logits = detector_logits(detector, cuts)
         print(f"{split}: detector on {len(cuts)} cuts in {time.perf_counter() - start:.1f} s", flush=True)
         data[split] = (refs, logits, {name: with_reference_words(read_json(base / f"{split}-{name}.json"), refs)
-                                      for name in BASELINES})
+                                      for name in names})
     tuned = {}
     refs, logits, alis = data["dev"]
-    for name in BASELINES:
+    for name in names:
         padded, lengths = padded_logits(alis[name], logits)
         results = sorted(((mean_error_ms(alis[name], refs, padded, lengths, o), o) for o in grid()),
                          key=lambda r: r[0])
@@ -296,7 +299,7 @@ def evaluate(args) -> None:
     table = {}
     for split in data:
         refs, logits, alis = data[split]
-        for name in BASELINES:
+        for name in names:
             table[(split, name)] = summary(alis[name], refs)
             table[(split, f"{name} + refinement")] = summary(refine_all(alis[name], logits, tuned[name]), refs)
     lines = ["| split | aligner | mean [ms] | median [ms] | p90 [ms] | max [ms] | <=20 ms [%] | <=50 ms [%] |",
