@@ -43,7 +43,10 @@ def _example(repeats: int):
 def test_window_plan_covers_every_frame_once():
     plan = window_plan(1001, 300, 50)
     assert plan[:, 1].tolist() == [0, 300, 600, 900] and plan[-1, 2] == 1001
-    assert plan[:, 0].tolist() == [0, 250, 550, 850]
+    assert plan[:, 2].tolist() == [300, 600, 900, 1001]
+    # every window spans 300 + 2 x 50 frames: the edges' missing context moves to the other side
+    assert plan[:, 0].tolist() == [0, 250, 550, 601] and plan[:, 3].tolist() == [400, 650, 950, 1001]
+    assert window_plan(150, 300, 50).tolist() == [[0, 0, 150, 150]]
 
 
 def test_stitched_encoder_equals_full_pass_when_windows_see_everything():

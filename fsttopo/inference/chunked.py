@@ -24,14 +24,21 @@ __all__ = ["encode_chunked", "window_plan"]
 
 
 def window_plan(num_out: int, core: int, context: int) -> torch.Tensor:
-    """Windows over ``num_out`` model frames: ``[W, 3]`` int64 rows ``(lo, core_start, core_end)``
-    in model frames; window ``w`` is encoded over ``[lo, hi)`` with
-    ``hi = min(num_out, core_end + context)`` and keeps ``[core_start, core_end)``."""
+    """Windows over ``num_out`` model frames: ``[W, 4]`` int64 rows ``(lo, core_start, core_end, hi)``
+    in model frames; window ``w`` is encoded over ``[lo, hi)`` and keeps ``[core_start, core_end)``.
+
+    Every window spans ``core + 2 context`` frames where the recording allows: at the ends the
+    context the edge takes away is added on the other side. A short last core would otherwise see
+    only its left context, and a window of silence alone is outside what the models were trained
+    on (the robust model put a word 5 s into 60 s of trailing silence from 24 such frames)."""
     if core < 1 or context < 0:
         raise ValueError(f"core must be >= 1 and context >= 0 model frames, got {core}, {context}")
+    span = core + 2 * context
     starts = torch.arange(0, max(num_out, 1), core)
     ends = (starts + core).clamp(max=num_out)
-    return torch.stack([(starts - context).clamp(min=0), starts, ends], dim=1)
+    lo = torch.minimum((starts - context).clamp(min=0), torch.full_like(starts, max(num_out - span, 0)))
+    hi = torch.maximum(ends + context, lo + span).clamp(max=num_out)
+    return torch.stack([lo, starts, ends, hi], dim=1)
 
 
 @torch.no_grad()
@@ -59,11 +66,10 @@ def encode_chunked(model: AlignmentModel, features: torch.Tensor, core: int = 75
     device = next(model.parameters()).device
     pieces = []
     for rows in plan.split(batch_size):
-        his = (rows[:, 2] + context).clamp(max=num_out)
-        chunks = [features[S * int(lo): S * int(hi)] for (lo, _, _), hi in zip(rows, his)]
+        chunks = [features[S * int(lo): S * int(hi)] for lo, _, _, hi in rows]
         x, lengths = pad_features(chunks)
         out = model(x.to(device), lengths.to(device))
         log_probs = out.log_probs.float().cpu()
-        for b, (lo, start, end) in enumerate(rows.tolist()):
+        for b, (lo, start, end, _) in enumerate(rows.tolist()):
             pieces.append(log_probs[b, start - lo: end - lo])
     return torch.cat(pieces)

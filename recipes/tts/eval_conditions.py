@@ -160,7 +160,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     p.add_argument("--limit", type=int, default=0, help="only the first N utterances per voice (0: all written)")
     p.add_argument("--silence-limit", type=int, default=0,
                    help="silence30 (60 s longer per utterance): the first N per voice (0: as --limit)")
-    p.add_argument("--model", default=None, help="fsttopo model file (default: the shipped model)")
+    p.add_argument("--model", default=None, help="fsttopo model file or shipped model name (default: the shipped default model)")
     p.add_argument("--aligners", default=",".join(ALIGNERS), help=f"comma-separated subset of {ALIGNERS}")
     p.add_argument("--out", type=Path, default=Path("exp/tts/conditions"))
     p.add_argument("--threads", type=int, default=1, help="torch threads")
@@ -168,10 +168,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     import torch
     from lhotse import load_manifest
 
-    from fsttopo.resources import default_model_path
+    from fsttopo.resources import default_model_path, model_path
 
     torch.set_num_threads(args.threads)
-    model = str(args.model or default_model_path())
+    model = model_path(args.model) if args.model else str(default_model_path())
     aligners = [a for a in args.aligners.split(",") if a]
     if not aligners or set(aligners) - set(ALIGNERS):
         p.error(f"--aligners must be some of {ALIGNERS}, got {args.aligners!r}")
