@@ -55,6 +55,7 @@ class LongFormConfig:
     # a window with its context cannot fill one.
     window_seconds: float = 120.0   # encoder window core
     context_seconds: float = 30.0   # encoder context on each side of a window's core
+    window_batch: int = 2           # windows encoded at once (each holds 180 s of attention weights: ~0.3 GB)
     piece_seconds: float = 20.0     # target length of an alignment piece
     context_words: int = 2          # words of context beyond each cut
     beam: float = 30.0              # nats, beam of the anchor Viterbi
@@ -152,7 +153,7 @@ def encode_long(aligner: "Aligner", features: torch.Tensor, phases: int,
     config = config or LONG_FORM
     frames = 1 / aligner.frame_shift
     core, context = round(config.window_seconds * frames), round(config.context_seconds * frames)
-    return [encode_chunked(aligner.model, features[p:], core, context) for p in range(phases)]
+    return [encode_chunked(aligner.model, features[p:], core, context, config.window_batch) for p in range(phases)]
 
 
 def _anchor_words(aligner: "Aligner", log_probs: torch.Tensor, words: PronouncedTranscript, topology: str,
