@@ -28,6 +28,7 @@ from typing import Sequence
 import numpy as np
 import torch
 
+from ..criteria.boundary import check_boundary_shapes
 from ..data.alignment import TimedToken, UtteranceAlignment
 from ..data.features import FEATURE_SHIFT
 from ..models.boundary import (BoundaryDetector, detector_from_dict, detector_to_dict, frames_to_seconds,
@@ -77,11 +78,7 @@ class RefineOptions:
 
 
 def _check(logits: torch.Tensor, lengths: torch.Tensor, times: torch.Tensor, valid: torch.Tensor) -> None:
-    if logits.ndim != 2 or lengths.shape != (logits.shape[0],):
-        raise ValueError(f"logits must be [B, T] with lengths [B], got {tuple(logits.shape)}, {tuple(lengths.shape)}")
-    if times.ndim != 2 or times.shape[0] != logits.shape[0] or valid.shape != times.shape:
-        raise ValueError(f"times and valid must be [B={logits.shape[0]}, N], got {tuple(times.shape)}, "
-                         f"{tuple(valid.shape)}")
+    check_boundary_shapes(logits, lengths, times, valid)
     if bool((lengths < 1).any()) or bool((lengths > logits.shape[1]).any()):
         raise ValueError(f"lengths must be in [1, T={logits.shape[1]}], got {lengths.tolist()}")
 

@@ -49,7 +49,9 @@ def pad_boundaries(boundaries: Sequence[torch.Tensor | Sequence[float]]) -> tupl
     return times, valid
 
 
-def _check(logits: torch.Tensor, lengths: torch.Tensor, times: torch.Tensor, valid: torch.Tensor) -> None:
+def check_boundary_shapes(logits: torch.Tensor, lengths: torch.Tensor, times: torch.Tensor,
+                          valid: torch.Tensor) -> None:
+    """ValueError unless ``logits [B, T]``, ``lengths [B]``, ``times`` and ``valid [B, N]``."""
     if logits.ndim != 2 or lengths.shape != (logits.shape[0],):
         raise ValueError(f"logits must be [B, T] with lengths [B], got {tuple(logits.shape)}, {tuple(lengths.shape)}")
     if times.ndim != 2 or times.shape[0] != logits.shape[0] or valid.shape != times.shape:
@@ -92,7 +94,7 @@ def boundary_window_loss(logits: torch.Tensor, lengths: torch.Tensor, times: tor
     Returns:
         scalar: mean over valid boundaries (0 when there are none).
     """
-    _check(logits, lengths, times, valid)
+    check_boundary_shapes(logits, lengths, times, valid)
     if radius < 0:
         raise ValueError(f"radius must be >= 0 frames, got {radius}")
     lengths = lengths.to(logits.device)
@@ -122,7 +124,7 @@ def boundary_bce_loss(logits: torch.Tensor, lengths: torch.Tensor, times: torch.
                       pos_weight: float = 1.0) -> torch.Tensor:
     """The ``bce`` loss of the module docstring (arguments as :func:`boundary_window_loss`);
     scalar mean over valid frames."""
-    _check(logits, lengths, times, valid)
+    check_boundary_shapes(logits, lengths, times, valid)
     lengths = lengths.to(logits.device)
     u = seconds_to_frames(times.to(logits.device)).to(logits.dtype)                # [B, N]
     t = torch.arange(logits.shape[1], device=logits.device, dtype=logits.dtype)
