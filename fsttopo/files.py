@@ -25,9 +25,9 @@ def load_aligner(model: str | Path | None = None, device: str = "cpu") -> Aligne
     """The aligner of a model file or shipped model name (``"robust"``; default: the shipped
     default model, :data:`fsttopo.resources.SHIPPED_MODELS`) on ``device``, loaded once per process
     (the CMUdict lexicon and the weights take about a second)."""
-    from .resources import default_model_path, model_path
+    from .resources import model_path
 
-    return _cached_aligner(model_path(model) if model else str(default_model_path()), str(device))
+    return _cached_aligner(model_path(model or "default"), str(device))
 
 
 def align_file(audio: str | Path, text: str, *, model: str | Path | None = None, device: str = "cpu",

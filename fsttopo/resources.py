@@ -23,15 +23,15 @@ def _existing(path: Path) -> Path:
     return path
 
 
-def default_model_path() -> Path:
-    """The shipped model file (``model.pt``; its decoder ``decoder.json.gz`` lies beside it)."""
-    return _existing(MODEL_DIR / "model.pt")
-
-
 SHIPPED_MODELS = {  # name -> directory; docs/augmentation.md says how each was made
     "default": MODEL_DIR,        # trained on clean synthesized speech
     "robust": ROBUST_MODEL_DIR,  # fine-tuned on noisy, reverberant, telephone and quiet copies
 }
+
+
+def default_model_path() -> Path:
+    """The shipped default model file (``model.pt``; its decoder ``decoder.json.gz`` lies beside it)."""
+    return Path(model_path("default"))
 
 
 def model_path(model: str | Path) -> str:

@@ -168,10 +168,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     import torch
     from lhotse import load_manifest
 
-    from fsttopo.resources import default_model_path, model_path
+    from fsttopo.resources import model_path
 
     torch.set_num_threads(args.threads)
-    model = model_path(args.model) if args.model else str(default_model_path())
+    model = model_path(args.model or "default")
     aligners = [a for a in args.aligners.split(",") if a]
     if not aligners or set(aligners) - set(ALIGNERS):
         p.error(f"--aligners must be some of {ALIGNERS}, got {args.aligners!r}")
