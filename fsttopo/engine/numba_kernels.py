@@ -75,6 +75,12 @@ def _beta_step(em, in_label, weights, out_slot, out_dst, out_mask, b, t, N, K, b
     beta_next[:] = beta
 
 
+@numba.njit(cache=True)
+def _backward_buffers(em, end, b, N, K):
+    """Utterance ``b``'s beta at its last frame and the scratch arrays of :func:`_beta_step`."""
+    return end[b].copy(), np.empty(N, dtype=em.dtype), np.empty(K, dtype=em.dtype)
+
+
 @numba.njit(parallel=True, cache=True)
 def _backward_kernel(em, in_label, weights, in_src, out_slot, out_dst, out_mask, alpha, end, total,
                      lengths, N, M, K, occ_em, occ_w):
@@ -84,9 +90,7 @@ def _backward_kernel(em, in_label, weights, in_src, out_slot, out_dst, out_mask,
         tot = total[b]
         if not math.isfinite(tot):
             continue
-        beta_next = end[b].copy()
-        beta = np.empty(N, dtype=em.dtype)
-        cand = np.empty(K, dtype=em.dtype)
+        beta_next, beta, cand = _backward_buffers(em, end, b, N, K)
         for t in range(L - 1, -1, -1):
             # occupancy of frame t: alpha[t][src] + score + beta[t+1][dst] - total
             for n in range(N):
@@ -112,9 +116,7 @@ def _state_occupancy_kernel(em, in_label, weights, out_slot, out_dst, out_mask, 
         tot = total[b]
         if not math.isfinite(tot):
             continue
-        beta_next = end[b].copy()
-        beta = np.empty(N, dtype=em.dtype)
-        cand = np.empty(K, dtype=em.dtype)
+        beta_next, beta, cand = _backward_buffers(em, end, b, N, K)
         for t in range(L - 1, -1, -1):
             # the arc taken at frame t enters state n: alpha[t + 1][n] + beta[t + 1][n] - total
             for n in range(N):
