@@ -11,7 +11,7 @@ import torch
 
 from .alignment import TimedToken, UtteranceAlignment
 
-__all__ = ["plot_alignment", "plot_boundary_errors"]
+__all__ = ["plot_alignment", "plot_boundary_errors", "pyplot", "save_figure"]
 
 _MAX_ROWS = 50
 """Posterior rows shown: all labels up to this vocabulary size, else only labels that win a frame."""
@@ -24,7 +24,7 @@ def _array(x: torch.Tensor | np.ndarray, name: str) -> np.ndarray:
     return arr
 
 
-def _pyplot():
+def pyplot():
     """matplotlib.pyplot on the file-only Agg backend (no display needed)."""
     import matplotlib
 
@@ -34,12 +34,13 @@ def _pyplot():
     return plt
 
 
-def _save(fig, path: str | Path) -> Path:
-    plt = _pyplot()
+def save_figure(fig, path: str | Path, dpi: int = 100) -> Path:
+    """Write ``fig`` as an image to ``path`` (parent directories made), close it, return the path."""
+    plt = pyplot()
     fig.tight_layout()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100)
+    fig.savefig(path, dpi=dpi)
     plt.close(fig)
     return path
 
@@ -82,7 +83,7 @@ def plot_alignment(features: torch.Tensor | np.ndarray, posteriors: torch.Tensor
     Returns:
         ``path``.
     """
-    plt = _pyplot()
+    plt = pyplot()
 
     feats = _array(features, "features")
     post = _array(posteriors, "posteriors")
@@ -128,7 +129,7 @@ def plot_alignment(features: torch.Tensor | np.ndarray, posteriors: torch.Tensor
     ax_s.set_xlim(t0, end)
     ax_s.set_xlabel("time [s]")
 
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_boundary_errors(errors_ms: Mapping[str, Sequence[float]], path: str | Path,
@@ -146,7 +147,7 @@ def plot_boundary_errors(errors_ms: Mapping[str, Sequence[float]], path: str | P
     Returns:
         ``path``.
     """
-    plt = _pyplot()
+    plt = pyplot()
 
     if not errors_ms:
         raise ValueError("no aligners to plot")
@@ -167,4 +168,4 @@ def plot_boundary_errors(errors_ms: Mapping[str, Sequence[float]], path: str | P
     ax.set_title(title, fontsize=9)
     ax.legend(fontsize=7, loc="lower right")
     ax.grid(alpha=0.3)
-    return _save(fig, path)
+    return save_figure(fig, path)

@@ -11,11 +11,9 @@ __all__ = ["plot_alignment"]
 
 def plot_alignment(example: Example, path: str | Path, title: str = "") -> Path:
     """Write a PNG of ``example`` (posteriors in grey, reference green, Viterbi red) to ``path``."""
-    import matplotlib
+    from ..data.plot import pyplot, save_figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     T, V = example.posteriors.shape
     fig, ax = plt.subplots(figsize=(max(6.0, 0.12 * T + 2), 3.5))
     ax.imshow(example.posteriors.T.numpy(), aspect="auto", origin="lower", cmap="Greys",
@@ -28,8 +26,4 @@ def plot_alignment(example: Example, path: str | Path, title: str = "") -> Path:
     ax.set_ylabel("label")
     ax.set_title(title or "posteriors (grey), reference and Viterbi alignment", fontsize=9)
     ax.legend(loc="upper right", fontsize=8)
-    fig.tight_layout()
-    path = Path(path)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)

@@ -105,11 +105,9 @@ def main() -> None:
     torch.save(blob, tmp)
     tmp.replace(args.model)
 
-    import matplotlib
+    from fsttopo.data.plot import pyplot, save_figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.5), sharey=True)
     for ax, (name, scores) in zip(axes, (("dev (flite-awb)", dev), ("test (held-out voices)", test))):
         for kind in KINDS:
@@ -119,8 +117,7 @@ def main() -> None:
         ax.set_xlabel("relative utterance confidence")
     axes[0].set_ylabel("utterances")
     axes[0].legend()
-    fig.tight_layout()
-    fig.savefig(args.out / "confidence_calibration.png", dpi=120)
+    save_figure(fig, args.out / "confidence_calibration.png", dpi=120)
     print(json.dumps(result, indent=1))
 
 

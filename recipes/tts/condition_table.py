@@ -103,11 +103,9 @@ def plot_conditions(results: Mapping[str, Mapping[str, ConditionScores]], path: 
     """Grouped bars of the mean error per condition for each aligner, the 90th percentile as a
     marker above each bar (log scale, ms) and the share of failed words where there are any (the
     mean leaves them out), written as a PNG to ``path``."""
-    import matplotlib
+    from fsttopo.data.plot import pyplot, save_figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     conditions = list(results)
     aligners = list(dict.fromkeys(a for rows in results.values() for a in rows))
     width = 0.8 / max(1, len(aligners))
@@ -131,9 +129,4 @@ def plot_conditions(results: Mapping[str, Mapping[str, ConditionScores]], path: 
     ax.set_title(title)
     ax.grid(axis="y", which="both", alpha=0.3)
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, dpi=120)
