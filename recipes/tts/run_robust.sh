@@ -2,11 +2,12 @@
 # The robust shipped model (issue 13, docs/augmentation.md): the clean model fine-tuned on augmented
 # audio in three stages, dev selection, the boundary detector re-tuned for it, shipping, calibration,
 # and the degraded-conditions table against pocketsphinx.
-#   bash recipes/tts/run_robust.sh [DATA=data/tts] [EXP=exp/tts]
+#   bash recipes/tts/run_robust.sh [DATA=data/tts]
+# (the stage configs start from exp/tts/hmm_robust*/epoch3.pt: the experiments go to exp/tts)
 # About 70 min of training on 2 cores (3 x 3 epochs of 71 batches, 4-5 s a batch on an idle machine).
 set -e
 DATA=${1:-data/tts}
-EXP=${2:-exp/tts}
+EXP=exp/tts
 M=$DATA/manifests
 PY=.venv/bin/python
 train() {  # $1 = config name (its train.init_from names the previous stage's epoch file)
@@ -23,16 +24,21 @@ $PY recipes/tts/tune.py --exp $EXP/hmm_robust_stage3
 $PY recipes/tts/ship.py --tuned $EXP/hmm_robust_stage3/tuned.json --lm-text /nonexistent --out $EXP/robust_ship
 # 3. The boundary detector (docs/boundaries.md), its refinement settings tuned on dev for this aligner.
 $PY recipes/tts/train_boundary.py baseline --model $EXP/robust_ship/model.pt --out $EXP/boundary/baseline --methods posterior
-$PY recipes/tts/train_boundary.py train --targets word --epochs 8 --max-minutes 14 --out $EXP/boundary/word/detector.pt
-$PY recipes/tts/train_boundary.py evaluate --detector $EXP/boundary/word/detector.pt --baseline $EXP/boundary/baseline \
-    --out $EXP/boundary/word/results.md
-$PY recipes/tts/train_boundary.py ship --detector $EXP/boundary/word/detector.pt --tuned $EXP/boundary/word/results.json \
+#    The shipped one is the word-target detector trained with noisy copies of half the cuts (word_aug).
+$PY recipes/tts/train_boundary.py train --targets word --augment 0.5 --augment-cache $EXP/boundary/augmented_0.5_seed0.pt \
+    --epochs 8 --max-minutes 14 --out $EXP/boundary/word_aug/detector.pt
+$PY recipes/tts/train_boundary.py evaluate --detector $EXP/boundary/word_aug/detector.pt --baseline $EXP/boundary/baseline \
+    --out $EXP/boundary/word_aug/results.md
+$PY recipes/tts/train_boundary.py ship --detector $EXP/boundary/word_aug/detector.pt --tuned $EXP/boundary/word_aug/results.json \
     --model $EXP/robust_ship/model.pt --default --out $EXP/robust_ship/model_refined.pt \
-    --refiner-out fsttopo/assets/model/boundary_detector.pt
-# 4. Ship (with its word decoder and the detector, which ship.py takes from OUT/boundary_detector.pt), calibrate the low-confidence flag.
-$PY recipes/tts/ship.py --tuned $EXP/hmm_robust_stage3/tuned.json --lm-text $DATA/text/train.jsonl --out fsttopo/assets/model
-$PY recipes/tts/calibrate_confidence.py --model fsttopo/assets/model/model.pt --dev $M/cuts_dev.jsonl.gz \
-    --test $M/cuts_test.jsonl.gz --test-limit 250 --out $EXP/calibration
+    --refiner-out $EXP/boundary/word_aug/refiner.pt
+# 4. Ship as fsttopo/assets/model_robust (`--model robust`) with the detector and no word decoder
+#    (an --lm-text that is no file skips it), calibrate the low-confidence flag.
+R=fsttopo/assets/model_robust
+$PY recipes/tts/ship.py --tuned $EXP/hmm_robust_stage3/tuned.json --boundary-detector $EXP/boundary/word_aug/refiner.pt \
+    --lm-text "" --out $R
+$PY recipes/tts/calibrate_confidence.py --model $R/model.pt --dev $M/cuts_dev.jsonl.gz \
+    --test $M/cuts_test.jsonl.gz --test-limit 250 --out $EXP/calibration_robust
 # 5. Degraded test copies and the table against pocketsphinx 5.1.1 and torchaudio (needs the [bench] extra).
 $PY recipes/tts/degrade.py --out $DATA/degraded
-$PY recipes/tts/eval_conditions.py --degraded $DATA/degraded --out $EXP/conditions --limit 50 --silence-limit 10
+$PY recipes/tts/eval_conditions.py --degraded $DATA/degraded --out $EXP/conditions --limit 50 --silence-limit 10 --model robust
