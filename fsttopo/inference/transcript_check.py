@@ -42,7 +42,8 @@ def check_transcripts(aligner: "Aligner", texts: Sequence[str], feature_frames: 
                       utterance_ids: Sequence[str] | None = None) -> list[PronouncedTranscript]:
     """ValueError naming the first transcript that cannot be aligned to its audio, before any
     feature or model work: words outside the lexicon with ``oov="error"`` (all named), no words, or
-    more tokens than model frames.
+    more tokens than model frames (:class:`~fsttopo.engine.intersect.NoPathError`, as the engine
+    raises when it finds no path).
 
     Args:
         aligner: gives the lexicon, the model's downsampling and the defaults.
