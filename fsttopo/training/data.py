@@ -72,13 +72,24 @@ class AugmentedCutBatches(CutBatches):
     uniformly from ``speed_range`` (:func:`~fsttopo.training.augment.speed`, Kaldi's speed
     perturbation: tempo and pitch move together), which full-sum training can take because it needs
     no times. Its draw comes after the chain's, so ``speed_prob=0`` leaves earlier runs unchanged.
+
+    With probability ``digital_silence_prob`` a whole batch instead gets up to ``digital_silence_pad``
+    seconds of digital silence at each end of every cut and no additive noise, so that the silence
+    stays exact zeros: edited and synthesized files have minutes of it, and a model that has heard
+    silence only under noise drifts words into it (tests/test_silence.py). The draw is per batch
+    because the batch is padded to its longest cut: one long cut would make the whole batch long.
+    It has a random stream of its own, so ``digital_silence_prob=0`` leaves earlier runs unchanged.
     """
 
     def __init__(self, lexicon: WordEncoder, config, seed: int = 0, silence_pad: float = 0.0,
-                 speed_prob: float = 0.0, speed_range: tuple[float, float] = (0.9, 1.1)):
+                 speed_prob: float = 0.0, speed_range: tuple[float, float] = (0.9, 1.1),
+                 digital_silence_prob: float = 0.0, digital_silence_pad: float = 0.0):
         super().__init__(lexicon)
-        if not 0 <= silence_pad < float("inf"):
-            raise ValueError(f"silence_pad must be a finite number of seconds >= 0, got {silence_pad}")
+        for name, value in (("silence_pad", silence_pad), ("digital_silence_pad", digital_silence_pad)):
+            if not 0 <= value < float("inf"):
+                raise ValueError(f"{name} must be a finite number of seconds >= 0, got {value}")
+        if not 0 <= digital_silence_prob <= 1:
+            raise ValueError(f"digital_silence_prob must be in [0, 1], got {digital_silence_prob}")
         if not 0 <= speed_prob <= 1:
             raise ValueError(f"speed_prob must be in [0, 1], got {speed_prob}")
         low, high = speed_range
@@ -89,12 +100,15 @@ class AugmentedCutBatches(CutBatches):
         self.silence_pad = silence_pad
         self.speed_prob = speed_prob
         self.speed_range = (float(low), float(high))
+        self.digital_silence_prob = digital_silence_prob
+        self.digital_silence_pad = digital_silence_pad
         self.epoch = 0
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
 
     def features(self, cuts: list) -> list[torch.Tensor]:
+        import dataclasses
         import zlib
 
         import numpy as np
@@ -103,14 +117,19 @@ class AugmentedCutBatches(CutBatches):
         from .augment import augment, speed
 
         audio = [cut.load_audio()[0].astype(np.float32) for cut in cuts]
+        config, pad = self.config, self.silence_pad
+        if self.digital_silence_prob:
+            batch_key = zlib.crc32(" ".join(cut.id for cut in cuts).encode("utf-8"))
+            if np.random.default_rng([self.seed, self.epoch, batch_key, 1]).uniform() < self.digital_silence_prob:
+                config, pad = dataclasses.replace(config, noise_prob=0.0), self.digital_silence_pad
         out = []
         for i, (cut, samples) in enumerate(zip(cuts, audio)):
             rng = np.random.default_rng([self.seed, self.epoch, zlib.crc32(cut.id.encode("utf-8"))])
             others = [a for j, a in enumerate(audio) if j != i] or [samples[::-1].copy()]
-            if self.silence_pad:
-                lead, trail = (int(rng.uniform(0, self.silence_pad) * cut.sampling_rate) for _ in range(2))
+            if pad:
+                lead, trail = (int(rng.uniform(0, pad) * cut.sampling_rate) for _ in range(2))
                 samples = np.concatenate([np.zeros(lead, np.float32), samples, np.zeros(trail, np.float32)])
-            noisy, _ = augment(samples, cut.sampling_rate, self.config, rng, babble_sources=others)
+            noisy, _ = augment(samples, cut.sampling_rate, config, rng, babble_sources=others)
             if self.speed_prob and rng.uniform() < self.speed_prob:
                 noisy, _ = speed(noisy, cut.sampling_rate, rng.uniform(*self.speed_range))
             out.append(compute_features(noisy, cut.sampling_rate))

@@ -44,6 +44,8 @@ class TrainConfig:
     silence_pad: float = 0.0      # with augment: up to this many seconds of silence added at each end first
     speed_prob: float = 0.0       # with augment: share of cuts speed-perturbed by a factor in speed_range
     speed_range: tuple[float, float] = (0.9, 1.1)
+    digital_silence_prob: float = 0.0  # with augment: share of batches padded with digital silence, no noise
+    digital_silence_pad: float = 0.0   # ... up to this many seconds at each end of every cut
 
 
     def __post_init__(self) -> None:
@@ -140,7 +142,8 @@ def train(model_config: ModelConfig, objective_config: ObjectiveConfig, config: 
     sampler = make_sampler(train_cuts, config.max_duration, shuffle=True, seed=config.seed,
                            world_size=world if distributed else None, rank=rank if distributed else None)
     dataset = (AugmentedCutBatches(lexicon, AugmentConfig(**config.augment), config.seed, config.silence_pad,
-                                   config.speed_prob, tuple(config.speed_range))
+                                   config.speed_prob, tuple(config.speed_range),
+                                   config.digital_silence_prob, config.digital_silence_pad)
                if config.augment is not None else CutBatches(lexicon))
     loader = torch.utils.data.DataLoader(dataset, sampler=sampler, batch_size=None, num_workers=0)
     steps_per_epoch = max(sum(1 for _ in make_sampler(train_cuts, config.max_duration, shuffle=False,
