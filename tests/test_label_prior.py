@@ -138,3 +138,25 @@ def test_speed_perturbation_changes_the_length_by_the_factor(cuts):
     for bad in ({"speed_prob": 1.5}, {"speed_range": (0.3, 1.0)}, {"speed_range": (1.1, 0.9)}):
         with pytest.raises(ValueError, match="speed_"):
             AugmentedCutBatches(Lexicon.from_cmudict(), off, **bad)
+
+
+def test_digital_silence_batches_pad_every_cut_with_exact_silence_and_no_noise(cuts):
+    from fsttopo.training import AugmentedCutBatches
+    from fsttopo.training.augment import AugmentConfig
+
+    noisy = AugmentConfig(reverb_prob=0, noise_prob=1.0, telephone_prob=0, gain_prob=0, clip_prob=0)
+    some = list(cuts)[:2]
+    plain = AugmentedCutBatches(Lexicon.from_cmudict(), noisy).features(some)
+    digital = AugmentedCutBatches(Lexicon.from_cmudict(), noisy, digital_silence_prob=1.0,
+                                  digital_silence_pad=3.0).features(some)
+    for p, d in zip(plain, digital):
+        extra = d.shape[0] - p.shape[0]
+        assert 0 < extra <= 600  # two draws of at most 3 s each, 10 ms frames
+        floor = d.min()
+        silent = (d - floor).abs().max(1).values < 1e-4  # every mel bin at the log floor: no noise was added
+        assert int(silent.sum()) >= extra - 10
+    never = AugmentedCutBatches(Lexicon.from_cmudict(), noisy, digital_silence_prob=0.0, digital_silence_pad=3.0)
+    assert all(torch.equal(a, b) for a, b in zip(never.features(some), plain))  # earlier runs unchanged
+    for bad in ({"digital_silence_prob": -0.1}, {"digital_silence_pad": float("inf")}):
+        with pytest.raises(ValueError, match="digital_silence_"):
+            AugmentedCutBatches(Lexicon.from_cmudict(), noisy, **bad)
