@@ -46,6 +46,7 @@ from fsttopo.data.plot import plot_boundary_errors
 from fsttopo.decode import WordLM
 from fsttopo.recognizer import Recognizer, transcribe_cuts
 from fsttopo.scoring import markdown_table, score_alignments, word_boundary_errors, word_error_rate
+from fsttopo.tuning import epoch_files, signed_word_errors, tune_alignment_options
 from recipes.tts.text import pool_transcripts
 
 EXPERIMENTS = {  # directory -> row name
@@ -129,80 +130,10 @@ def boundary_errors(hyps: list[UtteranceAlignment], refs: dict[str, UtteranceAli
     return errors, float(np.median(signed[:, 0])), float(np.median(signed[:, 1]))
 
 
-def signed_word_errors(hyps: list[UtteranceAlignment], refs: dict[str, UtteranceAlignment]) -> np.ndarray:
-    """``[words, 2]`` signed start and end errors of every word (ms; positive = hypothesis late)."""
-    return np.array([(1000 * (h.start - r.start), 1000 * (h.end - r.end)) for a in hyps
-                     for h, r in zip(a.words, refs[a.utterance_id].words)])
-
-
-PENALTIES = (0.0, 0.5, 1.0, 2.0, 4.0, 8.0)
-PRIOR_SCALES = (0.0, 0.5, 1.0, 1.5)
-TUNED_METHODS = ("viterbi", "posterior")
-SHIFTS_MS = np.arange(-20.0, 20.5, 1.0)
-
-
-def epoch_files(exp_dir: Path) -> list[Path]:
-    """``epoch<N>.pt`` of a training run in epoch order (``model.pt`` alone if there are none)."""
-    files = sorted(exp_dir.glob("epoch*.pt"), key=lambda f: int(f.stem[len("epoch"):]))
-    return files or [exp_dir / "model.pt"]
-
-
-def best_time_shift(hyps: list[UtteranceAlignment], refs: dict[str, UtteranceAlignment]) -> tuple[float, float]:
-    """The shift (seconds, from -20 to 20 ms in 1 ms steps) that added to every word boundary of
-    ``hyps`` gives the lowest mean word-boundary error against ``refs``, and that error (ms)."""
-    signed = signed_word_errors(hyps, refs)
-    tse = [float(np.abs(signed + d).mean()) for d in SHIFTS_MS]
-    best = int(np.argmin(tse))
-    return float(SHIFTS_MS[best]) / 1000, tse[best]
-
-
 def tune_on_dev(exp_dir: Path, dev_cuts, max_duration: float = 200.0) -> dict[str, dict]:
-    """Model selection on the dev voice, per alignment method (Viterbi, posterior): the epoch and
-    alignment-time silence/blank penalty and prior scale (paper Table 14) with the lowest mean
-    word-boundary error on one frame-grid phase, then the time shift that is best when aligning
-    that choice on as many phases as the model downsamples (phases barely interact with the other
-    options and multiply the cost). Each model is encoded once per epoch. Returns ``{method:
-    {"model", "epoch", "epochs", **alignment options, "dev_tse_ms"}}``."""
-    from fsttopo.training.data import make_sampler
-
-    refs = {r.utterance_id: r for r in from_cuts(dev_cuts)}
-    batches = [list(b) for b in make_sampler(dev_cuts, max_duration, shuffle=False)]
-    features = [[torch.from_numpy(c.load_features()).float() for c in batch] for batch in batches]
-
-    def dev_error(aligner, encoded, options):
-        hyps = []
-        for enc, batch, feats in zip(encoded, batches, features):
-            sups = [c.supervisions[0] for c in batch]
-            hyps += aligner.align_encoded(enc, [s.text for s in sups], [f.shape[0] * FEATURE_SHIFT for f in feats],
-                                          [s.id for s in sups], offsets=[c.start for c in batch], **options).alignments
-        return best_time_shift(hyps, refs)
-
-    files = epoch_files(exp_dir)
-    best: dict[str, dict] = {}
-    for epoch, path in enumerate(files, 1):
-        aligner = Aligner.from_file(path)
-        encoded = [aligner.encode(feats, 1) for feats in features]
-        for method in TUNED_METHODS:
-            for penalty in PENALTIES:
-                for prior in PRIOR_SCALES:
-                    options = {"method": method, "blank_penalty": penalty, "prior_scale": prior,
-                               "posterior_scale": 1.0, "phases": 1}
-                    shift, tse = dev_error(aligner, encoded, options)
-                    print(f"  dev: {path.name} {method} penalty {penalty} prior {prior}: TSE {tse:.1f} ms "
-                          f"(shift {1000 * shift:+.0f} ms)")
-                    if method not in best or tse < best[method]["dev_tse_ms"]:
-                        best[method] = {"model": str(path), "epoch": epoch, "epochs": len(files), **options,
-                                        "time_shift": shift, "dev_tse_ms": tse}
-    for method, choice in best.items():
-        aligner = Aligner.from_file(choice["model"])
-        phases = aligner.model.config.subsampling
-        options = {k: choice[k] for k in ALIGN_OPTIONS if k != "time_shift"} | {"phases": phases}
-        shift, tse = dev_error(aligner, [aligner.encode(feats, phases) for feats in features], options)
-        print(f"  dev: {Path(choice['model']).name} {method} with {phases} phases: TSE {tse:.1f} ms "
-              f"(shift {1000 * shift:+.0f} ms)")
-        if tse < choice["dev_tse_ms"]:
-            choice.update(phases=phases, time_shift=shift, dev_tse_ms=tse)
-    return best
+    """Model selection on the dev voice by reference word times (:func:`fsttopo.tuning.tune_alignment_options`
+    over the experiment's epoch files)."""
+    return tune_alignment_options(epoch_files(exp_dir), dev_cuts, "references", max_duration)
 
 
 def main() -> None:
@@ -302,13 +233,13 @@ def main() -> None:
                      f"shift {1000 * choice['time_shift']:+.0f} ms")
             run(choice["model"], f"{title}, dev-selected {label}", cuts, options, exp_dir / f"ali_{method}_selected",
                 name)
-        choice = min(choices.values(), key=lambda c: c["dev_tse_ms"])
+        choice = min(choices.values(), key=lambda c: c["dev_error_ms"])
         tuned[name] = {"title": title, "exp": str(exp_dir), **choice}
         if ctc and choice["epoch"] != choice["epochs"]:
             baseline(choice["model"],
                      f"CTC epoch {choice['epoch']}/{choice['epochs']} + torchaudio forced_align", name)
     if tuned:  # what the phases and the time shift add to the dev-best aligner
-        best = min(tuned.values(), key=lambda c: c["dev_tse_ms"])
+        best = min(tuned.values(), key=lambda c: c["dev_error_ms"])
         options = {k: best[k] for k in ALIGN_OPTIONS}
         for change, label in (({"time_shift": 0.0}, "no time shift"), ({"phases": 1}, "1 phase"),
                               ({"phases": 1, "time_shift": 0.0}, "1 phase, no time shift")):
@@ -330,7 +261,7 @@ def main() -> None:
         lines += ["", f"| model | method | dev-selected epoch | penalty | prior scale | phases | shift [ms] | "
                       f"dev TSE [ms] ({len(dev)} utt.) |", "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
         lines += [f"| {t['title']} | {t['method']} | {t['epoch']}/{t['epochs']} | {t['blank_penalty']:g} | "
-                  f"{t['prior_scale']:g} | {t['phases']} | {1000 * t['time_shift']:+.0f} | {t['dev_tse_ms']:.1f} |"
+                  f"{t['prior_scale']:g} | {t['phases']} | {1000 * t['time_shift']:+.0f} | {t['dev_error_ms']:.1f} |"
                   for t in tuned.values()]
     lines += ["", "| aligner | median start error [ms] | median end error [ms] |", "| --- | ---: | ---: |"]
     lines += [f"| {k} | {s:+.1f} | {e:+.1f} |" for k, (s, e) in bias.items()]

@@ -43,7 +43,7 @@ def main() -> None:
         p.error("give --exp, --tuned or both")
     if args.exp is None:
         tuned = json.loads(args.tuned.read_text())
-        args.exp = Path(min(tuned.values(), key=lambda entry: entry["dev_tse_ms"])["exp"])
+        args.exp = Path(min(tuned.values(), key=lambda entry: entry["dev_error_ms"])["exp"])
     exp, out = args.exp, Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     log = torch.load(exp / "model.pt", map_location="cpu", weights_only=False).get("log", [])

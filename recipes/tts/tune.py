@@ -35,14 +35,14 @@ def main() -> None:
     set_threads(args.threads)
     dev = load_manifest_lazy(args.dev).to_eager().subset(first=args.dev_utterances)
     best = tune_on_dev(args.exp, dev)
-    choice = min(best.values(), key=lambda entry: entry["dev_tse_ms"])
+    choice = min(best.values(), key=lambda entry: entry["dev_error_ms"])
     out = args.out or args.exp / "tuned.json"
     out.write_text(json.dumps({args.exp.name: {**choice, "exp": str(args.exp)}}, indent=1))
     for method, entry in best.items():
-        print(f"  {method}: dev TSE {entry['dev_tse_ms']:.1f} ms")
+        print(f"  {method}: dev TSE {entry['dev_error_ms']:.1f} ms")
     print(f"{args.exp.name}: {choice['method']}, epoch {choice['epoch']}/{choice['epochs']}, penalty "
           f"{choice['blank_penalty']} / prior {choice['prior_scale']}, {choice['phases']} phases, shift "
-          f"{1000 * choice['time_shift']:+.0f} ms: dev TSE {choice['dev_tse_ms']:.1f} ms -> {out}")
+          f"{1000 * choice['time_shift']:+.0f} ms: dev TSE {choice['dev_error_ms']:.1f} ms -> {out}")
 
 
 if __name__ == "__main__":
