@@ -1,0 +1,250 @@
+"""Train an aligner on a corpus and align it, in one resumable run (``fsttopo train-align``).
+
+The stages, each recorded in ``OUT/train_align.json`` when done so that a stopped run resumes
+where it stopped (a training stage resumes from its last epoch):
+
+1. ``prepare``: the corpus directory into Lhotse manifests with features, dev speakers held out
+   (:func:`fsttopo.data.corpus.prepare_corpus`), every unusable file reported;
+2. ``units``: the token table and lexicon (graphemes of the transcripts, an MFA pronunciation
+   dictionary, or CMUdict), every transcript checked before any training: a word the units cannot
+   spell stops the run here, not mid-epoch;
+3. ``ctc``: CTC from scratch. The HMM does not train from scratch (all silence after an epoch:
+   docs/results.md), so CTC is the bootstrap of every topology;
+4. ``final``: the requested topology initialized from the CTC model (skipped for plain CTC);
+5. ``tune``: epoch and alignment options chosen on the dev speakers (:mod:`fsttopo.tuning`), by
+   reference times when every dev file has a TextGrid, else by pause edges;
+6. ``model``: ``OUT/model.pt``, with the units, the label prior and the tuned options inside;
+7. ``align``: every file of the corpus aligned into ``OUT/alignments`` (JSON, TextGrid, CTM;
+   :func:`fsttopo.directory.align_directory`), and scored where TextGrids exist.
+
+The number of epochs follows from the corpus size: each training stage runs at least ``steps``
+optimizer steps (and at most ``max_epochs`` epochs), so a small corpus gets more epochs.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+__all__ = ["TOPOLOGIES", "UNITS", "TrainAlignConfig", "train_align", "epochs_for"]
+
+TOPOLOGIES = {  # --topology -> the objective of the final stage (recipes/tts/configs, docs/results.md)
+    "hmm": {"topology": "hmm", "posterior_scale": 0.5, "prior": "batch", "prior_scale": 0.1,
+            "transition_scale": 0.0},
+    "hmm-transition": {"topology": "hmm", "posterior_scale": 0.7, "prior_scale": 0.0, "transition_scale": 0.3},
+    "ctc": {"topology": "ctc"},
+    "ctc-no-forced-blank": {"topology": "ctc-no-forced-blank"},
+}
+UNITS = ("graphemes", "dictionary", "cmudict")
+MODEL = {"subsampling": 4, "frontend_channels": 32, "d_model": 128, "num_layers": 4, "num_heads": 4,
+         "ffn_dim": 512, "conv_kernel": 15, "dropout": 0.1}
+"""The architecture of the shipped English models (1.6 M parameters; 2 CPU cores train it at
+about 0.5 s of compute per second of audio and epoch)."""
+
+
+@dataclass
+class TrainAlignConfig:
+    """What ``train_align`` does; a resumed run must have the same one.
+
+    Attributes:
+        units: ``"graphemes"`` (the characters of the transcripts), ``"dictionary"`` (an MFA
+            pronunciation dictionary, ``dictionary``) or ``"cmudict"`` (English phones).
+        dictionary: the dictionary file for ``units="dictionary"``.
+        language: language code for writing out numbers (num2words, e.g. ``"it"``), graphemes only.
+        topology: the final model's topology (:data:`TOPOLOGIES`).
+        steps: optimizer steps each training stage runs at least (epochs rounded up).
+        max_epochs: most epochs of each training stage.
+        max_duration: seconds of audio per training batch.
+        peak_lr: the CTC stage's learning rate (the final stage's is half of it).
+        criterion: how options are tuned: ``"references"``, ``"pauses"`` or None (references when
+            every dev file has them).
+        dev_speakers: speakers held out for tuning (None: a seeded ``dev_fraction`` of them).
+        dev_fraction: share of speakers held out when ``dev_speakers`` is None.
+        jobs: processes for feature extraction.
+        seed: seed of the dev split and of training.
+        model: the encoder architecture (:class:`fsttopo.models.ModelConfig` fields but num_tokens).
+    """
+
+    units: str = "graphemes"
+    dictionary: str | None = None
+    language: str | None = None
+    topology: str = "hmm"
+    steps: int = 600
+    max_epochs: int = 40
+    max_duration: float = 30.0
+    peak_lr: float = 1e-3
+    criterion: str | None = None
+    dev_speakers: list[str] | None = None
+    dev_fraction: float = 0.1
+    jobs: int = 1
+    seed: int = 0
+    model: dict = field(default_factory=lambda: dict(MODEL))
+
+    def __post_init__(self) -> None:
+        if self.units not in UNITS:
+            raise ValueError(f"units must be one of {UNITS}, got {self.units!r}")
+        if (self.units == "dictionary") != (self.dictionary is not None):
+            raise ValueError("units='dictionary' needs a dictionary file, and a dictionary needs units='dictionary'")
+        if self.topology not in TOPOLOGIES:
+            raise ValueError(f"topology must be one of {list(TOPOLOGIES)}, got {self.topology!r}")
+        if self.steps < 1 or self.max_epochs < 1 or not self.max_duration > 0 or not self.peak_lr > 0:
+            raise ValueError(f"steps, max_epochs, max_duration and peak_lr must be positive: {self}")
+        if self.criterion not in (None, "references", "pauses"):
+            raise ValueError(f"criterion must be 'references', 'pauses' or None, got {self.criterion!r}")
+
+
+def epochs_for(train_seconds: float, config: TrainAlignConfig) -> int:
+    """Epochs of a training stage: enough for ``config.steps`` batches of ``config.max_duration``
+    seconds over ``train_seconds`` of audio, at most ``config.max_epochs``."""
+    steps_per_epoch = max(1, math.ceil(train_seconds / config.max_duration))
+    return max(1, min(config.max_epochs, math.ceil(config.steps / steps_per_epoch)))
+
+
+class _State:
+    """``OUT/train_align.json``: the config and the result of every finished stage."""
+
+    def __init__(self, out: Path, config: TrainAlignConfig, corpus: Path) -> None:
+        from .data.atomic import write_text_atomic
+
+        self._write = write_text_atomic
+        self.path = out / "train_align.json"
+        settings = {"corpus": str(corpus.resolve()), "config": asdict(config)}
+        if self.path.is_file():
+            saved = json.loads(self.path.read_text())
+            if {"corpus": saved.get("corpus"), "config": saved.get("config")} != json.loads(json.dumps(settings)):
+                raise ValueError(f"{out} holds a run of another corpus or with other settings "
+                                 f"({self.path}); use another --out, or --restart to start it anew")
+            self.stages = saved.get("stages", {})
+        else:
+            self.stages = {}
+        self.settings = settings
+
+    def done(self, stage: str, result: dict[str, Any]) -> None:
+        self.stages[stage] = result
+        self._write(self.path, json.dumps({**self.settings, "stages": self.stages}, indent=1))
+
+
+def _units(config: TrainAlignConfig, texts: list[str]):
+    from .data.graphemes import GraphemeUnits
+    from .data.lexicon import Lexicon
+
+    if config.units == "graphemes":
+        return GraphemeUnits.from_texts(texts, language=config.language)
+    if config.units == "dictionary":
+        return Lexicon.from_dictionary(config.dictionary)
+    return Lexicon.from_cmudict()
+
+
+def train_align(corpus: str | Path, out: str | Path, config: TrainAlignConfig | None = None, *,
+                resume: bool = True, log: Callable[[str], None] = print) -> dict[str, Any]:
+    """Run every stage not yet done (module docstring) and return the stages' results (what
+    ``OUT/train_align.json`` holds): ``prepare`` (utterances and hours per split, failed files),
+    ``units`` (kind, tokens), ``ctc``/``final`` (epochs, model file), ``tune`` (the choice),
+    ``model`` (path, size), ``align`` (files aligned and failed, word-boundary error where the
+    corpus has reference TextGrids). ``resume=False`` starts the run anew in ``out``."""
+    import shutil
+
+    from lhotse import load_manifest_lazy
+
+    from .aligner import Aligner
+    from .data.corpus import prepare_corpus
+    from .data.units import units_to_dict
+    from .directory import align_directory
+    from .models import ModelConfig
+    from .training import ObjectiveConfig, TrainConfig, read_model_file, save_model, train
+    from .training.texts import check_training_texts
+    from .tuning import epoch_files, tune_alignment_options
+
+    config = config or TrainAlignConfig()
+    corpus, out = Path(corpus), Path(out)
+    if not corpus.is_dir():
+        raise ValueError(f"corpus {str(corpus)!r} is not a directory")
+    if not resume and out.exists():
+        shutil.rmtree(out)
+    out.mkdir(parents=True, exist_ok=True)
+    state = _State(out, config, corpus)
+    stages = state.stages
+
+    if "prepare" not in stages:
+        log("== prepare: manifests and features")
+        prepared = prepare_corpus(corpus, out / "data", dev_speakers=config.dev_speakers,
+                                  dev_fraction=config.dev_fraction, seed=config.seed, num_jobs=config.jobs)
+        state.done("prepare", prepared.summary())
+    train_cuts = load_manifest_lazy(stages["prepare"]["train_cuts"])
+    dev_cuts = load_manifest_lazy(stages["prepare"]["dev_cuts"])
+
+    texts = [s.text for cuts in (train_cuts, dev_cuts) for c in cuts for s in c.supervisions]
+    units = _units(config, texts)
+    if "units" not in stages:
+        log(f"== units: {config.units}")
+        check_training_texts([train_cuts, dev_cuts], units)  # every unknown word at once, before training
+        state.done("units", {**units_to_dict(units, describe=True), "num_tokens": units.num_tokens})
+    model_config = ModelConfig(num_tokens=units.num_tokens, **config.model)
+    train_seconds = float(stages["prepare"]["train_seconds"])
+    epochs = epochs_for(train_seconds, config)
+
+    def run(stage: str, objective: dict, peak_lr: float, init_from: str | None) -> None:
+        if stage in stages:
+            return
+        log(f"== {stage}: {objective['topology']}, {epochs} epochs")
+        train_config = TrainConfig(epochs=epochs, max_duration=config.max_duration, peak_lr=peak_lr,
+                                   seed=config.seed, init_from=init_from)
+        path = train(model_config, ObjectiveConfig(**objective), train_config, train_cuts, dev_cuts, units,
+                     units.tokens, out / stage, resume=True)
+        state.done(stage, {"epochs": epochs, "model": str(path), "dir": str(out / stage)})
+
+    run("ctc", TOPOLOGIES["ctc"], config.peak_lr, None)
+    final = "ctc"
+    if config.topology != "ctc":
+        run("final", TOPOLOGIES[config.topology], config.peak_lr / 2, stages["ctc"]["model"])
+        final = "final"
+
+    if "tune" not in stages:
+        has_refs = all(c.supervisions[0].alignment and "word" in c.supervisions[0].alignment for c in dev_cuts)
+        criterion = config.criterion or ("references" if has_refs else "pauses")
+        log(f"== tune: epoch and alignment options on {len(list(dev_cuts))} dev files, by {criterion}")
+        choices = tune_alignment_options(epoch_files(stages[final]["dir"]), dev_cuts, criterion, log=log)
+        state.done("tune", min(choices.values(), key=lambda c: c["dev_error_ms"]))
+    choice = stages["tune"]
+
+    model_path = out / "model.pt"
+    if "model" not in stages:
+        from .inference import ALIGN_OPTIONS
+
+        f = read_model_file(choice["model"])
+        save_model(model_path, f.model, f.objective, f.tokens, align_options={k: choice[k] for k in ALIGN_OPTIONS},
+                   log_prior=f.log_prior, units=units)
+        state.done("model", {"path": str(model_path), "megabytes": round(model_path.stat().st_size / 1e6, 2)})
+
+    if "align" not in stages:
+        log("== align: the whole corpus")
+        from .output_dir import file_identity
+
+        aligner = Aligner.from_file(model_path)
+        result = align_directory(aligner, corpus, out / "alignments", resume=True,
+                                 identity={"model": file_identity(model_path)})
+        state.done("align", {"aligned": len(result.alignments), "failed": result.failed_files,
+                             **_score(result.alignments, corpus, stages["prepare"].get("dev_speakers", []))})
+    return stages
+
+
+def _score(alignments, corpus: Path, dev_speakers: list[str]) -> dict[str, Any]:
+    """Mean word-boundary error (ms) against the TextGrids beside the corpus's audio files, over all
+    files and over the dev speakers' (empty when the corpus has none)."""
+    from .data.export import read_textgrid
+    from .scoring import word_boundary_errors
+
+    errors: dict[str, list[float]] = {"all": [], "dev": []}
+    for ali in alignments:
+        grid = corpus / f"{ali.utterance_id}.TextGrid"
+        if not grid.is_file():
+            continue
+        ref = read_textgrid(grid, ali.utterance_id)
+        pairs = [e for pair in word_boundary_errors(ali, ref) for e in pair]
+        errors["all"] += pairs
+        if ali.utterance_id.split("/", 1)[0] in dev_speakers:
+            errors["dev"] += pairs
+    return {f"word_boundary_error_ms_{k}": round(sum(v) / len(v), 2) for k, v in errors.items() if v}
