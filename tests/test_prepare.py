@@ -220,6 +220,9 @@ def test_single_speaker_splits_utterances(tmp_path):
     assert result.split == "utterance" and result.utterances == {"train": 4, "dev": 1}
     assert result.train_speakers == result.dev_speakers == ["anna"]
     assert json.loads(result.paths["summary"].read_text())["split"] == "utterance"
+    result = prepare_corpus(root, tmp_path / "out", dev_fraction=0, features=False, progress=False)
+    assert result.utterances == {"train": 5, "dev": 0} and "cuts_dev" not in result.paths
+    assert not (tmp_path / "out/cuts_dev.jsonl.gz").exists()
 
 
 def test_cli_prepare(tmp_path, capsys):

@@ -66,7 +66,8 @@ class PreparedCorpus:
 
     Attributes:
         out: the output directory.
-        paths: output name (a key of :data:`OUTPUTS`) -> its file.
+        paths: output name (a key of :data:`OUTPUTS`) -> its file; no ``"cuts_dev"`` when the dev
+            split is empty (Lhotse cannot read an empty cut manifest back).
         train_speakers, dev_speakers: the speakers of each split, sorted (with ``split == "utterance"``
             both are the one speaker).
         split: ``"speaker"`` (no speaker in both splits) or ``"utterance"`` (a single speaker: its
@@ -282,7 +283,8 @@ def prepare_corpus(corpus: str | Path, out: str | Path, dev_speakers: list[str] 
     Writes into ``out`` the files of :data:`OUTPUTS`: ``recordings.jsonl.gz``,
     ``supervisions.jsonl.gz`` (every usable file), ``cuts_train.jsonl.gz`` / ``cuts_dev.jsonl.gz``
     (split by speaker: ``dev_speakers``, else about ``dev_fraction`` of the speakers drawn with
-    ``seed``; a single speaker's utterances are split instead), ``failed.tsv`` (every file left
+    ``seed``; a single speaker's utterances are split instead; no dev file when the dev split is
+    empty, ``dev_fraction=0``), ``failed.tsv`` (every file left
     out, with its reason) and ``prepare.json`` (the summary). With ``features``, 80-dim Fbank
     ``[T, 80]`` at 10 ms computed by ``num_jobs`` processes (call under an ``if __name__ ==
     "__main__":`` guard when ``num_jobs > 1``) into ``out/feats``; without, the cuts hold only
@@ -307,19 +309,21 @@ def prepare_corpus(corpus: str | Path, out: str | Path, dev_speakers: list[str] 
         cuts = _retarget(cuts, staged.path, staged.target)
         parts = {"train": cuts.filter(lambda c: c.id not in dev_ids).to_eager(),
                  "dev": cuts.filter(lambda c: c.id in dev_ids).to_eager()}
-        paths = {name: staged.target / file for name, file in OUTPUTS.items()}
+        paths = {name: staged.target / file for name, file in OUTPUTS.items()
+                 if name != "cuts_dev" or len(parts["dev"])}
         RecordingSet.from_recordings(c.recording for c in cuts).to_file(staged.path / OUTPUTS["recordings"])
         SupervisionSet.from_segments(s for c in cuts for s in c.supervisions).to_file(
             staged.path / OUTPUTS["supervisions"])
         for part, part_cuts in parts.items():
-            part_cuts.to_file(staged.path / OUTPUTS[f"cuts_{part}"])
+            if f"cuts_{part}" in paths:
+                part_cuts.to_file(staged.path / OUTPUTS[f"cuts_{part}"])
         write_problems(problems, staged.path / OUTPUTS["failed"])
         result = PreparedCorpus(staged.target, paths, train_speakers, dev_names, split,
                                 {k: len(v) for k, v in parts.items()}, {k: _hours(v) for k, v in parts.items()},
                                 files, problems, features)
         write_text_atomic(staged.path / OUTPUTS["summary"], json.dumps(_summary(result, root, seed, dev_fraction),
                                                                        ensure_ascii=False, indent=2) + "\n")
-        write_manifest([{"file": file, "command": "prepare", "corpus": str(root)} for file in OUTPUTS.values()],
+        write_manifest([{"file": path.name, "command": "prepare", "corpus": str(root)} for path in paths.values()],
                        staged.path)
     return result
 
@@ -348,7 +352,7 @@ def _summary(result: PreparedCorpus, root: Path, seed: int, dev_fraction: float)
 
 def format_prepared(result: PreparedCorpus) -> str:
     """A human-readable summary: utterances and hours per split, the speakers, the failed files."""
-    lines = [f"prepared {result.out}/ ({', '.join(OUTPUTS.values())})"]
+    lines = [f"prepared {result.out}/ ({', '.join(path.name for path in result.paths.values())})"]
     for part, speakers in (("train", result.train_speakers), ("dev", result.dev_speakers)):
         lines.append(f"  {part}: {result.utterances[part]} utterances, {result.hours[part]:.2f} h, "
                      f"{len(speakers)} speaker(s): {', '.join(speakers[:10])}{', ...' if len(speakers) > 10 else ''}")
