@@ -265,6 +265,7 @@ def _split(supervisions: list[SupervisionSegment], dev_speakers: list[str] | Non
 
 
 def _hours(cuts: CutSet) -> float:
+    """Hours of audio of the cuts."""
     return sum(c.duration for c in cuts) / 3600
 
 
@@ -275,23 +276,39 @@ def _check_options(dev_fraction: float, num_jobs: int) -> None:
         raise ValueError(f"num_jobs must be >= 1, got {num_jobs}")
 
 
+def _write_manifests(directory: Path, target: Path, cuts: CutSet, dev_ids: set[str],
+                     problems: list[Problem]) -> tuple[dict[str, Path], dict[str, CutSet]]:
+    """Write the manifests and ``failed.tsv`` into ``directory`` (to become ``target``); returns
+    :attr:`PreparedCorpus.paths` (under ``target``) and the cuts of each split."""
+    parts = {"train": cuts.filter(lambda c: c.id not in dev_ids).to_eager(),
+             "dev": cuts.filter(lambda c: c.id in dev_ids).to_eager()}
+    names = [name for name in OUTPUTS if name != "cuts_dev" or len(parts["dev"])]
+    RecordingSet.from_recordings(c.recording for c in cuts).to_file(directory / OUTPUTS["recordings"])
+    SupervisionSet.from_segments(s for c in cuts for s in c.supervisions).to_file(directory / OUTPUTS["supervisions"])
+    for part, part_cuts in parts.items():
+        if f"cuts_{part}" in names:
+            part_cuts.to_file(directory / OUTPUTS[f"cuts_{part}"])
+    write_problems(problems, directory / OUTPUTS["failed"])
+    return {name: target / OUTPUTS[name] for name in names}, parts
+
+
 def prepare_corpus(corpus: str | Path, out: str | Path, dev_speakers: list[str] | None = None,
                    dev_fraction: float = 0.1, seed: int = 0, num_jobs: int = 1, features: bool = True,
                    progress: bool = True) -> PreparedCorpus:
     """Lhotse manifests of an MFA-style corpus directory, ready for ``fsttopo train`` (see the module).
 
-    Writes into ``out`` the files of :data:`OUTPUTS`: ``recordings.jsonl.gz``,
-    ``supervisions.jsonl.gz`` (every usable file), ``cuts_train.jsonl.gz`` / ``cuts_dev.jsonl.gz``
+    Writes into ``out`` the files of :data:`OUTPUTS`: ``recordings.jsonl.gz`` and
+    ``supervisions.jsonl.gz`` (every usable file), ``cuts_train.jsonl.gz`` and ``cuts_dev.jsonl.gz``
     (split by speaker: ``dev_speakers``, else about ``dev_fraction`` of the speakers drawn with
     ``seed``; a single speaker's utterances are split instead; no dev file when the dev split is
-    empty, ``dev_fraction=0``), ``failed.tsv`` (every file left
-    out, with its reason) and ``prepare.json`` (the summary). With ``features``, 80-dim Fbank
-    ``[T, 80]`` at 10 ms computed by ``num_jobs`` processes (call under an ``if __name__ ==
-    "__main__":`` guard when ``num_jobs > 1``) into ``out/feats``; without, the cuts hold only
-    audio and training computes the features when it loads a batch.
+    empty), ``failed.tsv`` (every file left out, with its reason) and ``prepare.json`` (the
+    summary). With ``features``, 80-dim Fbank ``[T, 80]`` at 10 ms, computed by ``num_jobs``
+    processes (call under an ``if __name__ == "__main__":`` guard when ``num_jobs > 1``) into
+    ``out/feats.lca`` (``out/feats/`` with several jobs); without, the cuts hold only audio and
+    training computes the features when it loads a batch. ``progress``: tqdm bars on stderr.
 
     ValueError when ``corpus`` holds no audio file, no usable one, a ``dev_speakers`` name is not a
-    speaker, or ``out`` is a directory fsttopo did not write.
+    speaker, or ``out`` is a directory fsttopo did not write; then nothing is written.
     """
     _check_options(dev_fraction, num_jobs)
     root = Path(corpus).resolve()
@@ -307,17 +324,7 @@ def prepare_corpus(corpus: str | Path, out: str | Path, dev_speakers: list[str] 
         if features:
             cuts = compute_fbank(cuts, staged.path / "feats", num_jobs, progress_bar=progress)
         cuts = _retarget(cuts, staged.path, staged.target)
-        parts = {"train": cuts.filter(lambda c: c.id not in dev_ids).to_eager(),
-                 "dev": cuts.filter(lambda c: c.id in dev_ids).to_eager()}
-        paths = {name: staged.target / file for name, file in OUTPUTS.items()
-                 if name != "cuts_dev" or len(parts["dev"])}
-        RecordingSet.from_recordings(c.recording for c in cuts).to_file(staged.path / OUTPUTS["recordings"])
-        SupervisionSet.from_segments(s for c in cuts for s in c.supervisions).to_file(
-            staged.path / OUTPUTS["supervisions"])
-        for part, part_cuts in parts.items():
-            if f"cuts_{part}" in paths:
-                part_cuts.to_file(staged.path / OUTPUTS[f"cuts_{part}"])
-        write_problems(problems, staged.path / OUTPUTS["failed"])
+        paths, parts = _write_manifests(staged.path, staged.target, cuts, dev_ids, problems)
         result = PreparedCorpus(staged.target, paths, train_speakers, dev_names, split,
                                 {k: len(v) for k, v in parts.items()}, {k: _hours(v) for k, v in parts.items()},
                                 files, problems, features)
