@@ -190,6 +190,15 @@ def _validate(args: argparse.Namespace) -> None:
         sys.exit(3)
 
 
+def _prepare(args: argparse.Namespace) -> None:
+    from .data.corpus import format_prepared, prepare_corpus
+
+    dev = [s.strip() for s in args.dev_speakers.split(",") if s.strip()] if args.dev_speakers else None
+    result = prepare_corpus(args.corpus, args.out, dev_speakers=dev, dev_fraction=args.dev_fraction, seed=args.seed,
+                            num_jobs=args.jobs, features=not args.no_features)
+    print(format_prepared(result), end="")
+
+
 def _transcribe(args: argparse.Namespace) -> None:
     from pathlib import Path
 
@@ -350,6 +359,21 @@ def main(argv: list[str] | None = None) -> None:
                           "listed, and a problem only with 'error'")
     validate.add_argument("--out", help="also write the problems as 'file reason message' TSV to this file")
     validate.set_defaults(func=_validate)
+
+    prep = sub.add_parser("prepare", help="Lhotse manifests for 'fsttopo train' from a corpus directory as "
+                          "align-dir reads it (speaker sub-directories; NAME.TextGrid: reference alignment)")
+    prep.add_argument("corpus", help="root of the corpus; speaker = first directory below it (files in the root: "
+                      "the root's name)")
+    prep.add_argument("--out", required=True, help="output directory (recordings, supervisions, cuts_train, "
+                      "cuts_dev manifests, failed.tsv, prepare.json; replaced as a whole)")
+    prep.add_argument("--dev-speakers", help="comma-separated dev speakers (default: --dev-fraction of them, drawn)")
+    prep.add_argument("--dev-fraction", type=float, default=0.1, help="share of speakers for dev (a single "
+                      "speaker: of its utterances)")
+    prep.add_argument("--seed", type=int, default=0, help="seed of the dev draw")
+    prep.add_argument("--jobs", type=int, default=1, help="feature extraction processes")
+    prep.add_argument("--no-features", action="store_true", help="store no features: training computes them from "
+                      "the audio")
+    prep.set_defaults(func=_prepare)
 
     trans = sub.add_parser("transcribe", help="decode words from audio files or a CutSet (lexicon + bigram "
                            "LM in the model's topology, exact Viterbi)")

@@ -158,12 +158,13 @@ def cuts_from_manifests(recordings: RecordingSet, supervisions: SupervisionSet) 
     return CutSet.from_cuts(cuts)
 
 
-def compute_fbank(cuts: CutSet, storage_path: str | Path, num_jobs: int = 1) -> CutSet:
+def compute_fbank(cuts: CutSet, storage_path: str | Path, num_jobs: int = 1, progress_bar: bool = False) -> CutSet:
     """80-dim log-Mel filterbank features, 10 ms shift (:data:`FRAME_SHIFT`), stored with Lilcom.
 
     ``storage_path`` becomes a file ``<storage_path>.lca`` with one job, a directory of
     ``feats-<job>.lca`` files with more. With ``num_jobs > 1`` Lhotse starts worker processes:
-    call this under an ``if __name__ == "__main__":`` guard. Returns the cuts with features attached.
+    call this under an ``if __name__ == "__main__":`` guard. ``progress_bar``: Lhotse's tqdm bar.
+    Returns the cuts with features attached.
     """
     import torch
 
@@ -175,7 +176,7 @@ def compute_fbank(cuts: CutSet, storage_path: str | Path, num_jobs: int = 1) -> 
         storage_path=str(storage_path),
         num_jobs=num_jobs,
         storage_type=LilcomChunkyWriter,
-        progress_bar=False,
+        progress_bar=progress_bar,
     )
 
 
