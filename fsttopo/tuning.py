@@ -22,17 +22,16 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from .aligner import ALIGN_OPTIONS, FEATURE_SHIFT, Aligner
 from .audio_batches import duration_batches
 from .data.activity import Pause, find_pauses
 from .data.alignment import UtteranceAlignment
 from .data.export import from_cuts
-from .data.features import compute_features
+from .data.features import cut_features
 
 __all__ = ["CRITERIA", "PENALTIES", "PRIOR_SCALES", "TUNED_METHODS", "SHIFTS_MS", "epoch_files", "signed_word_errors",
-           "best_time_shift", "pause_edge_error", "cut_features", "tune_alignment_options"]
+           "best_time_shift", "pause_edge_error", "tune_alignment_options"]
 
 CRITERIA = ("references", "pauses")
 PENALTIES = (0.0, 0.5, 1.0, 2.0, 4.0, 8.0)
@@ -89,13 +88,6 @@ def pause_edge_error(hyps: Sequence[UtteranceAlignment], pauses: Mapping[str, Se
     from ``t``), each capped at :data:`MAX_EDGE_ERROR`; NaN when no utterance has a pause edge."""
     errors = [e for h in hyps for e in _edge_errors(h, pauses[h.utterance_id])]
     return 1000 * float(np.mean(errors)) if errors else float("nan")
-
-
-def cut_features(cut) -> torch.Tensor:
-    """``[T', 80]`` features of a Lhotse cut: its stored ones, else computed from its audio."""
-    if cut.has_features:
-        return torch.from_numpy(cut.load_features()).float()
-    return compute_features(cut.load_audio()[0], cut.sampling_rate)
 
 
 def _cut_pauses(cut) -> list[Pause]:

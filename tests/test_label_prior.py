@@ -160,3 +160,10 @@ def test_digital_silence_batches_pad_every_cut_with_exact_silence_and_no_noise(c
     for bad in ({"digital_silence_prob": -0.1}, {"digital_silence_pad": float("inf")}):
         with pytest.raises(ValueError, match="digital_silence_"):
             AugmentedCutBatches(Lexicon.from_cmudict(), noisy, **bad)
+
+
+def test_the_prior_of_cuts_without_stored_features_is_computed_from_their_audio(cuts):
+    model = tiny_model()
+    stored = estimate_log_prior(model, cuts, max_hours=None)
+    from_audio = estimate_log_prior(model, cuts.drop_features(), max_hours=None)
+    torch.testing.assert_close(from_audio, stored, rtol=0, atol=0.02)  # Lilcom stores features in 1/32 steps

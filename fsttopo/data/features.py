@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-__all__ = ["SAMPLE_RATE", "FEATURE_SHIFT", "compute_features"]
+__all__ = ["SAMPLE_RATE", "FEATURE_SHIFT", "compute_features", "cut_features"]
 
 SAMPLE_RATE = 16000
 FEATURE_SHIFT = 0.01  # seconds per feature frame (Lhotse Fbank default)
@@ -42,6 +42,14 @@ def compute_features(audio: np.ndarray | str | Path, sampling_rate: int | None =
         samples = AF.resample(torch.from_numpy(samples), sampling_rate, SAMPLE_RATE).numpy()
     extractor = Fbank(FbankConfig(num_mel_bins=80))
     return torch.from_numpy(np.asarray(_extract_in_chunks(extractor.extract, samples), dtype=np.float32))
+
+
+def cut_features(cut) -> torch.Tensor:
+    """``[T', 80]`` float32 features of a Lhotse cut: its stored ones, else computed from its audio
+    (the cuts of ``fsttopo prepare --no-features``)."""
+    if cut.has_features:
+        return torch.from_numpy(cut.load_features()).float()
+    return compute_features(cut.load_audio()[0], cut.sampling_rate)
 
 
 CHUNK_FRAMES = 6000

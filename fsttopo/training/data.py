@@ -37,11 +37,10 @@ class CutBatches(torch.utils.data.Dataset):
 
     def features(self, cuts: list) -> list[torch.Tensor]:
         """``[T'_i, F]`` features of each cut: the stored ones, else computed from its audio
-        (:func:`~fsttopo.data.features.compute_features`, as ``fsttopo prepare --no-features`` cuts need)."""
-        from ..data.features import compute_features
+        (:func:`~fsttopo.data.features.cut_features`, as ``fsttopo prepare --no-features`` cuts need)."""
+        from ..data.features import cut_features
 
-        return [torch.from_numpy(cut.load_features()).float() if cut.has_features
-                else compute_features(cut.load_audio()[0], cut.sampling_rate) for cut in cuts]
+        return [cut_features(cut) for cut in cuts]
 
     def __getitem__(self, cuts: CutSet) -> dict:
         cuts = cuts.sort_by_duration(ascending=False)

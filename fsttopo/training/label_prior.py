@@ -14,6 +14,7 @@ import torch
 from lhotse import CutSet
 from tqdm import tqdm
 
+from ..data.features import cut_features
 from ..models import AlignmentModel
 from .data import make_sampler, pad_features
 
@@ -46,7 +47,7 @@ def estimate_log_prior(model: AlignmentModel, cuts: CutSet, max_hours: float | N
             if seconds >= budget:
                 break
             batch = list(batch)
-            x, lengths = pad_features([torch.from_numpy(c.load_features()).float() for c in batch])
+            x, lengths = pad_features([cut_features(c) for c in batch])
             out = model(x.to(device), lengths.to(device))
             valid = torch.arange(out.log_probs.shape[1], device=device)[None, :] < out.lengths[:, None]
             mass = out.log_probs.double().exp().masked_fill(~valid[..., None], 0.0).sum((0, 1))

@@ -47,7 +47,6 @@ class TrainConfig:
     digital_silence_prob: float = 0.0  # with augment: share of batches padded with digital silence, no noise
     digital_silence_pad: float = 0.0   # ... up to this many seconds at each end of every cut
 
-
     def __post_init__(self) -> None:
         if self.epochs < 1 or self.max_duration <= 0 or self.peak_lr <= 0 or not self.prior_hours > 0:
             raise ValueError(f"invalid training config: {self}")
