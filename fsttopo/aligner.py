@@ -26,6 +26,8 @@ from .data.alignment import UtteranceAlignment, close_short_pauses, mean_alignme
 from .data.pronounce import PronouncedTranscript, normalize_transcript, pronounce_transcript
 from .engine import state_posteriors, viterbi
 from .inference import ALIGN_OPTIONS, GRADIENT_METHODS, check_align_options, emission_scores, long_form
+from .inference.options import OPTIONAL_ALIGN_OPTIONS
+from .inference.silence_trim import plan_trim, restore_frames
 from .inference.transcript_check import check_transcripts
 from .models import AlignmentModel
 from .names import METHODS, OOV_MODES, TOPOLOGIES
@@ -184,6 +186,7 @@ class Aligner:
         oov: str | None = None,
         min_pause: float | None = None,
         refine_boundaries: bool | None = None,
+        trim_silence: bool | None = None,
     ) -> AlignerOutput:
         """Align a batch of utterances. Options left at ``None`` take the model's stored defaults
         (:attr:`align_options`, else :data:`ALIGN_OPTIONS`).
@@ -214,15 +217,20 @@ class Aligner:
                 (:attr:`frame_shift`), 0 keeps them.
             refine_boundaries: move the word boundaries to the model file's boundary detector's
                 peaks nearby (:mod:`fsttopo.align.refine`; after ``min_pause``).
+            trim_silence: leave runs of digital silence longer than 2 s out of what the model sees
+                but 0.5 s next to the sound (:mod:`fsttopo.inference.silence_trim`; default on):
+                the encoder attends to every frame, and minutes of silence drew boundaries into it.
 
         Returns:
-            :class:`AlignerOutput` with word and phone segments in seconds.
+            :class:`AlignerOutput` with word and phone segments in seconds (and the model's
+            outputs) on the recording's timeline, left-out silence included.
         """
         given = {"method": method, "blank_penalty": blank_penalty, "prior_scale": prior_scale,
                  "posterior_scale": posterior_scale, "phases": phases, "time_shift": time_shift,
-                 "refine_boundaries": refine_boundaries}
+                 "refine_boundaries": refine_boundaries, "trim_silence": trim_silence}
         options = self._check_options({**self.align_options, **{k: v for k, v in given.items() if v is not None}})
         refine = options.pop("refine_boundaries", False)
+        trim = options.pop("trim_silence", OPTIONAL_ALIGN_OPTIONS["trim_silence"])
         if refine and self.boundary_refiner is None:
             raise ValueError("refine_boundaries: this model file has no boundary detector")
         pause = self._min_pause(min_pause)
@@ -234,6 +242,12 @@ class Aligner:
             raise ValueError(f"got {len(features)} feature tensors for {len(texts)} transcripts")
         check_transcripts(self, texts, [f.shape[0] for f in features], oov=oov, topology=topology,
                           phases=options["phases"], utterance_ids=utterance_ids)  # before the model runs
+        original_frames = torch.tensor([f.shape[0] for f in features])
+        trims = [plan_trim(f, block=self.model.config.subsampling) for f in features] if trim else []
+        if any(t.trimmed for t in trims):
+            features = [t.apply(f) for t, f in zip(trims, features)]
+        else:
+            trims = []
         durations = [f.shape[0] * FEATURE_SHIFT for f in features]
         if long_form.is_long(features, options["method"]):  # in pieces, in bounded memory
             out = long_form.align_long(self, features, texts, utterance_ids, options=options, topology=topology,
@@ -252,6 +266,11 @@ class Aligner:
                                      min_pause=pause, **options)
         if refine:  # sub-frame word boundaries from the boundary detector (docs/boundaries.md)
             out.alignments = self.boundary_refiner(out.alignments, features)
+        if trims:
+            out.alignments = [t.restore(a) for t, a in zip(trims, out.alignments)]
+            out.log_probs = restore_frames(out.log_probs, out.lengths, trims, self.model.config.subsampling,
+                                           self.model.frontend.output_lengths(original_frames), self.model.config.blank)
+            out.lengths = self.model.frontend.output_lengths(original_frames)
         return out
 
     def align_encoded(

@@ -13,9 +13,11 @@ __all__ = ["ALIGN_OPTIONS", "OPTIONAL_ALIGN_OPTIONS", "GRADIENT_METHODS", "MAX_T
 ALIGN_OPTIONS = {"method": "viterbi", "blank_penalty": 0.0, "prior_scale": 0.0, "posterior_scale": 1.0,
                  "phases": 1, "time_shift": 0.0}
 """Alignment-time options with the values used when neither the call nor the model file sets them."""
-OPTIONAL_ALIGN_OPTIONS = {"refine_boundaries": False}
+OPTIONAL_ALIGN_OPTIONS = {"refine_boundaries": False, "trim_silence": True}
 """Options a call or model file may set but need not: ``refine_boundaries`` moves word boundaries
-to the model file's boundary detector's peaks (:mod:`fsttopo.align.refine`, docs/boundaries.md)."""
+to the model file's boundary detector's peaks (:mod:`fsttopo.align.refine`, docs/boundaries.md);
+``trim_silence`` leaves long runs of digital silence out of what the model sees
+(:mod:`fsttopo.inference.silence_trim`)."""
 GRADIENT_METHODS = ("gradscore", "gradscore-ext")
 MAX_TIME_SHIFT = 0.5
 """Largest ``|time_shift|`` in seconds: a latency correction, not a way to move words off the audio."""
@@ -58,8 +60,9 @@ def check_align_options(options: Mapping, subsampling: int) -> dict:
     if phases > 1 and out["method"] in GRADIENT_METHODS:
         raise ValueError(f"method {out['method']!r} aligns one phase only, got phases={phases}")
     out["phases"] = phases
-    if "refine_boundaries" in options:
-        if not isinstance(options["refine_boundaries"], bool):
-            raise ValueError(f"refine_boundaries must be true or false, got {options['refine_boundaries']!r}")
-        out["refine_boundaries"] = options["refine_boundaries"]
+    for key in OPTIONAL_ALIGN_OPTIONS:
+        if key in options:
+            if not isinstance(options[key], bool):
+                raise ValueError(f"{key} must be true or false, got {options[key]!r}")
+            out[key] = options[key]
     return out
