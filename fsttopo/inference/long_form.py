@@ -172,6 +172,23 @@ def _anchor_words(aligner: "Aligner", log_probs: torch.Tensor, words: Pronounced
     return word_frames(arcs, graphs.aux["token"], _token_words(words), len(words))
 
 
+MIN_TOKEN_SECONDS = 0.001
+
+
+def _after(tokens: list[TimedToken], start: float | None) -> list[TimedToken]:
+    """``tokens`` moved to start no earlier than ``start``, each after the one before it, at least
+    :data:`MIN_TOKEN_SECONDS` long. Two pieces that disagree about where their shared words lie
+    (a model that takes noise for speech) must not produce overlapping or reversed tokens."""
+    out: list[TimedToken] = []
+    for token in tokens:
+        begin = token.start if start is None else max(token.start, start)
+        if begin != token.start or token.end < begin + MIN_TOKEN_SECONDS:
+            token = replace(token, start=begin, end=max(token.end, begin + MIN_TOKEN_SECONDS))
+        out.append(token)
+        start = token.end
+    return out
+
+
 def _merge(uid: str, text: str, duration: float, offset: float, words: PronouncedTranscript,
            pieces: Sequence[Piece], alignments: Sequence[UtteranceAlignment]) -> UtteranceAlignment:
     """One alignment of the pieces' core words and phones; utterance confidences are the pieces'
@@ -187,12 +204,10 @@ def _merge(uid: str, text: str, duration: float, offset: float, words: Pronounce
         ph0 = int(first_phone[p.core_first] - first_phone[p.first])
         kept_phones = ali.phones[ph0: ph0 + int(first_phone[p.core_last] - first_phone[p.core_first])]
         if out_words and kept_words and kept_words[0].start < out_words[-1].end:  # context pieces meet
-            mid = (kept_words[0].start + out_words[-1].end) / 2
+            mid = max((kept_words[0].start + out_words[-1].end) / 2, out_words[-1].start, out_phones[-1].start)
             out_words[-1], out_phones[-1] = replace(out_words[-1], end=mid), replace(out_phones[-1], end=mid)
-            kept_words = [replace(kept_words[0], start=mid)] + kept_words[1:]
-            kept_phones = [replace(kept_phones[0], start=mid)] + kept_phones[1:]
-        out_words += kept_words
-        out_phones += kept_phones
+        out_words += _after(kept_words, out_words[-1].end if out_words else None)
+        out_phones += _after(kept_phones, out_phones[-1].end if out_phones else None)
         if ali.confidence is not None and ali.relative_confidence:
             n = p.core_end - p.core_start
             conf_sum += ali.confidence * n
