@@ -265,12 +265,15 @@ def _add_alignment_options(p: argparse.ArgumentParser) -> None:
                    help="words outside the lexicon: guess their phones offline (g2p, the default), align each as any "
                    "phone sequence (phone-loop: phone label 'spn'; viterbi and posterior methods) or name them "
                    "and stop (error)")
+    p.add_argument("--keep-silence", dest="trim_silence", action="store_const", const=False, default=None,
+                   help="let the model see all of long digital silence (by default runs over 2 s are left out "
+                   "but 0.5 s next to the sound; docs/alignment.md)")
 
 
 def _alignment_options(args: argparse.Namespace) -> dict:
     return {key: getattr(args, key) for key in
             ("method", "topology", "blank_penalty", "prior_scale", "posterior_scale", "phases", "time_shift", "oov",
-             "min_pause")}
+             "min_pause", "trim_silence")}
 
 
 def _score(args: argparse.Namespace) -> None:
