@@ -82,7 +82,7 @@ def test_trainer_stores_the_prior_of_each_epoch(cuts, tmp_path):
                  cuts, None, lexicon, lexicon.tokens, tmp_path)
     for name in (path, tmp_path / "epoch1.pt"):
         f = read_model_file(name)
-        assert f.log_prior is not None
+        assert f.log_prior is not None and f.units == {"kind": "cmudict"}  # the units it trained with
         torch.testing.assert_close(f.log_prior, estimate_log_prior(f.model, cuts, 0.5, 20.0), rtol=0, atol=1e-5)
     assert np.isclose(float(f.log_prior.exp().sum()), 1.0, atol=1e-5)
 
