@@ -128,3 +128,25 @@ def test_batches_encode_normalized_texts(dictionary):
     cmudict = CutBatches(Lexicon.from_cmudict())
     cmudict.features = batches.features
     assert cmudict[cuts("That's funny, isn't it?")]["texts"] == ["That's funny isn't it"]
+
+
+def test_cli_train_units_and_lexicon_options(tmp_path, dictionary):
+    import argparse
+    import json
+
+    from fsttopo.cli import _load_aligner, main
+
+    (tmp_path / "config.json").write_text(json.dumps({"model": {"d_model": 32, "num_layers": 1, "num_heads": 2,
+                                                                "ffn_dim": 64}, "train": {"epochs": 1}}))
+    cuts("Ciao, donna!").to_file(tmp_path / "train.jsonl.gz")
+    base = ["train", str(tmp_path / "config.json"), "--train", str(tmp_path / "train.jsonl.gz"), "--out",
+            str(tmp_path / "exp")]
+    for extra, message in ((["--units", "dictionary"], "--units dictionary and --dictionary go together"),
+                           (["--dictionary", str(tmp_path / "it.dict")], "unknown word 'donna': 1 time"),
+                           (["--units", "cmudict", "--language", "it"], "CMUdict units are English")):
+        with pytest.raises(SystemExit, match=message):
+            main(base + extra)
+    model = saved(tmp_path, dictionary, units=units_to_dict(dictionary))
+    (tmp_path / "extra.txt").write_text("donna D AO1 N AH0\n")
+    with pytest.raises(ValueError, match="--lexicon adds ARPAbet words to CMUdict models"):
+        _load_aligner(argparse.Namespace(model=str(model), lexicon=str(tmp_path / "extra.txt"), threads=0))

@@ -1,6 +1,8 @@
 """Pronunciation lexicon and token table for phoneme units.
 
-Phones are CMUdict's ARPAbet without stress markers, lowercase: 39 phones. The token table puts the
+CMUdict's lexicon (:meth:`Lexicon.from_cmudict`) has ARPAbet phones without stress markers,
+lowercase: 39 phones; a pronunciation dictionary's (:meth:`Lexicon.from_dictionary`, Montreal
+Forced Aligner's format, :mod:`fsttopo.data.dictionary`) has any phone set. The token table puts the
 blank/silence label first (id 0, ``"<blk>"``, the convention of :func:`fsttopo.ctc_graph` and
 :func:`fsttopo.hmm_graph`) and the phones after it in sorted order (ids 1..39).
 

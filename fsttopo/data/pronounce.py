@@ -26,7 +26,7 @@ from .alignment import Pronunciation
 from .lexicon import BLANK, PHONES
 
 __all__ = ["OOV_MODES", "PHONE_LOOP_MAX_LABELS", "WordPronunciation", "PronouncedTranscript",
-           "normalize_transcript", "pronounce_transcript"]
+           "normalize_transcript", "pronounce_transcript", "g2p_applies"]
 
 PHONE_LOOP_MAX_LABELS = 10
 """Most phone segments of a phone-loop word: its graph has ``39 * max_labels`` states and
@@ -89,6 +89,11 @@ def normalize_transcript(lexicon: object, text: str) -> str:
     return normalize(text) if normalize is not None else text
 
 
+def g2p_applies(lexicon: WordEncoder) -> bool:
+    """Whether the G2P's ARPAbet phones are ``lexicon``'s tokens (CMUdict's ``<blk>`` + 39 phones)."""
+    return list(getattr(lexicon, "tokens", [])) == [BLANK, *PHONES]
+
+
 def _refuse_unknown(lexicon: WordEncoder, unknown: list[str], oov: str) -> None:
     """ValueError naming the unknown words of a lexicon that is not CMUdict's phones (its own
     message, e.g. the characters a grapheme table lacks), with what ``oov`` can do."""
@@ -127,8 +132,7 @@ def pronounce_transcript(lexicon: WordEncoder, text: str, oov: str = "g2p",
         return PronouncedTranscript([WordPronunciation(w, ids, (), "lexicon")
                                      for w, ids in zip(words, lexicon.encode_words(text))])
     unknown = list(dict.fromkeys(w for w in words if w not in lexicon))
-    arpabet = list(lexicon.tokens) == [BLANK, *PHONES]
-    if unknown and not arpabet and oov != "phone-loop":
+    if unknown and not g2p_applies(lexicon) and oov != "phone-loop":
         _refuse_unknown(lexicon, unknown, oov)
     if unknown and oov == "error":
         raise ValueError(f"{len(unknown)} word(s) not in the lexicon (CMUdict): {', '.join(map(repr, unknown))}; "
