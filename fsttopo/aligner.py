@@ -24,6 +24,7 @@ from .align.refine import BoundaryRefiner
 from .data.features import FEATURE_SHIFT, SAMPLE_RATE, compute_features
 from .data.alignment import UtteranceAlignment, close_short_pauses, mean_alignment
 from .data.pronounce import PronouncedTranscript, normalize_transcript, pronounce_transcript
+from .data.units import units_from_dict
 from .engine import state_posteriors, viterbi
 from .inference import ALIGN_OPTIONS, GRADIENT_METHODS, check_align_options, emission_scores, long_form
 from .inference.options import OPTIONAL_ALIGN_OPTIONS
@@ -40,6 +41,10 @@ __all__ = ["METHODS", "ALIGN_OPTIONS", "AlignerOutput", "Aligner", "compute_feat
            "UNKNOWN_PHONE"]
 
 UNKNOWN_PHONE = "spn"  # the phone segment of a word aligned with oov="phone-loop" (MFA's spoken noise)
+
+
+def _preview(tokens: Sequence[str], count: int = 6) -> str:
+    return " ".join(tokens[:count]) + (" ..." if len(tokens) > count else "")
 
 
 @dataclass
@@ -91,16 +96,18 @@ class Aligner:
     @classmethod
     def from_file(cls, path: str | Path, lexicon: WordEncoder | None = None) -> "Aligner":
         """Load a model file (with its alignment-time defaults, if it has any); the lexicon defaults
-        to CMUdict over the model's token table."""
+        to the units the model was trained with (:attr:`ModelFile.units
+        <fsttopo.training.checkpoint.ModelFile.units>`: CMUdict for files without them, a
+        pronunciation dictionary, graphemes or SentencePiece). ValueError when the lexicon's token
+        table is not the model's."""
         f = read_model_file(path)
-        model, objective, tokens = f.model, f.objective, f.tokens
         if lexicon is None:
-            from .data.lexicon import Lexicon
-
-            lexicon = Lexicon.from_cmudict()
-            if list(lexicon.tokens) != tokens:
-                raise ValueError(f"{path}: the model's token table differs from the CMUdict lexicon's")
-        return cls(model, objective, tokens, lexicon, f.align_options, f.log_prior, f.confidence_threshold,
+            lexicon = units_from_dict(f.units, f"{path}: units")
+        tokens = list(getattr(lexicon, "tokens", f.tokens))
+        if tokens != list(f.tokens):
+            raise ValueError(f"{path}: the model's token table ({len(f.tokens)} tokens: {_preview(f.tokens)}) differs "
+                             f"from the lexicon's ({len(tokens)}: {_preview(tokens)})")
+        return cls(f.model, f.objective, f.tokens, lexicon, f.align_options, f.log_prior, f.confidence_threshold,
                    f.boundary_refiner)
 
     @property

@@ -44,12 +44,32 @@ def _graph(args: argparse.Namespace) -> None:
     print(fsa.to_dot() if args.dot else fsa.to_str(), end="")
 
 
+def _training_units(args: argparse.Namespace, train_cuts):
+    """The units ``fsttopo train`` trains with: CMUdict, the ``--dictionary`` or the graphemes of
+    the training transcripts."""
+    from .data.lexicon import Lexicon
+
+    units = args.units or ("dictionary" if args.dictionary else "cmudict")
+    if (units == "dictionary") != bool(args.dictionary):
+        raise ValueError("--units dictionary and --dictionary go together")
+    if units == "cmudict":
+        if args.language not in (None, "en"):
+            raise ValueError(f"--language {args.language}: CMUdict units are English; use --units graphemes or "
+                             "--dictionary for another language")
+        return Lexicon.from_cmudict()
+    if units == "dictionary":
+        return Lexicon.from_dictionary(args.dictionary, language=args.language)
+    from .data.graphemes import GraphemeUnits
+
+    return GraphemeUnits.from_texts((sup.text or "" for cut in train_cuts for sup in cut.supervisions),
+                                    language=args.language)
+
+
 def _train(args: argparse.Namespace) -> None:
     import json
 
     from lhotse import load_manifest_lazy
 
-    from .data.lexicon import Lexicon
     from .models import ModelConfig
     from .training import ObjectiveConfig, TrainConfig, train
 
@@ -58,14 +78,16 @@ def _train(args: argparse.Namespace) -> None:
 
         set_threads(args.threads)
     config = json.loads(open(args.config).read())
-    lexicon = Lexicon.from_cmudict()
+    train_cuts = load_manifest_lazy(args.train)
+    lexicon = _training_units(args, train_cuts)
     model_section = dict(config.get("model", {}))  # a config.json written by train() names num_tokens too
     if model_section.pop("num_tokens", lexicon.num_tokens) != lexicon.num_tokens:
-        raise ValueError(f"{args.config}: model.num_tokens must be the lexicon's {lexicon.num_tokens}")
+        raise ValueError(f"{args.config}: model.num_tokens must be the units' {lexicon.num_tokens} tokens (blank "
+                         "included); leave it out to take it from the units")
     model = ModelConfig(num_tokens=lexicon.num_tokens, **model_section)
     dev = load_manifest_lazy(args.dev) if args.dev else None
     path = train(model, ObjectiveConfig(**config.get("objective", {})), TrainConfig(**config.get("train", {})),
-                 load_manifest_lazy(args.train), dev, lexicon, lexicon.tokens, args.out, resume=args.resume)
+                 train_cuts, dev, lexicon, lexicon.tokens, args.out, resume=args.resume)
     print(f"model: {path}")
 
 
@@ -77,8 +99,12 @@ def _load_aligner(args: argparse.Namespace):
         from .threads import set_threads
 
         set_threads(args.threads)
-    extra = read_lexicon_file(args.lexicon) if args.lexicon else None
-    aligner = Aligner.from_file(args.model, lexicon=Lexicon.from_cmudict(extra) if extra else None)
+    aligner = Aligner.from_file(args.model)
+    if args.lexicon:
+        if not (isinstance(aligner.lexicon, Lexicon) and aligner.lexicon.cmudict):
+            raise ValueError(f"--lexicon adds ARPAbet words to CMUdict models; {args.model} was trained with other "
+                             "units (add words to its pronunciation dictionary and retrain, or use --oov phone-loop)")
+        aligner.lexicon = aligner.lexicon.with_words(read_lexicon_file(args.lexicon))
     return aligner.to(getattr(args, "device", "cpu"))
 
 
@@ -262,7 +288,8 @@ def _add_alignment_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--min-pause", type=float, help="seconds; shorter pauses between words are closed "
                    "(default: one model frame, 0.04 s for the shipped model; 0 keeps them)")
     p.add_argument("--oov", choices=OOV_MODES, default="g2p",
-                   help="words outside the lexicon: guess their phones offline (g2p, the default), align each as any "
+                   help="words outside the lexicon: guess their phones offline (g2p, the default; CMUdict models only, "
+                   "for dictionary and grapheme models it names them and stops), align each as any "
                    "phone sequence (phone-loop: phone label 'spn'; viterbi and posterior methods) or name them "
                    "and stop (error)")
     p.add_argument("--keep-silence", dest="trim_silence", action="store_const", const=False, default=None,
@@ -325,6 +352,16 @@ def main(argv: list[str] | None = None) -> None:
     train.add_argument("--out", required=True, help="experiment directory (checkpoint.pt, model.pt, config.json)")
     train.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
     train.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
+    train.add_argument("--units", choices=("cmudict", "graphemes", "dictionary"),
+                       help="what the model's tokens are: CMUdict's 39 ARPAbet phones (English; the default), the "
+                       "characters of the training transcripts (graphemes: any language, no lexicon needed) or the "
+                       "phones of a pronunciation dictionary (--dictionary); stored in the model file, so align "
+                       "needs nothing more (docs/own-corpus.md)")
+    train.add_argument("--dictionary", help="Montreal Forced Aligner pronunciation dictionary ('word phone phone ...' "
+                       "lines, any phone set, optional probabilities); implies --units dictionary")
+    train.add_argument("--language", help="language of the transcripts for writing numbers out (num2words code: it, "
+                       "ru, de, ...; graphemes and dictionary units; default: numbers are not written out, a word "
+                       "with digits is reported as unknown)")
     train.set_defaults(func=_train)
 
     align = sub.add_parser("align", help="align a recording with its transcript (JSON, TextGrid, CTM, plot)")

@@ -21,6 +21,7 @@ from .aligner import FEATURE_SHIFT, SAMPLE_RATE, Aligner
 from .audio_batches import AudioInfo
 from .data.corpus_dir import (AUDIO_SUFFIXES, REASONS, TRANSCRIPT_SUFFIXES, DirectoryUtterance, Problem, check_audio,
                               problem_summary, scan_directory, tsv_field, write_problems)
+from .data.pronounce import g2p_applies
 
 __all__ = ["AUDIO_SUFFIXES", "TRANSCRIPT_SUFFIXES", "REASONS", "Problem", "DirectoryUtterance", "FileCheck",
            "CorpusReport", "scan_directory", "check_audio", "check_utterance", "validate_corpus", "format_report",
@@ -38,9 +39,11 @@ class FileCheck:
 
 
 def _checks_unknown_words(aligner: Aligner, oov: str | None) -> bool:
-    # only 'error' refuses unknown words: the default (None, 'g2p') and 'phone-loop' pronounce them.
+    # 'error' refuses unknown words, and so does the G2P (the default: None, 'g2p') for a model whose
+    # tokens are not its ARPAbet phones (a dictionary's, graphemes); 'phone-loop' aligns them.
     # A lexicon without membership (subword units) spells every word.
-    return oov == "error" and hasattr(aligner.lexicon, "__contains__")
+    refused = oov == "error" or (oov in (None, "g2p") and not g2p_applies(aligner.lexicon))
+    return refused and hasattr(aligner.lexicon, "__contains__")
 
 
 def _model_frames(aligner: Aligner, info: AudioInfo) -> int:

@@ -82,7 +82,7 @@ def test_trainer_stores_the_prior_of_each_epoch(cuts, tmp_path):
                  cuts, None, lexicon, lexicon.tokens, tmp_path)
     for name in (path, tmp_path / "epoch1.pt"):
         f = read_model_file(name)
-        assert f.log_prior is not None
+        assert f.log_prior is not None and f.units == {"kind": "cmudict"}  # the units it trained with
         torch.testing.assert_close(f.log_prior, estimate_log_prior(f.model, cuts, 0.5, 20.0), rtol=0, atol=1e-5)
     assert np.isclose(float(f.log_prior.exp().sum()), 1.0, atol=1e-5)
 
@@ -167,3 +167,23 @@ def test_the_prior_of_cuts_without_stored_features_is_computed_from_their_audio(
     stored = estimate_log_prior(model, cuts, max_hours=None)
     from_audio = estimate_log_prior(model, cuts.drop_features(), max_hours=None)
     torch.testing.assert_close(from_audio, stored, rtol=0, atol=0.02)  # Lilcom stores features in 1/32 steps
+
+
+def test_trainer_stores_grapheme_units_and_trains_on_punctuated_text(cuts, tmp_path):
+    from lhotse import CutSet
+    from lhotse.utils import fastcopy
+
+    from fsttopo.aligner import Aligner
+    from fsttopo.data.graphemes import GraphemeUnits
+    from fsttopo.data.units import units_to_dict
+
+    punctuated = CutSet.from_cuts(fastcopy(c, supervisions=[fastcopy(s, text=s.text.replace(" ", ", ", 1) + "!")
+                                                            for s in c.supervisions]) for c in cuts)
+    units = GraphemeUnits.from_texts(c.supervisions[0].text for c in punctuated)
+    assert "," not in units.tokens and "!" not in units.tokens
+    config = ModelConfig(num_tokens=units.num_tokens, d_model=32, num_layers=1, num_heads=2, ffn_dim=64, conv_kernel=3)
+    path = train(config, ObjectiveConfig(topology="ctc"), TrainConfig(epochs=1, max_duration=20.0, peak_lr=1e-3),
+                 punctuated, punctuated, units, units.tokens, tmp_path)
+    assert read_model_file(path).units == read_model_file(tmp_path / "epoch1.pt").units == units_to_dict(units)
+    aligner = Aligner.from_file(path)
+    assert isinstance(aligner.lexicon, GraphemeUnits) and aligner.tokens == units.tokens

@@ -1,6 +1,8 @@
 """Pronunciation lexicon and token table for phoneme units.
 
-Phones are CMUdict's ARPAbet without stress markers, lowercase: 39 phones. The token table puts the
+CMUdict's lexicon (:meth:`Lexicon.from_cmudict`) has ARPAbet phones without stress markers,
+lowercase: 39 phones; a pronunciation dictionary's (:meth:`Lexicon.from_dictionary`, Montreal
+Forced Aligner's format, :mod:`fsttopo.data.dictionary`) has any phone set. The token table puts the
 blank/silence label first (id 0, ``"<blk>"``, the convention of :func:`fsttopo.ctc_graph` and
 :func:`fsttopo.hmm_graph`) and the phones after it in sorted order (ids 1..39).
 
@@ -18,9 +20,11 @@ Example::
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, KeysView, Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
+
+from .dictionary import DictionaryEntry, best_pronunciation, read_dictionary, word_key
 
 __all__ = ["BLANK", "PHONES", "Lexicon", "SubwordUnits", "strip_stress", "read_lexicon_file"]
 
@@ -77,14 +81,31 @@ def _cmudict_first_pronunciations() -> dict[str, tuple[str, ...]]:
 
 
 class Lexicon:
-    """Word -> phone sequence, and the token table ``<blk>`` + 39 phones.
+    """Word -> phone sequence, and the token table ``<blk>`` + phones.
+
+    Two kinds: CMUdict's (``phones=None``): the 39 ARPAbet phones of :data:`PHONES`, words
+    lower-cased, English text normalization (:meth:`normalize`); and a pronunciation dictionary's
+    (``phones`` given, e.g. :meth:`from_dictionary`): any phone set, the token table ``<blk>`` +
+    the sorted phones, words NFC-normalized and case-folded
+    (:func:`fsttopo.data.dictionary.word_key`), numbers written out in ``language``.
+
+    Alignment and training use one pronunciation per word (:meth:`pronounce`: a dictionary's most
+    probable one, the first of ties); :meth:`pronunciations` keeps a dictionary's alternatives and
+    their probabilities, which are not yet in the alignment graph.
 
     Args:
-        pronunciations: lowercase word -> its phones (members of :data:`PHONES`).
+        pronunciations: word -> its phones (members of the phone set).
+        phones: the phone set; ``None``: :data:`PHONES` (CMUdict).
+        language: with ``phones``, the language numbers are written out in (num2words code, e.g.
+            ``"it"``; ``None``: not written out); CMUdict's is English.
     """
 
-    def __init__(self, pronunciations: Mapping[str, Sequence[str]]) -> None:
-        phone_set = set(PHONES)
+    def __init__(self, pronunciations: Mapping[str, Sequence[str]], phones: Iterable[str] | None = None,
+                 language: str | None = None) -> None:
+        self.cmudict = phones is None
+        self.phones: tuple[str, ...] = PHONES if phones is None else _checked_phones(phones)
+        self.language = "en" if self.cmudict else language
+        phone_set = set(self.phones)
         # one set operation for the whole lexicon (CMUdict: 126k words); the loop only names the culprit
         if not all(pronunciations.values()) or not set().union(*pronunciations.values()) <= phone_set:
             for word, phones in pronunciations.items():
@@ -92,9 +113,10 @@ class Lexicon:
                     raise ValueError(f"word {word!r} has an empty pronunciation")
                 unknown = [p for p in phones if p not in phone_set]
                 if unknown:
-                    raise ValueError(f"word {word!r} has phones outside the 39 ARPAbet phones: {unknown}")
-        self._pronunciations = {w.lower(): tuple(p) for w, p in pronunciations.items()}
-        self.tokens: list[str] = [BLANK, *PHONES]
+                    raise ValueError(f"word {word!r} has phones outside the {self._phone_set_name}: {unknown}")
+        self._pronunciations = {self._key(w): tuple(p) for w, p in pronunciations.items()}
+        self._alternatives: dict[str, tuple[DictionaryEntry, ...]] = {}
+        self.tokens: list[str] = [BLANK, *self.phones]
         self._ids = {token: i for i, token in enumerate(self.tokens)}
 
     @classmethod
@@ -103,20 +125,66 @@ class Lexicon:
         ``extra`` pronunciations (e.g. from :func:`read_lexicon_file`) added or replacing CMUdict's."""
         return cls({**_cmudict_first_pronunciations(), **{w.lower(): tuple(p) for w, p in (extra or {}).items()}})
 
+    @classmethod
+    def from_entries(cls, entries: Mapping[str, Sequence[DictionaryEntry]], phones: Iterable[str] | None = None,
+                     language: str | None = None) -> Lexicon:
+        """Lexicon of a pronunciation dictionary (word -> its pronunciations, as
+        :func:`~fsttopo.data.dictionary.read_dictionary` gives); ``phones`` default: every phone
+        the dictionary uses."""
+        if phones is None:
+            phones = {p for word in entries.values() for entry in word for p in entry.phones}
+        lexicon = cls({w: best_pronunciation(list(e)) for w, e in entries.items()}, phones, language)
+        unknown = {p for word in entries.values() for entry in word for p in entry.phones} - set(lexicon.phones)
+        if unknown:
+            raise ValueError(f"pronunciations use phones outside the phone set: {sorted(unknown)}")
+        lexicon._alternatives = {lexicon._key(w): tuple(e) for w, e in entries.items()}
+        return lexicon
+
+    @classmethod
+    def from_dictionary(cls, path: str | Path, language: str | None = None) -> Lexicon:
+        """Lexicon of an MFA dictionary file (:func:`~fsttopo.data.dictionary.read_dictionary`),
+        its phone set the phones the file uses."""
+        return cls.from_entries(read_dictionary(path), language=language)
+
+    def with_words(self, extra: Mapping[str, Sequence[str]]) -> Lexicon:
+        """A copy with ``extra`` pronunciations added or replacing (all the alternatives of) the
+        lexicon's; their phones must be in the phone set (the token table stays the same)."""
+        keyed = {self._key(w): tuple(p) for w, p in extra.items()}
+        out = Lexicon({**self._pronunciations, **keyed}, None if self.cmudict else self.phones, self.language)
+        out._alternatives = {w: e for w, e in self._alternatives.items() if w not in keyed}
+        return out
+
+    @property
+    def _phone_set_name(self) -> str:
+        return "39 ARPAbet phones" if self.cmudict else f"lexicon's {len(self.phones)} phones"
+
+    def _key(self, word: str) -> str:
+        return word.lower() if self.cmudict else word_key(word)
+
     @property
     def num_tokens(self) -> int:
         """Size of the token table, blank included (40 for the 39 phones)."""
         return len(self.tokens)
 
+    @property
+    def words(self) -> KeysView[str]:
+        """The words (lower-cased; a dictionary's case-folded)."""
+        return self._pronunciations.keys()
+
     def __contains__(self, word: str) -> bool:
-        return word.lower() in self._pronunciations
+        return self._key(word) in self._pronunciations
 
     def pronounce(self, word: str) -> list[str]:
         """Phones of ``word`` (case-insensitive); ValueError naming the word if it is unknown."""
-        phones = self._pronunciations.get(word.lower())
+        phones = self._pronunciations.get(self._key(word))
         if phones is None:
             raise ValueError(f"word {word!r} is not in the lexicon")
         return list(phones)
+
+    def pronunciations(self, word: str) -> list[DictionaryEntry]:
+        """Every pronunciation of ``word`` with its probabilities: a dictionary's in file order,
+        else the one of :meth:`pronounce`. ValueError naming the word if it is unknown."""
+        return list(self._alternatives.get(self._key(word)) or [DictionaryEntry(tuple(self.pronounce(word)))])
 
     def token_id(self, phone: str) -> int:
         """Id of a token (``"<blk>"`` -> 0, phones 1..39); ValueError if it is not in the table."""
@@ -126,32 +194,50 @@ class Lexicon:
         return token_id
 
     def normalize(self, text: str) -> str:
-        """``text`` as the lexicon spells it (:func:`fsttopo.data.normalize.normalize_text`):
+        """``text`` as the lexicon spells it. CMUdict's (:func:`fsttopo.data.normalize.normalize_text`):
         abbreviations and numbers written out (``"Dr."`` -> ``"doctor"``, ``"$5"`` -> ``"five
         dollars"``), a token that is a lexicon word kept as it is (CMUdict has ``"o'clock"`` and
         ``"'em"``), compounds the lexicon lacks split (``"half-life"`` -> ``"half life"``), and any
         other token without its surrounding punctuation (``"world!"`` -> ``"world"``; ``"--"`` is
-        dropped). Case is kept (lookups ignore it); a word still unknown afterwards is named by
-        :meth:`encode_words`."""
-        from .normalize import normalize_text
+        dropped); case is kept (lookups ignore it). A dictionary's
+        (:func:`fsttopo.data.normalize.normalize_words`): case-folded, a dictionary word kept as it
+        is, punctuation around and inside other words dropped, numbers written out in
+        :attr:`language`. A word still unknown afterwards is named by :meth:`encode_words`."""
+        from .normalize import normalize_text, normalize_words
 
-        return normalize_text(text, self.__contains__)
+        if self.cmudict:
+            return normalize_text(text, self.__contains__)
+        return normalize_words(text, self.__contains__, self.language)
 
     def encode_words(self, text: str) -> list[list[int]]:
         """Phone ids per whitespace-separated word of ``text`` (the word lists of ``hmm_graph``)."""
         words = text.split()
         if not words:
             raise ValueError("text has no words")
-        unknown = list(dict.fromkeys(w for w in words if w.lower() not in self._pronunciations))
-        if unknown:
+        unknown = list(dict.fromkeys(w for w in words if w not in self))
+        if unknown and self.cmudict:
             raise ValueError(f"{len(unknown)} word(s) not in the lexicon (CMUdict): {', '.join(map(repr, unknown))}; "
                              "respell them (e.g. numbers as words) or add them with a lexicon file "
                              "('word PHONE ...' lines; --lexicon on the command line)")
+        if unknown:
+            raise ValueError(f"{len(unknown)} word(s) not in the pronunciation dictionary: "
+                             f"{', '.join(map(repr, unknown))}; add them to the dictionary ('word phone ...' lines)")
         return [[self._ids[p] for p in self.pronounce(word)] for word in words]
 
     def encode(self, text: str) -> list[int]:
         """Phone ids of ``text``, all words concatenated (the label sequence of ``ctc_graph``)."""
         return [token for word in self.encode_words(text) for token in word]
+
+
+def _checked_phones(phones: Iterable[str]) -> tuple[str, ...]:
+    """The sorted phone set; ValueError for an empty one, the blank, or a phone with whitespace."""
+    out = tuple(sorted(set(phones)))
+    if not out:
+        raise ValueError("the phone set is empty")
+    bad = [p for p in out if p == BLANK or not p or any(c.isspace() for c in p)]
+    if bad:
+        raise ValueError(f"phones must be non-empty symbols without whitespace, other than {BLANK!r}: got {bad}")
+    return out
 
 
 class SubwordUnits:

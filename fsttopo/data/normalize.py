@@ -36,14 +36,21 @@ Rules, in the order they are tried on each token:
    ``R&D`` R and D, ``1990-1995`` nineteen ninety nineteen ninety five).
 5. Anything else loses the punctuation around it (``world!`` world); ``+``, ``=`` and ``@``
    standing alone are read plus, equals, at.
+
+:func:`normalize_words` is the language-independent normalization of pronunciation dictionaries
+and grapheme units (any language; the rules above are English's).
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable
 
-__all__ = ["EDGE_PUNCTUATION", "ABBREVIATIONS", "normalize_tokens", "normalize_text", "number_words"]
+from .dictionary import word_key
+
+__all__ = ["EDGE_PUNCTUATION", "ABBREVIATIONS", "normalize_tokens", "normalize_text", "number_words",
+           "normalize_words", "spell_number", "is_punctuation"]
 
 EDGE_PUNCTUATION = "\"'.,;:!?()[]{}<>*_-\u2013\u2014\u2018\u2019\u201c\u201d\u2026\u00ab\u00bb"
 """Characters dropped around a token (not inside it)."""
@@ -220,3 +227,83 @@ def normalize_tokens(text: str, known: Callable[[str], bool] | None = None) -> l
 def normalize_text(text: str, known: Callable[[str], bool] | None = None) -> str:
     """The words of :func:`normalize_tokens` joined by single spaces."""
     return " ".join(word for _, words in normalize_tokens(text, known) for word in words)
+
+
+_APOSTROPHES = str.maketrans({"\u2019": "'", "\u02bc": "'"})  # typographic and modifier-letter apostrophes
+_DIGIT_RUNS = re.compile(r"\d+|\D+")
+
+
+def is_punctuation(char: str) -> bool:
+    """Unicode punctuation (P*) or symbol (S*)."""
+    return unicodedata.category(char)[0] in "PS"
+
+
+def _is_english(language: str | None) -> bool:
+    return language is not None and re.split(r"[_-]", language)[0].lower() == "en"
+
+
+def spell_number(digits: str, language: str | None) -> list[str] | None:
+    """The words of a run of digits in ``language`` (num2words; English by :func:`number_words`),
+    a number written with leading zeros digit by digit; ``None`` without a language, without
+    num2words installed, or for a language num2words does not know."""
+    if language is None:
+        return None
+    try:
+        if _is_english(language):
+            return number_words(digits)
+        from num2words import num2words
+
+        values = [int(d) for d in digits] if len(digits) > 1 and digits.startswith("0") else [int(digits)]
+        text = " ".join(num2words(v, lang=language) for v in values)
+    except (ImportError, NotImplementedError):
+        return None
+    return [word_key(w) for w in re.split(r"[\s,-]+", text) if w]
+
+
+def _spelled(token: str, known: Callable[[str], bool], language: str | None, keep: str) -> list[str]:
+    """The words of one case-folded token (:func:`normalize_words`)."""
+    if known(token):
+        return [token]
+    start, end = 0, len(token)
+    while start < end and is_punctuation(token[start]):
+        start += 1
+    while end > start and is_punctuation(token[end - 1]):
+        end -= 1
+    core = token[start:end]
+    if not core or known(core):
+        return [core] if core else []
+    parts = "".join(" " if is_punctuation(c) and c not in keep else c for c in core).split()
+    if len(parts) > 1:
+        return [w for part in parts for w in _spelled(part, known, language, keep)]
+    words: list[str] = []
+    for run in _DIGIT_RUNS.findall(parts[0]):
+        spelled = spell_number(run, language) if run[0].isdigit() else None
+        words += spelled if spelled is not None else [run]
+    return words
+
+
+def normalize_words(text: str, known: Callable[[str], bool], language: str | None = None, keep: str = "") -> str:
+    """``text`` as a pronunciation dictionary or a grapheme table spells it, in any language.
+
+    Each whitespace-separated token is NFC-normalized and case-folded (typographic apostrophes
+    ``’`` become ``'``); a token ``known`` says is a word stays as it is; otherwise the punctuation
+    and symbols around it (Unicode categories P* and S*) are dropped, those inside it split it into
+    words unless they are in ``keep`` (``"l'uomo"`` is one word with ``keep="'"``, else ``l uomo``),
+    and runs of digits are written out in ``language`` (:func:`spell_number`; left as digits, for
+    the encoder to name, when they cannot be). English (``language="en"``) first goes through
+    :func:`normalize_text` (abbreviations, currencies, years).
+
+    Args:
+        text: a transcript as written.
+        known: whether a (case-folded) token is a word of the lexicon.
+        language: num2words language code (``"it"``, ``"ru"``); ``None``: numbers stay digits.
+        keep: punctuation characters that stay inside words (e.g. a grapheme table's ``'`` and ``-``).
+
+    Example::
+
+        normalize_words("L’uomo, 21 anni!", lambda w: False, "it", keep="'")  # "l'uomo ventuno anni"
+    """
+    if _is_english(language):
+        text = normalize_text(text, known)
+    tokens = (word_key(t).translate(_APOSTROPHES) for t in text.split())
+    return " ".join(w for token in tokens for w in _spelled(token, known, language, keep))

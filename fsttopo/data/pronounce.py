@@ -3,7 +3,9 @@
 :func:`pronounce_transcript` normalizes a transcript (:mod:`fsttopo.data.normalize`), looks each
 word up in the lexicon and, for a word it lacks, follows ``oov``:
 
-- ``"g2p"`` (default): the phones the G2P guesses (:class:`fsttopo.data.g2p.EspeakG2P`);
+- ``"g2p"`` (default): the phones the G2P guesses (:class:`fsttopo.data.g2p.EspeakG2P`); its phones
+  are ARPAbet's, so for other token tables (a pronunciation dictionary's phones, graphemes) an
+  unknown word is a ValueError naming it, as with ``"error"``;
 - ``"phone-loop"``: any sequence of phones (:class:`~fsttopo.topology.AnyLabels`, up to the word's
   number of letters + 2, at most :data:`PHONE_LOOP_MAX_LABELS`);
 - ``"error"``: ValueError naming every such word.
@@ -21,9 +23,10 @@ from typing import Protocol
 from ..names import OOV_MODES
 from ..topology import AnyLabels
 from .alignment import Pronunciation
+from .lexicon import BLANK, PHONES
 
 __all__ = ["OOV_MODES", "PHONE_LOOP_MAX_LABELS", "WordPronunciation", "PronouncedTranscript",
-           "normalize_transcript", "pronounce_transcript"]
+           "normalize_transcript", "pronounce_transcript", "g2p_applies"]
 
 PHONE_LOOP_MAX_LABELS = 10
 """Most phone segments of a phone-loop word: its graph has ``39 * max_labels`` states and
@@ -86,6 +89,22 @@ def normalize_transcript(lexicon: object, text: str) -> str:
     return normalize(text) if normalize is not None else text
 
 
+def g2p_applies(lexicon: WordEncoder) -> bool:
+    """Whether the G2P's ARPAbet phones are ``lexicon``'s tokens (CMUdict's ``<blk>`` + 39 phones)."""
+    return list(getattr(lexicon, "tokens", [])) == [BLANK, *PHONES]
+
+
+def _refuse_unknown(lexicon: WordEncoder, unknown: list[str], oov: str) -> None:
+    """ValueError naming the unknown words of a lexicon that is not CMUdict's phones (its own
+    message, e.g. the characters a grapheme table lacks), with what ``oov`` can do."""
+    why = ("oov='g2p' guesses ARPAbet phones, for CMUdict models only; " if oov == "g2p" else "")
+    try:
+        lexicon.encode_words(" ".join(unknown))
+    except ValueError as err:
+        raise ValueError(f"{err}; {why}oov='phone-loop' aligns them as any token sequence") from None
+    raise ValueError(f"words not in the lexicon: {', '.join(map(repr, unknown))}")  # an encoder inconsistent with `in`
+
+
 def pronounce_transcript(lexicon: WordEncoder, text: str, oov: str = "g2p",
                          g2p: Callable[[str], list[str]] | None = None) -> PronouncedTranscript:
     """Normalize ``text`` and give every word its token ids.
@@ -100,7 +119,8 @@ def pronounce_transcript(lexicon: WordEncoder, text: str, oov: str = "g2p",
 
     Raises:
         ValueError: for an unknown ``oov``, a text without words, words outside the lexicon with
-            ``oov="error"`` (all named), or a word the G2P cannot pronounce.
+            ``oov="error"`` (all named), or with ``oov="g2p"`` when the token table is not CMUdict's
+            39 phones, or a word the G2P cannot pronounce.
     """
     if oov not in OOV_MODES:
         raise ValueError(f"oov must be one of {OOV_MODES}, got {oov!r}")
@@ -112,6 +132,8 @@ def pronounce_transcript(lexicon: WordEncoder, text: str, oov: str = "g2p",
         return PronouncedTranscript([WordPronunciation(w, ids, (), "lexicon")
                                      for w, ids in zip(words, lexicon.encode_words(text))])
     unknown = list(dict.fromkeys(w for w in words if w not in lexicon))
+    if unknown and not g2p_applies(lexicon) and oov != "phone-loop":
+        _refuse_unknown(lexicon, unknown, oov)
     if unknown and oov == "error":
         raise ValueError(f"{len(unknown)} word(s) not in the lexicon (CMUdict): {', '.join(map(repr, unknown))}; "
                          "respell them, add them with a lexicon file ('word PHONE ...' lines; --lexicon on the "

@@ -8,6 +8,7 @@ from pathlib import Path
 import torch
 
 from ..align.refine import BoundaryRefiner
+from ..data.units import CMUDICT
 from ..models import AlignmentModel, ModelConfig
 from .objective import ObjectiveConfig
 
@@ -32,6 +33,9 @@ class ModelFile:
         boundary_refiner: the optional boundary detector with its refinement settings
             (:class:`~fsttopo.align.refine.BoundaryRefiner`, entry ``boundary_detector``), used by
             the ``refine_boundaries`` alignment option; ``None`` in files without one.
+        units: how text becomes the tokens (:mod:`fsttopo.data.units`: ``{"kind": "cmudict"}``,
+            a pronunciation dictionary, graphemes or SentencePiece); files written without the
+            entry were trained on CMUdict.
     """
 
     model: AlignmentModel
@@ -41,16 +45,18 @@ class ModelFile:
     log_prior: torch.Tensor | None = None
     confidence_threshold: float | None = None
     boundary_refiner: BoundaryRefiner | None = None
+    units: dict = field(default_factory=lambda: dict(CMUDICT))
 
 
 def save_model(path: str | Path, model: AlignmentModel, objective_config: ObjectiveConfig,
                tokens: list[str], half: bool = False, extra: dict | None = None,
                align_options: dict | None = None, log_prior: torch.Tensor | None = None,
-               boundary_refiner: BoundaryRefiner | None = None) -> None:
+               boundary_refiner: BoundaryRefiner | None = None, units: dict | None = None) -> None:
     """Write a self-contained model file (``half`` stores float16 weights, for shipping;
     ``align_options`` the alignment-time defaults, ``log_prior`` the ``[V]`` label prior,
-    ``boundary_refiner`` an optional boundary detector, see :class:`ModelFile`; the prior stays
-    float32 because its small entries matter)."""
+    ``boundary_refiner`` an optional boundary detector, ``units`` the dict of
+    :func:`fsttopo.data.units.units_to_dict` (default: none stored, which reads as CMUdict), see
+    :class:`ModelFile`; the prior stays float32 because its small entries matter)."""
     if log_prior is not None:
         log_prior = _checked_prior(log_prior, len(tokens), str(path))
     state = {k: (v.half() if half and v.is_floating_point() else v) for k, v in model.state_dict().items()}
@@ -58,6 +64,7 @@ def save_model(path: str | Path, model: AlignmentModel, objective_config: Object
                 "tokens": list(tokens), "model": state, "align_options": dict(align_options or {}),
                 **({"log_prior": log_prior} if log_prior is not None else {}),
                 **({"boundary_detector": boundary_refiner.to_dict()} if boundary_refiner is not None else {}),
+                **({"units": dict(units)} if units is not None else {}),
                 **(extra or {})}, path)
 
 
@@ -88,11 +95,15 @@ def read_model_file(path: str | Path, device: str | torch.device = "cpu") -> Mod
     model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in blob["model"].items()})
     prior = blob.get("log_prior")
     refiner = blob.get("boundary_detector")
+    units = blob.get("units", CMUDICT)
+    if not isinstance(units, dict) or "kind" not in units:
+        raise ValueError(f"{path}: the 'units' entry must be a dict with a 'kind', got {type(units).__name__}")
     return ModelFile(model.to(device).eval(), ObjectiveConfig(**blob["objective_config"]), blob["tokens"],
                      dict(blob.get("align_options", {})),
                      None if prior is None else _checked_prior(prior, len(blob["tokens"]), str(path)).to(device),
                      blob.get("calibration", {}).get("confidence_threshold"),
-                     None if refiner is None else BoundaryRefiner.from_dict(refiner, f"{path}: boundary_detector"))
+                     None if refiner is None else BoundaryRefiner.from_dict(refiner, f"{path}: boundary_detector"),
+                     dict(units))
 
 
 def load_model(path: str | Path, device: str | torch.device = "cpu"

@@ -10,7 +10,9 @@ from lhotse import CutSet
 from lhotse.dataset import DynamicBucketingSampler, DynamicCutSampler
 from lhotse.dataset.sampling.base import CutSampler
 
-__all__ = ["WordEncoder", "CutBatches", "AugmentedCutBatches", "make_sampler", "pad_features"]
+from ..data.pronounce import normalize_transcript
+
+__all__ = ["WordEncoder", "CutBatches", "AugmentedCutBatches", "make_sampler", "pad_features", "check_training_texts"]
 
 
 class WordEncoder(Protocol):
@@ -28,9 +30,40 @@ def pad_features(features: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tens
     return out, lengths
 
 
+def _supervision_text(cut) -> str:
+    if len(cut.supervisions) != 1:
+        raise ValueError(f"cut {cut.id} has {len(cut.supervisions)} supervisions; expected exactly 1")
+    return cut.supervisions[0].text or ""
+
+
+def check_training_texts(cuts: CutSet, lexicon: WordEncoder) -> list[str]:
+    """Every problem of the cuts' transcripts, read once, as training will encode them (after
+    the lexicon's ``normalize``): one line per unknown word with its count and an example cut,
+    most frequent first, then one per cut without exactly one supervision, without words, or that
+    the lexicon cannot encode otherwise. Empty when training can encode every cut."""
+    unknown: dict[str, list] = {}  # word -> [count, first cut id]
+    problems = []
+    contains = getattr(lexicon, "__contains__", None)
+    for cut in cuts:
+        try:
+            text = normalize_transcript(lexicon, _supervision_text(cut))
+            missing = [w for w in text.split() if contains is not None and not contains(w)]
+            for word in missing:
+                unknown.setdefault(word, [0, cut.id])[0] += 1
+            if not missing:
+                lexicon.encode_words(text)
+        except ValueError as err:
+            problems.append(f"cut {cut.id}: {err}")
+    words = [f"unknown word {w!r}: {n} time(s), e.g. in cut {cut_id}"
+             for w, (n, cut_id) in sorted(unknown.items(), key=lambda item: -item[1][0])]
+    return words + problems
+
+
 class CutBatches(torch.utils.data.Dataset):
     """Map-style dataset for Lhotse samplers: a CutSet (one supervision per cut, features attached)
-    -> ``dict(features [B, T', F] float32, lengths [B] frames, words, texts, cut_ids)``."""
+    -> ``dict(features [B, T', F] float32, lengths [B] frames, words, texts, cut_ids)``; ``texts``
+    are the transcripts after the lexicon's ``normalize`` (punctuation dropped, numbers written
+    out; :func:`fsttopo.data.pronounce.normalize_transcript`), ``words`` their token ids."""
 
     def __init__(self, lexicon: WordEncoder):
         self.lexicon = lexicon
@@ -44,11 +77,7 @@ class CutBatches(torch.utils.data.Dataset):
 
     def __getitem__(self, cuts: CutSet) -> dict:
         cuts = cuts.sort_by_duration(ascending=False)
-        texts = []
-        for cut in cuts:
-            if len(cut.supervisions) != 1:
-                raise ValueError(f"cut {cut.id} has {len(cut.supervisions)} supervisions; expected exactly 1")
-            texts.append(cut.supervisions[0].text)
+        texts = [normalize_transcript(self.lexicon, _supervision_text(cut)) for cut in cuts]
         features, lengths = pad_features(self.features(list(cuts)))
         return {
             "features": features,

@@ -22,7 +22,8 @@ from ..models import AlignmentModel, ModelConfig, ModelOutput
 from .checkpoint import save_model
 from .label_prior import estimate_log_prior
 from .augment import AugmentConfig
-from .data import AugmentedCutBatches, CutBatches, WordEncoder, make_sampler
+from ..data.units import units_to_dict
+from .data import AugmentedCutBatches, CutBatches, WordEncoder, check_training_texts, make_sampler
 from .objective import Objective, ObjectiveConfig
 from .schedule import one_cycle_scheduler
 
@@ -113,6 +114,15 @@ def evaluate(model: AlignmentModel, objective: Objective, loader) -> float:
     return total / max(frames, 1)
 
 
+def _check_texts(train_cuts: CutSet, dev_cuts: CutSet | None, lexicon: WordEncoder) -> None:
+    """ValueError listing the problems of the training and dev transcripts, if any."""
+    problems = [*check_training_texts(train_cuts, lexicon),
+                *(f"dev: {p}" for p in (check_training_texts(dev_cuts, lexicon) if dev_cuts is not None else []))]
+    if problems:
+        raise ValueError(f"{len(problems)} problem(s) in the training transcripts, found before training:\n  "
+                         + "\n  ".join(problems))
+
+
 def train(model_config: ModelConfig, objective_config: ObjectiveConfig, config: TrainConfig,
           train_cuts: CutSet, dev_cuts: CutSet | None, lexicon: WordEncoder, tokens: list[str],
           out_dir: str | Path, resume: bool = False) -> Path:
@@ -121,7 +131,18 @@ def train(model_config: ModelConfig, objective_config: ObjectiveConfig, config: 
 
     Under ``torchrun`` (``WORLD_SIZE`` > 1) the process group is initialized here, the model is
     wrapped in DDP and only rank 0 writes files and shows progress.
+
+    ``lexicon`` (a :class:`~fsttopo.data.lexicon.Lexicon`, :class:`~fsttopo.data.graphemes.GraphemeUnits`
+    or :class:`~fsttopo.data.lexicon.SubwordUnits`) is stored in every model file
+    (:func:`~fsttopo.data.units.units_to_dict`); its ``tokens`` must be ``tokens``. Every training
+    and dev transcript is checked first (:func:`~fsttopo.training.data.check_training_texts`):
+    ValueError listing every unknown word before the first epoch.
     """
+    if list(tokens) != list(lexicon.tokens) or model_config.num_tokens != len(tokens):
+        raise ValueError(f"the token table ({len(tokens)} tokens), the lexicon's ({lexicon.num_tokens}) and the "
+                         f"model's num_tokens ({model_config.num_tokens}) must agree")
+    units = units_to_dict(lexicon)
+    _check_texts(train_cuts, dev_cuts, lexicon)
     out = Path(out_dir)
     distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
     if distributed and not torch.distributed.is_initialized():
@@ -190,15 +211,17 @@ def train(model_config: ModelConfig, objective_config: ObjectiveConfig, config: 
             log.append(entry)
             print(json.dumps(entry), flush=True)
             log_prior = estimate_log_prior(model, train_cuts, config.prior_hours, config.max_duration, device)
-            save_model(out / f"epoch{epoch + 1}.pt", model, objective_config, tokens, log_prior=log_prior)
+            save_model(out / f"epoch{epoch + 1}.pt", model, objective_config, tokens, log_prior=log_prior, units=units)
             torch.save({"model": model.state_dict(), "objective": objective.state_dict(),
                         "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
                         "epoch": epoch, "model_config": model_config.to_dict(),
-                        "objective_config": objective_config.to_dict(), "tokens": list(tokens)}, ckpt_path)
+                        "objective_config": objective_config.to_dict(), "tokens": list(tokens), "units": units},
+                       ckpt_path)
     if rank == 0:
         if log_prior is None:  # resumed with no epoch left to run
             log_prior = estimate_log_prior(model, train_cuts, config.prior_hours, config.max_duration, device)
-        save_model(out / "model.pt", model, objective_config, tokens, extra={"log": log}, log_prior=log_prior)
+        save_model(out / "model.pt", model, objective_config, tokens, extra={"log": log}, log_prior=log_prior,
+                   units=units)
     if distributed:
         torch.distributed.barrier()
     return out / "model.pt"

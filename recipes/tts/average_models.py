@@ -53,6 +53,7 @@ def main() -> None:
     log_prior = estimate_log_prior(model, load_manifest_lazy(args.cuts), args.prior_hours)
     args.out.mkdir(parents=True, exist_ok=True)
     save_model(args.out / "model.pt", model, files[-1].objective, files[-1].tokens, log_prior=log_prior,
+               units=files[-1].units,
                extra={"averaged": {"models": [str(m) for m in args.models], "weights": args.weights}})
     config = next((m.parent / "config.json" for m in reversed(args.models) if (m.parent / "config.json").is_file()),
                   None)

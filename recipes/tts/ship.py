@@ -61,7 +61,7 @@ def main() -> None:
         refiner = BoundaryRefiner.from_dict(torch.load(detector, map_location="cpu", weights_only=False), str(detector))
         align = {**align, "refine_boundaries": True}
     save_model(out / "model.pt", f.model, f.objective, f.tokens, half=True, extra={"log": log}, align_options=align,
-               log_prior=f.log_prior, boundary_refiner=refiner)
+               log_prior=f.log_prior, boundary_refiner=refiner, units=f.units)
     config = json.loads((exp / "config.json").read_text())
     (out / "config.json").write_text(json.dumps({**config, "align": align, "dev_selection": selected}, indent=1))
     (out / "training_log.json").write_text(json.dumps(log, indent=1))
