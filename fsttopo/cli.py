@@ -225,6 +225,27 @@ def _prepare(args: argparse.Namespace) -> None:
     print(format_prepared(result), end="")
 
 
+def _train_align(args: argparse.Namespace) -> None:
+    import json
+
+    from .train_align import TrainAlignConfig, train_align
+
+    if args.threads:
+        from .threads import set_threads
+
+        set_threads(args.threads)
+    _check_output(args.out)
+    units = "dictionary" if args.dictionary else args.units
+    dev = [s.strip() for s in args.dev_speakers.split(",") if s.strip()] if args.dev_speakers else None
+    config = TrainAlignConfig(units=units, dictionary=args.dictionary, language=args.language, topology=args.topology,
+                              steps=args.steps, criterion=args.criterion, dev_speakers=dev,
+                              dev_fraction=args.dev_fraction, jobs=args.jobs, seed=args.seed)
+    stages = train_align(args.corpus, args.out, config, resume=not args.restart)
+    print(json.dumps({k: stages[k] for k in ("tune", "model", "align") if k in stages}, indent=1))
+    print(f"model: {args.out}/model.pt (fsttopo align --model {args.out}/model.pt ...); alignments: "
+          f"{args.out}/alignments/")
+
+
 def _transcribe(args: argparse.Namespace) -> None:
     from pathlib import Path
 
@@ -414,6 +435,32 @@ def main(argv: list[str] | None = None) -> None:
     prep.add_argument("--no-features", action="store_true", help="store no features: training computes them from "
                       "the audio")
     prep.set_defaults(func=_prepare)
+
+    ta = sub.add_parser("train-align", help="prepare a corpus directory, train an aligner on it from scratch, tune "
+                        "it on its dev speakers and align every file (resumable; docs/own-corpus.md)")
+    ta.add_argument("corpus", help="corpus directory as align-dir and prepare read it (speaker sub-directories, "
+                    "NAME.lab/.txt beside NAME.wav; NAME.TextGrid: reference times, used for tuning and scoring)")
+    ta.add_argument("--out", required=True, help="run directory: data/, ctc/, final/, model.pt, alignments/, "
+                    "train_align.json (what is done; a re-run resumes)")
+    ta.add_argument("--units", choices=("graphemes", "dictionary", "cmudict"), default="graphemes",
+                    help="tokens: the transcripts' characters (default: any alphabetic language, no lexicon), a "
+                    "pronunciation dictionary's phones (--dictionary) or CMUdict's (English)")
+    ta.add_argument("--dictionary", help="Montreal Forced Aligner pronunciation dictionary; implies --units dictionary")
+    ta.add_argument("--language", help="language code for writing numbers out (num2words: it, ru, de, ...)")
+    ta.add_argument("--topology", choices=("hmm", "hmm-transition", "ctc", "ctc-no-forced-blank"), default="hmm",
+                    help="the final model's topology (CTC is always trained first: the HMM does not start from "
+                    "scratch)")
+    ta.add_argument("--steps", type=int, default=600, help="optimizer steps of each training stage at least "
+                    "(epochs follow from the corpus size)")
+    ta.add_argument("--criterion", choices=("references", "pauses"), help="how alignment options are tuned on the "
+                    "dev speakers (default: references when every dev file has a TextGrid, else pause edges)")
+    ta.add_argument("--dev-speakers", help="comma-separated dev speakers (default: --dev-fraction of them)")
+    ta.add_argument("--dev-fraction", type=float, default=0.1)
+    ta.add_argument("--jobs", type=int, default=1, help="feature extraction processes")
+    ta.add_argument("--seed", type=int, default=0)
+    ta.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
+    ta.add_argument("--restart", action="store_true", help="start anew instead of resuming OUT")
+    ta.set_defaults(func=_train_align)
 
     trans = sub.add_parser("transcribe", help="decode words from audio files or a CutSet (lexicon + bigram "
                            "LM in the model's topology, exact Viterbi)")

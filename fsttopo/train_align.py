@@ -59,6 +59,9 @@ class TrainAlignConfig:
         max_epochs: most epochs of each training stage.
         max_duration: seconds of audio per training batch.
         peak_lr: the CTC stage's learning rate (the final stage's is half of it).
+        spec_augment: SpecAugment masking in training.
+        tune_epochs: epoch files of the final stage the tuning compares (evenly spaced, the first
+            and the last included; each is encoded on the dev set once).
         criterion: how options are tuned: ``"references"``, ``"pauses"`` or None (references when
             every dev file has them).
         dev_speakers: speakers held out for tuning (None: a seeded ``dev_fraction`` of them).
@@ -76,6 +79,8 @@ class TrainAlignConfig:
     max_epochs: int = 40
     max_duration: float = 30.0
     peak_lr: float = 1e-3
+    spec_augment: bool = True
+    tune_epochs: int = 4
     criterion: str | None = None
     dev_speakers: list[str] | None = None
     dev_fraction: float = 0.1
@@ -90,7 +95,7 @@ class TrainAlignConfig:
             raise ValueError("units='dictionary' needs a dictionary file, and a dictionary needs units='dictionary'")
         if self.topology not in TOPOLOGIES:
             raise ValueError(f"topology must be one of {list(TOPOLOGIES)}, got {self.topology!r}")
-        if self.steps < 1 or self.max_epochs < 1 or not self.max_duration > 0 or not self.peak_lr > 0:
+        if self.steps < 1 or self.max_epochs < 1 or self.tune_epochs < 1 or not self.max_duration > 0 or not self.peak_lr > 0:
             raise ValueError(f"steps, max_epochs, max_duration and peak_lr must be positive: {self}")
         if self.criterion not in (None, "references", "pauses"):
             raise ValueError(f"criterion must be 'references', 'pauses' or None, got {self.criterion!r}")
@@ -150,12 +155,12 @@ def train_align(corpus: str | Path, out: str | Path, config: TrainAlignConfig | 
     from lhotse import load_manifest_lazy
 
     from .aligner import Aligner
-    from .data.corpus import prepare_corpus
+    from .data.corpus import format_prepared, prepare_corpus
     from .data.units import units_to_dict
     from .directory import align_directory
     from .models import ModelConfig
     from .training import ObjectiveConfig, TrainConfig, read_model_file, save_model, train
-    from .training.texts import check_training_texts
+    from .training.trainer import check_texts
     from .tuning import epoch_files, tune_alignment_options
 
     config = config or TrainAlignConfig()
@@ -172,18 +177,24 @@ def train_align(corpus: str | Path, out: str | Path, config: TrainAlignConfig | 
         log("== prepare: manifests and features")
         prepared = prepare_corpus(corpus, out / "data", dev_speakers=config.dev_speakers,
                                   dev_fraction=config.dev_fraction, seed=config.seed, num_jobs=config.jobs)
-        state.done("prepare", prepared.summary())
-    train_cuts = load_manifest_lazy(stages["prepare"]["train_cuts"])
-    dev_cuts = load_manifest_lazy(stages["prepare"]["dev_cuts"])
+        if "cuts_dev" not in prepared.paths:
+            raise ValueError("train-align needs dev speakers to tune on: give --dev-fraction > 0 or --dev-speakers")
+        log(format_prepared(prepared))
+        state.done("prepare", {"train_cuts": str(prepared.paths["cuts_train"]), "dev_cuts": str(prepared.paths["cuts_dev"]),
+                               "train_speakers": prepared.train_speakers, "dev_speakers": prepared.dev_speakers,
+                               "split": prepared.split, "utterances": prepared.utterances, "hours": prepared.hours,
+                               "failed": sorted({p.file for p in prepared.problems})})
+    train_cuts = load_manifest_lazy(stages["prepare"]["train_cuts"]).to_eager()
+    dev_cuts = load_manifest_lazy(stages["prepare"]["dev_cuts"]).to_eager()
 
     texts = [s.text for cuts in (train_cuts, dev_cuts) for c in cuts for s in c.supervisions]
     units = _units(config, texts)
     if "units" not in stages:
         log(f"== units: {config.units}")
-        check_training_texts([train_cuts, dev_cuts], units)  # every unknown word at once, before training
-        state.done("units", {**units_to_dict(units, describe=True), "num_tokens": units.num_tokens})
+        check_texts(train_cuts, dev_cuts, units)  # every unknown word at once, before training
+        state.done("units", {"kind": units_to_dict(units)["kind"], "tokens": list(units.tokens)})
     model_config = ModelConfig(num_tokens=units.num_tokens, **config.model)
-    train_seconds = float(stages["prepare"]["train_seconds"])
+    train_seconds = 3600 * float(stages["prepare"]["hours"]["train"])
     epochs = epochs_for(train_seconds, config)
 
     def run(stage: str, objective: dict, peak_lr: float, init_from: str | None) -> None:
@@ -191,7 +202,7 @@ def train_align(corpus: str | Path, out: str | Path, config: TrainAlignConfig | 
             return
         log(f"== {stage}: {objective['topology']}, {epochs} epochs")
         train_config = TrainConfig(epochs=epochs, max_duration=config.max_duration, peak_lr=peak_lr,
-                                   seed=config.seed, init_from=init_from)
+                                   spec_augment=config.spec_augment, seed=config.seed, init_from=init_from)
         path = train(model_config, ObjectiveConfig(**objective), train_config, train_cuts, dev_cuts, units,
                      units.tokens, out / stage, resume=True)
         state.done(stage, {"epochs": epochs, "model": str(path), "dir": str(out / stage)})
@@ -206,7 +217,10 @@ def train_align(corpus: str | Path, out: str | Path, config: TrainAlignConfig | 
         has_refs = all(c.supervisions[0].alignment and "word" in c.supervisions[0].alignment for c in dev_cuts)
         criterion = config.criterion or ("references" if has_refs else "pauses")
         log(f"== tune: epoch and alignment options on {len(list(dev_cuts))} dev files, by {criterion}")
-        choices = tune_alignment_options(epoch_files(stages[final]["dir"]), dev_cuts, criterion, log=log)
+        files = epoch_files(stages[final]["dir"])
+        picked = sorted({round(i * (len(files) - 1) / max(1, config.tune_epochs - 1))
+                         for i in range(min(config.tune_epochs, len(files)))})
+        choices = tune_alignment_options([files[i] for i in picked], dev_cuts, criterion, log=log)
         state.done("tune", min(choices.values(), key=lambda c: c["dev_error_ms"]))
     choice = stages["tune"]
 
@@ -216,7 +230,7 @@ def train_align(corpus: str | Path, out: str | Path, config: TrainAlignConfig | 
 
         f = read_model_file(choice["model"])
         save_model(model_path, f.model, f.objective, f.tokens, align_options={k: choice[k] for k in ALIGN_OPTIONS},
-                   log_prior=f.log_prior, units=units)
+                   log_prior=f.log_prior, units=units_to_dict(units))
         state.done("model", {"path": str(model_path), "megabytes": round(model_path.stat().st_size / 1e6, 2)})
 
     if "align" not in stages:

@@ -99,7 +99,8 @@ def tune_alignment_options(model_files: Sequence[str | Path], dev_cuts, criterio
                            ) -> dict[str, dict]:
     """Select the epoch and alignment options on ``dev_cuts`` (one supervision each) by
     ``criterion`` (:data:`CRITERIA`, see the module docstring). Returns ``{method: {"model",
-    "epoch", "epochs", **alignment options, "dev_error_ms", "criterion"}}`` for each method of
+    "epoch" (from an ``epoch<N>.pt`` name, else the file's place in ``model_files``), "epochs"
+    (files compared), **alignment options, "dev_error_ms", "criterion"}}`` for each method of
     :data:`TUNED_METHODS`; ``log`` gets one line per setting tried."""
     if criterion not in CRITERIA:
         raise ValueError(f"criterion must be one of {CRITERIA}, got {criterion!r}")
@@ -133,7 +134,8 @@ def tune_alignment_options(model_files: Sequence[str | Path], dev_cuts, criterio
 
     files = [Path(f) for f in model_files]
     best: dict[str, dict] = {}
-    for epoch, path in enumerate(files, 1):
+    for index, path in enumerate(files, 1):
+        epoch = int(path.stem[5:]) if path.stem.startswith("epoch") and path.stem[5:].isdigit() else index
         aligner = Aligner.from_file(path)
         encoded = [aligner.encode(feats, 1) for feats in features]
         for method in TUNED_METHODS:

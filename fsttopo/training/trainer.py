@@ -27,7 +27,7 @@ from .data import AugmentedCutBatches, CutBatches, WordEncoder, check_training_t
 from .objective import Objective, ObjectiveConfig
 from .schedule import one_cycle_scheduler
 
-__all__ = ["TrainConfig", "SpecAugment", "train_step", "train"]
+__all__ = ["TrainConfig", "SpecAugment", "train_step", "train", "check_texts"]
 
 
 @dataclass
@@ -114,7 +114,7 @@ def evaluate(model: AlignmentModel, objective: Objective, loader) -> float:
     return total / max(frames, 1)
 
 
-def _check_texts(train_cuts: CutSet, dev_cuts: CutSet | None, lexicon: WordEncoder) -> None:
+def check_texts(train_cuts: CutSet, dev_cuts: CutSet | None, lexicon: WordEncoder) -> None:
     """ValueError listing the problems of the training and dev transcripts, if any."""
     problems = [*check_training_texts(train_cuts, lexicon),
                 *(f"dev: {p}" for p in (check_training_texts(dev_cuts, lexicon) if dev_cuts is not None else []))]
@@ -142,7 +142,7 @@ def train(model_config: ModelConfig, objective_config: ObjectiveConfig, config: 
         raise ValueError(f"the token table ({len(tokens)} tokens), the lexicon's ({lexicon.num_tokens}) and the "
                          f"model's num_tokens ({model_config.num_tokens}) must agree")
     units = units_to_dict(lexicon)
-    _check_texts(train_cuts, dev_cuts, lexicon)
+    check_texts(train_cuts, dev_cuts, lexicon)
     out = Path(out_dir)
     distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
     if distributed and not torch.distributed.is_initialized():
