@@ -87,8 +87,8 @@ def test_match_lab_words_accents_hyphens_and_case():
     assert match_lab_words(engine, ["è", "un", "pò", "sarajevo-nicosia"]) == [
         ("è", 0.3, 0.4), ("un", 0.4, 0.5), ("pò", 0.5, 0.7), ("sarajevo-nicosia", 0.9, 1.9)]
     # festival ru keeps the case of the text and "что-то" as one token.
-    assert match_lab_words([("Жизнь", 0.2, 0.7), ("что-то", 0.9, 1.3)], ["жизнь", "что-то"]) == [
-        ("жизнь", 0.2, 0.7), ("что-то", 0.9, 1.3)]
+    assert match_lab_words([("Жизнь", 0.2, 0.7), ("-", 0.7, 0.7), ("что-то", 0.9, 1.3)], ["жизнь", "что-то"]) == [
+        ("жизнь", 0.2, 0.7), ("что-то", 0.9, 1.3)]  # a silent dash token is skipped
 
 
 @pytest.mark.parametrize("engine, lab", [
@@ -96,6 +96,7 @@ def test_match_lab_words_accents_hyphens_and_case():
     ([("cia", 0.3, 0.5), ("t", 0.5, 0.6), ("v", 0.6, 0.7)], ["cia", "tv"]),  # "TV" spelled: t + v joined is fine
     ([("un", 0.3, 0.5)], ["un", "uomo"]),  # a word missing
     ([("un", 0.5, 0.5)], ["un"]),  # no duration
+    ([("duri", 0.3, 0.6), ("-", 0.6, 0.9), ("a", 0.9, 1.0)], ["duri", "a"]),  # "- a" read "meno a"
 ])
 def test_match_lab_words_drops(engine, lab):
     expected = [("cia", 0.3, 0.5), ("tv", 0.5, 0.7)] if lab == ["cia", "tv"] else None

@@ -15,8 +15,8 @@ from fsttopo.data.alignment import TimedToken, UtteranceAlignment
 from fsttopo.data.export import write_textgrid
 from recipes.tts.labels import attach_between_word_phones
 
-__all__ = ["FESTIVAL_PAUSES", "match_key", "match_lab_words", "word_phones", "utterance_alignment",
-           "write_utterance", "write_dictionary"]
+__all__ = ["FESTIVAL_PAUSES", "match_key", "match_lab_words", "espeak_spans", "word_phones",
+           "utterance_alignment", "write_utterance", "write_dictionary"]
 
 Span = tuple[str, float, float]
 
@@ -39,10 +39,14 @@ def match_lab_words(engine_words: Sequence[Span], lab_words: Sequence[str]) -> l
     """``lab_words`` with the times of the engine's word tokens, or None where they differ.
 
     Each lab word consumes the next engine tokens until their keys (:func:`match_key`) joined equal
-    its key, so one lab word may span several tokens (``sarajevo-nicosia``). None when the tokens
-    spell something else (a number read out, an acronym spelled), are left over, or a word gets
-    no positive duration.
+    its key, so one lab word may span several tokens (``sarajevo-nicosia``). Silent tokens without
+    letters (punctuation, no duration) are skipped. None when the tokens spell something else (a
+    number read out, an acronym spelled), a token without letters is spoken (festival it reads a
+    dash before a word as ``meno``), tokens are left over, or a word gets no positive duration.
     """
+    if any(not match_key(name) and end > start for name, start, end in engine_words):
+        return None
+    engine_words = [w for w in engine_words if match_key(w[0])]
     out: list[Span] = []
     index = 0
     for word in lab_words:
@@ -57,6 +61,36 @@ def match_lab_words(engine_words: Sequence[Span], lab_words: Sequence[str]) -> l
             return None
         out.append((word, start, end))
     return out if index == len(engine_words) else None
+
+
+def espeak_spans(
+    words: Sequence[tuple[int, int]], events: Sequence[tuple[str, int, int]], num_samples: int, sample_rate: int
+) -> tuple[list[tuple[float, float]], list[Span]] | None:
+    """Word times and phone spans (seconds, pauses left out) from espeak-ng phoneme events.
+
+    ``words`` are the character spans of the transcript's words in the text espeak read (0-based),
+    ``events`` ``(phone, sample, text position 1-based)``. A phone ends where the next event starts
+    (the last at ``num_samples``); names starting with ``_`` are pauses. A phone belongs to the first
+    word that ends after its text position: espeak gives a word's first phones the position of the
+    punctuation before it (``- это``). None when a phone lies after the last word, the phones' words
+    go backwards, or a word gets no phone.
+    """
+    bounds: list[list[int]] = [[] for _ in words]
+    phones: list[Span] = []
+    last = 0
+    for k, (name, sample, position) in enumerate(events):
+        if name.startswith("_"):
+            continue
+        end = events[k + 1][1] if k + 1 < len(events) else num_samples
+        index = next((i for i, (_, word_end) in enumerate(words) if position - 1 < word_end), None)
+        if index is None or index < last or end <= sample:
+            return None
+        last = index
+        bounds[index].extend((sample, end))
+        phones.append((name, sample / sample_rate, end / sample_rate))
+    if any(not b for b in bounds):
+        return None
+    return [(min(b) / sample_rate, max(b) / sample_rate) for b in bounds], phones
 
 
 def word_phones(words: Sequence[Span], phones: Sequence[Span]) -> list[tuple[str, ...]] | None:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from recipes.tts.text import FORTUNES_DIR, Sentence, fortunes, split_sentences
 
-__all__ = ["Language", "LANGUAGES", "clean", "transcript", "select_sentences", "fortune_sentences"]
+__all__ = ["Language", "LANGUAGES", "clean", "transcript", "word_positions", "select_sentences", "fortune_sentences"]
 
 _PUNCTUATION = "\"'()[],.;:!?«»„“”…"
 _DASHES = frozenset({"-", "--", "—", "–"})
@@ -81,6 +81,12 @@ def transcript(sentence: str, language: Language) -> list[str] | None:
             return None
         words.append(core.lower())
     return words
+
+
+def word_positions(sentence: str) -> list[tuple[int, int]]:
+    """Character spans ``[start, end)`` in ``sentence`` of the tokens :func:`transcript` makes words of."""
+    return [(m.start(), m.end()) for m in re.finditer(r"\S+", sentence)
+            if m.group() not in _DASHES and m.group().strip(_PUNCTUATION)]
 
 
 def select_sentences(

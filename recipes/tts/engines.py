@@ -25,7 +25,7 @@ import soundfile
 
 from .text import Sentence
 
-__all__ = ["Voice", "VOICES", "RawUtterance", "synthesize", "espeak_word_spans"]
+__all__ = ["Voice", "VOICES", "RawUtterance", "synthesize", "espeak_synth", "espeak_word_spans"]
 
 Span = tuple[str, float, float]
 
@@ -259,6 +259,18 @@ class _Espeak:
 _espeak_instance: _Espeak | None = None
 
 
+def espeak_synth(engine_voice: str, text: str) -> tuple[np.ndarray, list[tuple[str, int, int]], int]:
+    """``(samples int16, phoneme events (name, sample, text position 1-based), sample rate)`` of ``text``.
+
+    One libespeak-ng instance serves the whole process.
+    """
+    global _espeak_instance
+    if _espeak_instance is None:
+        _espeak_instance = _Espeak()
+    samples, events = _espeak_instance.synth(engine_voice, text)
+    return samples, events, _espeak_instance.sample_rate
+
+
 def espeak_word_spans(
     text: str, words: Sequence[str], events: Sequence[tuple[str, int, int]], num_samples: int, sample_rate: int
 ) -> list[Span] | None:
@@ -292,18 +304,14 @@ def espeak_word_spans(
 
 
 def _espeak(engine_voice: str, items: list[tuple[str, Sentence]], out_dir: Path) -> list[RawUtterance]:
-    global _espeak_instance
-    if _espeak_instance is None:
-        _espeak_instance = _Espeak()
-    espeak = _espeak_instance
     result = []
     for utt_id, sentence in items:
-        samples, events = espeak.synth(engine_voice, sentence.text)
+        samples, events, sample_rate = espeak_synth(engine_voice, sentence.text)
         if not events or samples.size == 0:
             continue
-        words = espeak_word_spans(sentence.text, sentence.words.split(), events, samples.size, espeak.sample_rate)
+        words = espeak_word_spans(sentence.text, sentence.words.split(), events, samples.size, sample_rate)
         wav = out_dir / f"{utt_id}.wav"
-        soundfile.write(str(wav), samples, espeak.sample_rate, subtype="PCM_16")
-        label_end = events[-1][1] / espeak.sample_rate
-        result.append(RawUtterance(utt_id, wav, words or [], None, label_end, samples.size / espeak.sample_rate))
+        soundfile.write(str(wav), samples, sample_rate, subtype="PCM_16")
+        label_end = events[-1][1] / sample_rate
+        result.append(RawUtterance(utt_id, wav, words or [], None, label_end, samples.size / sample_rate))
     return result
