@@ -13,13 +13,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from fsttopo.data.export import read_textgrid  # noqa: E402
 from recipes.other_languages.corpus import (  # noqa: E402
+    espeak_spans,
     match_lab_words,
     utterance_alignment,
     word_phones,
     write_dictionary,
     write_utterance,
 )
-from recipes.other_languages.text import LANGUAGES, clean, select_sentences, transcript  # noqa: E402
+from recipes.other_languages.text import LANGUAGES, clean, select_sentences, transcript, word_positions  # noqa: E402
 from recipes.tts.text import split_sentences  # noqa: E402
 
 IT, RU = LANGUAGES["it"], LANGUAGES["ru"]
@@ -44,6 +45,11 @@ def test_italian_accent_apostrophes_become_letters():
     assert clean("Nell'altra c'era l'uomo.", IT) == "Nell'altra c'era l'uomo."  # elisions stay
     assert clean("Dice 'ciao' a te", IT) == "Dice 'ciaò a te"  # a quote after a vowel is read as an accent
     assert clean("Он сказал: ’да’", RU) == "Он сказал: 'да'"
+
+
+def test_engine_text_turns_spoken_dashes_into_commas():
+    assert IT.engine_text("Die hard - Duri a morire -- e poi, auto-critici.") == "Die hard , Duri a morire , e poi, auto-critici."
+    assert RU.engine_text("Жизнь - это сон.") == "Жизнь - это сон."  # festival ru keeps a dash silent
 
 
 def test_transcript_rules():
@@ -101,6 +107,20 @@ def test_match_lab_words_accents_hyphens_and_case():
 def test_match_lab_words_drops(engine, lab):
     expected = [("cia", 0.3, 0.5), ("tv", 0.5, 0.7)] if lab == ["cia", "tv"] else None
     assert match_lab_words(engine, lab) == expected
+
+
+def test_espeak_spans_place_phones_by_text_position():
+    text = "Жизнь - это сон."
+    assert word_positions(text) == [(0, 5), (8, 11), (12, 16)]
+    # espeak-ng ru events (phone, sample, 1-based text position): "это" comes with the dash's position.
+    events = [("Z", 100, 1), ("y", 200, 1), ("_:", 300, 1), ("E", 400, 7), ("t", 500, 7), ("V", 600, 7),
+              ("s", 700, 13), ("o", 800, 13), ("n", 900, 13), ("_:", 1000, 16), ("_", 1100, 16)]
+    words, phones = espeak_spans(word_positions(text), events, num_samples=1100, sample_rate=1000)
+    assert words == [(0.1, 0.3), (0.4, 0.7), (0.7, 1.0)]
+    assert [p for p, _, _ in phones] == ["Z", "y", "E", "t", "V", "s", "o", "n"] and phones[0] == ("Z", 0.1, 0.2)
+    assert espeak_spans(word_positions(text), events[:6], 1100, 1000) is None  # "сон" gets no phone
+    backwards = [("Z", 100, 1), ("E", 400, 9), ("y", 500, 1), ("s", 700, 13)]
+    assert espeak_spans(word_positions(text), backwards, 1100, 1000) is None
 
 
 def test_word_phones_and_alignment_skip_pauses():

@@ -23,7 +23,7 @@ import shutil
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import soundfile
@@ -90,9 +90,15 @@ def _new_stats(speaker: Speaker) -> dict:
             "seconds": 0.0, "engine_failed": 0, "dropped_end": 0, "dropped_words": 0, "dropped_phones": 0}
 
 
-def _festival_labels(voice: Voice, batch: Sequence[Sentence], raw_dir: Path) -> dict[str, tuple | str]:
-    """Per sentence id: ``(raw wav, lab-word spans, phone spans)`` or the stats key of why it failed."""
-    raws = {raw.id: raw for raw in synthesize(voice, batch, raw_dir)}
+def _festival_labels(
+    voice: Voice, batch: Sequence[Sentence], raw_dir: Path, language: Language
+) -> dict[str, tuple | str]:
+    """Per sentence id: ``(raw wav, lab-word spans, phone spans)`` or the stats key of why it failed.
+
+    festival reads :meth:`Language.engine_text` of each sentence.
+    """
+    spoken = [replace(s, text=language.engine_text(s.text)) for s in batch]
+    raws = {raw.id: raw for raw in synthesize(voice, spoken, raw_dir)}
     out: dict[str, tuple | str] = {}
     for sentence in batch:
         raw = raws.get(f"{voice.name}-{sentence.id}")
@@ -106,8 +112,11 @@ def _festival_labels(voice: Voice, batch: Sequence[Sentence], raw_dir: Path) -> 
     return out
 
 
-def _espeak_labels(voice: Voice, batch: Sequence[Sentence], raw_dir: Path) -> dict[str, tuple | str]:
-    """As :func:`_festival_labels` for an espeak-ng voice (words placed by their text positions)."""
+def _espeak_labels(
+    voice: Voice, batch: Sequence[Sentence], raw_dir: Path, language: Language
+) -> dict[str, tuple | str]:
+    """As :func:`_festival_labels` for an espeak-ng voice (words placed by their text positions;
+    espeak-ng reads the sentence as written, ``language`` is unused)."""
     raw_dir.mkdir(parents=True, exist_ok=True)
     out: dict[str, tuple | str] = {}
     for sentence in batch:
@@ -146,8 +155,8 @@ def _write(speaker: Speaker, sentence: Sentence, raw_wav: Path, words: list[Span
     return duration, list(zip((t.symbol for t in alignment.words), pronounced))
 
 
-def synthesize_speaker(speaker: Speaker, sentences: Sequence[Sentence], quota: float, corpus: Path,
-                       pronunciations: Pronunciations) -> tuple[dict, list[Sentence]]:
+def synthesize_speaker(speaker: Speaker, language: Language, sentences: Sequence[Sentence], quota: float,
+                       corpus: Path, pronunciations: Pronunciations) -> tuple[dict, list[Sentence]]:
     """Synthesize ``sentences`` in order until ``quota`` seconds are kept; (stats, sentences kept).
 
     The pronunciations of festival utterances are added to ``pronunciations``.
@@ -161,7 +170,7 @@ def synthesize_speaker(speaker: Speaker, sentences: Sequence[Sentence], quota: f
         while stats["seconds"] < quota and used < len(sentences):
             batch = sentences[used:used + _BATCH]
             used += len(batch)
-            results = labels(speaker.voice, batch, raw_dir)
+            results = labels(speaker.voice, batch, raw_dir, language)
             for sentence in batch:
                 if stats["seconds"] >= quota:
                     break
@@ -185,7 +194,8 @@ def synthesize_speaker(speaker: Speaker, sentences: Sequence[Sentence], quota: f
     return stats, kept
 
 
-def festival_pronunciations(voice: Voice, sentences: Sequence[Sentence], work_dir: Path) -> tuple[Pronunciations, int]:
+def festival_pronunciations(voice: Voice, language: Language, sentences: Sequence[Sentence],
+                            work_dir: Path) -> tuple[Pronunciations, int]:
     """festival's phones for the words of ``sentences`` (read with ``voice``, audio discarded).
 
     Returns the pronunciations and the number of sentences whose words did not match.
@@ -194,7 +204,7 @@ def festival_pronunciations(voice: Voice, sentences: Sequence[Sentence], work_di
     failed = 0
     try:
         for begin in range(0, len(sentences), _BATCH):
-            for result in _festival_labels(voice, sentences[begin:begin + _BATCH], work_dir).values():
+            for result in _festival_labels(voice, sentences[begin:begin + _BATCH], work_dir, language).values():
                 if isinstance(result, str):
                     failed += 1
                     continue
@@ -235,7 +245,7 @@ def run(language: Language, corpus: Path, minutes: float, seed: int) -> dict:
     per_speaker, espeak_sentences, begin = [], [], 0
     for speaker in chosen:
         wall, cpu = time.perf_counter(), _children_cpu() + time.process_time()
-        stats, kept = synthesize_speaker(speaker, sentences[begin:], quota, corpus, pronunciations)
+        stats, kept = synthesize_speaker(speaker, language, sentences[begin:], quota, corpus, pronunciations)
         stats["wall_seconds"] = round(time.perf_counter() - wall, 1)
         stats["cpu_seconds"] = round(_children_cpu() + time.process_time() - cpu, 1)
         begin += stats["sentences_read"]
@@ -243,7 +253,8 @@ def run(language: Language, corpus: Path, minutes: float, seed: int) -> dict:
             espeak_sentences.extend(kept)
         per_speaker.append(stats)
         print(json.dumps(stats), flush=True)
-    extra, unmatched = festival_pronunciations(VOICES[language.code][0], espeak_sentences, corpus.parent / "raw" / "lexicon")
+    extra, unmatched = festival_pronunciations(VOICES[language.code][0], language, espeak_sentences,
+                                               corpus.parent / "raw" / "lexicon")
     pronunciations |= extra
     shutil.rmtree(corpus.parent / "raw", ignore_errors=True)
     entries = write_dictionary(corpus.parent / "dictionary.txt", pronunciations)

@@ -23,6 +23,7 @@ __all__ = ["Language", "LANGUAGES", "clean", "transcript", "word_positions", "se
 _PUNCTUATION = "\"'()[],.;:!?«»„“”…"
 _DASHES = frozenset({"-", "--", "—", "–"})
 _GRAVE = {"a": "à", "e": "è", "i": "ì", "o": "ò", "u": "ù", "A": "À", "E": "È", "I": "Ì", "O": "Ò", "U": "Ù"}
+_STANDALONE_DASH = re.compile(r"(?<!\S)(?:--|[-—–])(?!\S)")
 _ACCENT_APOSTROPHE = re.compile(r"([aeiouAEIOU])'(?=$|[\s\"),.;:!?])")
 
 
@@ -35,12 +36,19 @@ class Language:
         letters: the letters a word may contain (both cases).
         fortunes: the directory of the fortune files.
         accent_apostrophes: whether a word-final ``vowel'`` is an accent (Italian ASCII spelling).
+        spoken_dashes: whether festival reads a standalone dash aloud (Italian: "meno"), so that
+            :meth:`engine_text` gives it a comma instead.
     """
 
     code: str
     letters: str
     fortunes: Path
     accent_apostrophes: bool = False
+    spoken_dashes: bool = False
+
+    def engine_text(self, text: str) -> str:
+        """The text the synthesizer reads: ``text`` with standalone dashes made commas if they are spoken."""
+        return _STANDALONE_DASH.sub(",", text) if self.spoken_dashes else text
 
     @property
     def word(self) -> re.Pattern[str]:
@@ -52,7 +60,8 @@ class Language:
 _IT_LETTERS = "abcdefghijklmnopqrstuvwxyzàèéìíòóùú"
 _RU_LETTERS = "абвгдеёжзийклмнопрстуфхцчшщъыьэюя"
 LANGUAGES: dict[str, Language] = {
-    "it": Language("it", _IT_LETTERS + _IT_LETTERS.upper(), FORTUNES_DIR / "it", accent_apostrophes=True),
+    "it": Language("it", _IT_LETTERS + _IT_LETTERS.upper(), FORTUNES_DIR / "it", accent_apostrophes=True,
+                   spoken_dashes=True),
     "ru": Language("ru", _RU_LETTERS + _RU_LETTERS.upper(), FORTUNES_DIR / "ru"),
 }
 
