@@ -48,7 +48,8 @@ def test_italian_accent_apostrophes_become_letters():
 
 
 def test_engine_text_turns_spoken_dashes_into_commas():
-    assert IT.engine_text("Die hard - Duri a morire -- e poi, auto-critici.") == "Die hard , Duri a morire , e poi, auto-critici."
+    assert IT.engine_text("Die hard - Duri a morire -- e poi, auto-critici.") == "Die hard, Duri a morire, e poi, auto-critici."
+    assert IT.engine_text("- Allora, ciao. - No! -") == "Allora, ciao. No!"
     assert RU.engine_text("Жизнь - это сон.") == "Жизнь - это сон."  # festival ru keeps a dash silent
 
 

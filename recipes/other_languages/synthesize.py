@@ -91,11 +91,12 @@ def _new_stats(speaker: Speaker) -> dict:
 
 
 def _festival_labels(
-    voice: Voice, batch: Sequence[Sentence], raw_dir: Path, language: Language
+    voice: Voice, batch: Sequence[Sentence], raw_dir: Path, language: Language, check_end: bool = True
 ) -> dict[str, tuple | str]:
     """Per sentence id: ``(raw wav, lab-word spans, phone spans)`` or the stats key of why it failed.
 
-    festival reads :meth:`Language.engine_text` of each sentence.
+    festival reads :meth:`Language.engine_text` of each sentence. ``check_end=False`` keeps
+    utterances whose labels end far from the end of the wav (enough for pronunciations).
     """
     spoken = [replace(s, text=language.engine_text(s.text)) for s in batch]
     raws = {raw.id: raw for raw in synthesize(voice, spoken, raw_dir)}
@@ -104,7 +105,7 @@ def _festival_labels(
         raw = raws.get(f"{voice.name}-{sentence.id}")
         if raw is None:
             out[sentence.id] = "engine_failed"
-        elif raw.phones is None or abs(raw.label_end - raw.duration) > MAX_END_MISMATCH:
+        elif raw.phones is None or (check_end and abs(raw.label_end - raw.duration) > MAX_END_MISMATCH):
             out[sentence.id] = "dropped_end"
         else:
             words = match_lab_words(raw.words, sentence.words.split())
@@ -198,13 +199,19 @@ def festival_pronunciations(voice: Voice, language: Language, sentences: Sequenc
                             work_dir: Path) -> tuple[Pronunciations, int]:
     """festival's phones for the words of ``sentences`` (read with ``voice``, audio discarded).
 
-    Returns the pronunciations and the number of sentences whose words did not match.
+    A festival run that crashes loses the rest of its batch: the sentences it gave no audio for are
+    read again one by one. Returns the pronunciations and the number of sentences without them.
     """
     pronunciations: Pronunciations = set()
     failed = 0
     try:
         for begin in range(0, len(sentences), _BATCH):
-            for result in _festival_labels(voice, sentences[begin:begin + _BATCH], work_dir, language).values():
+            batch = sentences[begin:begin + _BATCH]
+            results = _festival_labels(voice, batch, work_dir, language, check_end=False)
+            for sentence in batch:
+                if results[sentence.id] == "engine_failed":
+                    results.update(_festival_labels(voice, [sentence], work_dir, language, check_end=False))
+            for result in results.values():
                 if isinstance(result, str):
                     failed += 1
                     continue

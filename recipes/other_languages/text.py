@@ -24,6 +24,7 @@ _PUNCTUATION = "\"'()[],.;:!?«»„“”…"
 _DASHES = frozenset({"-", "--", "—", "–"})
 _GRAVE = {"a": "à", "e": "è", "i": "ì", "o": "ò", "u": "ù", "A": "À", "E": "È", "I": "Ì", "O": "Ò", "U": "Ù"}
 _STANDALONE_DASH = re.compile(r"(?<!\S)(?:--|[-—–])(?!\S)")
+_DASH_AFTER_WORD = re.compile(r"(?<=[^\s\"'(),.;:!?«»…])\s+(?:--|[-—–])(?!\S)")
 _ACCENT_APOSTROPHE = re.compile(r"([aeiouAEIOU])'(?=$|[\s\"),.;:!?])")
 
 
@@ -36,8 +37,8 @@ class Language:
         letters: the letters a word may contain (both cases).
         fortunes: the directory of the fortune files.
         accent_apostrophes: whether a word-final ``vowel'`` is an accent (Italian ASCII spelling).
-        spoken_dashes: whether festival reads a standalone dash aloud (Italian: "meno"), so that
-            :meth:`engine_text` gives it a comma instead.
+        spoken_dashes: whether festival reads a standalone dash aloud (Italian: "meno"; a comma
+            opening a sentence too), so that :meth:`engine_text` takes it out.
     """
 
     code: str
@@ -47,8 +48,15 @@ class Language:
     spoken_dashes: bool = False
 
     def engine_text(self, text: str) -> str:
-        """The text the synthesizer reads: ``text`` with standalone dashes made commas if they are spoken."""
-        return _STANDALONE_DASH.sub(",", text) if self.spoken_dashes else text
+        """The text the synthesizer reads: ``text`` without standalone dashes if they are spoken.
+
+        A dash after a word becomes a comma on that word (``hard - Duri`` -> ``hard, Duri``: the same
+        pause); others (a dialogue dash opening the sentence, a dash after punctuation) go.
+        """
+        if not self.spoken_dashes:
+            return text
+        text = _DASH_AFTER_WORD.sub(",", text)
+        return " ".join(_STANDALONE_DASH.sub(" ", text).split())
 
     @property
     def word(self) -> re.Pattern[str]:
