@@ -72,7 +72,7 @@ _BATCH = 40  # sentences per festival call
 
 @dataclass(frozen=True)
 class Speaker:
-    """A corpus speaker: a festival voice played at ``speed`` (``name`` = voice name + suffix)."""
+    """A corpus speaker: a voice played at ``speed`` (``name`` = voice name + speed suffix)."""
 
     name: str
     voice: Voice
