@@ -25,7 +25,7 @@ import soundfile
 
 from .text import Sentence
 
-__all__ = ["Voice", "VOICES", "RawUtterance", "synthesize", "espeak_word_spans"]
+__all__ = ["Voice", "VOICES", "RawUtterance", "synthesize", "espeak_synth", "espeak_word_spans"]
 
 Span = tuple[str, float, float]
 
@@ -44,6 +44,8 @@ class Voice:
         free: True for Debian ``main``; False for the MBROLA voices (non-commercial licence).
         share: its amount of audio relative to the other voices (the formant espeak-ng variants
             get half a share each, so that they make up half of the training audio, not two thirds).
+        encoding: the character encoding festival's voice reads and writes its words in (the
+            Italian diphone voices: ``"iso-8859-1"``; festival itself does not decode UTF-8).
     """
 
     name: str
@@ -53,6 +55,7 @@ class Voice:
     packages: tuple[str, ...]
     free: bool = True
     share: float = 1.0
+    encoding: str = "utf-8"
 
 
 _FESTIVAL = ("festival",)
@@ -99,16 +102,21 @@ class RawUtterance:
     duration: float
 
 
-def synthesize(voice: Voice, sentences: Sequence[Sentence], out_dir: Path, flite_helper: Path) -> list[RawUtterance]:
+def synthesize(
+    voice: Voice, sentences: Sequence[Sentence], out_dir: Path, flite_helper: Path | None = None
+) -> list[RawUtterance]:
     """Synthesize ``sentences`` with ``voice`` into ``out_dir/<voice>-<sentence id>.wav``.
 
-    Sentences the engine fails on are left out of the result.
+    Sentences the engine fails on are left out of the result. ``flite_helper`` (the compiled
+    ``flite_align.c``) is needed for flite voices only.
     """
     out_dir.mkdir(parents=True, exist_ok=True)
     items = [(f"{voice.name}-{s.id}", s) for s in sentences]
     if voice.engine == "festival":
-        return _festival(voice.engine_voice, items, out_dir)
+        return _festival(voice.engine_voice, items, out_dir, voice.encoding)
     if voice.engine == "flite":
+        if flite_helper is None:
+            raise ValueError(f"voice {voice.name!r} needs the flite helper binary")
         return _flite(flite_helper, voice.engine_voice, items, out_dir)
     if voice.engine == "espeak-ng":
         return _espeak(voice.engine_voice, items, out_dir)
@@ -156,16 +164,19 @@ _FESTIVAL_DEFINE = """
 """
 
 
-def _festival(engine_voice: str, items: list[tuple[str, Sentence]], out_dir: Path) -> list[RawUtterance]:
+def _festival(
+    engine_voice: str, items: list[tuple[str, Sentence]], out_dir: Path, encoding: str = "utf-8"
+) -> list[RawUtterance]:
     lines = [_FESTIVAL_DEFINE, f"(voice_{engine_voice})"]
     for utt_id, sentence in items:
         path = out_dir / f"{utt_id}.wav"
         arguments = " ".join(_scheme_string(a) for a in (utt_id, sentence.text, str(path)))
         lines.append(f"(fsttopo_synth {arguments})")
     script = out_dir / f".festival-{items[0][0]}.scm"
-    script.write_text("\n".join(lines) + "\n")
+    script.write_text("\n".join(lines) + "\n", encoding=encoding)
     try:
-        run = subprocess.run(["festival", "-b", str(script)], capture_output=True, text=True, check=False)
+        run = subprocess.run(["festival", "-b", str(script)], capture_output=True, text=True, check=False,
+                             encoding=encoding, errors="replace")
     finally:
         script.unlink()
     return _parse_labels(run.stdout, out_dir)
@@ -248,6 +259,18 @@ class _Espeak:
 _espeak_instance: _Espeak | None = None
 
 
+def espeak_synth(engine_voice: str, text: str) -> tuple[np.ndarray, list[tuple[str, int, int]], int]:
+    """``(samples int16, phoneme events (name, sample, text position 1-based), sample rate)`` of ``text``.
+
+    One libespeak-ng instance serves the whole process.
+    """
+    global _espeak_instance
+    if _espeak_instance is None:
+        _espeak_instance = _Espeak()
+    samples, events = _espeak_instance.synth(engine_voice, text)
+    return samples, events, _espeak_instance.sample_rate
+
+
 def espeak_word_spans(
     text: str, words: Sequence[str], events: Sequence[tuple[str, int, int]], num_samples: int, sample_rate: int
 ) -> list[Span] | None:
@@ -281,18 +304,14 @@ def espeak_word_spans(
 
 
 def _espeak(engine_voice: str, items: list[tuple[str, Sentence]], out_dir: Path) -> list[RawUtterance]:
-    global _espeak_instance
-    if _espeak_instance is None:
-        _espeak_instance = _Espeak()
-    espeak = _espeak_instance
     result = []
     for utt_id, sentence in items:
-        samples, events = espeak.synth(engine_voice, sentence.text)
+        samples, events, sample_rate = espeak_synth(engine_voice, sentence.text)
         if not events or samples.size == 0:
             continue
-        words = espeak_word_spans(sentence.text, sentence.words.split(), events, samples.size, espeak.sample_rate)
+        words = espeak_word_spans(sentence.text, sentence.words.split(), events, samples.size, sample_rate)
         wav = out_dir / f"{utt_id}.wav"
-        soundfile.write(str(wav), samples, espeak.sample_rate, subtype="PCM_16")
-        label_end = events[-1][1] / espeak.sample_rate
-        result.append(RawUtterance(utt_id, wav, words or [], None, label_end, samples.size / espeak.sample_rate))
+        soundfile.write(str(wav), samples, sample_rate, subtype="PCM_16")
+        label_end = events[-1][1] / sample_rate
+        result.append(RawUtterance(utt_id, wav, words or [], None, label_end, samples.size / sample_rate))
     return result

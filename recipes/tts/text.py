@@ -35,8 +35,13 @@ class Sentence:
 
 
 def fortunes(directory: Path = FORTUNES_DIR) -> Iterator[str]:
-    """Every fortune (``%``-separated entry) of the fortune files in ``directory``, in file order."""
-    files = sorted(p for p in directory.iterdir() if p.with_suffix(".dat").exists() and p.suffix == "")
+    """Every fortune (``%``-separated entry) of the fortune files in ``directory``, in file order.
+
+    A fortune file is one with a ``<name>.dat`` index beside it (names may contain dots, as the
+    Russian ``2001.03``); the ``.u8`` copies are skipped.
+    """
+    files = sorted(p for p in directory.iterdir()
+                   if p.suffix not in (".dat", ".u8") and p.with_name(p.name + ".dat").exists())
     if not files:
         raise ValueError(f"no fortune files in {directory} (install the Debian package 'fortunes')")
     for path in files:

@@ -1,0 +1,1 @@
+"""Synthetic Italian and Russian corpora (MFA layout) with exact reference timings."""
