@@ -10,3 +10,8 @@ METHODS = ("viterbi", "posterior", "gradscore", "gradscore-ext")
 OOV_MODES = ("g2p", "phone-loop", "error")
 """What :meth:`fsttopo.aligner.Aligner.align` does with words outside the lexicon (guess their phones,
 align any phones, refuse; see :mod:`fsttopo.data.pronounce`)."""
+
+GARBAGE_PENALTY = 3.0
+"""Default of the ``garbage_penalty`` align option: nats per model frame by which the garbage label
+of untranscribed audio scores below the best non-blank label (:mod:`fsttopo.inference.garbage`;
+chosen in docs/alignment.md, "Transcripts that do not cover the audio")."""
