@@ -184,7 +184,7 @@ class Aligner:
         oov: str | None = None,
         min_pause: float | None = None,
         refine_boundaries: bool | None = None,
-        untranscribed: bool | None = None,
+        untranscribed: bool | str | None = None,
         garbage_penalty: float | None = None,
     ) -> AlignerOutput:
         """Align a batch of utterances. Options left at ``None`` take the model's stored defaults
@@ -216,8 +216,9 @@ class Aligner:
                 (:attr:`frame_shift`), 0 keeps them.
             refine_boundaries: move the word boundaries to the model file's boundary detector's
                 peaks nearby (:mod:`fsttopo.align.refine`; after ``min_pause``).
-            untranscribed: audio the transcript does not cover (before, after or between its words)
-                goes to a garbage label instead of stretching words over it, and is reported in
+            untranscribed: audio the transcript does not cover goes to a garbage label instead of
+                stretching words over it: before and after its words (``"edges"`` or True), or also
+                between them (``"anywhere"``, at least 2 s, less reliable); it is reported in
                 the alignments' ``untranscribed`` spans (:mod:`fsttopo.inference.garbage`; viterbi
                 and posterior methods, utterances up to ``long_form.LONG_FORM.min_seconds``).
             garbage_penalty: nats per model frame by which the garbage label scores below the best
@@ -284,7 +285,7 @@ class Aligner:
         offsets: Sequence[float] | None = None,
         oov: str | None = None,
         min_pause: float | None = None,
-        untranscribed: bool = False,
+        untranscribed: bool | str = False,
         garbage_penalty: float = garbage.GARBAGE_PENALTY,
     ) -> AlignerOutput:
         """:meth:`align` from model outputs: ``encoded`` from :meth:`encode` (its first ``phases``
@@ -293,9 +294,10 @@ class Aligner:
         encoding serve many option settings (e.g. tuning them on a dev set)."""
         if method not in ("viterbi", "posterior"):
             raise ValueError(f"align_encoded takes method 'viterbi' or 'posterior', got {method!r}")
-        self._check_options({"method": method, "blank_penalty": blank_penalty, "prior_scale": prior_scale,
-                             "posterior_scale": posterior_scale, "phases": 1, "time_shift": time_shift,
-                             "untranscribed": untranscribed, "garbage_penalty": garbage_penalty})
+        untranscribed = self._check_options({
+            "method": method, "blank_penalty": blank_penalty, "prior_scale": prior_scale, "posterior_scale": posterior_scale,
+            "phases": 1, "time_shift": time_shift, "untranscribed": untranscribed,
+            "garbage_penalty": garbage_penalty})["untranscribed"]  # True: "edges"
         pause = self._min_pause(min_pause)
         if transition_scale is not None and (isinstance(transition_scale, bool) or not
                                              isinstance(transition_scale, (int, float)) or
@@ -316,7 +318,7 @@ class Aligner:
         transitions = Transitions(*self.objective.transitions) if topology == "hmm" and scale else None
         graphs = build_graphs(words, topology, len(self.tokens), transitions)
         if untranscribed:  # the garbage label is column V of the scores
-            graphs = garbage.garbage_graphs(graphs, words, len(self.tokens))
+            graphs = garbage.garbage_graphs(graphs, words, len(self.tokens), untranscribed)
         per_phase, garbage_frames = [], None
         for p, (log_probs, lengths) in enumerate(encoded[:phases]):
             scores = emission_scores(log_probs, lengths, blank_penalty=blank_penalty, prior_scale=prior_scale,

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from .names import GARBAGE_PENALTY, METHODS, OOV_MODES, TOPOLOGIES
+from .names import GARBAGE_PENALTY, METHODS, OOV_MODES, TOPOLOGIES, UNTRANSCRIBED_MODES
 from .resources import MODEL_DIR, model_path
 
 DEFAULT_MODEL = MODEL_DIR / "model.pt"
@@ -258,10 +258,11 @@ def _add_alignment_options(p: argparse.ArgumentParser) -> None:
                    help="words outside the lexicon: guess their phones offline (g2p, the default), align each as any "
                    "phone sequence (phone-loop: phone label 'spn'; viterbi and posterior methods) or name them "
                    "and stop (error)")
-    p.add_argument("--untranscribed", action="store_true", default=None,
-                   help="the transcript may not cover the whole audio: speech or music before, after or between its "
-                   "words goes to a garbage label (reported as untranscribed spans) instead of stretching words over "
-                   "it; viterbi and posterior methods, recordings up to 60 s")
+    p.add_argument("--untranscribed", nargs="?", const="edges", choices=UNTRANSCRIBED_MODES,
+                   help="the transcript may not cover the whole audio: speech or music before and after its words "
+                   "(edges, the default) or also between them (anywhere: at least 2 s, less reliable) goes to a "
+                   "garbage label, reported as untranscribed spans, instead of stretching words over it; viterbi and "
+                   "posterior methods, recordings up to 60 s")
     p.add_argument("--garbage-penalty", type=float, help="with --untranscribed: nats per model frame by which the "
                    "garbage label scores below the best phone; larger keeps more audio with the transcript"
                    + stored % GARBAGE_PENALTY)

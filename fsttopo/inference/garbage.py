@@ -1,7 +1,8 @@
 """Audio the transcript does not cover: a garbage ("filler") label, and the untranscribed segments it takes.
 
 With the ``untranscribed`` align option the alignment graphs get optional garbage segments at the
-start, at the end and between words (:func:`fsttopo.topology.with_garbage`), and the emission
+start and at the end (``"edges"``) or also between words (``"anywhere"``, at least
+:data:`GARBAGE_MIN_INNER_FRAMES`) (:func:`fsttopo.topology.with_garbage`), and the emission
 scores one more column, the garbage label (:func:`garbage_scores`): per frame, the score of the
 best non-blank label minus :data:`GARBAGE_PENALTY` nats. A filler model: audio that some phone
 explains better than the transcript's phones by more than the penalty per frame (speech, music the
@@ -24,6 +25,10 @@ Compared with the others:
   ordinary Viterbi and posterior recursions run on (CTC and HMM topologies alike), and it may
   only sit before the first word, after the last one or between two words, never inside one.
 
+Between words it is weaker: where the untranscribed speech holds words of the transcript (``the``),
+the transcript's words may hop onto it, since garbage then covers their true place at about the
+same cost (docs/alignment.md); ``"edges"``, the default mode, is reliable.
+
 Frames are model frames; times in seconds are as in
 :meth:`fsttopo.data.alignment.UtteranceAlignment.from_segments`.
 """
@@ -36,16 +41,17 @@ from typing import Sequence
 import torch
 
 from ..fsa import FsaVec
-from ..names import GARBAGE_PENALTY
+from ..names import GARBAGE_PENALTY, UNTRANSCRIBED_MODES
 from ..topology import AnyLabels, with_garbage, word_start_tokens
 
 __all__ = ["GARBAGE_PENALTY", "GARBAGE_MIN_INNER_FRAMES", "check_garbage_penalty", "garbage_scores", "garbage_graphs", "garbage_state_mask",
            "frame_runs", "runs_to_seconds", "confidence_log_probs", "path_garbage_frames", "posterior_garbage_frames",
            "untranscribed_seconds"]
 
-GARBAGE_MIN_INNER_FRAMES = 10
-"""Fewest model frames of untranscribed audio between two words (0.4 s at 40 ms frames): shorter
-ones are frames the model is unsure about in a pause, not a missing sentence."""
+GARBAGE_MIN_INNER_FRAMES = 50
+"""Fewest model frames of untranscribed audio between two words (2 s at 40 ms frames): shorter gaps
+let the words hop over untranscribed speech to the places in it that fit them (measured in
+docs/alignment.md), and a missing sentence is longer."""
 
 
 def check_garbage_penalty(value: object) -> float:
@@ -74,10 +80,15 @@ def garbage_scores(scores: torch.Tensor, penalty: float = GARBAGE_PENALTY, blank
 
 
 def garbage_graphs(graphs: FsaVec, words: Sequence[Sequence[Sequence[int] | AnyLabels]], num_classes: int,
-                   min_inner_frames: int = GARBAGE_MIN_INNER_FRAMES) -> FsaVec:
+                   where: str = "edges", min_inner_frames: int = GARBAGE_MIN_INNER_FRAMES) -> FsaVec:
     """``graphs`` of ``words`` (:func:`fsttopo.topology.build_graphs`) with optional garbage at the
-    start, at the end and (at least ``min_inner_frames`` model frames) between words, labelled
-    ``num_classes`` (the column :func:`garbage_scores` appends to ``[B, T, num_classes]`` scores)."""
+    start and at the end and, for ``where="anywhere"``, between words (at least
+    ``min_inner_frames`` model frames), labelled ``num_classes`` (the column :func:`garbage_scores`
+    appends to ``[B, T, num_classes]`` scores)."""
+    if where not in UNTRANSCRIBED_MODES:
+        raise ValueError(f"untranscribed audio goes to one of {UNTRANSCRIBED_MODES}, got {where!r}")
+    if where == "edges":
+        return with_garbage(graphs, num_classes)
     return with_garbage(graphs, num_classes, word_start_tokens(words), min_inner_frames)
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 from typing import Mapping
 
-from ..names import METHODS
+from ..names import METHODS, UNTRANSCRIBED_MODES
 from .garbage import GARBAGE_PENALTY, check_garbage_penalty
 
 __all__ = ["ALIGN_OPTIONS", "OPTIONAL_ALIGN_OPTIONS", "GRADIENT_METHODS", "MAX_TIME_SHIFT", "MAX_SCALE", "check_align_options"]
@@ -17,8 +17,8 @@ ALIGN_OPTIONS = {"method": "viterbi", "blank_penalty": 0.0, "prior_scale": 0.0, 
 OPTIONAL_ALIGN_OPTIONS = {"refine_boundaries": False, "untranscribed": False, "garbage_penalty": GARBAGE_PENALTY}
 """Options a call or model file may set but need not: ``refine_boundaries`` moves word boundaries
 to the model file's boundary detector's peaks (:mod:`fsttopo.align.refine`, docs/boundaries.md);
-``untranscribed`` lets audio the transcript does not cover (before, after or between its words) go
-to a garbage label that scores ``garbage_penalty`` nats per frame below the best non-blank label
+``untranscribed`` (``"edges"`` or True: before and after its words; ``"anywhere"``: also between
+them) lets audio the transcript does not cover go to a garbage label that scores ``garbage_penalty`` nats per frame below the best non-blank label
 (:mod:`fsttopo.inference.garbage`; viterbi and posterior methods)."""
 GRADIENT_METHODS = ("gradscore", "gradscore-ext")
 MAX_TIME_SHIFT = 0.5
@@ -67,11 +67,12 @@ def check_align_options(options: Mapping, subsampling: int) -> dict:
             raise ValueError(f"refine_boundaries must be true or false, got {options['refine_boundaries']!r}")
         out["refine_boundaries"] = options["refine_boundaries"]
     if "untranscribed" in options:
-        if not isinstance(options["untranscribed"], bool):
-            raise ValueError(f"untranscribed must be true or false, got {options['untranscribed']!r}")
-        if options["untranscribed"] and out["method"] in GRADIENT_METHODS:
+        value = "edges" if options["untranscribed"] is True else options["untranscribed"]
+        if value is not False and value not in UNTRANSCRIBED_MODES:
+            raise ValueError(f"untranscribed must be false, true or one of {UNTRANSCRIBED_MODES}, got {value!r}")
+        if value and out["method"] in GRADIENT_METHODS:
             raise ValueError(f"untranscribed works with the viterbi and posterior methods, not {out['method']!r}")
-        out["untranscribed"] = options["untranscribed"]
+        out["untranscribed"] = value
     if "garbage_penalty" in options:
         out["garbage_penalty"] = check_garbage_penalty(options["garbage_penalty"])
     return out
