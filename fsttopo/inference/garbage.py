@@ -12,18 +12,18 @@ frames on garbage become :attr:`~fsttopo.data.alignment.UtteranceAlignment.untra
 
 Compared with the others:
 
-- torchaudio's multilingual forced alignment (``torchaudio.pipelines.MMS_FA`` with
-  ``with_star=True``) appends a ``<star>`` column too, but it scores 0 (probability 1 after its
-  log-softmax) everywhere and the transcript is wrapped in ``<star>`` tokens by the user, so it is
-  a free wildcard that competes with the words on every frame; here the garbage score follows the
+- torchaudio's multilingual forced alignment (``torchaudio.pipelines.MMS_FA``, ``with_star=True``)
+  appends a ``<star>`` column too, but of zeros after the log-softmax (probability 1) everywhere,
+  and the user wraps the transcript in ``<star>`` tokens, so it is a free wildcard that competes with the words on every frame; here the garbage score follows the
   model's own best label on each frame minus a calibrated penalty, so a frame goes to garbage only
   where the transcript explains it that much worse than the best phone does, and silence stays
   silence (the best non-blank label scores low there).
-- ctc-segmentation aligns the whole text with a CTC trellis in which every frame may also be
-  skipped at a fixed cost and then scores each utterance's segment afterwards; its "unaligned"
-  regions are the skipped frames between utterances. Here the skip is part of the graph the
-  ordinary Viterbi and posterior recursions run on (CTC and HMM topologies alike), and it may
-  only sit before the first word, after the last one or between two words, never inside one.
+- ctc-segmentation finds utterances in a long recording with a CTC trellis in which the text may
+  begin at any frame, so audio before (and between) the utterances stays unaligned, and judges each
+  utterance afterwards by a confidence score. Here the untranscribed audio has its own label in the
+  graph of either topology (CTC, HMM), which the ordinary Viterbi and posterior recursions run on,
+  so it is reported as spans; it may only sit before the first word, after the last one or
+  (``"anywhere"``) between two words, never inside one.
 
 Between words it is weaker: where the untranscribed speech holds words of the transcript (``the``),
 the transcript's words may hop onto it, since garbage then covers their true place at about the
@@ -44,8 +44,8 @@ from ..fsa import FsaVec
 from ..names import GARBAGE_PENALTY, UNTRANSCRIBED_MODES
 from ..topology import AnyLabels, with_garbage, word_start_tokens
 
-__all__ = ["GARBAGE_PENALTY", "GARBAGE_MIN_INNER_FRAMES", "check_garbage_penalty", "garbage_scores", "garbage_graphs", "garbage_state_mask",
-           "frame_runs", "runs_to_seconds", "confidence_log_probs", "path_garbage_frames", "posterior_garbage_frames",
+__all__ = ["GARBAGE_PENALTY", "GARBAGE_MIN_INNER_FRAMES", "check_garbage_penalty", "garbage_scores", "garbage_graphs",
+           "garbage_state_mask", "frame_runs", "runs_to_seconds", "confidence_log_probs", "path_garbage_frames", "posterior_garbage_frames",
            "untranscribed_seconds"]
 
 GARBAGE_MIN_INNER_FRAMES = 50
