@@ -38,7 +38,8 @@ def speech_from(audio: np.ndarray, sr: int) -> np.ndarray:
     return audio[first:first + int(EXTRA * sr)].copy()
 
 
-def cases(x: np.ndarray, sr: int, ref: dict, other: np.ndarray | None) -> dict[str, tuple[np.ndarray, np.ndarray, tuple]]:
+def cases(x: np.ndarray, sr: int, ref: dict,
+          other: np.ndarray | None) -> dict[str, tuple[np.ndarray, np.ndarray, tuple | None]]:
     """name -> (audio, per reference word the seconds its times move by, the extra span in seconds or None)."""
     speech = {"reversed": speech_from(x[::-1], sr)}
     if other is not None:
@@ -51,8 +52,8 @@ def cases(x: np.ndarray, sr: int, ref: dict, other: np.ndarray | None) -> dict[s
     for kind, extra in speech.items():
         out[f"before ({kind})"] = (np.concatenate([extra, x]), moved, (0.0, EXTRA))
         out[f"after ({kind})"] = (np.concatenate([x, extra]), none, (len(x) / sr, len(x) / sr + EXTRA))
-        out[f"middle ({kind})"] = (np.concatenate([x[:cut], extra, x[cut:]]), np.where(np.arange(len(words)) < cut_word, 0, EXTRA),
-                                   (cut / sr, cut / sr + EXTRA))
+        out[f"middle ({kind})"] = (np.concatenate([x[:cut], extra, x[cut:]]),
+                                   np.where(np.arange(len(words)) < cut_word, 0.0, EXTRA), (cut / sr, cut / sr + EXTRA))
     p = int(PAD * sr)
     padded = np.full(len(words), PAD)
     out["digital silence"] = (np.concatenate([np.zeros(p), x, np.zeros(p)]), padded, None)

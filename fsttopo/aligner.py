@@ -295,9 +295,9 @@ class Aligner:
         if method not in ("viterbi", "posterior"):
             raise ValueError(f"align_encoded takes method 'viterbi' or 'posterior', got {method!r}")
         untranscribed = self._check_options({
-            "method": method, "blank_penalty": blank_penalty, "prior_scale": prior_scale, "posterior_scale": posterior_scale,
-            "phases": 1, "time_shift": time_shift, "untranscribed": untranscribed,
-            "garbage_penalty": garbage_penalty})["untranscribed"]  # True: "edges"
+            "method": method, "blank_penalty": blank_penalty, "prior_scale": prior_scale,
+            "posterior_scale": posterior_scale, "phases": 1, "time_shift": time_shift,
+            "untranscribed": untranscribed, "garbage_penalty": garbage_penalty})["untranscribed"]  # True: "edges"
         pause = self._min_pause(min_pause)
         if transition_scale is not None and (isinstance(transition_scale, bool) or not
                                              isinstance(transition_scale, (int, float)) or

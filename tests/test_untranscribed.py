@@ -18,7 +18,8 @@ from reference import brute_viterbi, enumerate_paths, path_scores
 from fsttopo import resources
 from fsttopo.aligner import Aligner, compute_features
 from fsttopo.data.alignment import TimedToken, UtteranceAlignment
-from fsttopo.data.export import alignment_from_dict, alignment_to_dict, read_json, read_textgrid, write_json, write_textgrid
+from fsttopo.data.export import (alignment_from_dict, alignment_to_dict, read_json, read_textgrid, write_json,
+                                 write_textgrid)
 from fsttopo.engine import state_posteriors, viterbi
 from fsttopo.inference.garbage import (frame_runs, garbage_scores, garbage_state_mask, path_garbage_frames,
                                        posterior_garbage_frames)

@@ -14,10 +14,11 @@ Compared with the others:
 
 - torchaudio's multilingual forced alignment (``torchaudio.pipelines.MMS_FA``, ``with_star=True``)
   appends a ``<star>`` column too, but of zeros after the log-softmax (probability 1) everywhere,
-  and the user wraps the transcript in ``<star>`` tokens, so it is a free wildcard that competes with the words on every frame; here the garbage score follows the
-  model's own best label on each frame minus a calibrated penalty, so a frame goes to garbage only
-  where the transcript explains it that much worse than the best phone does, and silence stays
-  silence (the best non-blank label scores low there).
+  and the user wraps the transcript in ``<star>`` tokens, so it is a free wildcard that competes
+  with the words on every frame; here the garbage score follows the model's own best label on each
+  frame minus a calibrated penalty, so a frame goes to garbage only where the transcript explains
+  it that much worse than the best phone does, and silence stays silence (the best non-blank label
+  scores low there).
 - ctc-segmentation finds utterances in a long recording with a CTC trellis in which the text may
   begin at any frame, so audio before (and between) the utterances stays unaligned, and judges each
   utterance afterwards by a confidence score. Here the untranscribed audio has its own label in the
@@ -45,8 +46,8 @@ from ..names import GARBAGE_PENALTY, UNTRANSCRIBED_MODES
 from ..topology import AnyLabels, with_garbage, word_start_tokens
 
 __all__ = ["GARBAGE_PENALTY", "GARBAGE_MIN_INNER_FRAMES", "check_garbage_penalty", "garbage_scores", "garbage_graphs",
-           "garbage_state_mask", "frame_runs", "runs_to_seconds", "confidence_log_probs", "path_garbage_frames", "posterior_garbage_frames",
-           "untranscribed_seconds"]
+           "garbage_state_mask", "frame_runs", "runs_to_seconds", "confidence_log_probs", "path_garbage_frames",
+           "posterior_garbage_frames", "untranscribed_seconds"]
 
 GARBAGE_MIN_INNER_FRAMES = 50
 """Fewest model frames of untranscribed audio between two words (2 s at 40 ms frames): shorter gaps

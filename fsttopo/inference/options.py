@@ -18,8 +18,9 @@ OPTIONAL_ALIGN_OPTIONS = {"refine_boundaries": False, "untranscribed": False, "g
 """Options a call or model file may set but need not: ``refine_boundaries`` moves word boundaries
 to the model file's boundary detector's peaks (:mod:`fsttopo.align.refine`, docs/boundaries.md);
 ``untranscribed`` (``"edges"`` or True: before and after its words; ``"anywhere"``: also between
-them) lets audio the transcript does not cover go to a garbage label that scores ``garbage_penalty`` nats per frame below the best non-blank label
-(:mod:`fsttopo.inference.garbage`; viterbi and posterior methods)."""
+them) lets audio the transcript does not cover go to a garbage label that scores ``garbage_penalty``
+nats per frame below the best non-blank label (:mod:`fsttopo.inference.garbage`; viterbi and
+posterior methods)."""
 GRADIENT_METHODS = ("gradscore", "gradscore-ext")
 MAX_TIME_SHIFT = 0.5
 """Largest ``|time_shift|`` in seconds: a latency correction, not a way to move words off the audio."""
