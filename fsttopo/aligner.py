@@ -10,7 +10,7 @@ shifted by 0..S-1 feature frames and averages the boundaries, which puts them on
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Mapping, Sequence
 
@@ -26,7 +26,7 @@ from .data.alignment import UtteranceAlignment, close_short_pauses, mean_alignme
 from .data.pronounce import PronouncedTranscript, normalize_transcript, pronounce_transcript
 from .data.units import units_from_dict
 from .engine import state_posteriors, viterbi
-from .inference import ALIGN_OPTIONS, GRADIENT_METHODS, check_align_options, emission_scores, long_form
+from .inference import ALIGN_OPTIONS, GRADIENT_METHODS, check_align_options, emission_scores, garbage, long_form
 from .inference.options import OPTIONAL_ALIGN_OPTIONS
 from .inference.silence_trim import plan_trim, restore_frames
 from .inference.transcript_check import check_transcripts
@@ -193,6 +193,8 @@ class Aligner:
         oov: str | None = None,
         min_pause: float | None = None,
         refine_boundaries: bool | None = None,
+        untranscribed: bool | str | None = None,
+        garbage_penalty: float | None = None,
         trim_silence: bool | None = None,
     ) -> AlignerOutput:
         """Align a batch of utterances. Options left at ``None`` take the model's stored defaults
@@ -224,6 +226,13 @@ class Aligner:
                 (:attr:`frame_shift`), 0 keeps them.
             refine_boundaries: move the word boundaries to the model file's boundary detector's
                 peaks nearby (:mod:`fsttopo.align.refine`; after ``min_pause``).
+            untranscribed: audio the transcript does not cover goes to a garbage label instead of
+                stretching words over it: before and after its words (``"edges"`` or True), or also
+                between them (``"anywhere"``, at least 2 s, less reliable); it is reported in
+                the alignments' ``untranscribed`` spans (:mod:`fsttopo.inference.garbage`; viterbi
+                and posterior methods, utterances up to ``long_form.LONG_FORM.min_seconds``).
+            garbage_penalty: nats per model frame by which the garbage label scores below the best
+                non-blank label (default :data:`fsttopo.inference.garbage.GARBAGE_PENALTY`).
             trim_silence: leave runs of digital silence longer than 2 s out of what the model sees
                 but 0.5 s next to the sound (:mod:`fsttopo.inference.silence_trim`; default on):
                 the encoder attends to every frame, and minutes of silence drew boundaries into it.
@@ -234,7 +243,8 @@ class Aligner:
         """
         given = {"method": method, "blank_penalty": blank_penalty, "prior_scale": prior_scale,
                  "posterior_scale": posterior_scale, "phases": phases, "time_shift": time_shift,
-                 "refine_boundaries": refine_boundaries, "trim_silence": trim_silence}
+                 "refine_boundaries": refine_boundaries, "untranscribed": untranscribed,
+                 "garbage_penalty": garbage_penalty, "trim_silence": trim_silence}
         options = self._check_options({**self.align_options, **{k: v for k, v in given.items() if v is not None}})
         refine = options.pop("refine_boundaries", False)
         trim = options.pop("trim_silence", OPTIONAL_ALIGN_OPTIONS["trim_silence"])
@@ -257,6 +267,9 @@ class Aligner:
             trims = []
         durations = [f.shape[0] * FEATURE_SHIFT for f in features]
         if long_form.is_long(features, options["method"]):  # in pieces, in bounded memory
+            if options.get("untranscribed"):
+                raise ValueError(f"untranscribed: utterances longer than {long_form.LONG_FORM.min_seconds:g} s "
+                                 "(aligned in pieces) are not supported; cut the recording shorter")
             out = long_form.align_long(self, features, texts, utterance_ids, options=options, topology=topology,
                                        transition_scale=transition_scale, offsets=offsets, oov=oov, min_pause=pause)
         elif options["method"] in GRADIENT_METHODS:
@@ -298,6 +311,8 @@ class Aligner:
         offsets: Sequence[float] | None = None,
         oov: str | None = None,
         min_pause: float | None = None,
+        untranscribed: bool | str = False,
+        garbage_penalty: float = garbage.GARBAGE_PENALTY,
     ) -> AlignerOutput:
         """:meth:`align` from model outputs: ``encoded`` from :meth:`encode` (its first ``phases``
         entries are used, default all), ``durations`` of the utterances in seconds. Only the
@@ -305,8 +320,10 @@ class Aligner:
         encoding serve many option settings (e.g. tuning them on a dev set)."""
         if method not in ("viterbi", "posterior"):
             raise ValueError(f"align_encoded takes method 'viterbi' or 'posterior', got {method!r}")
-        self._check_options({"method": method, "blank_penalty": blank_penalty, "prior_scale": prior_scale,
-                             "posterior_scale": posterior_scale, "phases": 1, "time_shift": time_shift})
+        untranscribed = self._check_options({
+            "method": method, "blank_penalty": blank_penalty, "prior_scale": prior_scale,
+            "posterior_scale": posterior_scale, "phases": 1, "time_shift": time_shift,
+            "untranscribed": untranscribed, "garbage_penalty": garbage_penalty})["untranscribed"]  # True: "edges"
         pause = self._min_pause(min_pause)
         if transition_scale is not None and (isinstance(transition_scale, bool) or not
                                              isinstance(transition_scale, (int, float)) or
@@ -326,21 +343,31 @@ class Aligner:
         scale = self.objective.transition_scale if transition_scale is None else transition_scale
         transitions = Transitions(*self.objective.transitions) if topology == "hmm" and scale else None
         graphs = build_graphs(words, topology, len(self.tokens), transitions)
-        per_phase = []
+        if untranscribed:  # the garbage label is column V of the scores
+            graphs = garbage.garbage_graphs(graphs, words, len(self.tokens), untranscribed)
+        per_phase, garbage_frames = [], None
         for p, (log_probs, lengths) in enumerate(encoded[:phases]):
             scores = emission_scores(log_probs, lengths, blank_penalty=blank_penalty, prior_scale=prior_scale,
                                      posterior_scale=posterior_scale, log_prior=self.log_prior)
+            confidence_log_probs = log_probs
+            if untranscribed:
+                scores = garbage.garbage_scores(scores, garbage_penalty)
+                confidence_log_probs = garbage.confidence_log_probs(log_probs)
             engine_options = dict(transition_scale=scale if transitions is not None else 0.0)
             if method == "viterbi":
                 path = viterbi(scores, lengths, graphs, **engine_options)
                 token_segs = path_segments(path, graphs, level="token")
                 word_segs = path_segments(path, graphs, level="word") if topology == "hmm" else None
-                confidence = path_frame_confidence(log_probs, lengths, path.labels)
+                confidence = path_frame_confidence(confidence_log_probs, lengths, path.labels)
+                if untranscribed and p == 0:
+                    garbage_frames = garbage.path_garbage_frames(path.labels, len(self.tokens))
             else:
                 occupancy = state_posteriors(scores, lengths, graphs, **engine_options)
                 token_segs = expected_segments(occupancy, graphs, level="token")
                 word_segs = expected_segments(occupancy, graphs, level="word") if topology == "hmm" else None
-                confidence = posterior_frame_confidence(log_probs, lengths, occupancy, graphs)
+                confidence = posterior_frame_confidence(confidence_log_probs, lengths, occupancy, graphs)
+                if untranscribed and p == 0:
+                    garbage_frames = garbage.posterior_garbage_frames(occupancy, graphs, len(self.tokens))
             if word_segs is None:  # an unknown word (AnyLabels) is one token
                 word_segs = [group_segments(t, [1 if isinstance(w, AnyLabels) else len(w) for w in ws])
                              for t, ws in zip(token_segs, words)]
@@ -348,6 +375,10 @@ class Aligner:
                                               offsets, time_shift + p * FEATURE_SHIFT, confidence, lengths,
                                               log_probs.detach().double().exp().amax(-1)))
         alis = [self._flag(close_short_pauses(mean_alignment(list(utt)), pause)) for utt in zip(*per_phase)]
+        if garbage_frames is not None:  # on phase 0's frame grid
+            spans = garbage.untranscribed_seconds(garbage_frames, encoded[0][1], self.frame_shift,
+                                                  self.frame_offset + time_shift, durations, offsets)
+            alis = [replace(a, untranscribed=s) for a, s in zip(alis, spans)]
         return AlignerOutput(alis, *encoded[0])
 
     def _min_pause(self, min_pause: float | None) -> float:

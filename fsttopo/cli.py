@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from .names import METHODS, OOV_MODES, TOPOLOGIES
+from .names import GARBAGE_PENALTY, METHODS, OOV_MODES, TOPOLOGIES, UNTRANSCRIBED_MODES
 from .resources import MODEL_DIR, model_path
 
 DEFAULT_MODEL = MODEL_DIR / "model.pt"
@@ -153,6 +153,8 @@ def _align(args: argparse.Namespace) -> None:
     ali = align_audio_file(aligner, args.audio, transcript, args.out, plot=not args.no_plot, **_alignment_options(args))
     for w in ali.words:
         print(f"{w.start:8.3f} {w.end:8.3f}  {w.symbol}" + ("" if w.confidence is None else f"  ({w.confidence:.2f})"))
+    for start, end in ali.untranscribed:
+        print(f"untranscribed audio at {start:.2f}-{end:.2f} s: the transcript does not cover it")
     if ali.confidence is not None:
         verdict = {True: "LOW: the transcript may not match the audio", False: "ok", None: "not calibrated"}
         print(f"confidence {ali.confidence:.3f}, relative {ali.relative_confidence:.3f} "
@@ -313,6 +315,14 @@ def _add_alignment_options(p: argparse.ArgumentParser) -> None:
                    "for dictionary and grapheme models it names them and stops), align each as any "
                    "phone sequence (phone-loop: phone label 'spn'; viterbi and posterior methods) or name them "
                    "and stop (error)")
+    p.add_argument("--untranscribed", nargs="?", const="edges", choices=UNTRANSCRIBED_MODES,
+                   help="the transcript may not cover the whole audio: speech or music before and after its words "
+                   "(edges, the default) or also between them (anywhere: at least 2 s, less reliable) goes to a "
+                   "garbage label, reported as untranscribed spans, instead of stretching words over it; viterbi and "
+                   "posterior methods, recordings up to 60 s")
+    p.add_argument("--garbage-penalty", type=float, help="with --untranscribed: nats per model frame by which the "
+                   "garbage label scores below the best phone; larger keeps more audio with the transcript"
+                   + stored % GARBAGE_PENALTY)
     p.add_argument("--keep-silence", dest="trim_silence", action="store_const", const=False, default=None,
                    help="let the model see all of long digital silence (by default runs over 2 s are left out "
                    "but 0.5 s next to the sound; docs/alignment.md)")
@@ -321,7 +331,7 @@ def _add_alignment_options(p: argparse.ArgumentParser) -> None:
 def _alignment_options(args: argparse.Namespace) -> dict:
     return {key: getattr(args, key) for key in
             ("method", "topology", "blank_penalty", "prior_scale", "posterior_scale", "phases", "time_shift", "oov",
-             "min_pause", "trim_silence")}
+             "min_pause", "untranscribed", "garbage_penalty", "trim_silence")}
 
 
 def _score(args: argparse.Namespace) -> None:

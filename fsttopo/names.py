@@ -10,3 +10,13 @@ METHODS = ("viterbi", "posterior", "gradscore", "gradscore-ext")
 OOV_MODES = ("g2p", "phone-loop", "error")
 """What :meth:`fsttopo.aligner.Aligner.align` does with words outside the lexicon (guess their phones,
 align any phones, refuse; see :mod:`fsttopo.data.pronounce`)."""
+
+UNTRANSCRIBED_MODES = ("edges", "anywhere")
+"""Where the ``untranscribed`` align option lets audio the transcript does not cover be: before the
+first word and after the last (``edges``), or also between words (``anywhere``; see
+:mod:`fsttopo.inference.garbage` for how much less reliable that is)."""
+
+GARBAGE_PENALTY = 1.0
+"""Default of the ``garbage_penalty`` align option: nats per model frame by which the garbage label
+of untranscribed audio scores below the best non-blank label (:mod:`fsttopo.inference.garbage`;
+chosen in docs/alignment.md, "Transcripts that do not cover the audio")."""

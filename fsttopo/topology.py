@@ -7,6 +7,8 @@ no transition weight (arcs leaving the start state score 0), and neither does th
 
 Per-arc attribute ``token`` is the position (0-based) of the emitted token in the utterance's
 label sequence, ``-1`` for blank/silence and final arcs; HMM graphs also carry ``word``.
+:func:`with_garbage` adds optional garbage segments (untranscribed audio) to such graphs; their
+arcs carry ``-1`` in every attribute and are told apart by their label.
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ import torch
 from .fsa import Fsa, FsaVec
 from .names import TOPOLOGIES
 
-__all__ = ["TOPOLOGIES", "Transitions", "AnyLabels", "ctc_graph", "hmm_graph", "build_graphs"]
+__all__ = ["TOPOLOGIES", "Transitions", "AnyLabels", "ctc_graph", "hmm_graph", "build_graphs", "with_garbage",
+           "word_start_tokens"]
 
 
 @dataclass(frozen=True)
@@ -320,3 +323,131 @@ def build_graphs(words: list[list[list[int]]], topology: str, num_classes: int,
         flat = [[t for w in utt for t in ([w] if isinstance(w, AnyLabels) else w)] for utt in words]
         return ctc_graph(flat, blank=blank, forced_blank=topology == "ctc", num_classes=num_classes)
     raise ValueError(f"topology must be one of {TOPOLOGIES}, got {topology!r}")
+
+
+def word_start_tokens(words: Sequence[Sequence[Sequence[int] | AnyLabels]]) -> list[list[int]]:
+    """Per utterance, the ``token`` position of the first label of each word after the first (the
+    positions :func:`build_graphs` gives; an :class:`AnyLabels` word is one token), for
+    :func:`with_garbage`'s ``before_tokens``."""
+    out = []
+    for utt in words:
+        sizes = [1 if isinstance(w, AnyLabels) else len(w) for w in utt]
+        out.append([sum(sizes[:k]) for k in range(1, len(sizes))])
+    return out
+
+
+def with_garbage(graphs: FsaVec, garbage_label: int, before_tokens: Sequence[Sequence[int]] | None = None,
+                 min_inner_frames: int = 1) -> FsaVec:
+    """The graphs with optional garbage segments: untranscribed audio at the start, at the end and,
+    with ``before_tokens``, before the given tokens (e.g. between words: a missing sentence).
+
+    A garbage segment goes next to a blank/silence state ``z`` of :func:`ctc_graph` or
+    :func:`hmm_graph` (the first one, the last one, and the one right before each token of
+    ``before_tokens``): a chain of garbage states ``g_1 .. g_m`` (label ``garbage_label``, ``g_m``
+    loops) and a copy ``z'`` of ``z``, so that a path may go ``z? g_1 .. g_m+ z'?`` where it went
+    ``z?``: silence, at least ``m`` frames of untranscribed audio, silence. ``m`` is 1 at the start
+    and end, ``min_inner_frames`` between tokens (so that a frame the model is unsure about between
+    two words does not become untranscribed audio). ``g_1`` is entered from ``z`` and from wherever
+    ``z`` is; ``g_m`` and ``z'`` leave to wherever ``z`` does (the final state included, with the
+    same weights), ``z'`` loops with ``z``'s weight. Entering and staying on garbage carry weight 0:
+    the garbage frames pay their penalty in the emission scores
+    (:func:`fsttopo.inference.garbage.garbage_scores`). Paths without garbage are those of the
+    input graph, with the same weights.
+
+    The invariants of the module hold: the new states are numbered right after ``z`` (arcs still
+    never go to a lower state, as :func:`fsttopo.align.expected_segments` needs), arcs stay sorted by
+    source, the final arcs are labelled ``-1``. Arcs into garbage states carry ``-1`` in every
+    attribute (``token``, ``word``), arcs into ``z'`` those of the arcs into ``z``.
+
+    Args:
+        graphs: ``B`` graphs of :func:`build_graphs` (or :func:`ctc_graph`, :func:`hmm_graph`).
+        garbage_label: the emission column of the garbage label (usually ``V``, a column appended
+            to the ``[B, T, V]`` scores).
+        before_tokens: per utterance, ``token`` positions before which garbage may occur too
+            (:func:`word_start_tokens`: between words); None: only at the start and end.
+        min_inner_frames: fewest frames of garbage before a token of ``before_tokens`` (>= 1).
+
+    Returns:
+        FsaVec of ``B`` graphs with ``m + 1`` more states per garbage segment.
+    """
+    if garbage_label < 0:
+        raise ValueError(f"garbage_label must be >= 0, got {garbage_label}")
+    if isinstance(min_inner_frames, bool) or not isinstance(min_inner_frames, int) or min_inner_frames < 1:
+        raise ValueError(f"min_inner_frames must be an integer >= 1, got {min_inner_frames!r}")
+    if before_tokens is not None and len(before_tokens) != len(graphs):
+        raise ValueError(f"before_tokens has {len(before_tokens)} entries for {len(graphs)} graphs")
+    if "token" not in graphs.aux:
+        raise ValueError("with_garbage needs graphs whose arcs carry 'token' (those of build_graphs)")
+    fsas = []
+    for b in range(len(graphs)):
+        fsa = graphs[b]
+        if bool((fsa.arcs[:, 2] == garbage_label).any()):
+            raise ValueError(f"graph {b} already has arcs with the garbage label {garbage_label}")
+        edges, inner = _garbage_sites(fsa, set(before_tokens[b]) if before_tokens is not None else set())
+        fsas.append(_garbage_fsa(fsa, garbage_label, {**{z: min_inner_frames for z in inner},
+                                                       **{z: 1 for z in edges}}))
+    return FsaVec(fsas)
+
+
+def _garbage_sites(fsa: Fsa, before: set[int]) -> tuple[set[int], set[int]]:
+    """Blank/silence states next to which :func:`with_garbage` puts garbage: the first and the last
+    emitting state, and each state with token ``-1`` between tokens ``< k`` and ``k`` for ``k`` in
+    ``before`` (those two sets)."""
+    src, dst = fsa.arcs[:, 0].tolist(), fsa.arcs[:, 1].tolist()
+    token = fsa.aux["token"].tolist()
+    final = fsa.final_state
+    state_token = {d: t for d, t in zip(dst, token) if d != final}
+    edges, inner = {1, final - 1}, set()
+    if any(state_token.get(z, 0) != -1 for z in edges):
+        raise ValueError("with_garbage needs graphs whose first and last emitting states are blank/silence "
+                         "(those of build_graphs)")
+    if before:
+        preds: dict[int, set[int]] = {}
+        succs: dict[int, set[int]] = {}
+        for s, d in zip(src, dst):
+            if s != d and d != final:
+                preds.setdefault(d, set()).add(state_token.get(s, -1))
+                succs.setdefault(s, set()).add(state_token[d])
+        for z, t in state_token.items():
+            if t == -1 and z not in edges and any(max(preds.get(z, {-1})) < k for k in succs.get(z, set()) & before):
+                inner.add(z)
+    return edges, inner
+
+
+def _garbage_fsa(fsa: Fsa, garbage_label: int, sites: dict[int, int]) -> Fsa:
+    """:func:`with_garbage` of one graph: ``sites`` maps each blank/silence state to its minimum
+    number of garbage frames."""
+    shift = torch.zeros(fsa.num_states, dtype=torch.int64)
+    for z, m in sites.items():
+        shift[z + 1:] += m + 1
+    new_id = torch.arange(fsa.num_states) + shift
+    src, dst, lab = fsa.arcs[:, 0], fsa.arcs[:, 1], fsa.arcs[:, 2]
+    parts_arcs = [torch.stack([new_id[src], new_id[dst], lab], 1)]
+    parts_scores = [fsa.scores.detach()]
+    parts_aux = {k: [v] for k, v in fsa.aux.items()}
+
+    def add(a: torch.Tensor, scores: torch.Tensor, aux: dict[str, torch.Tensor] | None = None) -> None:
+        parts_arcs.append(a)
+        parts_scores.append(scores.to(fsa.scores.dtype))
+        for k in parts_aux:
+            parts_aux[k].append(aux[k] if aux is not None else torch.full((len(a),), -1, dtype=torch.int64))
+
+    for z, m in sorted(sites.items()):
+        first, last, z2 = int(new_id[z]) + 1, int(new_id[z]) + m, int(new_id[z]) + m + 1
+        into = torch.nonzero((dst == z) & (src != z)).flatten()   # arcs p -> z
+        loop = int(torch.nonzero((dst == z) & (src == z)).flatten()[0])  # z -> z
+        out = torch.nonzero((src == z) & (dst != z)).flatten()    # z -> d
+        chain = torch.arange(first, last + 1)
+        garbage_src = torch.cat([new_id[src[into]], torch.tensor([new_id[z]]), chain])  # p, z, g_1 .. g_m
+        garbage_dst = torch.cat([torch.full((len(into) + 1,), first), chain[1:], torch.tensor([last])])
+        add(torch.stack([garbage_src, garbage_dst, torch.full_like(garbage_src, garbage_label)], 1),
+            torch.zeros(len(garbage_src)))                        # into g_1, g_i -> g_i+1, g_m -> g_m
+        add(torch.tensor([[last, z2, int(lab[loop])], [z2, z2, int(lab[loop])]]),
+            torch.stack([torch.zeros(()), fsa.scores[loop].detach()]),
+            {k: v[loop].repeat(2) for k, v in fsa.aux.items()})    # g_m -> z', z' -> z'
+        for copy_src in (last, z2):                               # g_m -> d, z' -> d
+            add(torch.stack([torch.full((len(out),), copy_src), new_id[dst[out]], lab[out]], 1),
+                fsa.scores[out].detach(), {k: v[out] for k, v in fsa.aux.items()})
+    num_states = fsa.num_states + sum(m + 1 for m in sites.values())
+    return Fsa(torch.cat(parts_arcs), torch.cat(parts_scores), num_states,
+               {k: torch.cat(v) for k, v in parts_aux.items()}).sorted_by_source()

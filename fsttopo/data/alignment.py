@@ -109,6 +109,9 @@ class UtteranceAlignment:
             (a likely transcript mismatch: check it); ``None`` when the model has no threshold.
         pronunciations: the words *not* pronounced from the lexicon (as written in ``text``) and
             how they were (a G2P guess, or a phone loop); empty when every word was in the lexicon.
+        untranscribed: ``(start, end)`` spans (seconds, relative to the recording, in time order)
+            of audio the transcript does not cover, found with the aligner's ``untranscribed``
+            option (:mod:`fsttopo.inference.garbage`); no word lies in them. Empty otherwise.
     """
 
     utterance_id: str
@@ -121,6 +124,7 @@ class UtteranceAlignment:
     relative_confidence: float | None = None
     low_confidence: bool | None = None
     pronunciations: dict[str, Pronunciation] = field(default_factory=dict)
+    untranscribed: list[tuple[float, float]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if self.confidence is not None and not 0.0 <= self.confidence <= 1.0 + 1e-9:
@@ -134,6 +138,9 @@ class UtteranceAlignment:
             raise ValueError(f"utterance {self.utterance_id!r}: start must be finite, got {self.start}")
         _check_order(self.utterance_id, "word", self.words)
         _check_order(self.utterance_id, "phone", self.phones)
+        self.untranscribed = [(float(s), float(e)) for s, e in self.untranscribed]
+        spans = [TimedToken("untranscribed", s, e) for s, e in self.untranscribed]  # checks finite, start <= end
+        _check_order(self.utterance_id, "untranscribed span", spans)
 
     @property
     def end(self) -> float:
@@ -267,7 +274,7 @@ def mean_alignment(alignments: Sequence[UtteranceAlignment]) -> UtteranceAlignme
     return UtteranceAlignment(first.utterance_id, first.text, first.duration, mean("words"), mean("phones"),
                               start=first.start, confidence=average([a.confidence for a in alignments]),
                               relative_confidence=average([a.relative_confidence for a in alignments]),
-                              pronunciations=first.pronunciations)
+                              pronunciations=first.pronunciations, untranscribed=first.untranscribed)
 
 
 def _close_gaps(tokens: Sequence[TimedToken], begin: float, end: float, min_pause: float) -> list[TimedToken]:

@@ -19,7 +19,7 @@ from .alignment import Pronunciation, TimedToken, UtteranceAlignment
 from .atomic import atomic_path, write_text_atomic
 
 __all__ = [
-    "WORD_TIER", "PHONE_TIER",
+    "WORD_TIER", "PHONE_TIER", "UNTRANSCRIBED_TIER",
     "alignment_to_dict", "alignment_from_dict", "write_json", "write_json_dir", "read_json",
     "write_ctm", "read_ctm", "write_textgrid", "read_textgrid",
     "add_to_supervisions", "add_to_cuts", "from_supervisions", "from_cuts",
@@ -28,6 +28,8 @@ __all__ = [
 
 WORD_TIER = "words"
 PHONE_TIER = "phones"
+UNTRANSCRIBED_TIER = "untranscribed"
+"""TextGrid tier of :attr:`UtteranceAlignment.untranscribed` (written when there are spans)."""
 _KINDS = ("word", "phone")
 
 # ---------------------------------------------------------------------------------------- JSON
@@ -43,7 +45,8 @@ def alignment_to_dict(alignment: UtteranceAlignment) -> dict[str, Any]:
     lists of ``{"symbol", "start", "end"}`` (seconds, each token's ``confidence`` when known);
     ``confidence``, ``relative_confidence`` and ``low_confidence`` (below the model's calibrated
     threshold) when known; ``pronunciations`` (``{word: {"source", "phones"}}``) when some words
-    were not pronounced from the lexicon."""
+    were not pronounced from the lexicon; ``untranscribed`` (``[[start, end], ...]`` seconds) when
+    some audio is not covered by the transcript."""
     return {
         "utterance_id": alignment.utterance_id,
         "text": alignment.text,
@@ -57,12 +60,13 @@ def alignment_to_dict(alignment: UtteranceAlignment) -> dict[str, Any]:
         **({"low_confidence": alignment.low_confidence} if alignment.low_confidence is not None else {}),
         **({"pronunciations": {word: {"source": p.source, "phones": list(p.phones)}
                                for word, p in alignment.pronunciations.items()}} if alignment.pronunciations else {}),
+        **({"untranscribed": [[s, e] for s, e in alignment.untranscribed]} if alignment.untranscribed else {}),
     }
 
 
 def alignment_from_dict(data: Mapping[str, Any]) -> UtteranceAlignment:
-    """Inverse of :func:`alignment_to_dict` (``start``, ``phones``, ``confidence`` and
-    ``pronunciations`` may be missing)."""
+    """Inverse of :func:`alignment_to_dict` (``start``, ``phones``, ``confidence``,
+    ``pronunciations`` and ``untranscribed`` may be missing)."""
     missing = {"utterance_id", "text", "duration", "words"} - set(data)
     if missing:
         raise ValueError(f"alignment JSON misses the keys {sorted(missing)}")
@@ -81,6 +85,11 @@ def alignment_from_dict(data: Mapping[str, Any]) -> UtteranceAlignment:
     except (KeyError, TypeError, AttributeError) as err:
         raise ValueError(f"utterance {data['utterance_id']!r}: pronunciations need 'source' and 'phones' "
                          f"per word ({err!r})") from err
+    try:
+        untranscribed = [(float(s), float(e)) for s, e in data.get("untranscribed", [])]
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"utterance {data['utterance_id']!r}: untranscribed must be a list of [start, end] "
+                         f"seconds ({err})") from err
     return UtteranceAlignment(str(data["utterance_id"]), str(data["text"]), float(data["duration"]),
                               tokens(data["words"]), tokens(data.get("phones", [])),
                               start=float(data.get("start", 0.0)),
@@ -88,7 +97,7 @@ def alignment_from_dict(data: Mapping[str, Any]) -> UtteranceAlignment:
                               relative_confidence=None if data.get("relative_confidence") is None
                               else float(data["relative_confidence"]),
                               low_confidence=None if data.get("low_confidence") is None else bool(data["low_confidence"]),
-                              pronunciations=pronunciations)
+                              pronunciations=pronunciations, untranscribed=untranscribed)
 
 
 def write_json(alignments: UtteranceAlignment | Sequence[UtteranceAlignment], path: str | Path) -> Path:
@@ -209,16 +218,21 @@ def _intervals(tokens: Sequence[TimedToken], utterance_id: str) -> list[tuple[fl
 
 
 def write_textgrid(alignment: UtteranceAlignment, path: str | Path) -> Path:
-    """Write a Praat TextGrid (long text format) with interval tiers ``words`` and ``phones``.
+    """Write a Praat TextGrid (long text format) with interval tiers ``words`` and ``phones`` (and
+    ``untranscribed``, intervals labelled ``untranscribed``, when the alignment has such spans).
 
     The tiers span the utterance ``[start, start + duration]`` (widened to cover every token);
     gaps between tokens become empty intervals.
     """
-    tokens = alignment.words + alignment.phones
+    spans = [TimedToken(UNTRANSCRIBED_TIER, s, e) for s, e in alignment.untranscribed if e > s]
+    tokens = alignment.words + alignment.phones + spans
     xmin = min([alignment.start] + [t.start for t in tokens])
     xmax = max([alignment.end] + [t.end for t in tokens])
     tg = textgrid.Textgrid(xmin, xmax)
-    for name, items in ((WORD_TIER, alignment.words), (PHONE_TIER, alignment.phones)):
+    tiers = [(WORD_TIER, alignment.words), (PHONE_TIER, alignment.phones)]
+    if spans:
+        tiers.append((UNTRANSCRIBED_TIER, spans))
+    for name, items in tiers:
         tg.addTier(textgrid.IntervalTier(name, _intervals(items, alignment.utterance_id), xmin, xmax))
     path = Path(path)
     with atomic_path(path) as tmp:
@@ -227,7 +241,7 @@ def write_textgrid(alignment: UtteranceAlignment, path: str | Path) -> Path:
 
 
 def read_textgrid(path: str | Path, utterance_id: str | None = None) -> UtteranceAlignment:
-    """Read a TextGrid with a ``words`` tier (and optionally ``phones``) with praatio.
+    """Read a TextGrid with a ``words`` tier (and optionally ``phones`` and ``untranscribed``) with praatio.
 
     Empty intervals are gaps. ``utterance_id`` defaults to the file name without its suffix,
     ``text`` is the words joined by spaces, the utterance spans the TextGrid's ``[xmin, xmax]``.
@@ -248,7 +262,8 @@ def read_textgrid(path: str | Path, utterance_id: str | None = None) -> Utteranc
     words = tokens(WORD_TIER)
     return UtteranceAlignment(utterance_id or path.stem, " ".join(t.symbol for t in words),
                               tg.maxTimestamp - tg.minTimestamp, words, tokens(PHONE_TIER),
-                              start=tg.minTimestamp)
+                              start=tg.minTimestamp,
+                              untranscribed=[(t.start, t.end) for t in tokens(UNTRANSCRIBED_TIER)])
 
 
 # -------------------------------------------------------------------------------------- Lhotse

@@ -6,17 +6,22 @@ from __future__ import annotations
 import math
 from typing import Mapping
 
-from ..names import METHODS
+from ..names import METHODS, UNTRANSCRIBED_MODES
+from .garbage import GARBAGE_PENALTY, check_garbage_penalty
 
 __all__ = ["ALIGN_OPTIONS", "OPTIONAL_ALIGN_OPTIONS", "GRADIENT_METHODS", "MAX_TIME_SHIFT", "MAX_SCALE", "check_align_options"]
 
 ALIGN_OPTIONS = {"method": "viterbi", "blank_penalty": 0.0, "prior_scale": 0.0, "posterior_scale": 1.0,
                  "phases": 1, "time_shift": 0.0}
 """Alignment-time options with the values used when neither the call nor the model file sets them."""
-OPTIONAL_ALIGN_OPTIONS = {"refine_boundaries": False, "trim_silence": True}
+OPTIONAL_ALIGN_OPTIONS = {"refine_boundaries": False, "untranscribed": False, "garbage_penalty": GARBAGE_PENALTY,
+                          "trim_silence": True}
 """Options a call or model file may set but need not: ``refine_boundaries`` moves word boundaries
 to the model file's boundary detector's peaks (:mod:`fsttopo.align.refine`, docs/boundaries.md);
-``trim_silence`` leaves long runs of digital silence out of what the model sees
+``untranscribed`` (``"edges"`` or True: before and after its words; ``"anywhere"``: also between
+them) lets audio the transcript does not cover go to a garbage label that scores ``garbage_penalty``
+nats per frame below the best non-blank label (:mod:`fsttopo.inference.garbage`; viterbi and
+posterior methods); ``trim_silence`` leaves long runs of digital silence out of what the model sees
 (:mod:`fsttopo.inference.silence_trim`)."""
 GRADIENT_METHODS = ("gradscore", "gradscore-ext")
 MAX_TIME_SHIFT = 0.5
@@ -60,9 +65,18 @@ def check_align_options(options: Mapping, subsampling: int) -> dict:
     if phases > 1 and out["method"] in GRADIENT_METHODS:
         raise ValueError(f"method {out['method']!r} aligns one phase only, got phases={phases}")
     out["phases"] = phases
-    for key in OPTIONAL_ALIGN_OPTIONS:
+    for key in ("refine_boundaries", "trim_silence"):
         if key in options:
             if not isinstance(options[key], bool):
                 raise ValueError(f"{key} must be true or false, got {options[key]!r}")
             out[key] = options[key]
+    if "untranscribed" in options:
+        value = "edges" if options["untranscribed"] is True else options["untranscribed"]
+        if value is not False and value not in UNTRANSCRIBED_MODES:
+            raise ValueError(f"untranscribed must be false, true or one of {UNTRANSCRIBED_MODES}, got {value!r}")
+        if value and out["method"] in GRADIENT_METHODS:
+            raise ValueError(f"untranscribed works with the viterbi and posterior methods, not {out['method']!r}")
+        out["untranscribed"] = value
+    if "garbage_penalty" in options:
+        out["garbage_penalty"] = check_garbage_penalty(options["garbage_penalty"])
     return out

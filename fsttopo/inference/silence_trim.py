@@ -75,7 +75,9 @@ class SilenceTrim:
             return [replace(t, start=self.to_original(t.start, alignment.start),
                             end=self.to_original(t.end, alignment.start)) for t in tokens]
 
-        return replace(alignment, words=back(alignment.words), phones=back(alignment.phones),
+        spans = [(self.to_original(s, alignment.start), self.to_original(e, alignment.start))
+                 for s, e in alignment.untranscribed]
+        return replace(alignment, words=back(alignment.words), phones=back(alignment.phones), untranscribed=spans,
                        duration=self.num_frames * FEATURE_SHIFT)
 
 
