@@ -200,3 +200,17 @@ def test_load_alignments_errors_and_read_text(tmp_path):
         E.load_alignments(tmp_path / "d")
     (tmp_path / "text").write_text("u1 hello   world\nu2\n\n")
     assert E.read_text(tmp_path / "text") == {"u1": "hello world", "u2": ""}
+
+
+def test_a_directory_tree_loads_as_align_dir_names_its_files(tmp_path):
+    """Corpus layout (spk/utt.TextGrid) and align-dir's output (spk/utt.json beside spk/utt.TextGrid):
+    the same ids, ``spk/utt``, and one alignment per file pair."""
+    a = _utt("spk1/u1", start=0.0)
+    E.write_textgrid(a, (tmp_path / "refs" / "spk1").mkdir(parents=True) or tmp_path / "refs" / "spk1" / "u1.TextGrid")
+    (ref,) = E.load_alignments(tmp_path / "refs")
+    assert ref.utterance_id == "spk1/u1" and [w.symbol for w in ref.words] == ["hello", "world"]
+    out = tmp_path / "hyp" / "spk1"
+    out.mkdir(parents=True)
+    E.write_json(a, out / "u1.json")
+    E.write_textgrid(a, out / "u1.TextGrid")
+    assert E.load_alignments(tmp_path / "hyp") == [a]

@@ -343,7 +343,10 @@ def _is_our_json(path: Path) -> bool:
 def load_alignments(path: str | Path) -> list[UtteranceAlignment]:
     """Load alignments from
 
-    - a directory: all ``*.json`` (our JSON) and ``*.TextGrid`` files in it;
+    - a directory: all ``*.json`` (our JSON) and ``*.TextGrid`` files under it, sub-directories
+      included (a TextGrid beside a JSON of the same name, as ``align-dir`` writes them, is the
+      same alignment: the JSON is read); a TextGrid's utterance id is its path below the directory
+      without the suffix (``spk/utt``, the id ``align-dir`` gives the same file);
     - a ``.json`` file in our format (:func:`write_json`), a ``.ctm`` (word CTM) or a ``.TextGrid``;
     - otherwise a Lhotse SupervisionSet or CutSet manifest (e.g. ``.jsonl.gz``) whose supervisions
       carry alignments.
@@ -354,8 +357,11 @@ def load_alignments(path: str | Path) -> list[UtteranceAlignment]:
     if not path.exists():
         raise ValueError(f"{path} does not exist")
     if path.is_dir():
-        out = [a for f in sorted(path.glob("*.json")) for a in read_json(f)]
-        out += [read_textgrid(f) for f in sorted(path.glob("*.TextGrid"))]
+        jsons = sorted(f for f in path.rglob("*.json") if _is_our_json(f))
+        out = [a for f in jsons for a in read_json(f)]
+        have_json = {f.with_suffix("") for f in jsons}
+        out += [read_textgrid(f, f.relative_to(path).with_suffix("").as_posix()) for f in sorted(path.rglob("*.TextGrid"))
+                if f.with_suffix("") not in have_json]
     elif path.suffix == ".json" and _is_our_json(path):
         out = read_json(path)
     elif path.suffix == ".ctm":
