@@ -218,11 +218,22 @@ def _validate(args: argparse.Namespace) -> None:
         sys.exit(3)
 
 
+def _add_split_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--dev-speakers", help="comma-separated dev speakers (default: --dev-fraction of them, drawn)")
+    p.add_argument("--dev-fraction", type=float, default=0.1, help="share of speakers for dev (a single "
+                   "speaker: of its utterances)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the dev draw (and of training)")
+    p.add_argument("--jobs", type=int, default=1, help="feature extraction processes")
+
+
+def _dev_speakers(args: argparse.Namespace) -> list[str] | None:
+    return [s.strip() for s in args.dev_speakers.split(",") if s.strip()] if args.dev_speakers else None
+
+
 def _prepare(args: argparse.Namespace) -> None:
     from .data.corpus import format_prepared, prepare_corpus
 
-    dev = [s.strip() for s in args.dev_speakers.split(",") if s.strip()] if args.dev_speakers else None
-    result = prepare_corpus(args.corpus, args.out, dev_speakers=dev, dev_fraction=args.dev_fraction, seed=args.seed,
+    result = prepare_corpus(args.corpus, args.out, dev_speakers=_dev_speakers(args), dev_fraction=args.dev_fraction, seed=args.seed,
                             num_jobs=args.jobs, features=not args.no_features)
     print(format_prepared(result), end="")
 
@@ -238,9 +249,8 @@ def _train_align(args: argparse.Namespace) -> None:
         set_threads(args.threads)
     _check_output(args.out)
     units = "dictionary" if args.dictionary else args.units
-    dev = [s.strip() for s in args.dev_speakers.split(",") if s.strip()] if args.dev_speakers else None
     config = TrainAlignConfig(units=units, dictionary=args.dictionary, language=args.language, topology=args.topology,
-                              steps=args.steps, criterion=args.criterion, dev_speakers=dev,
+                              steps=args.steps, criterion=args.criterion, dev_speakers=_dev_speakers(args),
                               dev_fraction=args.dev_fraction, jobs=args.jobs, seed=args.seed)
     stages = train_align(args.corpus, args.out, config, resume=not args.restart)
     print(json.dumps({k: stages[k] for k in ("tune", "model", "align") if k in stages}, indent=1))
@@ -437,11 +447,7 @@ def main(argv: list[str] | None = None) -> None:
                       "the root's name)")
     prep.add_argument("--out", required=True, help="output directory (recordings, supervisions, cuts_train, "
                       "cuts_dev manifests, failed.tsv, prepare.json; replaced as a whole)")
-    prep.add_argument("--dev-speakers", help="comma-separated dev speakers (default: --dev-fraction of them, drawn)")
-    prep.add_argument("--dev-fraction", type=float, default=0.1, help="share of speakers for dev (a single "
-                      "speaker: of its utterances)")
-    prep.add_argument("--seed", type=int, default=0, help="seed of the dev draw")
-    prep.add_argument("--jobs", type=int, default=1, help="feature extraction processes")
+    _add_split_options(prep)
     prep.add_argument("--no-features", action="store_true", help="store no features: training computes them from "
                       "the audio")
     prep.set_defaults(func=_prepare)
@@ -464,10 +470,7 @@ def main(argv: list[str] | None = None) -> None:
                     "(epochs follow from the corpus size)")
     ta.add_argument("--criterion", choices=("references", "pauses"), help="how alignment options are tuned on the "
                     "dev speakers (default: references when every dev file has a TextGrid, else pause edges)")
-    ta.add_argument("--dev-speakers", help="comma-separated dev speakers (default: --dev-fraction of them)")
-    ta.add_argument("--dev-fraction", type=float, default=0.1)
-    ta.add_argument("--jobs", type=int, default=1, help="feature extraction processes")
-    ta.add_argument("--seed", type=int, default=0)
+    _add_split_options(ta)
     ta.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     ta.add_argument("--restart", action="store_true", help="start anew instead of resuming OUT")
     ta.set_defaults(func=_train_align)

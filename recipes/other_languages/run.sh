@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Synthetic Italian and Russian corpora in MFA layout (see README.md): install, then synthesize.
 # Usage: recipes/other_languages/run.sh [MINUTES]   (default 60 minutes of speech per language)
-# Later steps (fsttopo prepare / train-align on these corpora) are to be added below.
+# then train-align on each (graphemes and the phone dictionary) with one voice held out, scored (docs/own-corpus.md).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 minutes=${1:-60}
@@ -23,4 +23,23 @@ fi
 for language in it ru; do
   $python recipes/other_languages/synthesize.py --language "$language" \
     --out "data/other_languages/$language/corpus" --minutes "$minutes"
+done
+
+# 3. One voice (with its speed copies) held out: data/other_languages/{it,ru}/{train,test}/ (links).
+# 4. train-align on the rest, dev = the slow copy of the training voice; the held-out voice aligned
+#    by the model alone and scored against its TextGrids.
+fsttopo=${FSTTOPO:-fsttopo}
+for language in it ru; do
+  $python recipes/other_languages/split.py --language "$language"
+  dev=$([ "$language" = it ] && echo lp-slow || echo nsh-slow)
+  for units in graphemes dictionary; do
+    out=exp/other/${language}_${units}
+    extra=()
+    [ "$units" = dictionary ] && extra=(--dictionary "data/other_languages/$language/dictionary.txt")
+    $fsttopo train-align "data/other_languages/$language/train" --out "$out" --units "$units" "${extra[@]}" \
+      --dev-speakers "$dev" --language "$language" --jobs 2 --threads 2
+    $fsttopo align-dir "data/other_languages/$language/test" --model "$out/model.pt" --out "$out/test_alignments"
+    $fsttopo score --hyp "$out/test_alignments" --ref "data/other_languages/$language/test" \
+      --name "$language $units, held-out voice" --out "$out/test_score.md"
+  done
 done
