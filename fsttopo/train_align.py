@@ -17,8 +17,9 @@ where it stopped (a training stage resumes from its last epoch):
 7. ``align``: every file of the corpus aligned into ``OUT/alignments`` (JSON, TextGrid, CTM;
    :func:`fsttopo.directory.align_directory`), and scored where TextGrids exist.
 
-The number of epochs follows from the corpus size: each training stage runs at least ``steps``
-optimizer steps (and at most ``max_epochs`` epochs), so a small corpus gets more epochs.
+The number of epochs follows from the corpus size: the CTC stage runs at least ``steps`` optimizer
+steps (and at most ``max_epochs`` epochs), so a small corpus gets more epochs; the final stage a
+third of them (it refines an aligning model, and longer runs aligned worse on dev).
 """
 
 from __future__ import annotations
@@ -197,7 +198,7 @@ def train_align(corpus: str | Path, out: str | Path, config: TrainAlignConfig | 
     train_seconds = 3600 * float(stages["prepare"]["hours"]["train"])
     epochs = epochs_for(train_seconds, config)
 
-    def run(stage: str, objective: dict, peak_lr: float, init_from: str | None) -> None:
+    def run(stage: str, objective: dict, peak_lr: float, init_from: str | None, epochs: int) -> None:
         if stage in stages:
             return
         log(f"== {stage}: {objective['topology']}, {epochs} epochs")
@@ -207,10 +208,10 @@ def train_align(corpus: str | Path, out: str | Path, config: TrainAlignConfig | 
                      units.tokens, out / stage, resume=True)
         state.done(stage, {"epochs": epochs, "model": str(path), "dir": str(out / stage)})
 
-    run("ctc", TOPOLOGIES["ctc"], config.peak_lr, None)
+    run("ctc", TOPOLOGIES["ctc"], config.peak_lr, None, epochs)
     final = "ctc"
-    if config.topology != "ctc":
-        run("final", TOPOLOGIES[config.topology], config.peak_lr / 2, stages["ctc"]["model"])
+    if config.topology != "ctc":  # a third of the CTC epochs: its first epochs were its best (docs/own-corpus.md)
+        run("final", TOPOLOGIES[config.topology], config.peak_lr / 2, stages["ctc"]["model"], max(1, -(-epochs // 3)))
         final = "final"
 
     if "tune" not in stages:
@@ -247,18 +248,24 @@ def train_align(corpus: str | Path, out: str | Path, config: TrainAlignConfig | 
 
 def _score(alignments, corpus: Path, dev_speakers: list[str]) -> dict[str, Any]:
     """Mean word-boundary error (ms) against the TextGrids beside the corpus's audio files, over all
-    files and over the dev speakers' (empty when the corpus has none)."""
+    files and over the dev speakers' (empty when the corpus has none); files whose TextGrid has other
+    words than the alignment are listed as ``unscored``."""
     from .data.export import read_textgrid
     from .scoring import word_boundary_errors
 
     errors: dict[str, list[float]] = {"all": [], "dev": []}
+    unscored = []
     for ali in alignments:
         grid = corpus / f"{ali.utterance_id}.TextGrid"
         if not grid.is_file():
             continue
         ref = read_textgrid(grid, ali.utterance_id)
+        if [w.symbol for w in ali.words] != [w.symbol for w in ref.words]:
+            unscored.append(ali.utterance_id)  # the TextGrid spells the words otherwise: no pairing by position
+            continue
         pairs = [e for pair in word_boundary_errors(ali, ref) for e in pair]
         errors["all"] += pairs
         if ali.utterance_id.split("/", 1)[0] in dev_speakers:
             errors["dev"] += pairs
-    return {f"word_boundary_error_ms_{k}": round(sum(v) / len(v), 2) for k, v in errors.items() if v}
+    return {**{f"word_boundary_error_ms_{k}": round(sum(v) / len(v), 2) for k, v in errors.items() if v},
+            **({"unscored": unscored} if unscored else {})}

@@ -51,7 +51,13 @@ def epoch_files(exp_dir: str | Path) -> list[Path]:
 
 
 def signed_word_errors(hyps: Sequence[UtteranceAlignment], refs: Mapping[str, UtteranceAlignment]) -> np.ndarray:
-    """``[words, 2]`` signed start and end errors of every word (ms; positive = hypothesis late)."""
+    """``[words, 2]`` signed start and end errors of every word (ms; positive = hypothesis late).
+    ValueError when an utterance's words differ from its reference's (they are matched by position)."""
+    for a in hyps:
+        ref = [w.symbol for w in refs[a.utterance_id].words]
+        if [w.symbol for w in a.words] != ref:
+            raise ValueError(f"utterance {a.utterance_id!r}: aligned words {[w.symbol for w in a.words][:8]} differ "
+                             f"from the reference's {ref[:8]} (words are matched by position)")
     return np.array([(1000 * (h.start - r.start), 1000 * (h.end - r.end)) for a in hyps
                      for h, r in zip(a.words, refs[a.utterance_id].words)]).reshape(-1, 2)
 

@@ -67,3 +67,12 @@ def test_pronounce_transcript_with_graphemes():
         with pytest.raises(ValueError, match=r"'xilofono' \('x'\).*phone-loop"):
             pronounce_transcript(units, "ciao xilofono", oov=oov)
     assert pronounce_transcript(units, "ciao")[0] == [4, 10, 2, 14]
+
+
+def test_a_dash_or_quote_alone_or_around_a_word_is_punctuation_even_when_it_is_in_the_table():
+    from fsttopo.data.graphemes import GraphemeUnits
+
+    units = GraphemeUnits.from_texts(["dell'arte", "porta-finestra"])
+    assert "-" in units.tokens and "'" in units.tokens
+    assert "-" not in units and "'arte" not in units and "porta-" not in units and "dell'arte" in units
+    assert units.normalize("- Dell'arte, -porta-finestra- 'arte' -") == "dell'arte porta-finestra arte"

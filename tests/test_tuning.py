@@ -112,3 +112,10 @@ def test_tuning_refuses_an_unknown_criterion_and_missing_references(dev_cut):
     bare = replace(dev_cut, supervisions=[replace(dev_cut.supervisions[0], alignment=None)])
     with pytest.raises(ValueError, match="no reference word alignment"):
         tune_alignment_options([default_model_path()], [bare], "references")
+
+
+def test_words_that_differ_from_the_reference_are_refused_not_matched_by_position():
+    ref = alignment("u", [("a", 0.5, 0.9), ("b", 0.9, 1.2)], 2.0)
+    extra = alignment("u", [("-", 0.4, 0.5), ("a", 0.5, 0.9), ("b", 0.9, 1.2)], 2.0)
+    with pytest.raises(ValueError, match="differ from the reference"):
+        best_time_shift([extra], {"u": ref})

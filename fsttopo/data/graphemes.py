@@ -71,8 +71,9 @@ class GraphemeUnits:
         return len(self.tokens)
 
     def __contains__(self, word: str) -> bool:
-        key = word_key(word)
-        return bool(key) and all(c in self._ids for c in key)
+        key = word_key(word)  # a word-internal mark ("l'uomo") does not make "-" or "'tis'" a word
+        return (bool(key) and not is_punctuation(key[0]) and not is_punctuation(key[-1])
+                and all(c in self._ids for c in key))
 
     def token_id(self, char: str) -> int:
         """Id of a token (``"<blk>"`` -> 0); ValueError if it is not in the table."""
