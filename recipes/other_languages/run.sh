@@ -42,4 +42,8 @@ for language in it ru; do
     $fsttopo score --hyp "$out/test_alignments" --ref "data/other_languages/$language/test" \
       --name "$language $units, held-out voice" --out "$out/test_score.md"
   done
+  # 5. The held-out voice next to pocketsphinx 5.1.1 (needs the [bench] extra).
+  $python recipes/other_languages/baseline_table.py --corpus "data/other_languages/$language/test" \
+    --run "$language graphemes=exp/other/${language}_graphemes" --run "$language dictionary=exp/other/${language}_dictionary" \
+    --out "exp/other/${language}_table.md"
 done
