@@ -30,7 +30,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-__all__ = ["TOPOLOGIES", "UNITS", "TrainAlignConfig", "train_align", "epochs_for"]
+__all__ = ["TOPOLOGIES", "UNITS", "TrainAlignConfig", "train_align", "epochs_for", "tuning_candidates",
+           "save_tuned_model"]
 
 TOPOLOGIES = {  # --topology -> the objective of the final stage (recipes/tts/configs, docs/results.md)
     "hmm": {"topology": "hmm", "posterior_scale": 0.5, "prior": "batch", "prior_scale": 0.1,
@@ -160,7 +161,7 @@ def train_align(corpus: str | Path, out: str | Path, config: TrainAlignConfig | 
     from .data.units import units_to_dict
     from .directory import align_directory
     from .models import ModelConfig
-    from .training import ObjectiveConfig, TrainConfig, read_model_file, save_model, train
+    from .training import ObjectiveConfig, TrainConfig, train
     from .training.trainer import check_texts
     from .tuning import epoch_files, tune_alignment_options
 
@@ -218,20 +219,14 @@ def train_align(corpus: str | Path, out: str | Path, config: TrainAlignConfig | 
         has_refs = all(c.supervisions[0].alignment and "word" in c.supervisions[0].alignment for c in dev_cuts)
         criterion = config.criterion or ("references" if has_refs else "pauses")
         log(f"== tune: epoch and alignment options on {len(list(dev_cuts))} dev files, by {criterion}")
-        files = epoch_files(stages[final]["dir"])
-        picked = sorted({round(i * (len(files) - 1) / max(1, config.tune_epochs - 1))
-                         for i in range(min(config.tune_epochs, len(files)))})
-        choices = tune_alignment_options([files[i] for i in picked], dev_cuts, criterion, log=log)
+        files = tuning_candidates(epoch_files(stages[final]["dir"]), config.tune_epochs)
+        choices = tune_alignment_options(files, dev_cuts, criterion, log=log)
         state.done("tune", min(choices.values(), key=lambda c: c["dev_error_ms"]))
     choice = stages["tune"]
 
     model_path = out / "model.pt"
     if "model" not in stages:
-        from .inference import ALIGN_OPTIONS
-
-        f = read_model_file(choice["model"])
-        save_model(model_path, f.model, f.objective, f.tokens, align_options={k: choice[k] for k in ALIGN_OPTIONS},
-                   log_prior=f.log_prior, units=units_to_dict(units))
+        save_tuned_model(choice, model_path)
         state.done("model", {"path": str(model_path), "megabytes": round(model_path.stat().st_size / 1e6, 2)})
 
     if "align" not in stages:
@@ -244,6 +239,24 @@ def train_align(corpus: str | Path, out: str | Path, config: TrainAlignConfig | 
         state.done("align", {"aligned": len(result.alignments), "failed": result.failed_files,
                              **_score(result.alignments, corpus, stages["prepare"].get("dev_speakers", []))})
     return stages
+
+
+def tuning_candidates(files: list[Path], count: int) -> list[Path]:
+    """``count`` of the epoch ``files`` (in epoch order), evenly spaced, the first and last included."""
+    picked = sorted({round(i * (len(files) - 1) / max(1, count - 1)) for i in range(min(count, len(files)))})
+    return [files[i] for i in picked]
+
+
+def save_tuned_model(choice: dict[str, Any], path: str | Path) -> Path:
+    """The epoch file a tuning chose (``choice["model"]``) written to ``path`` with the chosen
+    alignment options stored, its units and label prior kept."""
+    from .inference import ALIGN_OPTIONS
+    from .training import read_model_file, save_model
+
+    f = read_model_file(choice["model"])
+    save_model(path, f.model, f.objective, f.tokens, align_options={k: choice[k] for k in ALIGN_OPTIONS},
+               log_prior=f.log_prior, units=f.units)
+    return Path(path)
 
 
 def _score(alignments, corpus: Path, dev_speakers: list[str]) -> dict[str, Any]:
