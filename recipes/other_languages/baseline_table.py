@@ -92,7 +92,7 @@ def main() -> None:
     ps = pocketsphinx_hypotheses(args.corpus, refs, lambda text: first.normalize([text])[0])
     scores["pocketsphinx 5.1.1"] = summarize(ps, refs)
     aligned = {u for u, h in ps.items() if h is not None}  # the utterances pocketsphinx managed
-    for name, out in runs.items():
+    for name, out in runs.items() if aligned else ():  # Cyrillic words get no English pronunciation
         hyps = {a.utterance_id: a for a in load_alignments(Path(out) / "test_alignments")}
         scores[f"{name}, pocketsphinx's utterances"] = summarize({u: hyps.get(u) for u in aligned},
                                                                  {u: refs[u] for u in aligned})
