@@ -184,3 +184,21 @@ def test_festival_italian_latin1(tmp_path):
     words = match_lab_words(raw.words, sentence.words.split())
     assert words is not None and [w for w, _, _ in words] == sentence.words.split()
     assert abs(raw.label_end - raw.duration) < 0.05
+
+
+def test_the_held_out_voice_and_its_speed_copies_never_reach_the_training_split(tmp_path):
+    import json
+
+    from recipes.other_languages.split import split_corpus
+
+    groups = {"lp": ["lp", "lp-slow"], "pc": ["pc", "pc-fast"]}
+    (tmp_path / "summary.json").write_text(json.dumps({"hold_out_together": groups}))
+    for speaker in ("lp", "lp-slow", "pc", "pc-fast"):
+        (tmp_path / "corpus" / speaker).mkdir(parents=True)
+        for suffix in (".wav", ".lab"):
+            (tmp_path / "corpus" / speaker / f"{speaker}-u1{suffix}").write_text(speaker)
+    assert split_corpus(tmp_path, "pc") == {"test": ["pc", "pc-fast"], "train": ["lp", "lp-slow"]}
+    assert sorted(p.name for p in (tmp_path / "train").iterdir()) == ["lp", "lp-slow"]
+    link = tmp_path / "test" / "pc-fast" / "pc-fast-u1.lab"
+    assert link.is_symlink() and link.read_text() == "pc-fast"
+    assert split_corpus(tmp_path, "pc")["train"] == ["lp", "lp-slow"]  # a re-run replaces the trees
