@@ -259,7 +259,6 @@ class Aligner:
             raise ValueError(f"got {len(features)} feature tensors for {len(texts)} transcripts")
         check_transcripts(self, texts, [f.shape[0] for f in features], oov=oov, topology=topology,
                           phases=options["phases"], utterance_ids=utterance_ids)  # before the model runs
-        original_frames = torch.tensor([f.shape[0] for f in features])
         trims = [plan_trim(f, block=self.model.config.subsampling) for f in features] if trim else []
         if any(t.trimmed for t in trims):
             features = [t.apply(f) for t, f in zip(trims, features)]
@@ -288,9 +287,10 @@ class Aligner:
             out.alignments = self.boundary_refiner(out.alignments, features)
         if trims:
             out.alignments = [t.restore(a) for t, a in zip(trims, out.alignments)]
-            out.log_probs = restore_frames(out.log_probs, out.lengths, trims, self.model.config.subsampling,
-                                           self.model.frontend.output_lengths(original_frames), self.model.config.blank)
-            out.lengths = self.model.frontend.output_lengths(original_frames)
+            lengths = self.model.frontend.output_lengths(torch.tensor([t.num_frames for t in trims]))
+            out.log_probs = restore_frames(out.log_probs, out.lengths, trims, self.model.config.subsampling, lengths,
+                                           self.model.config.blank)
+            out.lengths = lengths
         return out
 
     def align_encoded(

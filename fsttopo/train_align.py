@@ -55,10 +55,12 @@ class TrainAlignConfig:
         units: ``"graphemes"`` (the characters of the transcripts), ``"dictionary"`` (an MFA
             pronunciation dictionary, ``dictionary``) or ``"cmudict"`` (English phones).
         dictionary: the dictionary file for ``units="dictionary"``.
-        language: language code for writing out numbers (num2words, e.g. ``"it"``), graphemes only.
+        language: language code for writing out numbers (num2words, e.g. ``"it"``; graphemes and
+            dictionary units).
         topology: the final model's topology (:data:`TOPOLOGIES`).
-        steps: optimizer steps each training stage runs at least (epochs rounded up).
-        max_epochs: most epochs of each training stage.
+        steps: optimizer steps the CTC stage runs at least (epochs rounded up; the final stage
+            runs a third of its epochs).
+        max_epochs: most epochs of the CTC stage.
         max_duration: seconds of audio per training batch.
         peak_lr: the CTC stage's learning rate (the final stage's is half of it).
         spec_augment: SpecAugment masking in training.
@@ -134,14 +136,16 @@ class _State:
         self._write(self.path, json.dumps({**self.settings, "stages": self.stages}, indent=1))
 
 
-def _units(config: TrainAlignConfig, texts: list[str]):
+def _units(config: TrainAlignConfig, cut_sets):
+    """The units of ``config``; graphemes are the characters of the cut sets' transcripts."""
     from .data.graphemes import GraphemeUnits
     from .data.lexicon import Lexicon
 
     if config.units == "graphemes":
+        texts = [s.text for cuts in cut_sets for c in cuts for s in c.supervisions]
         return GraphemeUnits.from_texts(texts, language=config.language)
     if config.units == "dictionary":
-        return Lexicon.from_dictionary(config.dictionary)
+        return Lexicon.from_dictionary(config.dictionary, language=config.language)
     return Lexicon.from_cmudict()
 
 
@@ -189,8 +193,7 @@ def train_align(corpus: str | Path, out: str | Path, config: TrainAlignConfig | 
     train_cuts = load_manifest_lazy(stages["prepare"]["train_cuts"]).to_eager()
     dev_cuts = load_manifest_lazy(stages["prepare"]["dev_cuts"]).to_eager()
 
-    texts = [s.text for cuts in (train_cuts, dev_cuts) for c in cuts for s in c.supervisions]
-    units = _units(config, texts)
+    units = _units(config, (train_cuts, dev_cuts))
     if "units" not in stages:
         log(f"== units: {config.units}")
         check_texts(train_cuts, dev_cuts, units)  # every unknown word at once, before training
@@ -218,7 +221,7 @@ def train_align(corpus: str | Path, out: str | Path, config: TrainAlignConfig | 
     if "tune" not in stages:
         has_refs = all(c.supervisions[0].alignment and "word" in c.supervisions[0].alignment for c in dev_cuts)
         criterion = config.criterion or ("references" if has_refs else "pauses")
-        log(f"== tune: epoch and alignment options on {len(list(dev_cuts))} dev files, by {criterion}")
+        log(f"== tune: epoch and alignment options on {len(dev_cuts)} dev files, by {criterion}")
         files = tuning_candidates(epoch_files(stages[final]["dir"]), config.tune_epochs)
         choices = tune_alignment_options(files, dev_cuts, criterion, log=log)
         state.done("tune", min(choices.values(), key=lambda c: c["dev_error_ms"]))
@@ -263,6 +266,7 @@ def _score(alignments, corpus: Path, dev_speakers: list[str]) -> dict[str, Any]:
     """Mean word-boundary error (ms) against the TextGrids beside the corpus's audio files, over all
     files and over the dev speakers' (empty when the corpus has none); files whose TextGrid has other
     words than the alignment are listed as ``unscored``."""
+    from .data.corpus import speaker_of
     from .data.export import read_textgrid
     from .scoring import word_boundary_errors
 
@@ -278,7 +282,7 @@ def _score(alignments, corpus: Path, dev_speakers: list[str]) -> dict[str, Any]:
             continue
         pairs = [e for pair in word_boundary_errors(ali, ref) for e in pair]
         errors["all"] += pairs
-        if ali.utterance_id.split("/", 1)[0] in dev_speakers:
+        if speaker_of(ali.utterance_id, corpus.name) in dev_speakers:
             errors["dev"] += pairs
     return {**{f"word_boundary_error_ms_{k}": round(sum(v) / len(v), 2) for k, v in errors.items() if v},
             **({"unscored": unscored} if unscored else {})}

@@ -34,9 +34,8 @@ from recipes.tts.pocketsphinx_align import PocketsphinxAligner, _read_16k
 
 def references(corpus: Path) -> dict[str, object]:
     """The TextGrids of ``corpus`` by ``spk/name`` id (the ids align-dir gives)."""
-    return {g.relative_to(corpus).with_suffix("").as_posix(): read_textgrid(g, g.relative_to(corpus).with_suffix("")
-                                                                            .as_posix())
-            for g in sorted(corpus.rglob("*.TextGrid"))}
+    ids = {g: g.relative_to(corpus).with_suffix("").as_posix() for g in sorted(corpus.rglob("*.TextGrid"))}
+    return {uid: read_textgrid(g, uid) for g, uid in ids.items()}
 
 
 class WordsAsGiven(PocketsphinxAligner):
@@ -84,17 +83,15 @@ def main() -> None:
     args = p.parse_args()
     refs = references(args.corpus)
     runs = dict(r.split("=", 1) for r in args.run)
-    rows, scores = [], {}
-    for name, out in runs.items():
-        hyps = {a.utterance_id: a for a in load_alignments(Path(out) / "test_alignments")}
-        scores[name] = summarize({u: hyps.get(u) for u in refs}, refs)
+    hyps = {name: {a.utterance_id: a for a in load_alignments(Path(out) / "test_alignments")}
+            for name, out in runs.items()}
+    scores = {name: summarize({u: h.get(u) for u in refs}, refs) for name, h in hyps.items()}
     first = Aligner.from_file(Path(next(iter(runs.values()))) / "model.pt")
     ps = pocketsphinx_hypotheses(args.corpus, refs, lambda text: first.normalize([text])[0])
     scores["pocketsphinx 5.1.1"] = summarize(ps, refs)
     aligned = {u for u, h in ps.items() if h is not None}  # the utterances pocketsphinx managed
-    for name, out in runs.items() if aligned else ():  # Cyrillic words get no English pronunciation
-        hyps = {a.utterance_id: a for a in load_alignments(Path(out) / "test_alignments")}
-        scores[f"{name}, pocketsphinx's utterances"] = summarize({u: hyps.get(u) for u in aligned},
+    for name, h in hyps.items() if aligned else ():  # Cyrillic words get no English pronunciation
+        scores[f"{name}, pocketsphinx's utterances"] = summarize({u: h.get(u) for u in aligned},
                                                                  {u: refs[u] for u in aligned})
     rows = [row(name, s) for name, s in scores.items()]
     table = "\n".join(["| aligner | mean [ms] | median [ms] | p90 [ms] | max [ms] | <=20 ms [%] | <=50 ms [%] | "
