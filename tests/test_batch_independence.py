@@ -81,9 +81,10 @@ def test_model_without_prior_uses_each_utterance_alone(aligner):
 
 
 def test_align_align_dir_and_align_cuts_agree(aligner, tmp_path):
-    from lhotse import CutSet, Fbank, FbankConfig, LilcomFilesWriter, Recording, SupervisionSegment
+    from lhotse import CutSet, FbankConfig, LilcomFilesWriter, Recording, SupervisionSegment
     from lhotse.cut import MonoCut
 
+    from fsttopo.data.manifests import LevelNormalizedFbank
     from fsttopo.files import align_cuts
     from fsttopo.directory import align_directory
 
@@ -107,7 +108,7 @@ def test_align_align_dir_and_align_cuts_agree(aligner, tmp_path):
         cuts.append(MonoCut(rec.id, 0.0, rec.duration, 0, recording=rec, supervisions=[sup]))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        cuts = CutSet.from_cuts(cuts).compute_and_store_features(Fbank(FbankConfig(num_mel_bins=80)),
+        cuts = CutSet.from_cuts(cuts).compute_and_store_features(LevelNormalizedFbank(FbankConfig(num_mel_bins=80)),
                                                                  tmp_path / "feats", storage_type=LilcomFilesWriter)
     for max_duration in (1000.0, 6.0):
         by_id = {a.utterance_id: a for a in align_cuts(aligner, cuts, max_duration)}

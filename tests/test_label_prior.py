@@ -18,8 +18,10 @@ from fsttopo.training import (ObjectiveConfig, TrainConfig, estimate_log_prior, 
 @pytest.fixture(scope="module")
 def cuts(tmp_path_factory):
     """Three cuts with stored features: the example, its first 2 s and its last 2.5 s."""
-    from lhotse import CutSet, Fbank, FbankConfig, LilcomFilesWriter, Recording, SupervisionSegment
+    from lhotse import CutSet, FbankConfig, LilcomFilesWriter, Recording, SupervisionSegment
     from lhotse.cut import MonoCut
+
+    from fsttopo.data.manifests import LevelNormalizedFbank
 
     tmp = tmp_path_factory.mktemp("prior")
     wav, txt, ref = example_paths()
@@ -36,7 +38,8 @@ def cuts(tmp_path_factory):
                            supervisions=[SupervisionSegment(rec.id, rec.id, 0.0, rec.duration, text=text)]))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return CutSet.from_cuts(out).compute_and_store_features(Fbank(FbankConfig(num_mel_bins=80)), tmp / "feats",
+        return CutSet.from_cuts(out).compute_and_store_features(LevelNormalizedFbank(FbankConfig(num_mel_bins=80)),
+                                                                tmp / "feats",
                                                                 storage_type=LilcomFilesWriter)
 
 

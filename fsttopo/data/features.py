@@ -7,17 +7,22 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .level import normalize_level
+
 __all__ = ["SAMPLE_RATE", "FEATURE_SHIFT", "compute_features", "cut_features"]
 
 SAMPLE_RATE = 16000
 FEATURE_SHIFT = 0.01  # seconds per feature frame (Lhotse Fbank default)
 
 
-def compute_features(audio: np.ndarray | str | Path, sampling_rate: int | None = None) -> torch.Tensor:
+def compute_features(audio: np.ndarray | str | Path, sampling_rate: int | None = None,
+                     normalize: bool = True) -> torch.Tensor:
     """80-dim log-mel filterbank ``[T', 80]`` float32 at 10 ms, as the recipes' Lhotse ``Fbank``.
 
     ``audio``: a file path (any format soundfile reads) or mono samples ``[N]`` at ``sampling_rate``.
-    Audio at other rates is resampled to 16 kHz; multi-channel files are averaged.
+    Audio at other rates is resampled to 16 kHz; multi-channel files are averaged. With
+    ``normalize`` the whole recording is first scaled to one speech level
+    (:func:`fsttopo.data.level.normalize_level`), as every feature the toolkit stores or trains on.
     """
     import soundfile
     from lhotse import Fbank, FbankConfig
@@ -40,6 +45,8 @@ def compute_features(audio: np.ndarray | str | Path, sampling_rate: int | None =
         import torchaudio.functional as AF
 
         samples = AF.resample(torch.from_numpy(samples), sampling_rate, SAMPLE_RATE).numpy()
+    if normalize:
+        samples = normalize_level(samples, SAMPLE_RATE)[0]
     extractor = Fbank(FbankConfig(num_mel_bins=80))
     return torch.from_numpy(np.asarray(_extract_in_chunks(extractor.extract, samples), dtype=np.float32))
 

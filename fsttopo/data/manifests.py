@@ -25,7 +25,10 @@ from lhotse import (
     SupervisionSegment,
     SupervisionSet,
 )
+from lhotse.features.base import register_extractor
 from lhotse.supervision import AlignmentItem
+
+from .level import normalize_level
 
 __all__ = [
     "FRAME_SHIFT",
@@ -36,6 +39,7 @@ __all__ = [
     "make_supervision",
     "cut_alignment",
     "cuts_from_manifests",
+    "LevelNormalizedFbank",
     "compute_fbank",
     "write_cuts",
 ]
@@ -158,8 +162,21 @@ def cuts_from_manifests(recordings: RecordingSet, supervisions: SupervisionSet) 
     return CutSet.from_cuts(cuts)
 
 
+@register_extractor
+class LevelNormalizedFbank(Fbank):
+    """Lhotse's ``Fbank`` of each cut's audio scaled to one speech level
+    (:func:`fsttopo.data.level.normalize_level`): the stored form of
+    :func:`fsttopo.data.features.compute_features`."""
+
+    name = "fsttopo-level-normalized-fbank"
+
+    def extract(self, samples, sampling_rate: int):
+        return super().extract(normalize_level(samples, sampling_rate)[0], sampling_rate)
+
+
 def compute_fbank(cuts: CutSet, storage_path: str | Path, num_jobs: int = 1, progress_bar: bool = False) -> CutSet:
-    """80-dim log-Mel filterbank features, 10 ms shift (:data:`FRAME_SHIFT`), stored with Lilcom.
+    """80-dim log-Mel filterbank features, 10 ms shift (:data:`FRAME_SHIFT`), of level-normalized
+    audio (:class:`LevelNormalizedFbank`), stored with Lilcom.
 
     ``storage_path`` becomes a file ``<storage_path>.lca`` with one job, a directory of
     ``feats-<job>.lca`` files with more. With ``num_jobs > 1`` Lhotse starts worker processes:
@@ -170,7 +187,7 @@ def compute_fbank(cuts: CutSet, storage_path: str | Path, num_jobs: int = 1, pro
 
     torch.set_num_threads(1)
     Path(storage_path).parent.mkdir(parents=True, exist_ok=True)
-    extractor = Fbank(FbankConfig(num_mel_bins=NUM_MEL_BINS, frame_shift=FRAME_SHIFT))
+    extractor = LevelNormalizedFbank(FbankConfig(num_mel_bins=NUM_MEL_BINS, frame_shift=FRAME_SHIFT))
     return cuts.compute_and_store_features(
         extractor=extractor,
         storage_path=str(storage_path),
