@@ -28,6 +28,7 @@ from .data.units import units_from_dict
 from .engine import state_posteriors, viterbi
 from .inference import ALIGN_OPTIONS, GRADIENT_METHODS, check_align_options, emission_scores, garbage, long_form
 from .inference.options import OPTIONAL_ALIGN_OPTIONS
+from .inference.silence_edges import keep_words_out_of_digital_silence
 from .inference.silence_trim import plan_trim, restore_frames
 from .inference.transcript_check import check_transcripts
 from .models import AlignmentModel
@@ -234,7 +235,8 @@ class Aligner:
             garbage_penalty: nats per model frame by which the garbage label scores below the best
                 non-blank label (default :data:`fsttopo.inference.garbage.GARBAGE_PENALTY`).
             trim_silence: leave runs of digital silence longer than 2 s out of what the model sees
-                but 0.5 s next to the sound (:mod:`fsttopo.inference.silence_trim`; default on):
+                but 0.5 s next to the sound (:mod:`fsttopo.inference.silence_trim`), and move word
+                boundaries out of runs of 0.2 s or more (:mod:`fsttopo.inference.silence_edges`); default on:
                 the encoder attends to every frame, and minutes of silence drew boundaries into it.
 
         Returns:
@@ -285,6 +287,8 @@ class Aligner:
                                      min_pause=pause, **options)
         if refine:  # sub-frame word boundaries from the boundary detector (docs/boundaries.md)
             out.alignments = self.boundary_refiner(out.alignments, features)
+        if trim:
+            out.alignments = keep_words_out_of_digital_silence(out.alignments, features)
         if trims:
             out.alignments = [t.restore(a) for t, a in zip(trims, out.alignments)]
             lengths = self.model.frontend.output_lengths(torch.tensor([t.num_frames for t in trims]))

@@ -35,7 +35,7 @@ from ..models.boundary import (BoundaryDetector, detector_from_dict, detector_to
                                seconds_to_frames)
 
 __all__ = ["REFINE_MODES", "RefineOptions", "refine_times", "enforce_order", "word_boundaries",
-           "refine_word_times", "refine_alignments", "BoundaryRefiner"]
+           "refine_word_times", "refine_alignments", "move_word_boundaries", "BoundaryRefiner"]
 
 REFINE_MODES = ("soft", "hard")
 
@@ -211,16 +211,23 @@ def refine_alignments(alignments: Sequence[UtteranceAlignment], logits: torch.Te
     kept in order by :func:`enforce_order`; phone boundaries follow the words piecewise linearly
     (so phones stay inside their words and in order). Confidences are kept."""
     times, refined, valid = refine_word_times(alignments, logits, lengths, options)
-    out = []
-    for i, a in enumerate(alignments):
-        n = 2 * len(a.words)
-        last = max([a.duration, *times[i, :n].tolist()])
-        old = np.concatenate([[0.0], times[i, :n].numpy(), [last]])
-        new = np.concatenate([[0.0], refined[i, :n].numpy(), [old[-1]]])
-        keep = np.concatenate([[True], np.diff(old) > 0])      # np.interp needs increasing knots
-        old, new = old[keep] + a.start, np.maximum.accumulate(new[keep]) + a.start
-        out.append(replace(a, words=_moved(a.words, old, new), phones=_moved(a.phones, old, new)))
-    return out
+    return [move_word_boundaries(a, refined[i, : 2 * len(a.words)].numpy()) for i, a in enumerate(alignments)]
+
+
+def move_word_boundaries(alignment: UtteranceAlignment, new_times: np.ndarray) -> UtteranceAlignment:
+    """A copy of ``alignment`` whose word starts and ends are ``new_times`` (``[2W]`` seconds from
+    its start: ``s_0, e_0, s_1, e_1, ...``, in order); phone boundaries follow the words piecewise
+    linearly (so phones stay inside their words and in order). Confidences are kept."""
+    a = alignment
+    times = np.array([x - a.start for w in a.words for x in (w.start, w.end)], dtype=np.float64)
+    if np.shape(new_times) != times.shape:
+        raise ValueError(f"got {np.shape(new_times)} boundary times for {len(a.words)} words")
+    last = max([a.duration, *times.tolist()])
+    old = np.concatenate([[0.0], times, [last]])
+    new = np.concatenate([[0.0], np.asarray(new_times, dtype=np.float64), [last]])
+    keep = np.concatenate([[True], np.diff(old) > 0])      # np.interp needs increasing knots
+    old, new = old[keep] + a.start, np.maximum.accumulate(new[keep]) + a.start
+    return replace(a, words=_moved(a.words, old, new), phones=_moved(a.phones, old, new))
 
 
 @dataclass
