@@ -450,8 +450,12 @@ class Aligner:
             frames, out_lengths = self.model.frontend(x.to(device), lengths.to(device))
         targets = [[t for w in ws for t in w] for ws in words]
         if self.model.config.aligner:
-            score_fn = aligner_label_scores_fn(lambda h, tgt, n: self.model.aligner_decoder(
-                self.model.encode_frames(h, out_lengths)[0], out_lengths, tgt, n), targets, eos=self.model.config.blank)
+            decoder = self.model.aligner_decoder
+            with torch.no_grad():  # the prediction network sees no audio: keep it out of the S backward passes
+                prediction = decoder.prediction(torch.nn.utils.rnn.pad_sequence(
+                    [torch.tensor(t, dtype=torch.int64) for t in targets], batch_first=True).to(device))
+            score_fn = aligner_label_scores_fn(lambda h, tgt, n: decoder(
+                self.model.encode_frames(h, out_lengths)[0], out_lengths, tgt, n, prediction), targets, eos=decoder.eos)
         else:
             score_fn = ctc_label_scores_fn(lambda h: self.model.log_probs_from_hidden(
                 self.model.encode_frames(h, out_lengths)[0]), out_lengths, targets,

@@ -7,6 +7,7 @@ import json
 import pytest
 import torch
 
+from fsttopo.align.gradient import aligner_label_scores_fn, gradient_log_norms
 from fsttopo.aligner import Aligner
 from fsttopo.cli import main
 from fsttopo.criteria import aligner_loss, pad_token_sequences
@@ -177,3 +178,26 @@ def test_model_file_round_trip_and_gradscore_ext_alignment_of_the_example(tmp_pa
     starts = [w["start"] for w in words]
     assert len(words) > 3 and starts == sorted(starts)
     assert all(w["start"] <= w["end"] for w in words)
+
+
+def test_aligner_label_scores_are_the_teacher_forced_token_log_probs_with_or_without_cached_prediction():
+    model = aligner_model(seed=7)
+    with torch.no_grad():
+        x, n = model.frontend(torch.randn(2, 60, 80), torch.tensor([60, 48]))
+    targets = [[1, 2, 3], [4, 5]]
+    tgt, tl = pad_token_sequences(targets)
+    decoder = model.aligner_decoder
+
+    def score_fn(prediction):
+        return aligner_label_scores_fn(lambda h, t, m: decoder(model.encode_frames(h, n)[0], n, t, m, prediction),
+                                       targets)
+
+    with torch.no_grad():
+        lp = decoder(model.encode_frames(x, n)[0], n, tgt, tl)
+        cached = decoder.prediction(tgt)
+    expected = torch.tensor([[float(lp[0, s, t]) for s, t in enumerate(targets[0])],
+                             [float(lp[1, 0, 4]), float(lp[1, 1, 5]), 0.0]])
+    torch.testing.assert_close(score_fn(None)(x).detach(), expected)
+    G = gradient_log_norms(score_fn(None), x, n, tl)
+    torch.testing.assert_close(gradient_log_norms(score_fn(cached), x, n, tl), G)
+    torch.testing.assert_close(gradient_log_norms(score_fn(cached), x, n, tl, batched=False), G)

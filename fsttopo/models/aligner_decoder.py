@@ -61,8 +61,15 @@ class AlignerDecoder(nn.Module):
         x = torch.tanh(self.joint_encoder(hidden) + self.joint_prediction(prediction))
         return self.joint_output(x).log_softmax(-1)
 
+    def prediction(self, targets: torch.Tensor) -> torch.Tensor:
+        """Prediction-network states ``[B, U_max + 1, H]`` for ``targets [B, U_max]`` (after the
+        start symbol): what the joint network reads at positions ``0..U_max``."""
+        start = targets.new_full((targets.shape[0], 1), self.eos)
+        states, _ = self.lstm(self.embed(torch.cat([start, targets.clamp(min=0)], 1)))
+        return states
+
     def forward(self, hidden: torch.Tensor, lengths: torch.Tensor, targets: torch.Tensor,
-                target_lengths: torch.Tensor) -> torch.Tensor:
+                target_lengths: torch.Tensor, prediction: torch.Tensor | None = None) -> torch.Tensor:
         """Teacher-forced log-probs ``[B, U_max + 1, V]``: position ``u`` reads ``hidden[:, u]`` and
         the tokens ``targets[:, :u]`` (after the start symbol); position ``U_b`` should predict EOS.
 
@@ -73,16 +80,17 @@ class AlignerDecoder(nn.Module):
             targets: ``[B, U_max]`` int64 token ids (padding past ``target_lengths`` is fed but only
                 affects positions after ``U_b``, which the loss ignores).
             target_lengths: ``[B]`` tokens per utterance.
+            prediction: ``self.prediction(targets)`` when already computed: it does not depend on
+                the encoder, so gradient alignment computes it once, outside the differentiated graph.
         """
         short = lengths.to(target_lengths.device) < target_lengths + 1
         if bool(short.any()):
             b = int(torch.nonzero(short)[0])
             raise ValueError(f"utterance {b}: {int(target_lengths[b])} tokens + EOS need {int(target_lengths[b]) + 1} "
                              f"encoder frames, it has {int(lengths[b])} (an Aligner-Encoder needs T >= U + 1)")
-        positions = targets.shape[1] + 1
-        start = targets.new_full((targets.shape[0], 1), self.eos)
-        prediction, _ = self.lstm(self.embed(torch.cat([start, targets.clamp(min=0)], 1)))
-        return self.joint(hidden[:, :positions], prediction)
+        if prediction is None:
+            prediction = self.prediction(targets)
+        return self.joint(hidden[:, : targets.shape[1] + 1], prediction)
 
     @torch.no_grad()
     def greedy_decode(self, hidden: torch.Tensor, lengths: torch.Tensor | Sequence[int]) -> AlignerDecoding:
