@@ -63,7 +63,8 @@ def test_greedy_decoding_stops_at_eos_or_at_the_last_frame():
     assert out.tokens == [[3, 1], [2, 2, 1], [], [1, 3, 2]]
     assert out.log_probs.shape == (4, 5, 4)
     assert out.log_probs[0, 0].argmax() == 3 and out.log_probs[0, 2].argmax() == 0
-    torch.testing.assert_close(out.log_probs[0, 3:], torch.tensor([0.0, -torch.inf, -torch.inf, -torch.inf]).expand(2, 4))
+    after_eos = torch.tensor([0.0, -torch.inf, -torch.inf, -torch.inf]).expand(2, 4)
+    torch.testing.assert_close(out.log_probs[0, 3:], after_eos)
     torch.testing.assert_close(out.log_probs[1, 3:, 0], torch.zeros(2))  # past the utterance's frames
 
 

@@ -76,7 +76,8 @@ def aligner_label_scores_fn(
 
     Args:
         log_probs_fn: ``(x [B, T, ...], targets [B, S] int64 padded with eos, target_lengths [B])
-            -> [B, S + 1, V]`` teacher-forced log-probs (encoder + :class:`~fsttopo.models.aligner_decoder.AlignerDecoder`).
+            -> [B, S + 1, V]`` teacher-forced log-probs (the encoder and its
+            :class:`~fsttopo.models.aligner_decoder.AlignerDecoder`).
         targets: ``B`` token sequences (no EOS among them).
         eos: the EOS id (our aligner models: the blank id 0).
     """
