@@ -202,3 +202,10 @@ def test_aligner_label_scores_are_the_teacher_forced_token_log_probs_with_or_wit
     G = gradient_log_norms(score_fn(None), x, n, tl)
     torch.testing.assert_close(gradient_log_norms(score_fn(cached), x, n, tl), G)
     torch.testing.assert_close(gradient_log_norms(score_fn(cached), x, n, tl, batched=False), G)
+
+
+def test_no_label_prior_for_aligner_models():
+    from fsttopo.training import estimate_log_prior
+
+    with pytest.raises(ValueError, match="no frame posteriors"):
+        estimate_log_prior(aligner_model(), [])
