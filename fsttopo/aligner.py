@@ -18,7 +18,7 @@ import torch
 
 from .align import expected_segments, group_segments, path_segments
 from .align.confidence import path_frame_confidence, posterior_frame_confidence, segment_confidences
-from .align.gradient import ctc_label_scores_fn
+from .align.gradient import aligner_label_scores_fn, ctc_label_scores_fn
 from .align.grad_score import gradient_alignment
 from .align.refine import BoundaryRefiner
 from .data.features import FEATURE_SHIFT, SAMPLE_RATE, compute_features
@@ -153,7 +153,9 @@ class Aligner:
         device = next(self.model.parameters()).device
         x, lengths = pad_features(features)
         out = self.model(x.to(device), lengths.to(device))
-        return out.log_probs.float().cpu(), out.lengths.cpu()
+        log_probs = out.log_probs if out.log_probs is not None else \
+            self.model.aligner_decoder.greedy_decode(out.hidden, out.lengths).log_probs  # aligner models
+        return log_probs.float().cpu(), out.lengths.cpu()
 
     def to(self, device: str | torch.device) -> "Aligner":
         """Run the acoustic model on ``device`` (``"cpu"``, ``"cuda"``, ``"cuda:1"``); the graph search
@@ -248,6 +250,7 @@ class Aligner:
                  "refine_boundaries": refine_boundaries, "untranscribed": untranscribed,
                  "garbage_penalty": garbage_penalty, "trim_silence": trim_silence}
         options = self._check_options({**self.align_options, **{k: v for k, v in given.items() if v is not None}})
+        self._check_method(options["method"])
         refine = options.pop("refine_boundaries", False)
         trim = options.pop("trim_silence", OPTIONAL_ALIGN_OPTIONS["trim_silence"])
         if refine and self.boundary_refiner is None:
@@ -324,6 +327,7 @@ class Aligner:
         encoding serve many option settings (e.g. tuning them on a dev set)."""
         if method not in ("viterbi", "posterior"):
             raise ValueError(f"align_encoded takes method 'viterbi' or 'posterior', got {method!r}")
+        self._check_method(method)
         untranscribed = self._check_options({
             "method": method, "blank_penalty": blank_penalty, "prior_scale": prior_scale,
             "posterior_scale": posterior_scale, "phases": 1, "time_shift": time_shift,
@@ -385,6 +389,11 @@ class Aligner:
             alis = [replace(a, untranscribed=s) for a, s in zip(alis, spans)]
         return AlignerOutput(alis, *encoded[0])
 
+    def _check_method(self, method: str) -> None:
+        if self.model.config.aligner and method not in GRADIENT_METHODS:
+            raise ValueError(f"method {method!r}: an Aligner-Encoder model has no frame lattice to search; use "
+                             f"{' or '.join(GRADIENT_METHODS)}")
+
     def _min_pause(self, min_pause: float | None) -> float:
         if min_pause is None:
             return self.frame_shift
@@ -444,9 +453,17 @@ class Aligner:
         with torch.no_grad():
             frames, out_lengths = self.model.frontend(x.to(device), lengths.to(device))
         targets = [[t for w in ws for t in w] for ws in words]
-        score_fn = ctc_label_scores_fn(lambda h: self.model.log_probs_from_hidden(
-            self.model.encode_frames(h, out_lengths)[0]), out_lengths, targets,
-            forced_blank=self.objective.topology == "ctc")
+        if self.model.config.aligner:
+            decoder = self.model.aligner_decoder
+            with torch.no_grad():  # the prediction network sees no audio: keep it out of the S backward passes
+                prediction = decoder.prediction(torch.nn.utils.rnn.pad_sequence(
+                    [torch.tensor(t, dtype=torch.int64) for t in targets], batch_first=True).to(device))
+            score_fn = aligner_label_scores_fn(lambda h, tgt, n: decoder(
+                self.model.encode_frames(h, out_lengths)[0], out_lengths, tgt, n, prediction), targets, eos=decoder.eos)
+        else:
+            score_fn = ctc_label_scores_fn(lambda h: self.model.log_probs_from_hidden(
+                self.model.encode_frames(h, out_lengths)[0]), out_lengths, targets,
+                forced_blank=self.objective.topology == "ctc")
         variant = "GradScore" if method == "gradscore" else "GradScoreExt"
         result = gradient_alignment(score_fn, frames.detach(), out_lengths, targets, variant=variant)
         token_segs = result.segments

@@ -6,7 +6,8 @@
 instead of ``S`` backward passes.
 
 Per-label score functions (``x [B, T, ...] -> [B, S]``): :func:`ctc_label_scores_fn` (CTC prefix
-scores, Eq. 23, optional blank-gradient masking, Eq. 49), any attention encoder-decoder callable
+scores, Eq. 23, optional blank-gradient masking, Eq. 49), :func:`aligner_label_scores_fn` (an
+Aligner-Encoder's teacher-forced token outputs), any attention encoder-decoder callable
 returning teacher-forced ``log p(a_s | a_<s, x)`` (without EOS), and :func:`hybrid_label_scores_fn`
 (Eq. 50). The score function must treat the utterances of the batch independently (no batch
 statistics, e.g. BatchNorm in training mode): the gradient of ``sum_b score[b, s]`` w.r.t.
@@ -21,9 +22,10 @@ from typing import Callable, Sequence
 import torch
 
 from ._checks import int_vector
-from .prefix_scores import ctc_prefix_scores
+from .prefix_scores import ctc_prefix_scores, pad_targets
 
-__all__ = ["gradient_log_norms", "mask_blank_gradient", "ctc_label_scores_fn", "hybrid_label_scores_fn"]
+__all__ = ["gradient_log_norms", "mask_blank_gradient", "ctc_label_scores_fn", "aligner_label_scores_fn",
+           "hybrid_label_scores_fn"]
 
 ScoreFn = Callable[[torch.Tensor], torch.Tensor]
 
@@ -59,6 +61,31 @@ def ctc_label_scores_fn(
             logits = mask_blank_gradient(logits, blank)
         log_probs = logits.log_softmax(-1)
         return ctc_prefix_scores(log_probs, out_lengths, targets, blank=blank, forced_blank=forced_blank).labels
+
+    return score
+
+
+def aligner_label_scores_fn(
+    log_probs_fn: Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor],
+    targets: Sequence[Sequence[int]],
+    *,
+    eos: int = 0,
+) -> ScoreFn:
+    """Score function ``x -> [B, S]`` of an Aligner-Encoder's teacher-forced token log-probs
+    ``log p(a_s | h_s, a_<s)`` (EOS excluded: it marks no token's frames).
+
+    Args:
+        log_probs_fn: ``(x [B, T, ...], targets [B, S] int64 padded with eos, target_lengths [B])
+            -> [B, S + 1, V]`` teacher-forced log-probs (the encoder and its
+            :class:`~fsttopo.models.aligner_decoder.AlignerDecoder`).
+        targets: ``B`` token sequences (no EOS among them).
+        eos: the EOS id (our aligner models: the blank id 0).
+    """
+    def score(x: torch.Tensor) -> torch.Tensor:
+        tgt, tgt_len = pad_targets(targets, None, eos, x.device)
+        log_probs = log_probs_fn(x, tgt, tgt_len)
+        picked = log_probs[:, : tgt.shape[1]].gather(-1, tgt[..., None])[..., 0]
+        return picked.masked_fill(torch.arange(tgt.shape[1], device=x.device)[None] >= tgt_len[:, None], 0.0)
 
     return score
 

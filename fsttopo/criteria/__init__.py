@@ -6,11 +6,14 @@
 - blank-separated output layer, Eq. 15-17, with fast greedy decoding and framewise CE
   (:mod:`.blank_separated`);
 - framewise cross-entropy against a fixed alignment, Eq. 12 (:mod:`.framewise`);
-- blank penalty for forced alignment, Table 14 (:mod:`.blank_penalty`).
+- blank penalty for forced alignment, Table 14 (:mod:`.blank_penalty`);
+- Aligner-Encoder / InterAligner cross-entropy of token ``u`` at encoder position ``u``, EOS after
+  the last (:mod:`.aligner`, issue 16).
 
 See ``docs/criteria.md`` for equations and examples.
 """
 
+from .aligner import aligner_loss, aligner_targets, pad_token_sequences
 from .blank_penalty import apply_blank_penalty
 from .blank_separated import BlankSeparatedOutput, blank_separated_log_softmax
 from .framewise import framewise_ce
@@ -33,4 +36,5 @@ __all__ = [
     "blank_separated_log_softmax", "BlankSeparatedOutput",
     "framewise_ce",
     "apply_blank_penalty",
+    "aligner_loss", "aligner_targets", "pad_token_sequences",
 ]

@@ -36,6 +36,8 @@ def estimate_log_prior(model: AlignmentModel, cuts: CutSet, max_hours: float | N
     Returns:
         ``[V]`` float32 log prior (sums to 1 in probability).
     """
+    if model.config.aligner:
+        raise ValueError("an Aligner-Encoder model has no frame posteriors to estimate a label prior from")
     if max_hours is not None and not max_hours > 0:
         raise ValueError(f"max_hours must be > 0, got {max_hours}")
     was_training = model.training

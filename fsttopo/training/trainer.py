@@ -18,6 +18,7 @@ import torchaudio
 from lhotse import CutSet
 from tqdm import tqdm
 
+from ..criteria import pad_token_sequences
 from ..models import AlignmentModel, ModelConfig, ModelOutput
 from .checkpoint import save_model
 from .label_prior import estimate_log_prior
@@ -89,7 +90,8 @@ def train_step(model: torch.nn.Module, objective: Objective, batch: dict, optimi
         loss, stats = objective(output, batch["words"], logits=logits)
     else:
         output = model(features, batch["lengths"])
-        loss, stats = objective(output, batch["words"])
+        decoder = getattr(model, "module", model).aligner_decoder  # DDP wraps the model in .module
+        loss, stats = objective(output, batch["words"], decoder=decoder)
     optimizer.zero_grad()
     loss.backward()
     norm = torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
@@ -102,16 +104,34 @@ def train_step(model: torch.nn.Module, objective: Objective, batch: dict, optimi
 
 @torch.no_grad()
 def evaluate(model: AlignmentModel, objective: Objective, loader) -> float:
-    """Mean per-frame loss over a loader (no augmentation, eval mode)."""
+    """Mean final-layer loss over a loader (no augmentation, eval mode): per output frame, or for
+    aligner models per token (EOS included)."""
     model.eval()
     objective.eval()
-    total, frames = 0.0, 0
+    total, count = 0.0, 0
     for batch in loader:
         out = model(batch["features"], batch["lengths"])
-        nll = objective.sequence_loss(out.log_probs, out.lengths, objective.graphs(batch["words"]))
+        if model.config.aligner:
+            out, words = objective.alignable(out, batch["words"])
+            if not words:
+                continue
+            targets, target_lengths = pad_token_sequences([[t for w in ws for t in w] for ws in words],
+                                                          pad=model.config.blank, device=out.lengths.device)
+            nll = objective.aligner_nll(model.aligner_decoder, out.hidden, out.lengths, targets, target_lengths)
+            count += int((target_lengths + 1).sum())
+        else:
+            nll = objective.sequence_loss(out.log_probs, out.lengths, objective.graphs(batch["words"]))
+            count += int(out.lengths.sum())
         total += float(nll.sum())
-        frames += int(out.lengths.sum())
-    return total / max(frames, 1)
+    return total / max(count, 1)
+
+
+def _log_prior(model: AlignmentModel, train_cuts: CutSet, config: TrainConfig, device) -> torch.Tensor | None:
+    """The label prior stored with the model; ``None`` for aligner models, which have no frame
+    posteriors to divide (their alignments come from gradients, not a lattice)."""
+    if model.config.aligner:
+        return None
+    return estimate_log_prior(model, train_cuts, config.prior_hours, config.max_duration, device)
 
 
 def check_texts(train_cuts: CutSet, dev_cuts: CutSet | None, lexicon: WordEncoder) -> None:
@@ -142,6 +162,8 @@ def train(model_config: ModelConfig, objective_config: ObjectiveConfig, config: 
         raise ValueError(f"the token table ({len(tokens)} tokens), the lexicon's ({lexicon.num_tokens}) and the "
                          f"model's num_tokens ({model_config.num_tokens}) must agree")
     units = units_to_dict(lexicon)
+    # aligner models have no lattice: their files default to the gradient alignment
+    align_options = {"method": "gradscore-ext"} if model_config.aligner else None
     check_texts(train_cuts, dev_cuts, lexicon)
     out = Path(out_dir)
     distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
@@ -210,8 +232,9 @@ def train(model_config: ModelConfig, objective_config: ObjectiveConfig, config: 
                 entry["dev_loss"] = evaluate(model, objective, dev_loader)
             log.append(entry)
             print(json.dumps(entry), flush=True)
-            log_prior = estimate_log_prior(model, train_cuts, config.prior_hours, config.max_duration, device)
-            save_model(out / f"epoch{epoch + 1}.pt", model, objective_config, tokens, log_prior=log_prior, units=units)
+            log_prior = _log_prior(model, train_cuts, config, device)
+            save_model(out / f"epoch{epoch + 1}.pt", model, objective_config, tokens, log_prior=log_prior, units=units,
+                       align_options=align_options)
             torch.save({"model": model.state_dict(), "objective": objective.state_dict(),
                         "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
                         "epoch": epoch, "model_config": model_config.to_dict(),
@@ -219,9 +242,9 @@ def train(model_config: ModelConfig, objective_config: ObjectiveConfig, config: 
                        ckpt_path)
     if rank == 0:
         if log_prior is None:  # resumed with no epoch left to run
-            log_prior = estimate_log_prior(model, train_cuts, config.prior_hours, config.max_duration, device)
+            log_prior = _log_prior(model, train_cuts, config, device)
         save_model(out / "model.pt", model, objective_config, tokens, extra={"log": log}, log_prior=log_prior,
-                   units=units)
+                   units=units, align_options=align_options)
     if distributed:
         torch.distributed.barrier()
     return out / "model.pt"
