@@ -4,7 +4,7 @@ For each experiment ``EXP/NAME/model.pt`` (default: ``aligner``, ``aligner_inter
 ``interaligner_interctc``, ``ctc_budget``): the greedy phone error rate on the held-out test voices,
 overall and on the longest third of the utterances (by reference phones); the word time stamp error
 (TSE, ms, :func:`fsttopo.scoring.score_alignments`) of GradScore and GradScoreExt alignments on the
-first ``--tse-utterances`` test utterances (the CTC model also with Viterbi); and a plot of the
+first ``--tse-per-voice`` test utterances of each voice (the CTC model also with Viterbi); and a plot of the
 train/dev loss per epoch from each model file's training log. Greedy decoding: an aligner model
 emits tokens at positions ``0..U`` until EOS (:meth:`AlignerDecoder.greedy_decode
 <fsttopo.models.aligner_decoder.AlignerDecoder.greedy_decode>`), a CTC model takes the best path.
@@ -13,16 +13,25 @@ emits tokens at positions ``0..U`` until EOS (:meth:`AlignerDecoder.greedy_decod
         --out exp/tts_aligner/results.md
 
 Writes ``--out`` (markdown table), the same name with ``.json`` (all numbers) and ``_curves.png``.
+Each model's numbers are also kept in ``<out dir>/<name>.json`` with the model file's hash and reused
+while it matches, so the models can be evaluated by separate processes (``--models NAME``) and one
+last run writes the table.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
+import sys
+import time
 from pathlib import Path
 
+if __package__ in (None, ""):  # run as a script from a checkout
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
 import torch
-from lhotse import load_manifest_lazy
+from lhotse import CutSet, load_manifest_lazy
 
 from fsttopo import metrics
 from fsttopo.aligner import Aligner
@@ -31,6 +40,7 @@ from fsttopo.files import align_cuts
 from fsttopo.scoring import score_alignments
 from fsttopo.training.checkpoint import read_model_file
 from fsttopo.training.data import make_sampler
+from recipes.tts.degrade import select_subset
 
 MODELS = ("aligner", "aligner_interctc", "interaligner_interctc", "ctc_budget")
 LABELS = {"aligner": "Aligner (final only)", "aligner_interctc": "Aligner + InterCTC",
@@ -110,25 +120,39 @@ def main() -> None:
     p.add_argument("--cuts", required=True, help="test cuts (held-out voices, features and reference alignments)")
     p.add_argument("--out", required=True, help="markdown results file")
     p.add_argument("--models", nargs="+", default=list(MODELS), help="experiment names under --exp")
-    p.add_argument("--tse-utterances", type=int, default=60, help="test utterances aligned for the TSE")
+    p.add_argument("--tse-per-voice", type=int, default=10, help="test utterances per voice aligned for the TSE "
+                   "(gradient alignment takes one backward pass per token)")
     p.add_argument("--threads", type=int, default=1)
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     cuts = load_manifest_lazy(args.cuts).to_eager()
-    tse_cuts = cuts.subset(first=args.tse_utterances)
+    tse_cuts = CutSet.from_cuts(select_subset(cuts, args.tse_per_voice))
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
     results, logs = {}, {}
     for name in args.models:
         path = Path(args.exp) / name / "model.pt"
-        aligner = Aligner.from_file(path)
-        hyps, refs = greedy_hypotheses(aligner, cuts)
-        methods = ("gradscore", "gradscore-ext") + (() if aligner.model.config.aligner else ("viterbi",))
-        results[name] = {**phone_error_rates(hyps, refs), "tse_ms": time_stamp_errors(aligner, tse_cuts, methods)}
-        logs[name] = torch.load(path, map_location="cpu", weights_only=False).get("log", [])
-        results[name]["log"] = logs[name]
-        results[name]["parameters"] = sum(q.numel() for q in read_model_file(path).model.parameters())
+        cache = out.parent / f"{name}.json"
+        key = {"model": hashlib.sha256(path.read_bytes()).hexdigest()[:16], "tse_per_voice": args.tse_per_voice,
+               "cuts": args.cuts}
+        cached = json.loads(cache.read_text()) if cache.exists() else None
+        if cached is not None and cached.get("key") == key:
+            results[name] = cached["results"]
+        else:
+            aligner = Aligner.from_file(path)
+            start, cpu = time.perf_counter(), time.process_time()
+            hyps, refs = greedy_hypotheses(aligner, cuts)
+            decode_s = time.perf_counter() - start
+            methods = ("gradscore", "gradscore-ext") + (() if aligner.model.config.aligner else ("viterbi",))
+            results[name] = {**phone_error_rates(hyps, refs), "tse_ms": time_stamp_errors(aligner, tse_cuts, methods),
+                             "tse_utterances": len(tse_cuts), "decode_wall_s": round(decode_s, 1),
+                             "eval_wall_s": round(time.perf_counter() - start, 1),
+                             "eval_cpu_s": round(time.process_time() - cpu, 1)}
+            results[name]["log"] = torch.load(path, map_location="cpu", weights_only=False).get("log", [])
+            results[name]["parameters"] = sum(q.numel() for q in read_model_file(path).model.parameters())
+            cache.write_text(json.dumps({"key": key, "results": results[name]}, indent=1))
+        logs[name] = results[name]["log"]
         print(name, json.dumps({k: v for k, v in results[name].items() if k != "log"}), flush=True)
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(markdown(results))
     out.with_suffix(".json").write_text(json.dumps(results, indent=2))
     plot_curves(logs, out.with_name(out.stem + "_curves.png"))
