@@ -1,9 +1,13 @@
 """What start-up saves computes the same as what it replaces: the encoder without a padding mask,
 the cached CMUdict, the features; and the modules `fsttopo align` needs leave the slow ones out."""
 
+import numpy as np
+import pytest
+import soundfile
 import torch
 
 from fsttopo.aligner import Aligner, compute_features
+from fsttopo.data.features import lhotse_fbank
 from fsttopo.resources import default_model_path, example_paths
 
 WAV, TXT, _ = example_paths()
@@ -20,3 +24,46 @@ def test_encoder_without_padding_equals_the_all_false_mask():
         for layer in model.encoder.conformer_layers:
             y = layer(y, mask)
     torch.testing.assert_close(hidden, y.transpose(0, 1), rtol=0, atol=1e-6)
+
+
+def _recordings() -> dict[str, np.ndarray]:
+    speech, rate = soundfile.read(WAV, dtype="float32")
+    assert rate == 16000
+    noise = np.random.default_rng(0).standard_normal(8001).astype(np.float32)
+    return {"example": speech, "odd length": speech[:12345],
+            "silence, quiet, noise, speech, clipped": np.concatenate(
+                [np.zeros(16000, np.float32), 1e-4 * speech, 1e-6 * noise, speech, np.full(500, 0.999, np.float32)]),
+            "one window": speech[4000:4400], "three frames": speech[4000:4480], "loud noise": 0.5 * noise}
+
+
+@pytest.mark.parametrize("name", list(_recordings()))
+def test_features_equal_lhotse_fbank(name):
+    from lhotse import Fbank, FbankConfig
+
+    samples = _recordings()[name]
+    ref = Fbank(FbankConfig(num_mel_bins=80)).extract(samples, 16000)
+    ours = lhotse_fbank(samples)
+    assert ours.shape == ref.shape and ours.dtype == np.float32
+    np.testing.assert_allclose(ours, ref, rtol=1e-5, atol=1e-4)
+
+
+def test_audio_shorter_than_one_window_is_named():
+    with pytest.raises(ValueError, match="shorter than one 25 ms feature window"):
+        lhotse_fbank(np.zeros(399, np.float32))
+
+
+def test_compute_features_of_the_example_equal_lhotse_fbank():
+    from lhotse import Fbank, FbankConfig
+
+    ref = Fbank(FbankConfig(num_mel_bins=80)).extract(_recordings()["example"], 16000)
+    np.testing.assert_allclose(compute_features(WAV).numpy(), ref, rtol=1e-5, atol=1e-4)
+
+
+def test_the_align_path_imports_no_lhotse_matplotlib_or_sympy():
+    import subprocess
+    import sys
+
+    code = ("import sys\nimport fsttopo.cli, fsttopo.files, fsttopo.aligner, fsttopo.data.export, fsttopo.training\n"
+            "print(*sorted(m for m in ('lhotse', 'matplotlib', 'sympy') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == []
