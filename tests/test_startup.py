@@ -67,3 +67,48 @@ def test_the_align_path_imports_no_lhotse_matplotlib_or_sympy():
             "print(*sorted(m for m in ('lhotse', 'matplotlib', 'sympy') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == []
+
+
+def test_cached_cmudict_equals_the_parsed_text(tmp_path, monkeypatch):
+    from fsttopo.data.lexicon import _cmudict_first_pronunciations, _parse_cmudict
+
+    monkeypatch.setenv("FSTTOPO_CACHE_DIR", str(tmp_path))
+    parsed = _parse_cmudict()
+    built = _cmudict_first_pronunciations.__wrapped__()  # builds the cache file
+    assert len(list(tmp_path.glob("cmudict-*.marshal"))) == 1
+    monkeypatch.setattr("fsttopo.data.lexicon._parse_cmudict", lambda: pytest.fail("parsed again"))
+    read = _cmudict_first_pronunciations.__wrapped__()
+    assert built == parsed and read == parsed and len(parsed) > 100_000
+    assert read["hello"] == ("hh", "ah", "l", "ow")
+
+
+def test_file_cache_rebuilds_for_a_changed_source_or_a_damaged_file(tmp_path, monkeypatch):
+    import os
+
+    from fsttopo.data.file_cache import cached_from_file
+
+    monkeypatch.setenv("FSTTOPO_CACHE_DIR", str(tmp_path / "cache"))
+    source = tmp_path / "words.txt"
+    source.write_text("a b\n")
+    parse = lambda: {line.split()[0]: tuple(line.split()[1:]) for line in source.read_text().splitlines()}  # noqa: E731
+    assert cached_from_file("words", source, parse) == {"a": ("b",)}
+    assert cached_from_file("words", source, lambda: pytest.fail("built again")) == {"a": ("b",)}
+    source.write_text("a b\nc d e\n")
+    os.utime(source, ns=(source.stat().st_atime_ns, source.stat().st_mtime_ns + 10**9))
+    assert cached_from_file("words", source, parse) == {"a": ("b",), "c": ("d", "e")}
+    assert cached_from_file("words", source, parse, version=2) == {"a": ("b",), "c": ("d", "e")}
+    for cached in (tmp_path / "cache").iterdir():
+        cached.write_bytes(b"\x00damaged")
+    assert cached_from_file("words", source, parse) == {"a": ("b",), "c": ("d", "e")}
+
+
+def test_file_cache_that_cannot_be_written_builds_every_time(tmp_path, monkeypatch):
+    from fsttopo.data.file_cache import cached_from_file
+
+    blocker = tmp_path / "a file"
+    blocker.write_text("")
+    monkeypatch.setenv("FSTTOPO_CACHE_DIR", str(blocker / "cache"))  # no directory can be made there (even as root)
+    source = tmp_path / "words.txt"
+    source.write_text("a b\n")
+    assert cached_from_file("words", source, lambda: {"a": ("b",)}) == {"a": ("b",)}
+    assert cached_from_file("words", source, lambda: {"a": ("c",)}) == {"a": ("c",)}
