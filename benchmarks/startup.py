@@ -34,7 +34,7 @@ from fsttopo.resources import default_model_path
 from fsttopo.training.checkpoint import read_model_file
 f = read_model_file(default_model_path()); lap("read the model file")
 lexicon = units_from_dict(f.units); lap("lexicon (CMUdict)")
-aligner = Aligner.from_file(default_model_path(), lexicon); lap("build the aligner")
+aligner = Aligner.from_file(default_model_path(), lexicon); lap("build the aligner (reads the model file again)")
 wav, txt = sys.argv[1], open(sys.argv[2]).read()
 from fsttopo.aligner import compute_features
 feats = compute_features(wav); lap("features")
