@@ -183,13 +183,29 @@ class FsaVec:
         names = set(fsas[0].aux)
         if any(set(f.aux) != names for f in fsas):
             raise ValueError("all FSAs of an FsaVec must carry the same aux attributes")
-        self.arcs = torch.cat([f.arcs for f in fsas])
-        self.scores = torch.cat([f.scores for f in fsas])
-        self.aux = {k: torch.cat([f.aux[k] for f in fsas]) for k in sorted(names)}
-        counts = torch.tensor([f.num_arcs for f in fsas], dtype=torch.int64)
-        self.arc_splits = torch.cat([torch.zeros(1, dtype=torch.int64), counts.cumsum(0)])
-        self.num_states = torch.tensor([f.num_states for f in fsas], dtype=torch.int64)
+        self._set(torch.cat([f.arcs for f in fsas]), torch.cat([f.scores for f in fsas]),
+                  {k: torch.cat([f.aux[k] for f in fsas]) for k in sorted(names)},
+                  torch.tensor([f.num_arcs for f in fsas], dtype=torch.int64),
+                  torch.tensor([f.num_states for f in fsas], dtype=torch.int64))
+
+    def _set(self, arcs: torch.Tensor, scores: torch.Tensor, aux: dict[str, torch.Tensor], arc_counts: torch.Tensor,
+             num_states: torch.Tensor) -> None:
+        self.arcs = arcs
+        self.scores = scores
+        self.aux = aux
+        self.arc_splits = torch.cat([torch.zeros(1, dtype=torch.int64), arc_counts.cumsum(0)])
+        self.num_states = num_states
         self._compiled: dict = {}
+
+    @classmethod
+    def from_tensors(cls, arcs: torch.Tensor, scores: torch.Tensor, aux: dict[str, torch.Tensor],
+                     arc_counts: torch.Tensor, num_states: torch.Tensor) -> "FsaVec":
+        """A batch from its flat tensors (the attributes above; ``arc_counts`` ``[B]`` int64 arcs per
+        FSA, in order) as a vectorized graph builder makes them. Unlike :class:`Fsa` they are not
+        checked: the builder guarantees a valid layout (its tests compare it with per-FSA builds)."""
+        out = cls.__new__(cls)
+        out._set(arcs, scores, {k: aux[k] for k in sorted(aux)}, arc_counts, num_states)
+        return out
 
     def __len__(self) -> int:
         return int(self.num_states.shape[0])

@@ -19,5 +19,8 @@ def set_threads(num_threads: int) -> None:
         raise ValueError(f"threads must be >= 1, got {num_threads}")
     import numba
 
+    from .engine.numba_threads import start_numba_pool
+
+    start_numba_pool()  # before torch's setting: starting the pool would change it
     torch.set_num_threads(num_threads)
     numba.set_num_threads(min(num_threads, numba.config.NUMBA_NUM_THREADS))

@@ -126,70 +126,146 @@ def ctc_graph(
         emitting, final).
     """
     _check_special(blank, "blank", num_classes)
-    fsas = []
-    for b, seq in enumerate(targets):
-        seq = list(seq)
-        _check_labels([x for x in seq if not isinstance(x, AnyLabels)], f"targets[{b}]", blank, "blank",
-                      num_classes)
-        for x in seq:
-            if isinstance(x, AnyLabels):
-                _check_labels(list(x.labels), f"targets[{b}]", blank, "blank", num_classes)
-        labels, tokens, out = [], [], []  # per emitting state (FSA state = index + 1)
+    seqs = [seq if torch.is_tensor(seq) else list(seq) for seq in targets]
+    unknown = [not torch.is_tensor(seq) and any(isinstance(x, AnyLabels) for x in seq) for seq in seqs]
+    plain = _plain_ctc_graphs([_label_tensor(seq, f"targets[{b}]", blank, "blank", num_classes)
+                               for b, (seq, u) in enumerate(zip(seqs, unknown)) if not u], blank, forced_blank)
+    if not any(unknown):
+        return plain
+    plain_fsas = iter(plain) if plain is not None else iter(())
+    return FsaVec([_ctc_fsa_with_unknown_words(seq, b, blank, forced_blank, num_classes) if u else next(plain_fsas)
+                   for b, (seq, u) in enumerate(zip(seqs, unknown))])
 
-        def add(label: int, token: int) -> int:
-            labels.append(label)
-            tokens.append(token)
-            out.append([])
-            return len(labels) - 1
 
-        def link(sources: list[int], targets_: list[int]) -> None:
-            """Direct label-to-label moves, without the ones forced blanks forbid."""
-            for e in sources:
-                out[e].extend(d for d in targets_ if not forced_blank or labels[e] != labels[d])
+def _label_tensor(seq: Sequence[int], what: str, forbidden: int, forbidden_name: str,
+                  num_classes: int | None) -> torch.Tensor:
+    """``[S]`` int64 ids of a label sequence, checked as :func:`_check_labels` does (which names the
+    culprit when the vectorized check fails)."""
+    try:
+        ids = seq if torch.is_tensor(seq) else torch.tensor(seq, dtype=None if len(seq) else torch.int64)
+    except (TypeError, ValueError, RuntimeError):
+        ids = None
+    if ids is None or ids.ndim != 1 or ids.is_floating_point() or ids.is_complex():
+        _check_labels(seq, what, forbidden, forbidden_name, num_classes)
+        raise ValueError(f"{what}: label ids must be a sequence of integers, got {seq!r}")
+    ids = ids.to(torch.int64)
+    bad = (ids < 0) | (ids == forbidden)
+    if num_classes is not None:
+        bad |= ids >= num_classes
+    if bool(bad.any()):
+        _check_labels(ids.tolist(), what, forbidden, forbidden_name, num_classes)
+    return ids
 
-        blanks, entries, exits = [add(blank, -1)], [], []
-        for j, x in enumerate(seq):
-            if isinstance(x, AnyLabels):
-                slots = [[add(int(lab), j) for lab in x.labels]]
-                for _ in range(1, x.max_labels):
-                    inner = add(blank, -1)
-                    slot = [add(int(lab), j) for lab in x.labels]
-                    for e in slots[-1]:
-                        out[e].append(inner)
-                    out[inner].extend(slot)
-                    link(slots[-1], slot)
-                    slots.append(slot)
-                entries.append([e for slot in slots for e in slot])
-                exits.append(slots[-1])
-            else:
-                state = add(int(x), j)
-                entries.append([state])
-                exits.append([state])
-            blanks.append(add(blank, -1))
-        for j in range(len(seq)):
-            out[blanks[j]].extend(entries[j])
-            for e in exits[j]:
-                out[e].append(blanks[j + 1])
-            if j + 1 < len(seq):
-                link(exits[j], entries[j + 1])
-        arcs, tok = [], []
 
-        def arc(src: int, dst: int) -> None:
-            arcs.append((src, dst + 1, labels[dst], 0.0))
-            tok.append(tokens[dst])
+def _plain_ctc_graphs(targets: list[torch.Tensor], blank: int, forced_blank: bool) -> FsaVec | None:
+    """:func:`ctc_graph` of ``B`` checked ``[S_b]`` int64 label sequences, built for the whole batch at
+    once (``None`` for none): the Python loop over labels took 1 s at B=16, S=800.
 
-        for d in [blanks[0]] + (entries[0] if seq else []):
-            arc(0, d)
-        for e in range(len(labels)):
-            arc(e + 1, e)
-            for d in out[e]:
-                arc(e + 1, d)
-        final = len(labels) + 1
-        for e in [blanks[-1]] + (exits[-1] if seq else []):
-            arcs.append((e + 1, final, -1, 0.0))
-            tok.append(-1)
-        fsas.append(Fsa.from_arcs(arcs, num_states=final + 1, aux={"token": tok}).sorted_by_source())
-    return FsaVec(fsas)
+    Utterance ``b``'s emitting states are FSA states ``1 .. 2 S_b + 1`` (blank ``2j + 1`` before label
+    ``j``, label ``j`` at ``2j + 2``), the final state ``2 S_b + 2``. Arcs, sorted by source: the two
+    out of the start state (into blank 0 and label 0), per label position ``j`` six slots (the blank
+    before it: loop, into label ``j``; label ``j``: loop, into the next blank, into label ``j + 1``
+    where allowed, into the final state for the last label), and the last blank's loop and final arc.
+    """
+    if not targets:
+        return None
+    B = len(targets)
+    S = torch.tensor([t.numel() for t in targets], dtype=torch.int64)
+    s_max = int(S.max())
+    a = torch.full((B, s_max + 1), blank, dtype=torch.int64)  # one padding column: label j + 1 of the last j
+    if s_max:
+        a[:, :s_max] = torch.nn.utils.rnn.pad_sequence(targets, batch_first=True, padding_value=blank)
+    j = torch.arange(s_max).expand(B, s_max)
+    here, following = a[:, :s_max], a[:, 1:]
+    blank_state, label_state = 2 * j + 1, 2 * j + 2
+    final = (2 * S + 2)[:, None].expand(B, s_max)
+    blanks, no = torch.full_like(j, blank), torch.full_like(j, -1)
+    inside = j < S[:, None]
+    skip = (j + 1 < S[:, None]) & ((here != following) if forced_blank else torch.ones_like(inside))
+    # [B, s_max, 6]: the six slots of each label position
+    src = torch.stack([blank_state, blank_state, label_state, label_state, label_state, label_state], -1)
+    dst = torch.stack([blank_state, label_state, label_state, label_state + 1, label_state + 2, final], -1)
+    lab = torch.stack([blanks, here, here, blanks, following, no], -1)
+    tok = torch.stack([no, j, j, no, j + 1, no], -1)
+    valid = torch.stack([inside, inside, inside, inside, skip, j == S[:, None] - 1], -1)
+    ones, zeros = torch.ones(B, dtype=torch.int64), torch.zeros(B, dtype=torch.int64)
+    last_blank = 2 * S + 1
+    start = [torch.stack([zeros, zeros], 1), torch.stack([ones, 2 * ones], 1),
+             torch.stack([blank * ones, a[:, 0]], 1), torch.stack([-ones, zeros], 1),
+             torch.stack([ones.bool(), S > 0], 1)]
+    end = [torch.stack([last_blank, last_blank], 1), torch.stack([last_blank, last_blank + 1], 1),
+           torch.stack([blank * ones, -ones], 1), torch.stack([-ones, -ones], 1), torch.ones(B, 2, dtype=torch.bool)]
+    fields = [torch.cat([first, middle.reshape(B, -1), last], 1)
+              for first, middle, last in zip(start, (src, dst, lab, tok, valid), end)]
+    keep = fields[4]
+    arcs = torch.stack([f[keep] for f in fields[:3]], 1)
+    return FsaVec.from_tensors(arcs, torch.zeros(arcs.shape[0]), {"token": fields[3][keep]}, keep.sum(1),
+                               2 * S + 3)
+
+
+def _ctc_fsa_with_unknown_words(seq: list, b: int, blank: int, forced_blank: bool, num_classes: int | None) -> Fsa:
+    """:func:`ctc_graph` of one label sequence with :class:`AnyLabels` in it (the per-state builder)."""
+    seq = list(seq)
+    _check_labels([x for x in seq if not isinstance(x, AnyLabels)], f"targets[{b}]", blank, "blank",
+                  num_classes)
+    for x in seq:
+        if isinstance(x, AnyLabels):
+            _check_labels(list(x.labels), f"targets[{b}]", blank, "blank", num_classes)
+    labels, tokens, out = [], [], []  # per emitting state (FSA state = index + 1)
+
+    def add(label: int, token: int) -> int:
+        labels.append(label)
+        tokens.append(token)
+        out.append([])
+        return len(labels) - 1
+
+    def link(sources: list[int], targets_: list[int]) -> None:
+        """Direct label-to-label moves, without the ones forced blanks forbid."""
+        for e in sources:
+            out[e].extend(d for d in targets_ if not forced_blank or labels[e] != labels[d])
+
+    blanks, entries, exits = [add(blank, -1)], [], []
+    for j, x in enumerate(seq):
+        if isinstance(x, AnyLabels):
+            slots = [[add(int(lab), j) for lab in x.labels]]
+            for _ in range(1, x.max_labels):
+                inner = add(blank, -1)
+                slot = [add(int(lab), j) for lab in x.labels]
+                for e in slots[-1]:
+                    out[e].append(inner)
+                out[inner].extend(slot)
+                link(slots[-1], slot)
+                slots.append(slot)
+            entries.append([e for slot in slots for e in slot])
+            exits.append(slots[-1])
+        else:
+            state = add(int(x), j)
+            entries.append([state])
+            exits.append([state])
+        blanks.append(add(blank, -1))
+    for j in range(len(seq)):
+        out[blanks[j]].extend(entries[j])
+        for e in exits[j]:
+            out[e].append(blanks[j + 1])
+        if j + 1 < len(seq):
+            link(exits[j], entries[j + 1])
+    arcs, tok = [], []
+
+    def arc(src: int, dst: int) -> None:
+        arcs.append((src, dst + 1, labels[dst], 0.0))
+        tok.append(tokens[dst])
+
+    for d in [blanks[0]] + (entries[0] if seq else []):
+        arc(0, d)
+    for e in range(len(labels)):
+        arc(e + 1, e)
+        for d in out[e]:
+            arc(e + 1, d)
+    final = len(labels) + 1
+    for e in [blanks[-1]] + (exits[-1] if seq else []):
+        arcs.append((e + 1, final, -1, 0.0))
+        tok.append(-1)
+    return Fsa.from_arcs(arcs, num_states=final + 1, aux={"token": tok}).sorted_by_source()
 
 
 def hmm_graph(
@@ -223,91 +299,181 @@ def hmm_graph(
         FsaVec; arcs carry ``token`` (position in the flattened label sequence) and ``word``.
     """
     _check_special(silence, "silence", num_classes)
-    sl, sf, il, if_ = transitions.log() if transitions is not None else (0.0,) * 4
-    fsas = []
-    for b, utt in enumerate(words):
-        # emitting states in order: sil_0, w_1 labels, sil_1, ..., w_K labels, sil_K
-        labels, tokens, word_of, is_sil = [], [], [], []
-        first, last = [], []  # per word: emitting index of its first / last label state
-        sil_states = []
-        pos = 0
+    weights = transitions.log() if transitions is not None else (0.0,) * 4
+    utts = [list(utt) for utt in words]
+    unknown = [any(isinstance(word, AnyLabels) for word in utt) for utt in utts]
+    plain = _plain_hmm_graphs([utt for utt, u in zip(utts, unknown) if not u],
+                              [b for b, u in enumerate(unknown) if not u], silence, weights, num_classes)
+    if not any(unknown):
+        return plain
+    plain_fsas = iter(plain) if plain is not None else iter(())
+    return FsaVec([_hmm_fsa_with_unknown_words(utt, b, silence, weights, num_classes) if u else next(plain_fsas)
+                   for b, (utt, u) in enumerate(zip(utts, unknown))])
 
-        def add_state(lab: int, tok: int, word: int, sil: bool) -> int:
-            labels.append(lab)
-            tokens.append(tok)
-            word_of.append(word)
-            is_sil.append(sil)
-            return len(labels) - 1
 
-        sil_states.append(add_state(silence, -1, -1, True))
-        slots_of: dict[int, list[list[int]]] = {}  # AnyLabels word -> its slots of states
+def _plain_hmm_graphs(utts: list[list[Sequence[int]]], numbers: list[int], silence: int,
+                      weights: tuple[float, float, float, float], num_classes: int | None) -> FsaVec | None:
+    """:func:`hmm_graph` of utterances without :class:`AnyLabels` (``numbers``: their indices in the
+    batch, for error messages), built for the whole batch at once (``None`` for none).
+
+    Emitting states in order ``sil_0, labels of word 1, sil_1, ..., sil_K`` (emitting state ``e`` is
+    FSA state ``e + 1``). Arcs sorted by source: two out of the start state (into ``sil_0`` and the
+    first label), then four slots per emitting state: its loop, into state ``e + 1`` (the next label
+    of its word, the following silence, or from a silence the next word's first label), into
+    ``e + 2`` (a word's last label into the next word's first, skipping the silence) and into the
+    final state (``sil_K`` and the last word's last label).
+    """
+    if not utts:
+        return None
+    sl, sf, il, if_ = weights
+    ids, lens = [], []
+    for b, utt in zip(numbers, utts):
         for w, word in enumerate(utt):
-            if isinstance(word, AnyLabels):
-                _check_labels(list(word.labels), f"words[{b}][{w}]", silence, "silence", num_classes)
-                slots = [[add_state(int(lab), pos, w, False) for lab in word.labels] for _ in range(word.max_labels)]
-                slots_of[w] = slots
-                pos += 1
-                first.append(slots[0][0])
-                last.append(slots[-1][-1])
-                sil_states.append(add_state(silence, -1, -1, True))
-                continue
-            word = list(word)
             if len(word) == 0:
                 raise ValueError(f"words[{b}][{w}] is empty: every word needs at least one label")
-            _check_labels(word, f"words[{b}][{w}]", silence, "silence", num_classes)
-            idx = [add_state(int(lab), pos + j, w, False) for j, lab in enumerate(word)]
-            pos += len(word)
-            first.append(idx[0])
-            last.append(idx[-1])
+        flat = [lab for word in utt for lab in word]
+        try:
+            ids.append(_label_tensor(flat, f"words[{b}]", silence, "silence", num_classes))
+        except ValueError:  # name the word, as the per-word check does
+            for w, word in enumerate(utt):
+                _check_labels(list(word), f"words[{b}][{w}]", silence, "silence", num_classes)
+            raise
+        lens.append(torch.tensor([len(word) for word in utt], dtype=torch.int64))
+    B = len(utts)
+    K = torch.tensor([len(n) for n in lens], dtype=torch.int64)  # words per utterance
+    P = torch.tensor([t.numel() for t in ids], dtype=torch.int64)  # labels per utterance
+    N = P + K + 1  # emitting states per utterance
+    # flat over the batch: one row per utterance's start state, then one per emitting state
+    rows = N + 1
+    row_utt = torch.repeat_interleave(torch.arange(B), rows)
+    first_row = torch.cumsum(rows, 0) - rows
+    e = torch.arange(int(rows.sum())) - first_row[row_utt] - 1  # emitting index, -1 for the start row
+    sil_rank = torch.cat([torch.cat([torch.zeros(1, dtype=torch.int64), n.cumsum(0)]) + torch.arange(len(n) + 1)
+                          for n in lens])  # emitting index of each sil_k, per utterance
+    sil_row = torch.repeat_interleave(first_row + 1, K + 1) + sil_rank
+    is_sil = torch.zeros(len(e), dtype=torch.bool)
+    is_sil[sil_row] = True
+    start = e < 0
+    is_label = ~is_sil & ~start
+    label = torch.full((len(e),), silence, dtype=torch.int64)
+    label[is_label] = torch.cat(ids) if ids else torch.zeros(0, dtype=torch.int64)
+    token = torch.full((len(e),), -1, dtype=torch.int64)
+    token[is_label] = torch.cat([torch.arange(int(p)) for p in P])
+    word = torch.full((len(e),), -1, dtype=torch.int64)
+    word[is_label] = torch.cat([torch.repeat_interleave(torch.arange(len(n)), n) for n in lens])
+    sil_k = torch.cumsum(is_sil.long(), 0) - 1 - torch.repeat_interleave(torch.cat([torch.zeros(1, dtype=torch.int64),
+                                                                                   (K + 1).cumsum(0)[:-1]]), rows)
+    pad = torch.zeros(2, dtype=torch.int64)
+    nxt_sil = torch.cat([is_sil, torch.zeros(2, dtype=torch.bool)])
+    last = is_label & nxt_sil[1:len(e) + 1]  # a word's last label: a silence follows
+    Kr, Nr = K[row_utt], N[row_utt]
+    last_word = last & (word == Kr - 1)
+    final_sil = is_sil & (sil_k == Kr)
+
+    def of(field: torch.Tensor, shift: int) -> torch.Tensor:  # attribute of the state ``shift`` rows on
+        return torch.cat([field, pad.to(field.dtype)])[shift:shift + len(e)]
+
+    fin = Nr + 1
+    # [rows, 4] slots; the start row uses slots 1 and 2 (into e + 1 = sil_0, e + 2 = the first label)
+    src = (e + 1)[:, None].expand(-1, 4)
+    dst = torch.stack([e + 1, e + 2, e + 3, fin], 1)
+    lab = torch.stack([label, of(label, 1), of(label, 2), torch.full_like(e, -1)], 1)
+    tok = torch.stack([token, of(token, 1), of(token, 2), torch.full_like(e, -1)], 1)
+    wrd = torch.stack([word, of(word, 1), of(word, 2), torch.full_like(e, -1)], 1)
+    loop_w = torch.where(is_sil, il, sl)
+    step_w = torch.where(start, 0.0, torch.where(is_sil, if_, sf))
+    score = torch.stack([loop_w, step_w, torch.where(start, 0.0, sf), torch.zeros(len(e))], 1)
+    valid = torch.stack([~start, ~final_sil, (start & (Kr > 0)) | (last & ~last_word), final_sil | last_word], 1)
+    arcs = torch.stack([src[valid], dst[valid], lab[valid]], 1)
+    counts = torch.zeros(B, dtype=torch.int64).index_add_(0, row_utt, valid.sum(1))
+    return FsaVec.from_tensors(arcs, score[valid].float(), {"token": tok[valid], "word": wrd[valid]}, counts, N + 2)
+
+
+def _hmm_fsa_with_unknown_words(utt: list, b: int, silence: int, weights: tuple[float, float, float, float],
+                                num_classes: int | None) -> Fsa:
+    """:func:`hmm_graph` of one utterance with :class:`AnyLabels` words (the per-state builder)."""
+    sl, sf, il, if_ = weights
+    # emitting states in order: sil_0, w_1 labels, sil_1, ..., w_K labels, sil_K
+    labels, tokens, word_of, is_sil = [], [], [], []
+    first, last = [], []  # per word: emitting index of its first / last label state
+    sil_states = []
+    pos = 0
+
+    def add_state(lab: int, tok: int, word: int, sil: bool) -> int:
+        labels.append(lab)
+        tokens.append(tok)
+        word_of.append(word)
+        is_sil.append(sil)
+        return len(labels) - 1
+
+    sil_states.append(add_state(silence, -1, -1, True))
+    slots_of: dict[int, list[list[int]]] = {}  # AnyLabels word -> its slots of states
+    for w, word in enumerate(utt):
+        if isinstance(word, AnyLabels):
+            _check_labels(list(word.labels), f"words[{b}][{w}]", silence, "silence", num_classes)
+            slots = [[add_state(int(lab), pos, w, False) for lab in word.labels] for _ in range(word.max_labels)]
+            slots_of[w] = slots
+            pos += 1
+            first.append(slots[0][0])
+            last.append(slots[-1][-1])
             sil_states.append(add_state(silence, -1, -1, True))
+            continue
+        word = list(word)
+        if len(word) == 0:
+            raise ValueError(f"words[{b}][{w}] is empty: every word needs at least one label")
+        _check_labels(word, f"words[{b}][{w}]", silence, "silence", num_classes)
+        idx = [add_state(int(lab), pos + j, w, False) for j, lab in enumerate(word)]
+        pos += len(word)
+        first.append(idx[0])
+        last.append(idx[-1])
+        sil_states.append(add_state(silence, -1, -1, True))
 
-        arcs, tok, wrd = [], [], []
+    arcs, tok, wrd = [], [], []
 
-        def arc(src_e: int, dst_e: int, weight: float) -> None:
-            arcs.append((0 if src_e < 0 else src_e + 1, dst_e + 1, labels[dst_e], weight))
-            tok.append(tokens[dst_e])
-            wrd.append(word_of[dst_e])
+    def arc(src_e: int, dst_e: int, weight: float) -> None:
+        arcs.append((0 if src_e < 0 else src_e + 1, dst_e + 1, labels[dst_e], weight))
+        tok.append(tokens[dst_e])
+        wrd.append(word_of[dst_e])
 
-        def leave(e: int) -> float:
-            return if_ if is_sil[e] else sf
+    def leave(e: int) -> float:
+        return if_ if is_sil[e] else sf
 
-        def starts(w: int) -> list[int]:
-            return [e for slot in slots_of[w] for e in slot] if w in slots_of else [first[w]]
+    def starts(w: int) -> list[int]:
+        return [e for slot in slots_of[w] for e in slot] if w in slots_of else [first[w]]
 
-        def ends_of(w: int) -> list[int]:
-            return slots_of[w][-1] if w in slots_of else [last[w]]
+    def ends_of(w: int) -> list[int]:
+        return slots_of[w][-1] if w in slots_of else [last[w]]
 
-        for e in range(len(labels)):
-            arc(e, e, il if is_sil[e] else sl)
-        arc(-1, sil_states[0], 0.0)
-        K = len(first)
-        if K > 0:
-            for e in starts(0):
-                arc(-1, e, 0.0)
-        for w in range(K):
-            if w in slots_of:
-                for slot, following in zip(slots_of[w], slots_of[w][1:]):
-                    for e in slot:
-                        for d in following:
-                            arc(e, d, sf)
-            else:
-                for e in range(first[w], last[w]):
-                    arc(e, e + 1, sf)
-            for d in starts(w):
-                arc(sil_states[w], d, leave(sil_states[w]))
-            for e in ends_of(w):
-                arc(e, sil_states[w + 1], leave(e))
-                if w + 1 < K:
-                    for d in starts(w + 1):
-                        arc(e, d, leave(e))
-        final = len(labels) + 1
-        ends = [sil_states[-1]] + (ends_of(K - 1) if K > 0 else [])
-        for e in ends:
-            arcs.append((e + 1, final, -1, 0.0))
-            tok.append(-1)
-            wrd.append(-1)
-        fsas.append(Fsa.from_arcs(arcs, num_states=final + 1, aux={"token": tok, "word": wrd}).sorted_by_source())
-    return FsaVec(fsas)
+    for e in range(len(labels)):
+        arc(e, e, il if is_sil[e] else sl)
+    arc(-1, sil_states[0], 0.0)
+    K = len(first)
+    if K > 0:
+        for e in starts(0):
+            arc(-1, e, 0.0)
+    for w in range(K):
+        if w in slots_of:
+            for slot, following in zip(slots_of[w], slots_of[w][1:]):
+                for e in slot:
+                    for d in following:
+                        arc(e, d, sf)
+        else:
+            for e in range(first[w], last[w]):
+                arc(e, e + 1, sf)
+        for d in starts(w):
+            arc(sil_states[w], d, leave(sil_states[w]))
+        for e in ends_of(w):
+            arc(e, sil_states[w + 1], leave(e))
+            if w + 1 < K:
+                for d in starts(w + 1):
+                    arc(e, d, leave(e))
+    final = len(labels) + 1
+    ends = [sil_states[-1]] + (ends_of(K - 1) if K > 0 else [])
+    for e in ends:
+        arcs.append((e + 1, final, -1, 0.0))
+        tok.append(-1)
+        wrd.append(-1)
+    return Fsa.from_arcs(arcs, num_states=final + 1, aux={"token": tok, "word": wrd}).sorted_by_source()
 
 
 def build_graphs(words: list[list[list[int]]], topology: str, num_classes: int,

@@ -7,7 +7,11 @@ import math
 import numba
 import numpy as np
 
+from ..engine.numba_threads import start_numba_pool
+
 __all__ = ["dtw_numba"]
+
+start_numba_pool()
 
 
 @numba.njit(parallel=True, cache=True)

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, replace
-from typing import Mapping, Sequence
-
-from lhotse import SupervisionSegment
-from lhotse.supervision import AlignmentItem
-from lhotse.utils import fastcopy
+from typing import TYPE_CHECKING, Mapping, Sequence
 
 from ..align import Segment
+
+if TYPE_CHECKING:  # Lhotse is imported where its types are made: aligning a file does not need it (0.4-0.6 s)
+    from lhotse import SupervisionSegment
+    from lhotse.supervision import AlignmentItem
 
 __all__ = ["TIME_TOLERANCE", "CONFIDENCE_KEY", "PRONUNCIATION_SOURCES", "Pronunciation", "TimedToken",
            "UtteranceAlignment", "mean_alignment", "close_short_pauses"]
@@ -209,6 +209,8 @@ class UtteranceAlignment:
     def to_lhotse(self) -> dict[str, list[AlignmentItem]]:
         """The Lhotse alignment dict ``{"word": [...], "phone": [...]}`` of
         ``AlignmentItem(symbol, start, duration, score)`` (seconds; ``score`` the token's confidence)."""
+        from lhotse.supervision import AlignmentItem
+
         return {kind: [AlignmentItem(symbol=t.symbol, start=t.start, duration=t.duration, score=t.confidence)
                        for t in tokens]
                 for kind, tokens in (("word", self.words), ("phone", self.phones))}
@@ -221,6 +223,8 @@ class UtteranceAlignment:
         """
         if supervision.id != self.utterance_id:
             raise ValueError(f"alignment {self.utterance_id!r} does not belong to supervision {supervision.id!r}")
+        from lhotse.utils import fastcopy
+
         custom = supervision.custom
         if self.confidence is not None:
             custom = {**(custom or {}), CONFIDENCE_KEY: self.confidence}

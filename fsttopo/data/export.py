@@ -8,15 +8,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 from urllib.parse import unquote
 
-from lhotse import CutSet, SupervisionSet, load_manifest
-from lhotse.cut.data import DataCut
 from praatio import textgrid
 
 from .alignment import Pronunciation, TimedToken, UtteranceAlignment
 from .atomic import atomic_path, write_text_atomic
+
+if TYPE_CHECKING:  # Lhotse is imported by the functions that take its manifests: writing files needs none
+    from lhotse import CutSet, SupervisionSet
 
 __all__ = [
     "WORD_TIER", "PHONE_TIER", "UNTRANSCRIBED_TIER",
@@ -281,6 +282,8 @@ def _by_id(alignments: Iterable[UtteranceAlignment]) -> dict[str, UtteranceAlign
 def add_to_supervisions(alignments: Iterable[UtteranceAlignment], supervisions: SupervisionSet) -> SupervisionSet:
     """A copy of ``supervisions`` with each alignment in the ``alignment`` field of the supervision
     with its id (``"word"`` and ``"phone"``; other supervisions unchanged)."""
+    from lhotse import SupervisionSet
+
     todo = _by_id(alignments)
     out = [todo.pop(s.id).to_supervision(s) if s.id in todo else s for s in supervisions]
     if todo:
@@ -291,6 +294,8 @@ def add_to_supervisions(alignments: Iterable[UtteranceAlignment], supervisions: 
 def add_to_cuts(alignments: Iterable[UtteranceAlignment], cuts: CutSet) -> CutSet:
     """A copy of ``cuts`` with each alignment attached to the supervisions with its id (in every
     cut that holds one)."""
+    from lhotse import CutSet
+
     todo = _by_id(alignments)
     used: set[str] = set()
 
@@ -318,6 +323,8 @@ def from_cuts(cuts: Iterable) -> list[UtteranceAlignment]:
     The utterance start becomes ``cut.start + supervision.start`` (relative to the recording, like
     the alignment times). A supervision in several cuts raises ``ValueError``.
     """
+    from lhotse.cut.data import DataCut
+
     out = []
     for cut in cuts:
         if not isinstance(cut, DataCut):
@@ -369,6 +376,8 @@ def load_alignments(path: str | Path) -> list[UtteranceAlignment]:
     elif path.suffix == ".TextGrid":
         out = [read_textgrid(path)]
     else:
+        from lhotse import CutSet, SupervisionSet, load_manifest
+
         manifest = load_manifest(path)
         if isinstance(manifest, SupervisionSet):
             out = from_supervisions(manifest)

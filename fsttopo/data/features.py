@@ -9,7 +9,7 @@ import torch
 
 from .level import normalize_level
 
-__all__ = ["SAMPLE_RATE", "FEATURE_SHIFT", "compute_features", "cut_features"]
+__all__ = ["SAMPLE_RATE", "FEATURE_SHIFT", "compute_features", "cut_features", "lhotse_fbank"]
 
 SAMPLE_RATE = 16000
 FEATURE_SHIFT = 0.01  # seconds per feature frame (Lhotse Fbank default)
@@ -25,7 +25,6 @@ def compute_features(audio: np.ndarray | str | Path, sampling_rate: int | None =
     (:func:`fsttopo.data.level.normalize_level`), as every feature the toolkit stores or trains on.
     """
     import soundfile
-    from lhotse import Fbank, FbankConfig
 
     if isinstance(audio, (str, Path)):
         try:
@@ -47,8 +46,25 @@ def compute_features(audio: np.ndarray | str | Path, sampling_rate: int | None =
         samples = AF.resample(torch.from_numpy(samples), sampling_rate, SAMPLE_RATE).numpy()
     if normalize:
         samples = normalize_level(samples, SAMPLE_RATE)[0]
-    extractor = Fbank(FbankConfig(num_mel_bins=80))
-    return torch.from_numpy(np.asarray(_extract_in_chunks(extractor.extract, samples), dtype=np.float32))
+    return torch.from_numpy(np.asarray(_extract_in_chunks(lhotse_fbank, samples), dtype=np.float32))
+
+
+def lhotse_fbank(samples: np.ndarray, sampling_rate: int = SAMPLE_RATE) -> np.ndarray:
+    """Lhotse's ``Fbank(FbankConfig(num_mel_bins=80)).extract(samples, sampling_rate)`` ``[T', 80]``
+    (the features the models were trained on), computed with torchaudio's Kaldi-compatible fbank and
+    Lhotse's settings: importing Lhotse took 0.4-0.6 s of `fsttopo align`'s start-up. Equal to
+    Lhotse's to float rounding (``tests/test_startup.py``). ``samples``: mono float ``[N]`` in [-1, 1], at
+    least one 25 ms window (ValueError otherwise)."""
+    from torchaudio.compliance.kaldi import fbank
+
+    if len(samples) < round(0.025 * sampling_rate):
+        raise ValueError(f"audio of {len(samples) / sampling_rate * 1000:.1f} ms is shorter than one 25 ms "
+                         "feature window")
+    return fbank(torch.from_numpy(np.ascontiguousarray(samples, dtype=np.float32))[None], num_mel_bins=80,
+                 sample_frequency=float(sampling_rate), frame_length=25.0, frame_shift=10.0, dither=0.0,
+                 preemphasis_coefficient=0.97, remove_dc_offset=True, window_type="povey",
+                 round_to_power_of_two=True, snip_edges=False, energy_floor=1e-10, raw_energy=True,
+                 use_energy=False, low_freq=20.0, high_freq=-400.0).numpy()
 
 
 def cut_features(cut) -> torch.Tensor:

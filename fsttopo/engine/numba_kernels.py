@@ -16,10 +16,12 @@ import numpy as np
 import torch
 
 from .dense_graph import DenseGraph
+from .numba_threads import start_numba_pool
 
 __all__ = ["forward", "backward_occupancy", "state_occupancy", "viterbi_path"]
 
 _NEG_INF = -math.inf
+start_numba_pool()
 
 
 @numba.njit(parallel=True, cache=True)

@@ -151,9 +151,11 @@ class AlignmentModel(nn.Module):
         x = x.transpose(0, 1)  # torchaudio's Conformer layers take [T, B, d]
         inter, aligner_hidden = [], []
         self._padding = pad if bool(pad.any()) else None
+        # no mask without padding: torch's check of a key padding mask imports sympy (0.8 s at start-up)
+        mask = self._padding
         try:
             for i, layer in enumerate(self.encoder.conformer_layers, start=1):
-                x = layer(x, pad)
+                x = layer(x, mask)
                 if i in self.config.aligner_layers:
                     aligner_hidden.append(x.transpose(0, 1))
                 if i in self.config.inter_layers:

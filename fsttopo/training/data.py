@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import itertools
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import torch
-from lhotse import CutSet
-from lhotse.dataset import DynamicBucketingSampler, DynamicCutSampler
-from lhotse.dataset.sampling.base import CutSampler
 
 from ..data.pronounce import normalize_transcript
+
+if TYPE_CHECKING:  # the aligner takes pad_features from here and needs no Lhotse (0.4-0.6 s to import)
+    from lhotse import CutSet
+    from lhotse.dataset.sampling.base import CutSampler
 
 __all__ = ["WordEncoder", "CutBatches", "AugmentedCutBatches", "make_sampler", "pad_features", "check_training_texts"]
 
@@ -176,6 +177,8 @@ def make_sampler(cuts: CutSet, max_duration: float, shuffle: bool, seed: int = 0
     """Dynamic bucketing by duration (``max_duration`` seconds of audio per batch); with
     ``world_size``/``rank`` each DDP process sees its own share. Up to 10 duration buckets (fewer
     for fewer cuts: Lhotse needs a cut per bucket and two buckets; one cut is not bucketed)."""
+    from lhotse.dataset import DynamicBucketingSampler, DynamicCutSampler
+
     num_buckets = sum(1 for _ in itertools.islice(cuts, _NUM_BUCKETS))
     if num_buckets == 0:
         raise ValueError("the cut set is empty")
