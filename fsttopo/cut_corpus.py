@@ -62,24 +62,27 @@ def _align_cut_block(aligner: Aligner, task: tuple[list, float, dict[str, Any]]
     """Align a block of cuts (a worker's task): per cut its alignment or its problem, in order."""
     cuts, max_duration, options = task
     results: list[UtteranceAlignment | Problem | None] = [None] * len(cuts)
-    features, durations = {}, {}
+    durations = {}
     for i, cut in enumerate(cuts):
         try:
             _cut_text(cut)
+            durations[i] = cut.duration
         except ValueError as err:
             results[i] = Problem(cut.id, "bad-cut", str(err))
-            continue
-        try:
-            features[i] = torch.from_numpy(cut.load_features()).float()
-        except Exception as err:  # any storage backend's error: the cut is reported, the rest go on
-            results[i] = Problem(cut.id, "unreadable-features", f"{type(err).__name__}: {err}")
-            continue
-        durations[i] = cut.duration
     for batch in duration_batches(durations, max_duration) if durations else []:
-        aligned = align_or_each(aligner, [features[i] for i in batch], [_cut_text(cuts[i]) for i in batch],
-                                [cuts[i].supervisions[0].id for i in batch], options,
-                                offsets=[cuts[i].start for i in batch])
-        for i, result in zip(batch, aligned):
+        features = {}  # loaded per batch: a block of long cuts does not fit in memory at once
+        for i in batch:
+            try:
+                features[i] = torch.from_numpy(cuts[i].load_features()).float()
+            except Exception as err:  # any storage backend's error: the cut is reported, the rest go on
+                results[i] = Problem(cuts[i].id, "unreadable-features", f"{type(err).__name__}: {err}")
+        ready = [i for i in batch if i in features]
+        if not ready:
+            continue
+        aligned = align_or_each(aligner, [features[i] for i in ready], [_cut_text(cuts[i]) for i in ready],
+                                [cuts[i].supervisions[0].id for i in ready], options,
+                                offsets=[cuts[i].start for i in ready])
+        for i, result in zip(ready, aligned):
             results[i] = result if isinstance(result, UtteranceAlignment) else \
                 Problem(cuts[i].id, result.reason, result.message)
     return results

@@ -2,14 +2,15 @@
 Aligner corpora, :mod:`fsttopo.corpus_check`); outputs mirror the input tree.
 
 Every audio file is accounted for: aligned, failed (with its reason in ``failed.tsv``) or kept up to
-date from the previous run (``resume``), each one a row of ``manifest.jsonl``."""
+date from the previous run (``resume``), each one a row of ``manifest.jsonl``. A corpus of any size
+streams through (outputs written per batch, nothing holds all alignments), split over worker
+processes and shards by blocks of files (:mod:`fsttopo.shards`)."""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from pathlib import Path
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 from typing import Any, Iterator, Mapping
 
 from .aligner import Aligner, compute_features

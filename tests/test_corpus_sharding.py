@@ -189,3 +189,32 @@ def test_merge_refuses_what_is_not_every_shard_of_one_run(corpus, tmp_path):
     with pytest.raises(ValueError, match="differ in block_size"):
         merge_alignments(shards, tmp_path / "out")
     assert not (tmp_path / "out").exists()
+
+
+def test_align_cuts_api_streams_outcomes_and_the_list_form_names_failures(cuts_manifest):
+    from lhotse import load_manifest_lazy
+
+    from fsttopo.aligner import Aligner
+    from fsttopo.cut_corpus import iter_cut_alignments
+    from fsttopo.files import align_cuts
+
+    aligner = Aligner.from_file(cli.DEFAULT_MODEL)
+    cuts = load_manifest_lazy(cuts_manifest)
+    outcomes = list(iter_cut_alignments(aligner, cuts, block_size=4, phases=1))
+    assert [(o.cut.id, o.block, o.problem.reason if o.problem else None) for o in outcomes] == [
+        ("cut0", 0, None), ("cut1", 0, None), ("cut2", 0, None), ("cut3", 0, "no-path"), ("cut4", 1, None),
+        ("cut5", 1, "bad-cut"), ("cut6", 1, "unreadable-features")]
+    assert [w.symbol for w in outcomes[4].alignment.words] == CLIP_WORDS.split()
+    with pytest.raises(ValueError, match=r"3 cuts could not be aligned: cut3: no-path: .*; cut5: bad-cut"):
+        align_cuts(aligner, cuts, phases=1)
+
+
+def test_torchrun_cuda_is_the_ranks_gpu(monkeypatch):
+    import torch
+
+    from fsttopo.shards import local_device
+
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    assert local_device("cuda", {"LOCAL_RANK": "3"}) == "cuda:1"
+    assert local_device("cuda", {}) == "cuda"
+    assert local_device("cuda:0", {"LOCAL_RANK": "1"}) == "cuda:0" and local_device("cpu", {"LOCAL_RANK": "1"}) == "cpu"
