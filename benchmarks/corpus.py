@@ -107,8 +107,9 @@ def main() -> None:
             threads = max(1, args.cores // jobs)
             r = run_align_dir(corpus, work / f"out_{hours:g}h_j{jobs}", jobs, threads, args.options)
             reference = reference or r["wall"]
-            print(f"| {seconds / 3600:.2f} | {files} | {jobs} x {threads} | {r['wall']:.1f} | {r['wall'] / seconds:.4f} "
-                  f"| {r['cpu'] / seconds:.4f} | {r['peak_mib']:.0f} | {reference / r['wall']:.2f}x |", flush=True)
+            print(f"| {seconds / 3600:.2f} | {files} | {jobs} x {threads} | {r['wall']:.1f} "
+                  f"| {r['wall'] / seconds:.4f} | {r['cpu'] / seconds:.4f} | {r['peak_mib']:.0f} "
+                  f"| {reference / r['wall']:.2f}x |", flush=True)
     print(f"load average {os.getloadavg()[0]:.1f} at the end")
 
 
