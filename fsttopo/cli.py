@@ -8,6 +8,7 @@ from pathlib import Path
 
 from .names import GARBAGE_PENALTY, METHODS, OOV_MODES, TOPOLOGIES, UNTRANSCRIBED_MODES
 from .resources import MODEL_DIR, model_path
+from .shards import BLOCK_SIZE
 
 DEFAULT_MODEL = MODEL_DIR / "model.pt"
 MODEL_HELP = ("model file, or a shipped model: 'default' (the default; clean speech) or 'robust' (fine-tuned on noisy, "
@@ -105,7 +106,9 @@ def _load_aligner(args: argparse.Namespace):
             raise ValueError(f"--lexicon adds ARPAbet words to CMUdict models; {args.model} was trained with other "
                              "units (add words to its pronunciation dictionary and retrain, or use --oov phone-loop)")
         aligner.lexicon = aligner.lexicon.with_words(read_lexicon_file(args.lexicon))
-    return aligner.to(getattr(args, "device", "cpu"))
+    from .shards import local_device
+
+    return aligner.to(local_device(getattr(args, "device", "cpu")))
 
 
 def _check_output(path: str) -> None:
@@ -163,25 +166,41 @@ def _align(args: argparse.Namespace) -> None:
     print(f"written: {args.out}/{Path(args.audio).stem}.{{json,TextGrid,ctm" + ("" if args.no_plot else ",png") + "}")
 
 
-def _align_cuts(args: argparse.Namespace) -> None:
-    from pathlib import Path
+def _corpus_run(args: argparse.Namespace) -> dict:
+    """The shard, worker and batching options of align-dir and align-cuts, for the library."""
+    from .shards import resolve_shard
 
+    if args.jobs < 1:
+        raise ValueError(f"--jobs {args.jobs}: give at least 1 worker process")
+    if args.block_size < 1:
+        raise ValueError(f"--block-size {args.block_size}: give at least 1 file per block")
+    return {"shard": resolve_shard(args.shard), "jobs": args.jobs, "threads": args.threads or None,
+            "block_size": args.block_size}
+
+
+def _report_problems(command: str, problems: list, what: str, total: int, listed_in: Path) -> None:
+    from .corpus_check import problem_summary
+
+    if problems:
+        print(f"fsttopo {command}: {problem_summary(problems, total, what)}, listed in {listed_in}", file=sys.stderr)
+        sys.exit(3)
+
+
+def _align_cuts(args: argparse.Namespace) -> None:
     from lhotse import load_manifest_lazy
 
-    from .data.atomic import atomic_path
-    from .data.export import add_to_cuts, write_json_dir
-    from .files import align_cuts
+    from .cut_corpus import ALIGNED_CUTS, align_cuts_to_dir
+    from .shards import shard_output_dir
 
     if not Path(args.cuts).is_file():
         raise ValueError(f"cuts manifest {args.cuts!r} does not exist")
-    _check_output(args.out)
-    cuts = load_manifest_lazy(args.cuts)
-    alis = align_cuts(_load_aligner(args), cuts, args.max_duration, **_alignment_options(args))
-    out = Path(args.out)
-    write_json_dir(alis, out / "json")
-    with atomic_path(out / "cuts_aligned.jsonl.gz") as tmp:
-        add_to_cuts(alis, cuts.to_eager()).to_file(tmp)
-    print(f"aligned {len(alis)} utterances: {out}/cuts_aligned.jsonl.gz, {out}/json/")
+    run = _corpus_run(args)
+    out = shard_output_dir(args.out, run["shard"])
+    _check_output(str(out))
+    result = align_cuts_to_dir(_load_aligner(args), load_manifest_lazy(args.cuts), out, args.max_duration, **run,
+                               **_alignment_options(args))
+    print(f"aligned {result.aligned} utterances: {out}/{ALIGNED_CUTS}, {out}/json/")
+    _report_problems("align-cuts", result.problems, "not aligned", result.cuts, out / "failed.tsv")
 
 
 def _model_identity(args: argparse.Namespace) -> dict:
@@ -191,19 +210,25 @@ def _model_identity(args: argparse.Namespace) -> dict:
 
 
 def _align_dir(args: argparse.Namespace) -> None:
-    from .corpus_check import problem_summary
     from .directory import align_directory
+    from .shards import shard_output_dir
 
-    _check_output(args.out)
-    result = align_directory(_load_aligner(args), args.directory, args.out, args.max_duration, resume=args.resume,
-                             identity=_model_identity(args), **_alignment_options(args))
+    run = _corpus_run(args)
+    out = shard_output_dir(args.out, run["shard"])
+    _check_output(str(out))
+    result = align_directory(_load_aligner(args), args.directory, out, args.max_duration, resume=args.resume,
+                             identity=_model_identity(args), **run, **_alignment_options(args))
     kept = f" ({result.kept} kept up to date)" if result.kept else ""
-    print(f"aligned {len(result.alignments)} utterances{kept}: {args.out}/ (JSON and TextGrid per file, "
+    print(f"aligned {result.aligned + result.kept} utterances{kept}: {out}/ (JSON and TextGrid per file, "
           "alignments.ctm, confidence.tsv: lowest first, manifest.jsonl)")
-    if result.problems:
-        print(f"fsttopo align-dir: {problem_summary(result.problems, result.files, 'not aligned')}, listed in "
-              f"{args.out}/failed.tsv", file=sys.stderr)
-        sys.exit(3)
+    _report_problems("align-dir", result.problems, "not aligned", result.files, out / "failed.tsv")
+
+
+def _merge_alignments(args: argparse.Namespace) -> None:
+    from .merge import merge_alignments
+
+    kind = merge_alignments(args.shards, args.out)
+    print(f"merged {len(args.shards)} shards of {kind}: {args.out}/")
 
 
 def _validate(args: argparse.Namespace) -> None:
@@ -306,8 +331,8 @@ def _add_alignment_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--lexicon", help=LEXICON_HELP)
     p.add_argument("--device", default="cpu", help="where the acoustic model runs: cpu (default), cuda, cuda:1 "
                    "(the graph search runs on the CPU)")
-    p.add_argument("--threads", type=int, default=0, help="CPU threads of torch and the graph search together "
-                   "(default: every core; on a shared machine give each process its share)")
+    p.add_argument("--threads", type=int, default=0, help="CPU threads of torch and the graph search together, per "
+                   "process (default: every core; on a shared machine give each process its share)")
     p.add_argument("--method", choices=METHODS, help="best path, posterior-mean boundaries or gradient-based"
                    + stored % "viterbi")
     p.add_argument("--topology", choices=TOPOLOGIES,
@@ -336,6 +361,18 @@ def _add_alignment_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--keep-silence", dest="trim_silence", action="store_const", const=False, default=None,
                    help="let the model see all of long digital silence (by default runs over 2 s are left out "
                    "but 0.5 s next to the sound; docs/alignment.md)")
+
+
+def _add_corpus_options(p: argparse.ArgumentParser, items: str) -> None:
+    p.add_argument("--max-duration", type=float, default=200.0, help="seconds of audio per batch")
+    p.add_argument("--jobs", type=int, default=1, help="worker processes, each with a copy of the model and --threads "
+                   "threads (default: the cores shared out among them); the outputs are the same for any number")
+    p.add_argument("--shard", metavar="I/N", help=f"align only shard I of N (0-based: 0/2 and 1/2 are the halves; "
+                   f"blocks of --block-size {items} dealt in turn) into OUT/shard-I-of-N; put the shards together "
+                   "with 'fsttopo merge-alignments'. Under torchrun (RANK and WORLD_SIZE set) the default is shard "
+                   "RANK of WORLD_SIZE (docs/large-corpora.md)")
+    p.add_argument("--block-size", type=int, default=BLOCK_SIZE, help=f"{items} per block, the unit given to a shard "
+                   f"or worker and batched on its own (default {BLOCK_SIZE}); shards to merge must share it")
 
 
 def _alignment_options(args: argparse.Namespace) -> dict:
@@ -416,8 +453,8 @@ def main(argv: list[str] | None = None) -> None:
 
     align_c = sub.add_parser("align-cuts", help="align every cut of a Lhotse CutSet (batched)")
     align_c.add_argument("cuts", help="cuts manifest with features and one supervision per cut")
-    align_c.add_argument("--out", required=True, help="output directory (cuts_aligned.jsonl.gz, json/)")
-    align_c.add_argument("--max-duration", type=float, default=200.0, help="seconds of audio per batch")
+    align_c.add_argument("--out", required=True, help="output directory (cuts_aligned.jsonl.gz, json/, failed.tsv)")
+    _add_corpus_options(align_c, "cuts")
     _add_alignment_options(align_c)
     align_c.set_defaults(func=_align_cuts)
 
@@ -425,11 +462,17 @@ def main(argv: list[str] | None = None) -> None:
                              "beside it (NAME.wav + NAME.txt or NAME.lab, as Montreal Forced Aligner corpora)")
     align_d.add_argument("directory", help="root of the corpus; sub-directories (e.g. speakers) are searched")
     align_d.add_argument("--out", required=True, help="output directory (mirrors the input tree)")
-    align_d.add_argument("--max-duration", type=float, default=200.0, help="seconds of audio per batch")
+    _add_corpus_options(align_d, "files")
     align_d.add_argument("--resume", action="store_true", help="keep the outputs of files whose inputs, model "
                          "and options are unchanged since the last run (its manifest.jsonl), align the rest")
     _add_alignment_options(align_d)
     align_d.set_defaults(func=_align_dir)
+
+    merge = sub.add_parser("merge-alignments", help="put the outputs of the shards of one align-dir or align-cuts "
+                           "run (--shard I/N, torchrun) together: what one process writes")
+    merge.add_argument("shards", nargs="+", help="the shards' output directories (OUT/shard-I-of-N), all N of them")
+    merge.add_argument("--out", required=True, help="merged output directory")
+    merge.set_defaults(func=_merge_alignments)
 
     validate = sub.add_parser("validate", help="report every problem of a corpus directory (as align-dir reads "
                               "it) without aligning: transcripts, audio, unknown words, audio too short")

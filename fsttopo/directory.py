@@ -2,39 +2,45 @@
 Aligner corpora, :mod:`fsttopo.corpus_check`); outputs mirror the input tree.
 
 Every audio file is accounted for: aligned, failed (with its reason in ``failed.tsv``) or kept up to
-date from the previous run (``resume``), each one a row of ``manifest.jsonl``."""
+date from the previous run (``resume``), each one a row of ``manifest.jsonl``. A corpus of any size
+streams through (outputs written per batch, nothing holds all alignments), split over worker
+processes and shards by blocks of files (:mod:`fsttopo.shards`)."""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Mapping
+from pathlib import Path, PurePosixPath
+from typing import Any, Iterator, Mapping
 
 from .aligner import Aligner, compute_features
 from .audio_batches import duration_batches
+from .batch_align import align_or_each
 from .corpus_check import (DirectoryUtterance, Problem, check_utterance, scan_directory, tsv_field,
                            write_problems)
 from .data.alignment import UtteranceAlignment
-from .engine import NoPathError
-from .output_dir import StagedOutput, input_fingerprint, staged_output, write_manifest
+from .data.export import ctm_lines
+from .output_dir import StagedOutput, input_fingerprint, read_manifest, staged_output, write_manifest
+from .shards import BLOCK_SIZE, UNSHARDED, Shard, shard_blocks, write_shard_info
+from .workers import map_blocks
 
-__all__ = ["DirectoryResult", "align_directory", "output_files"]
+__all__ = ["DirectoryResult", "align_directory", "output_files", "iter_output_alignments", "write_summaries"]
 
 
 @dataclass
 class DirectoryResult:
-    """What :func:`align_directory` did.
+    """What :func:`align_directory` did. The alignments are not held (a corpus may have millions):
+    :meth:`iter_alignments` reads them back from the output.
 
     Attributes:
-        alignments: the alignments in the output, by file path (aligned now or kept).
+        out_dir: the output directory.
         problems: the files not aligned, with their reasons (as in ``failed.tsv``).
         aligned: files aligned by this run.
         kept: files whose previous outputs were up to date (``resume``).
-        files: audio files found.
+        files: audio files accounted for (this shard's).
     """
 
-    alignments: list[UtteranceAlignment]
+    out_dir: Path
     problems: list[Problem]
     aligned: int
     kept: int
@@ -44,6 +50,16 @@ class DirectoryResult:
     def failed_files(self) -> list[str]:
         """The files not aligned, sorted."""
         return sorted({p.file for p in self.problems})
+
+    def iter_alignments(self) -> Iterator[UtteranceAlignment]:
+        """The alignments in the output (aligned now or kept), in the corpus' path order, read one at a
+        time from the JSON files."""
+        return iter_output_alignments(self.out_dir, read_manifest(self.out_dir) or {})
+
+    @property
+    def alignments(self) -> list[UtteranceAlignment]:
+        """All of :meth:`iter_alignments` (in memory: for small corpora)."""
+        return list(self.iter_alignments())
 
 
 def output_files(utterance: DirectoryUtterance) -> list[str]:
@@ -75,33 +91,26 @@ def _previous_alignment(row: Mapping[str, Any] | None, utt: DirectoryUtterance, 
         return None
 
 
-def _align_batch(aligner: Aligner, batch: list[DirectoryUtterance], options: Mapping[str, Any]
-                 ) -> tuple[list[tuple[DirectoryUtterance, UtteranceAlignment]], list[Problem]]:
-    """Align a batch; when it fails (an utterance without a path, or any other ValueError) its
-    utterances are aligned one by one so that only the culprits fail."""
-    features, problems = {}, []
-    for utt in batch:
-        try:
-            features[utt] = compute_features(utt.audio)
-        except ValueError as err:  # the header was readable, the samples are not
-            problems.append(Problem(utt.file, "unreadable-audio", str(err)))
-    ready = [u for u in batch if u in features]
-    if len(ready) > 1:
-        try:
-            result = aligner.align([features[u] for u in ready], [u.text for u in ready],
-                                   [u.utterance_id for u in ready], **options)
-            return list(zip(ready, result.alignments)), problems
-        except ValueError:
-            pass  # find the culprits below
-    done = []
-    for utt in ready:
-        try:
-            done.append((utt, aligner.align([features[utt]], [utt.text], [utt.utterance_id], **options).alignments[0]))
-        except NoPathError as err:
-            problems.append(Problem(utt.file, "no-path", str(err)))
-        except ValueError as err:
-            problems.append(Problem(utt.file, "align-error", str(err)))
-    return done, problems
+def _align_block(aligner: Aligner, task: tuple[list[list[DirectoryUtterance]], dict[str, Any]]
+                 ) -> list[tuple[DirectoryUtterance, UtteranceAlignment | Problem]]:
+    """Align a block's batches (a worker's task, :func:`fsttopo.workers.map_blocks`): per utterance its
+    alignment or its problem, in the block's order."""
+    batches, options = task
+    out: list[tuple[DirectoryUtterance, UtteranceAlignment | Problem]] = []
+    for batch in batches:
+        features = {}
+        for utt in batch:
+            try:
+                features[utt] = compute_features(utt.audio)
+            except ValueError as err:  # the header was readable, the samples are not
+                out.append((utt, Problem(utt.file, "unreadable-audio", str(err))))
+        ready = [u for u in batch if u in features]
+        if ready:
+            results = align_or_each(aligner, [features[u] for u in ready], [u.text for u in ready],
+                                    [u.utterance_id for u in ready], options)
+            out += [(u, r if isinstance(r, UtteranceAlignment) else Problem(u.file, r.reason, r.message))
+                    for u, r in zip(ready, results)]
+    return out
 
 
 def _write_outputs(ali: UtteranceAlignment, utt: DirectoryUtterance, out: Path) -> Problem | None:
@@ -118,12 +127,52 @@ def _write_outputs(ali: UtteranceAlignment, utt: DirectoryUtterance, out: Path) 
     return None
 
 
+def _path_order(file: str) -> tuple[str, ...]:
+    """Sort key of a corpus-relative path: the order of :func:`~fsttopo.corpus_check.scan_directory`
+    (by path components: ``a/x.wav`` before ``a b/x.wav``)."""
+    return PurePosixPath(file).parts
+
+
+def iter_output_alignments(out_dir: str | Path, rows: Mapping[str, Mapping[str, Any]]
+                           ) -> Iterator[UtteranceAlignment]:
+    """The alignments of the manifest ``rows`` that have outputs (aligned or kept), in path order,
+    read from their JSON files in ``out_dir``."""
+    from .data.export import read_json
+
+    for file in sorted((f for f, r in rows.items() if r.get("outputs")), key=_path_order):
+        yield read_json(Path(out_dir) / rows[file]["outputs"][0])[0]
+
+
+def write_summaries(out_dir: str | Path, rows: Mapping[str, Mapping[str, Any]]) -> None:
+    """Write ``failed.tsv``, ``alignments.ctm`` and ``confidence.tsv`` of an output directory from its
+    manifest ``rows`` and per-file JSON outputs (read one at a time): one implementation for a run
+    and for merging shards (:mod:`fsttopo.merge`)."""
+    from .data.atomic import atomic_path, write_text_atomic
+    from .data.export import write_ctm
+
+    out = Path(out_dir)
+    write_problems([Problem(f, reason, message) for f in sorted(rows)
+                    for reason, message in zip(rows[f]["reasons"], rows[f]["messages"])], out / "failed.tsv")
+    scored = []
+    with atomic_path(out / "alignments.ctm") as tmp, open(tmp, "w", encoding="utf-8") as ctm:
+        for ali in iter_output_alignments(out, rows):
+            ctm.write(ctm_lines(ali))
+            if ali.relative_confidence is not None:
+                scored.append((ali.relative_confidence, ali.utterance_id,
+                               {True: "low", False: "ok", None: ""}[ali.low_confidence], ali.confidence))
+    scored.sort()
+    write_text_atomic(out / "confidence.tsv", "".join(f"{r:.4f}\t{tsv_field(utt)}\t{flag}\t{c:.4f}\n"
+                                                      for r, utt, flag, c in scored))
+
+
 def align_directory(aligner: Aligner, directory: str | Path, out_dir: str | Path, max_duration: float = 200.0, *,
-                    resume: bool = False, identity: Mapping[str, Any] | None = None, **options) -> DirectoryResult:
+                    resume: bool = False, identity: Mapping[str, Any] | None = None, shard: Shard = UNSHARDED,
+                    jobs: int = 1, threads: int | None = None, block_size: int = BLOCK_SIZE,
+                    **options) -> DirectoryResult:
     """Align every audio file under ``directory`` with its transcript and write into ``out_dir``:
 
     - ``REL.json`` and ``REL.TextGrid`` per file (:func:`output_files`: the input's relative path
-      without its audio suffix; the utterance id is the same ``REL``);
+      without its audio suffix; the utterance id is the same ``REL``), written as each batch finishes;
     - ``alignments.ctm`` (word CTM of all, ids percent-encoded, :func:`~fsttopo.data.export.write_ctm`),
       ``confidence.tsv`` (``relative_confidence, file, flag, confidence`` by
       :attr:`~fsttopo.data.alignment.UtteranceAlignment.relative_confidence`, lowest first: the
@@ -132,79 +181,90 @@ def align_directory(aligner: Aligner, directory: str | Path, out_dir: str | Path
     - ``failed.tsv``: ``file, reason, message`` of each file not aligned (reasons:
       :data:`fsttopo.corpus_check.REASONS`);
     - ``manifest.jsonl``: per audio file its status (``aligned``, ``failed`` or ``skipped-up-to-date``),
-      reasons, outputs, the inputs' size and mtime, ``identity`` and the alignment options used.
+      reasons, outputs, the inputs' size and mtime, ``identity`` and the alignment options used;
+    - with ``shard`` of more than one, ``shard.json`` (:mod:`fsttopo.shards`) for ``merge-alignments``.
 
     A file with a problem (:func:`~fsttopo.corpus_check.scan_directory`,
     :func:`~fsttopo.corpus_check.check_utterance`) is skipped; the others are aligned in batches of
-    up to ``max_duration`` seconds of audio (longest first; features are computed per batch), with
-    a progress bar; a batch that fails is aligned one by one. ``options`` go to
-    :meth:`Aligner.align`.
+    up to ``max_duration`` seconds of audio, formed within blocks of ``block_size`` files in path order
+    (longest first; features are computed per batch), with a progress bar; a batch that fails is
+    aligned one by one. ``shard`` takes its blocks only; ``jobs`` worker processes
+    (:func:`fsttopo.workers.map_blocks`, ``threads`` each) align blocks in parallel. The outputs are
+    the same for any ``shard`` (once merged) and ``jobs`` at the same ``block_size``, ``max_duration``
+    and threads per process. ``options`` go to :meth:`Aligner.align`.
 
     The output is built in ``OUT.partial-XXXX`` beside ``out_dir`` and replaces it at the end
     (:func:`~fsttopo.output_dir.staged_output`): an interrupted run leaves the previous output as
     it was. ``resume`` keeps the outputs of files whose inputs, ``identity`` (what the aligner was
     loaded from, e.g. ``{"model": file_identity(path)}``; required) and options are those of the
-    previous run's manifest, and aligns the rest.
-
-    A file's alignment does not depend on the batching (``max_duration``) nor on the other files:
-    the prior is the model's own (:mod:`fsttopo.inference.scores`) and the model masks padding."""
+    previous run's manifest, and aligns the rest. Nothing holds all alignments: memory does not grow
+    with the corpus but for a small row per file."""
     from tqdm import tqdm
-
-    from .data.atomic import write_text_atomic
-    from .data.export import write_ctm
 
     if resume and identity is None:
         raise ValueError("resume needs the identity of the model (and lexicon) to tell whether outputs are up to date")
+    if not max_duration > 0:
+        raise ValueError(f"max_duration must be > 0 seconds, got {max_duration}")
     root = Path(directory)
     if root.resolve().is_relative_to(Path(out_dir).resolve()):
         raise ValueError(f"the corpus {root} is inside the output directory {out_dir}, which is replaced as a whole")
-    utterances, problems = scan_directory(root)
+    utterances, scan_problems = scan_directory(root)
+    entries = sorted([*utterances, *scan_problems], key=lambda e: _path_order(e.file))
     settings = _settings(aligner, identity, options)
-    inputs = {u: input_fingerprint(root, [u.audio, u.transcript]) for u in utterances}
-    alignments: dict[DirectoryUtterance, UtteranceAlignment] = {}
     rows: dict[str, dict[str, Any]] = {}
+    problems: list[Problem] = []
+
+    def fail(problem: Problem) -> None:
+        problems.append(problem)
+        row = rows.setdefault(problem.file, {"status": "failed", "outputs": [], "reasons": [], "messages": []})
+        row["reasons"].append(problem.reason)
+        row["messages"].append(problem.message)
+
     with staged_output(out_dir) as stage:
-        durations = {}
-        for utt in utterances:
-            previous = stage.previous_manifest.get(utt.file)
-            kept = _previous_alignment(previous, utt, inputs[utt], settings, stage) if resume else None
-            if kept is not None:
-                for f in previous["outputs"]:
-                    stage.keep(f)
-                alignments[utt] = kept
-                rows[utt.file] = {"status": "skipped-up-to-date", "outputs": previous["outputs"], "reasons": [],
-                                  "messages": []}
-                continue
-            check = check_utterance(aligner, utt, options.get("oov"))
-            if check.problems:
-                problems += check.problems
-            else:
-                durations[utt] = check.info.duration
-        batches = duration_batches(durations, max_duration) if durations else []
-        for batch in tqdm(batches, desc="aligning", unit="batch"):
-            done, failed = _align_batch(aligner, batch, options)
-            problems += failed
-            for utt, ali in done:
-                problem = _write_outputs(ali, utt, stage.path)
-                if problem is not None:
-                    problems.append(problem)
-                    continue
-                alignments[utt] = ali
-                rows[utt.file] = {"status": "aligned", "outputs": output_files(utt), "reasons": [], "messages": []}
-        problems.sort(key=lambda p: p.file)
-        for p in problems:
-            row = rows.setdefault(p.file, {"status": "failed", "outputs": [], "reasons": [], "messages": []})
-            row["reasons"].append(p.reason)
-            row["messages"].append(p.message)
-        fingerprints = {u.file: inputs[u] for u in utterances}
-        write_manifest([{"file": f, **rows[f], "inputs": fingerprints.get(f) or input_fingerprint(root, [root / f]),
+        def tasks():
+            """The shard's blocks as batches to align; the files failed or kept are settled here."""
+            for _, block in shard_blocks(entries, shard, block_size):
+                durations = {}
+                for entry in block:
+                    if isinstance(entry, Problem):
+                        fail(entry)
+                        continue
+                    rows[entry.file] = {"inputs": input_fingerprint(root, [entry.audio, entry.transcript])}
+                    previous = stage.previous_manifest.get(entry.file)
+                    kept = (_previous_alignment(previous, entry, rows[entry.file]["inputs"], settings, stage)
+                            if resume else None)
+                    if kept is not None:
+                        for f in previous["outputs"]:
+                            stage.keep(f)
+                        rows[entry.file].update(status="skipped-up-to-date", outputs=previous["outputs"],
+                                                reasons=[], messages=[])
+                        continue
+                    check = check_utterance(aligner, entry, options.get("oov"))
+                    if check.problems:
+                        rows[entry.file].update(status="failed", outputs=[], reasons=[], messages=[])
+                        for p in check.problems:
+                            fail(p)
+                    else:
+                        durations[entry] = check.info.duration
+                yield (duration_batches(durations, max_duration) if durations else []), dict(options)
+
+        for results in tqdm(map_blocks(_align_block, tasks(), aligner, jobs, threads), desc="aligning",
+                            unit="block"):
+            for utt, result in results:
+                problem = result if isinstance(result, Problem) else _write_outputs(result, utt, stage.path)
+                if problem is None:
+                    rows[utt.file].update(status="aligned", outputs=output_files(utt), reasons=[], messages=[])
+                else:
+                    rows[utt.file].update(status="failed", outputs=[], reasons=[], messages=[])
+                    fail(problem)
+        for file, row in rows.items():
+            row.setdefault("inputs", input_fingerprint(root, [root / file]))
+        write_manifest([{"file": f, **{k: rows[f][k] for k in ("status", "outputs", "reasons", "messages", "inputs")},
                          **settings} for f in sorted(rows)], stage.path)
-        write_problems(problems, stage.path / "failed.tsv")
-        ordered = [alignments[u] for u in utterances if u in alignments]
-        write_ctm(ordered, stage.path / "alignments.ctm")
-        scored = sorted((a.relative_confidence, a.utterance_id, {True: "low", False: "ok", None: ""}[a.low_confidence],
-                         a.confidence) for a in ordered if a.relative_confidence is not None)
-        write_text_atomic(stage.path / "confidence.tsv", "".join(f"{r:.4f}\t{tsv_field(utt)}\t{flag}\t{c:.4f}\n"
-                                                                 for r, utt, flag, c in scored))
+        write_summaries(stage.path, rows)
+        if shard.count > 1:
+            write_shard_info(stage.path, "align-dir", shard, block_size, max_duration)
+    problems.sort(key=lambda p: p.file)
     kept = sum(r["status"] == "skipped-up-to-date" for r in rows.values())
-    return DirectoryResult(ordered, problems, len(ordered) - kept, kept, len(rows))
+    aligned = sum(r["status"] == "aligned" for r in rows.values())
+    return DirectoryResult(Path(out_dir), problems, aligned, kept, len(rows))

@@ -106,19 +106,21 @@ def _first_seconds(feats: torch.Tensor, log_probs: torch.Tensor, ali: UtteranceA
 
 
 def align_cuts(aligner: Aligner, cuts, max_duration: float = 200.0, **options) -> list[UtteranceAlignment]:
-    """Align every cut of a Lhotse CutSet (features attached, one supervision each) in batches of
-    up to ``max_duration`` seconds, with a progress bar. Times are relative to the recordings."""
-    from tqdm import tqdm
+    """The alignments of every cut of a Lhotse CutSet (features attached, one supervision each), in
+    its order, batched by up to ``max_duration`` seconds (:func:`fsttopo.cut_corpus.iter_cut_alignments`,
+    which streams them and takes shards and worker processes). Times are relative to the
+    recordings. ValueError naming the cuts that could not be aligned."""
+    from .cut_corpus import iter_cut_alignments
 
-    from .training.data import make_sampler
-
-    out: list[UtteranceAlignment] = []
-    sampler = make_sampler(cuts, max_duration, shuffle=False)
-    for batch in tqdm(sampler, desc="aligning", unit="batch"):
-        batch = list(batch)
-        feats = [torch.from_numpy(c.load_features()).float() for c in batch]
-        sups = [c.supervisions[0] for c in batch]
-        result = aligner.align(feats, [s.text for s in sups], [s.id for s in sups],
-                               offsets=[c.start for c in batch], **options)
-        out.extend(result.alignments)
+    out, problems = [], []
+    for outcome in iter_cut_alignments(aligner, cuts, max_duration, **options):
+        if outcome.problem is None:
+            out.append(outcome.alignment)
+        else:
+            problems.append(outcome.problem)
+    if problems:
+        raise ValueError(f"{len(problems)} cuts could not be aligned: " + "; ".join(
+            f"{p.file}: {p.reason}: {p.message}" for p in problems[:5]))
+    if not out:
+        raise ValueError("the cut set is empty")
     return out

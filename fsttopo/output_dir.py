@@ -20,7 +20,7 @@ from typing import Any, Iterable, Iterator, Mapping
 from .data.atomic import write_text_atomic
 
 __all__ = ["MANIFEST", "StagedOutput", "staged_output", "read_manifest", "write_manifest", "file_identity",
-           "input_fingerprint"]
+           "input_fingerprint", "link_or_copy"]
 
 MANIFEST = "manifest.jsonl"
 
@@ -81,12 +81,16 @@ class StagedOutput:
         """Carry a file of the previous output over unchanged (a hard link where possible, else a copy)."""
         if self.previous is None:
             raise ValueError(f"no previous output in {self.target} to keep {relative!r} from")
-        source, dest = self.previous / relative, self.path / relative
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            os.link(source, dest)
-        except OSError:  # another file system, or links not supported
-            shutil.copy2(source, dest)
+        link_or_copy(self.previous / relative, self.path / relative)
+
+
+def link_or_copy(source: Path, dest: Path) -> None:
+    """Put the file ``source`` at ``dest`` (parents created): a hard link where possible, else a copy."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.link(source, dest)
+    except OSError:  # another file system, or links not supported
+        shutil.copy2(source, dest)
 
 
 def _check_replaceable(target: Path) -> dict[str, dict[str, Any]] | None:

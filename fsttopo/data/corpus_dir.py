@@ -41,6 +41,8 @@ REASONS = {
     "unknown-words": "words outside the lexicon with --oov error (add them with --lexicon, or use --oov g2p)",
     "no-path": "no alignment of the transcript fits the audio (transcript too long, or audio cut short)",
     "align-error": "aligning or writing the alignment failed",
+    "bad-cut": "the cut has not exactly one supervision with text (align-cuts)",
+    "unreadable-features": "the cut's features cannot be loaded (align-cuts)",
 }
 """Reason codes of :class:`Problem`, with what each means."""
 

@@ -22,7 +22,7 @@ if TYPE_CHECKING:  # Lhotse is imported by the functions that take its manifests
 __all__ = [
     "WORD_TIER", "PHONE_TIER", "UNTRANSCRIBED_TIER",
     "alignment_to_dict", "alignment_from_dict", "write_json", "write_json_dir", "read_json",
-    "write_ctm", "read_ctm", "write_textgrid", "read_textgrid",
+    "write_ctm", "ctm_lines", "read_ctm", "write_textgrid", "read_textgrid",
     "add_to_supervisions", "add_to_cuts", "from_supervisions", "from_cuts",
     "load_alignments", "read_text", "write_text",
 ]
@@ -132,7 +132,14 @@ def read_json(path: str | Path) -> list[UtteranceAlignment]:
 def write_ctm(alignments: Iterable[UtteranceAlignment], path: str | Path, kind: str = "word",
               decimals: int = 3) -> Path:
     """Write ``<utterance_id> 1 <start> <duration> <symbol> [<confidence>]`` lines (seconds) for words
-    or phones; the 6th field is the token's confidence (NIST CTM's score) when known.
+    or phones (:func:`ctm_lines` of each alignment)."""
+    return write_text_atomic(path, "".join(ctm_lines(a, kind, decimals) for a in alignments))
+
+
+def ctm_lines(alignment: UtteranceAlignment, kind: str = "word", decimals: int = 3) -> str:
+    """The CTM lines of one alignment's words or phones: ``<utterance_id> 1 <start> <duration>
+    <symbol> [<confidence>]`` (seconds); the 6th field is the token's confidence (NIST CTM's score)
+    when known.
 
     Start and end are rounded to ``decimals`` places and the duration is taken between the rounded
     times, so tokens that touch still touch after reading back. CTM fields are separated by
@@ -143,15 +150,15 @@ def write_ctm(alignments: Iterable[UtteranceAlignment], path: str | Path, kind: 
     if kind not in _KINDS:
         raise ValueError(f"kind must be one of {_KINDS}, got {kind!r}")
     lines = []
-    for a in alignments:
-        for t in a.words if kind == "word" else a.phones:
-            if any(c.isspace() for c in t.symbol):
-                raise ValueError(f"utterance {a.utterance_id!r}: CTM symbols cannot contain whitespace "
-                                 f"(symbol {t.symbol!r})")
-            start, end = round(t.start, decimals), round(t.end, decimals)
-            score = "" if t.confidence is None else f" {t.confidence:.3f}"
-            lines.append(f"{_ctm_id(a.utterance_id)} 1 {start:.{decimals}f} {end - start:.{decimals}f} {t.symbol}{score}\n")
-    return write_text_atomic(path, "".join(lines))
+    for t in alignment.words if kind == "word" else alignment.phones:
+        if any(c.isspace() for c in t.symbol):
+            raise ValueError(f"utterance {alignment.utterance_id!r}: CTM symbols cannot contain whitespace "
+                             f"(symbol {t.symbol!r})")
+        start, end = round(t.start, decimals), round(t.end, decimals)
+        score = "" if t.confidence is None else f" {t.confidence:.3f}"
+        lines.append(f"{_ctm_id(alignment.utterance_id)} 1 {start:.{decimals}f} {end - start:.{decimals}f} "
+                     f"{t.symbol}{score}\n")
+    return "".join(lines)
 
 
 def _ctm_id(utterance_id: str) -> str:

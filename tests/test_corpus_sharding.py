@@ -1,0 +1,220 @@
+"""Large corpora: align-dir and align-cuts split over shards (separate processes, --shard or torchrun's
+RANK/WORLD_SIZE) and worker processes (--jobs) write, once merged, byte for byte what one process
+writes; bad items are reported and the rest aligned; bad --shard values are named."""
+
+import gzip
+import json
+import os
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import pytest
+import soundfile
+
+from fsttopo import cli
+from fsttopo.merge import merge_alignments
+from fsttopo.resources import EXAMPLE_DIR
+from fsttopo.shards import UNSHARDED, Shard, parse_shard, resolve_shard, shard_blocks
+
+WAV = next(EXAMPLE_DIR.glob("*.wav"))
+CLIP_WORDS = "you know some time you're"  # the first 1.6 s of the example
+REPO = Path(__file__).resolve().parents[1]
+FAST = ["--phases", "1", "--threads", "1", "--block-size", "2"]  # 3 blocks of the 6 items below
+
+
+def fsttopo(*args: str, env: dict | None = None) -> subprocess.Popen:
+    """``fsttopo ARGS`` in a process of its own (as on another machine), one CPU thread."""
+    environ = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1", **(env or {})}
+    return subprocess.Popen([sys.executable, "-m", "fsttopo.cli", *args], env=environ, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def finish(*processes: subprocess.Popen) -> list[tuple[int, str]]:
+    """Wait for the processes: their exit codes and stderr."""
+    errors = [p.communicate()[1] for p in processes]
+    return [(p.returncode, err) for p, err in zip(processes, errors)]
+
+
+def outputs_of(out: Path) -> dict[str, bytes]:
+    return {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
+
+
+def write_clip(path: Path, seconds: float, text: str | None) -> Path:
+    samples, rate = soundfile.read(WAV)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    soundfile.write(path, samples[: int(seconds * rate)], rate)
+    if text is not None:
+        path.with_suffix(".txt").write_text(text + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory) -> Path:
+    """Four good clips of 1.2-1.6 s (speakers a, b) and two bad files: no transcript, unknown words."""
+    root = tmp_path_factory.mktemp("corpus")
+    for rel, seconds in [("a/1.wav", 1.6), ("a/2.wav", 1.5), ("b/1.wav", 1.4), ("b/3.wav", 1.6)]:
+        write_clip(root / rel, seconds, CLIP_WORDS)
+    write_clip(root / "a/no_text.wav", 0.5, None)
+    write_clip(root / "b/2.wav", 1.6, "you know zorblax")
+    return root
+
+
+@pytest.fixture(scope="module")
+def cuts_manifest(corpus, tmp_path_factory) -> Path:
+    """The corpus' good clips as cuts with Fbank features, and three bad cuts: twenty words in 0.3 s
+    (fails the batch it shares with a good cut: found by aligning them one by one), no text, features
+    deleted."""
+    from lhotse import CutSet, Fbank, FbankConfig, LilcomFilesWriter, Recording, SupervisionSegment
+    from lhotse.cut import MonoCut
+
+    work = tmp_path_factory.mktemp("cuts")
+    clips = [(wav, wav.with_suffix(".txt").read_text().strip()) for wav in sorted(corpus.glob("*/[0-9].wav"))
+             if wav.with_suffix(".txt").read_text().strip() == CLIP_WORDS]
+    clips.insert(3, (write_clip(work / "long.wav", 0.3, None), " ".join(["hello world"] * 10)))  # block 1
+    clips += [(write_clip(work / "silent.wav", 1.0, None), ""), (write_clip(work / "lost.wav", 1.0, None), CLIP_WORDS)]
+    cuts = []
+    for i, (wav, text) in enumerate(clips):
+        rec = Recording.from_file(wav, recording_id=f"rec{i}")
+        sup = SupervisionSegment(f"utt{i}", rec.id, 0.0, rec.duration, text=text)
+        cuts.append(MonoCut(f"cut{i}", 0.0, rec.duration, 0, recording=rec, supervisions=[sup]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cuts = CutSet.from_cuts(cuts).compute_and_store_features(Fbank(FbankConfig(num_mel_bins=80)),
+                                                                 work / "feats", storage_type=LilcomFilesWriter)
+    lost = next(c for c in cuts if c.recording.id == "rec6")
+    (Path(lost.features.storage_path) / lost.features.storage_key).unlink()
+    cuts.to_file(work / "cuts.jsonl.gz")
+    return work / "cuts.jsonl.gz"
+
+
+def test_shards_take_every_nth_block_of_consecutive_items():
+    assert list(shard_blocks(range(10), Shard(0, 2), 3)) == [(0, [0, 1, 2]), (2, [6, 7, 8])]
+    assert list(shard_blocks(range(10), Shard(1, 2), 3)) == [(1, [3, 4, 5]), (3, [9])]
+    assert list(shard_blocks(range(10), Shard(2, 3), 3)) == [(2, [6, 7, 8])]
+    assert list(shard_blocks(range(4), UNSHARDED, 3)) == [(0, [0, 1, 2]), (1, [3])]
+    assert list(shard_blocks([], Shard(1, 2), 3)) == []
+    with pytest.raises(ValueError, match="block size must be >= 1"):
+        list(shard_blocks(range(3), UNSHARDED, 0))
+
+
+def test_shard_values_and_torchrun_ranks():
+    assert parse_shard("0/2") == Shard(0, 2) and parse_shard("3/4") == Shard(3, 4)
+    assert Shard(1, 4).name == "shard-1-of-4"
+    for bad, message in [("2/2", "0-based"), ("1", "INDEX/COUNT"), ("a/b", "INDEX/COUNT"), ("0/0", "0-based"),
+                         ("-1/2", "INDEX/COUNT"), ("1/2/3", "INDEX/COUNT")]:
+        with pytest.raises(ValueError, match=message):
+            parse_shard(bad)
+    assert resolve_shard(None, {}) == UNSHARDED
+    assert resolve_shard(None, {"RANK": "1", "WORLD_SIZE": "3"}) == Shard(1, 3)
+    assert resolve_shard("0/2", {"RANK": "1", "WORLD_SIZE": "3"}) == Shard(0, 2)  # --shard wins
+    with pytest.raises(ValueError, match="RANK='3', WORLD_SIZE='2'"):
+        resolve_shard(None, {"RANK": "3", "WORLD_SIZE": "2"})
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--shard", "2/2"], "shard 2/2: the index is 0-based"), (["--shard", "1of2"], "expected INDEX/COUNT"),
+    (["--jobs", "0"], "--jobs 0: give at least 1"), (["--block-size", "0"], "--block-size 0")])
+def test_bad_corpus_options_are_named_before_the_model_loads(corpus, tmp_path, monkeypatch, argv, message):
+    monkeypatch.setattr(cli, "_load_aligner", lambda args: pytest.fail("the model was loaded"))
+    for command in (["align-dir", str(corpus)], ["align-cuts", str(WAV)]):
+        with pytest.raises(SystemExit, match=message):
+            cli.main([*command, "--out", str(tmp_path / "out"), *argv])
+    assert not (tmp_path / "out").exists()
+
+
+def test_align_dir_shards_and_jobs_write_what_one_process_writes(corpus, tmp_path):
+    whole, sharded, jobs = tmp_path / "whole", tmp_path / "sharded", tmp_path / "jobs"
+    options = ["--oov", "error", *FAST]
+    runs = finish(fsttopo("align-dir", str(corpus), "--out", str(whole), *options),
+                  fsttopo("align-dir", str(corpus), "--out", str(sharded), "--shard", "0/2", *options))
+    runs += finish(fsttopo("align-dir", str(corpus), "--out", str(sharded), "--shard", "1/2", *options),
+                   fsttopo("align-dir", str(corpus), "--out", str(jobs), "--jobs", "2", *options))
+    for code, err in runs:  # each run reports its bad files and exits 3
+        assert code == 3 and "not aligned" in err, err
+    expected = outputs_of(whole)
+    assert {k for k in expected if k.endswith(".json")} == {"a/1.json", "a/2.json", "b/1.json", "b/3.json"}
+    assert [line.split("\t")[:2] for line in expected["failed.tsv"].decode().splitlines()[1:]] == [
+        ["a/no_text.wav", "missing-transcript"], ["b/2.wav", "unknown-words"]]
+    shard0 = outputs_of(sharded / "shard-0-of-2")  # blocks 0 and 2: a/1, a/2 | b/2, b/3
+    assert {k for k in shard0 if k.endswith(".json")} == {"a/1.json", "a/2.json", "b/3.json", "shard.json"}
+    assert outputs_of(jobs) == expected
+    assert cli.main(["merge-alignments", str(sharded / "shard-1-of-2"), str(sharded / "shard-0-of-2"),
+                     "--out", str(tmp_path / "merged")]) is None
+    assert outputs_of(tmp_path / "merged") == expected
+
+
+def test_align_cuts_shards_under_torchrun_ranks_write_what_one_process_writes(cuts_manifest, tmp_path):
+    whole, sharded = tmp_path / "whole", tmp_path / "sharded"
+    runs = finish(fsttopo("align-cuts", str(cuts_manifest), "--out", str(whole), *FAST),
+                  fsttopo("align-cuts", str(cuts_manifest), "--out", str(sharded), "--jobs", "2", *FAST,
+                          env={"RANK": "0", "WORLD_SIZE": "2"}))
+    runs += finish(fsttopo("align-cuts", str(cuts_manifest), "--out", str(sharded), *FAST,
+                           env={"RANK": "1", "WORLD_SIZE": "2"}))
+    for code, err in runs:
+        assert code == 3 and "not aligned" in err, err
+    expected = outputs_of(whole)
+    with gzip.open(whole / "cuts_aligned.jsonl.gz", "rt") as f:
+        cuts = [json.loads(line) for line in f]
+    assert [c["id"] for c in cuts] == ["cut0", "cut1", "cut2", "cut4"]
+    for c in cuts:
+        words = [item[0] for item in c["supervisions"][0]["alignment"]["word"]]  # [symbol, start, duration]
+        assert words == CLIP_WORDS.split()
+    assert sorted(k for k in expected if k.startswith("json/")) == [f"json/utt{i}.json" for i in (0, 1, 2, 4)]
+    assert [line.split("\t")[:2] for line in expected["failed.tsv"].decode().splitlines()[1:]] == [
+        ["cut3", "no-path"], ["cut5", "bad-cut"], ["cut6", "unreadable-features"]]
+    assert {p.name for p in sharded.iterdir()} == {"shard-0-of-2", "shard-1-of-2"}
+    merge_alignments([sharded / "shard-0-of-2", sharded / "shard-1-of-2"], tmp_path / "merged")
+    assert outputs_of(tmp_path / "merged") == expected
+
+
+def test_merge_refuses_what_is_not_every_shard_of_one_run(corpus, tmp_path):
+    from fsttopo.shards import write_shard_info
+
+    shards = []
+    for index in range(3):
+        shards.append(tmp_path / f"s{index}")
+        shards[-1].mkdir()
+        write_shard_info(shards[-1], "align-dir", Shard(index, 3), 2, 200.0)
+    with pytest.raises(ValueError, match=r"expected shards 0 to 2 of 3 once each; missing \[1\]"):
+        merge_alignments([shards[0], shards[2]], tmp_path / "out")
+    with pytest.raises(ValueError, match=r"missing \[2\]; given twice \[0\]"):
+        merge_alignments([shards[0], shards[1], shards[0]], tmp_path / "out")
+    with pytest.raises(ValueError, match="cannot be one of the shards"):
+        merge_alignments(shards, shards[1])
+    with pytest.raises(ValueError, match="not the output of a sharded run"):
+        merge_alignments([corpus], tmp_path / "out")
+    write_shard_info(shards[2], "align-dir", Shard(2, 3), 4, 200.0)
+    with pytest.raises(ValueError, match="differ in block_size"):
+        merge_alignments(shards, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+def test_align_cuts_api_streams_outcomes_and_the_list_form_names_failures(cuts_manifest):
+    from lhotse import load_manifest_lazy
+
+    from fsttopo.aligner import Aligner
+    from fsttopo.cut_corpus import iter_cut_alignments
+    from fsttopo.files import align_cuts
+
+    aligner = Aligner.from_file(cli.DEFAULT_MODEL)
+    cuts = load_manifest_lazy(cuts_manifest)
+    outcomes = list(iter_cut_alignments(aligner, cuts, block_size=4, phases=1))
+    assert [(o.cut.id, o.block, o.problem.reason if o.problem else None) for o in outcomes] == [
+        ("cut0", 0, None), ("cut1", 0, None), ("cut2", 0, None), ("cut3", 0, "no-path"), ("cut4", 1, None),
+        ("cut5", 1, "bad-cut"), ("cut6", 1, "unreadable-features")]
+    assert [w.symbol for w in outcomes[4].alignment.words] == CLIP_WORDS.split()
+    with pytest.raises(ValueError, match=r"3 cuts could not be aligned: cut3: no-path: .*; cut5: bad-cut"):
+        align_cuts(aligner, cuts, phases=1)
+
+
+def test_torchrun_cuda_is_the_ranks_gpu(monkeypatch):
+    import torch
+
+    from fsttopo.shards import local_device
+
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    assert local_device("cuda", {"LOCAL_RANK": "3"}) == "cuda:1"
+    assert local_device("cuda", {}) == "cuda"
+    assert local_device("cuda:0", {"LOCAL_RANK": "1"}) == "cuda:0" and local_device("cpu", {"LOCAL_RANK": "1"}) == "cpu"
