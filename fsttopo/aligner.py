@@ -21,9 +21,10 @@ from .align.confidence import path_frame_confidence, posterior_frame_confidence,
 from .align.gradient import aligner_label_scores_fn, ctc_label_scores_fn
 from .align.grad_score import gradient_alignment
 from .align.refine import BoundaryRefiner
-from .data.features import FEATURE_SHIFT, SAMPLE_RATE, compute_features
+from .data.features import FEATURE_SHIFT, SAMPLE_RATE, compute_features, pad_features
 from .data.alignment import UtteranceAlignment, close_short_pauses, mean_alignment
 from .data.pronounce import PronouncedTranscript, normalize_transcript, pronounce_transcript
+from .data.lexicon import WordEncoder
 from .data.units import units_from_dict
 from .engine import state_posteriors, viterbi
 from .inference import ALIGN_OPTIONS, GRADIENT_METHODS, check_align_options, emission_scores, garbage, long_form
@@ -34,7 +35,6 @@ from .inference.transcript_check import check_transcripts
 from .models import AlignmentModel
 from .names import METHODS, OOV_MODES, TOPOLOGIES
 from .training.checkpoint import read_model_file
-from .training.data import WordEncoder, pad_features
 from .training.objective import ObjectiveConfig
 from .topology import AnyLabels, Transitions, build_graphs
 

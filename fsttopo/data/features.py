@@ -9,7 +9,7 @@ import torch
 
 from .level import normalize_level
 
-__all__ = ["SAMPLE_RATE", "FEATURE_SHIFT", "compute_features", "cut_features", "lhotse_fbank"]
+__all__ = ["SAMPLE_RATE", "FEATURE_SHIFT", "compute_features", "cut_features", "lhotse_fbank", "pad_features"]
 
 SAMPLE_RATE = 16000
 FEATURE_SHIFT = 0.01  # seconds per feature frame (Lhotse Fbank default)
@@ -65,6 +65,15 @@ def lhotse_fbank(samples: np.ndarray, sampling_rate: int = SAMPLE_RATE) -> np.nd
                  preemphasis_coefficient=0.97, remove_dc_offset=True, window_type="povey",
                  round_to_power_of_two=True, snip_edges=False, energy_floor=1e-10, raw_energy=True,
                  use_energy=False, low_freq=20.0, high_freq=-400.0).numpy()
+
+
+def pad_features(features: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+    """``[T_i, F]`` tensors -> ``([B, T_max, F], lengths [B])``, zero padded."""
+    lengths = torch.tensor([f.shape[0] for f in features])
+    out = features[0].new_zeros(len(features), int(lengths.max()), features[0].shape[1])
+    for i, f in enumerate(features):
+        out[i, : f.shape[0]] = f
+    return out, lengths
 
 
 def cut_features(cut) -> torch.Tensor:

@@ -24,11 +24,12 @@ import re
 from collections.abc import Iterable, KeysView, Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
+from typing import Protocol
 
 from .dictionary import DictionaryEntry, best_pronunciation, read_dictionary, word_key
 from .file_cache import cached_from_file
 
-__all__ = ["BLANK", "PHONES", "Lexicon", "SubwordUnits", "strip_stress", "read_lexicon_file"]
+__all__ = ["BLANK", "PHONES", "WordEncoder", "Lexicon", "SubwordUnits", "strip_stress", "read_lexicon_file"]
 
 BLANK = "<blk>"
 PHONES: tuple[str, ...] = (
@@ -94,6 +95,12 @@ def _parse_cmudict() -> dict[str, tuple[str, ...]]:
         if word not in out:
             out[word] = tuple(stripped.get(p) or stripped.setdefault(p, strip_stress(p)) for p in phones)
     return out
+
+
+class WordEncoder(Protocol):
+    """What batches need from a lexicon: text -> per word its token ids (id 0 = blank/silence)."""
+
+    def encode_words(self, text: str) -> list[list[int]]: ...
 
 
 class Lexicon:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import torch
 
 from ..models import AlignmentModel
-from ..training.data import pad_features
+from ..data.features import pad_features
 
 __all__ = ["encode_chunked", "window_plan"]
 

@@ -3,32 +3,19 @@
 from __future__ import annotations
 
 import itertools
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 import torch
 
+from ..data.features import pad_features
+from ..data.lexicon import WordEncoder
 from ..data.pronounce import normalize_transcript
 
-if TYPE_CHECKING:  # the aligner takes pad_features from here and needs no Lhotse (0.4-0.6 s to import)
+if TYPE_CHECKING:  # Lhotse takes 0.4-0.6 s to import: only the functions that take manifests import it
     from lhotse import CutSet
     from lhotse.dataset.sampling.base import CutSampler
 
 __all__ = ["WordEncoder", "CutBatches", "AugmentedCutBatches", "make_sampler", "pad_features", "check_training_texts"]
-
-
-class WordEncoder(Protocol):
-    """What batches need from a lexicon: text -> per word its token ids (id 0 = blank/silence)."""
-
-    def encode_words(self, text: str) -> list[list[int]]: ...
-
-
-def pad_features(features: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
-    """``[T_i, F]`` tensors -> ``([B, T_max, F], lengths [B])``, zero padded."""
-    lengths = torch.tensor([f.shape[0] for f in features])
-    out = features[0].new_zeros(len(features), int(lengths.max()), features[0].shape[1])
-    for i, f in enumerate(features):
-        out[i, : f.shape[0]] = f
-    return out, lengths
 
 
 def _supervision_text(cut) -> str:
