@@ -55,6 +55,9 @@ class Recognizer:
     """
 
     def __init__(self, aligner: Aligner, lm: WordLM, **options) -> None:
+        if aligner.model.config.aligner:
+            raise ValueError("an Aligner-Encoder model has no frame posteriors to decode with a lexicon network; "
+                             "its greedy decoder is AlignerDecoder.greedy_decode (docs/aligner_encoder.md)")
         self.aligner = aligner
         self.lm = lm
         self.options = _check_options(options)

@@ -14,6 +14,7 @@ from fsttopo.criteria import aligner_loss, pad_token_sequences
 from fsttopo.data.lexicon import Lexicon
 from fsttopo.models import AlignmentModel, ModelConfig
 from fsttopo.models.aligner_decoder import AlignerDecoder
+from fsttopo.recognizer import Recognizer
 from fsttopo.resources import example_paths
 from fsttopo.training import ObjectiveConfig, save_model
 from fsttopo.training.checkpoint import read_model_file
@@ -167,6 +168,8 @@ def test_model_file_round_trip_and_gradscore_ext_alignment_of_the_example(tmp_pa
     feats = [torch.randn(200, 80)]
     with pytest.raises(ValueError, match="Aligner-Encoder model has no frame lattice"):
         aligner.align(feats, ["hello world"], method="viterbi")
+    with pytest.raises(ValueError, match="no frame posteriors to decode"):
+        Recognizer.from_texts(aligner, ["hello world"])
     for method in ("gradscore", "gradscore-ext"):
         ali = aligner.align(feats, ["hello world"], method=method).alignments[0]
         assert [w.symbol for w in ali.words] == ["hello", "world"]
