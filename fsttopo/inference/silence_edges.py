@@ -18,7 +18,7 @@ import torch
 from ..align.refine import move_word_boundaries
 from ..data.alignment import UtteranceAlignment
 from ..data.features import FEATURE_SHIFT
-from .silence_trim import SILENT_LOG_MEL
+from .silence_trim import digital_silence_runs
 
 __all__ = ["MIN_SILENCE_RUN", "digital_silence_spans", "keep_words_out_of_digital_silence"]
 
@@ -37,14 +37,10 @@ def digital_silence_spans(features: torch.Tensor, min_run: float = MIN_SILENCE_R
     log-mel features (runs of frames with mean log-mel below
     :data:`~fsttopo.inference.silence_trim.SILENT_LOG_MEL`, at least ``min_run`` seconds long), each
     ending where the sound stops and starts (:data:`EDGE`); a run at the recording's edge reaches it."""
-    if features.ndim != 2:
-        raise ValueError(f"features must be [T, F], got shape {tuple(features.shape)}")
-    silent = (features.float().mean(dim=1) < SILENT_LOG_MEL).cpu().numpy()
-    edges = np.flatnonzero(np.diff(np.concatenate([[0], silent.astype(np.int8), [0]])))
-    starts, ends = edges[0::2], edges[1::2]
+    starts, ends = (x.numpy() for x in digital_silence_runs(features))
     long = (ends - starts) * FEATURE_SHIFT >= min_run
     starts, ends = starts[long], ends[long]
-    t = len(silent)
+    t = int(features.shape[0])
     lo = np.where(starts == 0, 0.0, starts * FEATURE_SHIFT - EDGE)
     hi = np.where(ends == t, t * FEATURE_SHIFT, ends * FEATURE_SHIFT + EDGE)
     return np.stack([lo, hi], axis=1) if len(lo) else np.zeros((0, 2))

@@ -24,7 +24,7 @@ import torch
 from ..data.alignment import TimedToken, UtteranceAlignment
 from ..data.features import FEATURE_SHIFT
 
-__all__ = ["SILENT_LOG_MEL", "SilenceTrim", "plan_trim", "restore_frames"]
+__all__ = ["SILENT_LOG_MEL", "SilenceTrim", "digital_silence_runs", "plan_trim", "restore_frames"]
 
 SILENT_LOG_MEL = -14.4
 """Mean log-mel (natural log) below which a 10 ms frame is digital silence: exact zeros give -15.94
@@ -81,19 +81,26 @@ class SilenceTrim:
                        duration=self.num_frames * FEATURE_SHIFT)
 
 
+def digital_silence_runs(features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The runs of digital-silence frames (mean log-mel below :data:`SILENT_LOG_MEL`) of one
+    utterance's ``[T, F]`` log-mel features: ``(starts, ends)`` int64 frame indices, ``[start, end)``
+    per run, in order."""
+    if features.ndim != 2:
+        raise ValueError(f"features must be [T, F], got shape {tuple(features.shape)}")
+    silent = features.float().mean(dim=1) < SILENT_LOG_MEL
+    padded = torch.cat([torch.zeros(1, dtype=torch.int8), silent.to(torch.int8).cpu(), torch.zeros(1, dtype=torch.int8)])
+    edges = torch.nonzero(padded[1:] - padded[:-1]).flatten()
+    return edges[0::2], edges[1::2]
+
+
 def plan_trim(features: torch.Tensor, min_run: float = 2.0, margin: float = 0.5, block: int = 4) -> SilenceTrim:
     """The :class:`SilenceTrim` of one utterance's ``[T, F]`` log-mel features: of every run of
     digital-silence frames longer than ``min_run`` seconds, ``margin`` seconds next to the sound on
     each side stay (a run at the start or end of the recording keeps only the side next to the
     sound); what is left out is a whole number of ``block`` frames (the model's downsampling), so
     the frames after it keep their place on the model's frame grid."""
-    if features.ndim != 2:
-        raise ValueError(f"features must be [T, F], got shape {tuple(features.shape)}")
+    starts, ends = digital_silence_runs(features)
     num_frames = int(features.shape[0])
-    silent = features.float().mean(dim=1) < SILENT_LOG_MEL
-    padded = torch.cat([torch.zeros(1, dtype=torch.int8), silent.to(torch.int8), torch.zeros(1, dtype=torch.int8)])
-    edges = torch.nonzero(padded[1:] - padded[:-1]).flatten()
-    starts, ends = edges[0::2], edges[1::2]  # silent runs [start, end)
     keep = round(margin / FEATURE_SHIFT)
     drop = torch.zeros(num_frames + 1, dtype=torch.int64)  # +1 at a dropped range's start, -1 at its end
     for start, end in zip(starts.tolist(), ends.tolist()):
