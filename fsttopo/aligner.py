@@ -21,6 +21,7 @@ from .align.confidence import path_frame_confidence, posterior_frame_confidence,
 from .align.gradient import aligner_label_scores_fn, ctc_label_scores_fn
 from .align.grad_score import gradient_alignment
 from .align.refine import BoundaryRefiner
+from .criteria import pad_token_sequences
 from .data.features import FEATURE_SHIFT, SAMPLE_RATE, compute_features, pad_features
 from .data.alignment import UtteranceAlignment, close_short_pauses, mean_alignment
 from .data.pronounce import PronouncedTranscript, normalize_transcript, pronounce_transcript
@@ -456,8 +457,7 @@ class Aligner:
         if self.model.config.aligner:
             decoder = self.model.aligner_decoder
             with torch.no_grad():  # the prediction network sees no audio: keep it out of the S backward passes
-                prediction = decoder.prediction(torch.nn.utils.rnn.pad_sequence(
-                    [torch.tensor(t, dtype=torch.int64) for t in targets], batch_first=True).to(device))
+                prediction = decoder.prediction(pad_token_sequences(targets, pad=decoder.eos, device=device)[0])
             score_fn = aligner_label_scores_fn(lambda h, tgt, n: decoder(
                 self.model.encode_frames(h, out_lengths)[0], out_lengths, tgt, n, prediction), targets, eos=decoder.eos)
         else:
