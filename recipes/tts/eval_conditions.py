@@ -4,7 +4,7 @@ forced_align on every condition that ``recipes/tts/degrade.py`` wrote.
 Per condition and aligner:
 
 - ``fsttopo``: the model (``--model``, default the shipped one) with its stored alignment options
-  (:func:`fsttopo.files.align_cuts`);
+  (:func:`fsttopo.cut_corpus.iter_cut_alignments`: a cut it cannot align counts as failed);
 - ``pocketsphinx``: :mod:`recipes.tts.pocketsphinx_align` (does not depend on our model, so its
   results are cached per condition and reused while the utterances and the manifest are the same);
 - ``torchaudio``: ``torchaudio.functional.forced_align`` on the same model's posteriors
@@ -82,11 +82,16 @@ def warmed_aligner(model: str):
 
 
 def run_fsttopo(aligner, cuts: list) -> tuple[Hyps, dict[str, str]]:
-    from lhotse import CutSet
+    from fsttopo.cut_corpus import iter_cut_alignments
 
-    from fsttopo.files import align_cuts
-
-    return _with_fallback(lambda part: align_cuts(aligner, CutSet.from_cuts(part)), cuts)
+    hyps: Hyps = {}
+    errors: dict[str, str] = {}
+    for outcome in iter_cut_alignments(aligner, cuts):  # a cut that fails is reported, the rest aligned
+        utt = outcome.cut.supervisions[0].id
+        hyps[utt] = outcome.alignment
+        if outcome.problem is not None:
+            errors[utt] = f"{outcome.problem.reason}: {outcome.problem.message}"
+    return hyps, errors
 
 
 def run_torchaudio(aligner, cuts: list) -> tuple[Hyps, dict[str, str]]:
