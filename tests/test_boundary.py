@@ -6,7 +6,8 @@ import math
 import pytest
 import torch
 
-from fsttopo.align.refine import RefineOptions, enforce_order, refine_alignments, refine_times
+from fsttopo.align.refine import (BoundaryRefiner, RefineOptions, enforce_order, pause_edges, refine_alignments,
+                                  refine_times)
 from fsttopo.criteria.boundary import boundary_bce_loss, boundary_window_loss, pad_boundaries
 from fsttopo.data.alignment import TimedToken, UtteranceAlignment
 from fsttopo.models.boundary import BoundaryConfig, BoundaryDetector, frames_to_seconds, seconds_to_frames
@@ -133,6 +134,89 @@ def test_refinement_rejects_bad_options():
         RefineOptions(sigma=0.0)
     with pytest.raises(ValueError, match="mode"):
         RefineOptions(mode="max")
+
+
+def test_pause_edges_hand_worked():
+    # words [0.1, 0.5] [0.5, 0.9] [1.2, 1.5] in 2 s; one word [0, 0.4] filling its 0.4 s (padded row)
+    times = torch.tensor([[0.1, 0.5, 0.5, 0.9, 1.2, 1.5], [0.0, 0.4, 0, 0, 0, 0]], dtype=torch.float64)
+    valid = torch.tensor([[True] * 6, [True, True] + [False] * 4])
+    side, room = pause_edges(times, valid, torch.tensor([2.0, 0.4], dtype=torch.float64))
+    assert side.tolist() == [[-1, 0, 0, 1, -1, 1], [-1, 1, 0, 0, 0, 0]]
+    assert room.flatten().tolist() == pytest.approx([0.1, 0, 0, 0.3, 0.3, 0.5] + [0] * 6)
+
+
+def test_pause_offsets_move_only_pause_edges_into_their_pause():
+    words = [TimedToken("a", 0.10, 0.50), TimedToken("b", 0.50, 0.90), TimedToken("c", 0.92, 1.50)]
+    ali = UtteranceAlignment("u", "a b c", 2.0, words)
+    flat = torch.zeros(1, 200)
+    # offsets over the dynamic range: at 15 dB halfway between the knots 10 and 20 dB
+    options = RefineOptions(window=0.05, sigma=0.02, pause_knots_db=(10, 20), pause_start_offsets=(0.04, 0.02),
+                            pause_end_offsets=(0.06, 0.04))
+    out = refine_alignments([ali], flat, torch.tensor([200]), options, torch.tensor([15.0]))[0]
+    # flat logits: each pause edge moves by its offset, at most the pause's length (20 ms between b
+    # and c: b's end moves to 0.92 and c's start to 0.90, which the word order lifts to 0.92); the
+    # shared boundary a|b stays
+    assert [t for w in out.words for t in (w.start, w.end)] == pytest.approx(
+        [0.07, 0.50, 0.50, 0.92, 0.92, 1.55], abs=1e-9)
+    with pytest.raises(ValueError, match="ranges_db"):
+        refine_alignments([ali], flat, torch.tensor([200]), options)
+    # beyond the last knot the last offsets hold
+    far = refine_alignments([ali], flat, torch.tensor([200]), options, torch.tensor([60.0]))[0]
+    assert (far.words[0].start, far.words[2].end) == pytest.approx((0.08, 1.54), abs=1e-9)
+    # without pause settings the same flat logits move nothing
+    same = refine_alignments([ali], flat, torch.tensor([200]), RefineOptions(window=0.05, sigma=0.02))[0]
+    assert [t for w in same.words for t in (w.start, w.end)] == pytest.approx(
+        [t for w in words for t in (w.start, w.end)], abs=1e-9)
+
+
+def test_dynamic_range_of_features():
+    from fsttopo.data.features import compute_features, dynamic_range_db
+
+    rng = torch.Generator().manual_seed(0)
+    t = torch.arange(16000) / 16000
+    tone = 0.3 * torch.sin(2 * math.pi * 440 * t) * (t > 0.5)           # 0.5 s of silence, then a tone
+    noise = torch.randn(16000, generator=rng)
+    clean = compute_features((tone + 1e-4 * noise).numpy(), 16000)
+    noisy = compute_features((tone + 0.03 * noise).numpy(), 16000)
+    assert dynamic_range_db(clean) > 40 > 15 > dynamic_range_db(noisy) > 0
+    # the energy of a frame is the sum over the mel bins: a constant log-mel frame of 80 bins at
+    # log(1) and one at log(100) are 20 dB apart
+    frames = torch.cat([torch.zeros(50, 80), torch.full((50, 80), math.log(100.0))])
+    assert dynamic_range_db(frames, 0.1, 0.9) == pytest.approx(20.0, abs=1e-6)
+    with pytest.raises(ValueError, match="NaN"):
+        dynamic_range_db(torch.full((3, 80), float("nan")))
+
+
+def test_pause_window_reaches_a_peak_the_junction_window_does_not():
+    # a peak 70 ms after each of two boundaries: the end of "b" (before a pause) reaches it with the
+    # pause window; the shared boundary a|b, with the ordinary 30 ms window, stays where it was
+    words = [TimedToken("a", 0.005, 0.505), TimedToken("b", 0.505, 1.005)]
+    ali = UtteranceAlignment("u", "a b", 2.0, words)
+    logits = torch.zeros(1, 200)
+    logits[0, 57] = logits[0, 107] = 50.0
+    options = RefineOptions(window=0.03, sigma=1.0, mode="hard", pause_window=0.1, pause_sigma=1.0)
+    out = refine_alignments([ali], logits, torch.tensor([200]), options)[0]
+    assert out.words[0].end == pytest.approx(0.505, abs=0.006)
+    assert out.words[1].end == pytest.approx(sec(107.0), abs=1e-6)
+
+
+def test_pause_options_round_trip_and_checks():
+    options = RefineOptions(window=0.04, pause_window=0.12, pause_sigma=0.05, pause_knots_db=[0, 10],
+                            pause_start_offsets=[0, -0.01], pause_end_offsets=[0.08, 0.02])
+    assert options.pause_knots_db == (0.0, 10.0) and options.has_pause_settings
+    detector = BoundaryDetector(BoundaryConfig(channels=8, dilations=(1,)))
+    assert BoundaryRefiner.from_dict(BoundaryRefiner(detector, options).to_dict()).options == options
+    old = {k: v for k, v in RefineOptions(window=0.04).to_dict().items() if not k.startswith("pause")}
+    assert not RefineOptions(**old).has_pause_settings        # files written before pause settings
+    for bad in ({"pause_end_offsets": (-0.06,)}, {"pause_start_offsets": (0.3,)}, {"pause_window": 0.0},
+                {"pause_sigma": float("nan")}, {"pause_knots_db": (10, 0), "pause_end_offsets": (0, 0),
+                                                 "pause_start_offsets": (0, 0)},
+                {"pause_knots_db": (0, 10)}, {"pause_end_offsets": ()}):
+        with pytest.raises(ValueError, match="pause_"):
+            RefineOptions(**bad)
+    with pytest.raises(ValueError, match="pause_side"):
+        refine_times(torch.zeros(1, 20), torch.tensor([20]), torch.tensor([[0.05]]), torch.tensor([[True]]),
+                     options, torch.zeros(1, 2, dtype=torch.long), torch.zeros(1, 2))
 
 
 # ----------------------------------------------------------------------------------- detector

@@ -14,6 +14,17 @@ logits and ``a`` (composes with :func:`fsttopo.align.soft_dp_align`'s expected b
 ``mode="hard"``: the argmax frame ``k`` plus the vertex of the parabola through ``score(k - 1),
 score(k), score(k + 1)`` (within half a frame), a sub-frame position.
 
+**Pause edges.** A word start after a pause (or at the utterance start) and a word end before a
+pause (or at the utterance end) can get their own ``pause_window`` and ``pause_sigma``, and then
+move *into* the pause (at most the pause's length; a negative offset moves it into the word) by an
+offset that depends on the utterance's dynamic range
+(:func:`fsttopo.data.features.dynamic_range_db`): the faint decays at pauses are what noise hides,
+so aligners put word ends before pauses early in noisy audio, by more the noisier it is
+(docs/boundaries.md, "Pause edges"); the offset is added after the search, since what the
+detector sees of a masked decay is its audible part. The offsets are a table over dynamic-range knots, fitted on
+dev copies through the training augmentation and interpolated linearly between the knots. A pause
+is a gap between the aligned words.
+
 Refined boundaries then keep the words' order (:func:`enforce_order`): every boundary at or after
 the previous one and every word at least ``min_word`` seconds long. Frames and seconds map by
 :func:`~fsttopo.models.boundary.seconds_to_frames`. Everything is vectorized over boundaries.
@@ -30,11 +41,11 @@ import torch
 
 from ..criteria.boundary import check_boundary_shapes
 from ..data.alignment import TimedToken, UtteranceAlignment
-from ..data.features import FEATURE_SHIFT
+from ..data.features import FEATURE_SHIFT, dynamic_range_db
 from ..models.boundary import (BoundaryDetector, detector_from_dict, detector_to_dict, frames_to_seconds,
                                seconds_to_frames)
 
-__all__ = ["REFINE_MODES", "RefineOptions", "refine_times", "enforce_order", "word_boundaries",
+__all__ = ["REFINE_MODES", "RefineOptions", "refine_times", "enforce_order", "word_boundaries", "pause_edges",
            "refine_word_times", "refine_alignments", "move_word_boundaries", "BoundaryRefiner"]
 
 REFINE_MODES = ("soft", "hard")
@@ -51,6 +62,12 @@ class RefineOptions:
         temperature: divides the scores before the softmax (``soft``; < 1 is closer to the argmax).
         min_word: seconds, the shortest a refined word may be (one feature frame).
         shift: seconds added to every refined boundary (a latency calibrated on dev, at most 50 ms).
+        pause_window, pause_sigma: ``window`` and ``sigma`` of the pause edges (module docstring);
+            ``None``: the same as the others.
+        pause_knots_db: increasing dynamic ranges (dB) at which the pause offsets are given.
+        pause_start_offsets, pause_end_offsets: seconds in [-0.05, 0.2], one per knot: how far a
+            refined word start after a pause / word end before a pause moves into the pause (at most
+            the pause's length), at that dynamic range.
     """
 
     window: float = 0.03
@@ -59,12 +76,35 @@ class RefineOptions:
     temperature: float = 1.0
     min_word: float = FEATURE_SHIFT
     shift: float = 0.0
+    pause_window: float | None = None
+    pause_sigma: float | None = None
+    pause_knots_db: tuple[float, ...] = (0.0,)
+    pause_start_offsets: tuple[float, ...] = (0.0,)
+    pause_end_offsets: tuple[float, ...] = (0.0,)
 
     def __post_init__(self) -> None:
         if isinstance(self.shift, bool) or not isinstance(self.shift, (int, float)) or not abs(self.shift) <= 0.05:
             raise ValueError(f"refinement shift must be a number of seconds in [-0.05, 0.05], got {self.shift!r}")
-        for name in ("window", "sigma", "temperature"):
+        for name in ("pause_knots_db", "pause_start_offsets", "pause_end_offsets"):
             value = getattr(self, name)
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                value = (value,)
+            value = tuple(value)
+            if not value or any(isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v)
+                                for v in value):
+                raise ValueError(f"refinement {name} must be a non-empty sequence of finite numbers, got {value!r}")
+            object.__setattr__(self, name, tuple(float(v) for v in value))
+        if any(b <= a for a, b in zip(self.pause_knots_db, self.pause_knots_db[1:])):
+            raise ValueError(f"refinement pause_knots_db must increase, got {self.pause_knots_db}")
+        for name in ("pause_start_offsets", "pause_end_offsets"):
+            value = getattr(self, name)
+            if len(value) != len(self.pause_knots_db) or not all(-0.05 <= v <= 0.2 for v in value):
+                raise ValueError(f"refinement {name} must be {len(self.pause_knots_db)} seconds in [-0.05, 0.2] "
+                                 f"(one per pause_knots_db), got {value}")
+        for name in ("window", "sigma", "temperature", "pause_window", "pause_sigma"):
+            value = getattr(self, name)
+            if value is None and name.startswith("pause_"):
+                continue
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
                 raise ValueError(f"refinement {name} must be a positive finite number, got {value!r}")
         if not 0 <= self.min_word <= 1:
@@ -74,7 +114,32 @@ class RefineOptions:
 
     def to_dict(self) -> dict:
         return {"window": self.window, "sigma": self.sigma, "mode": self.mode, "temperature": self.temperature,
-                "min_word": self.min_word, "shift": self.shift}
+                "min_word": self.min_word, "shift": self.shift, "pause_window": self.pause_window,
+                "pause_sigma": self.pause_sigma, "pause_knots_db": list(self.pause_knots_db),
+                "pause_start_offsets": list(self.pause_start_offsets), "pause_end_offsets": list(self.pause_end_offsets)}
+
+    @property
+    def has_pause_settings(self) -> bool:
+        """Whether pause edges are refined differently from the other boundaries."""
+        return (self.pause_window is not None or self.pause_sigma is not None
+                or any(v != 0 for v in self.pause_start_offsets + self.pause_end_offsets))
+
+    def pause_offsets(self, side: torch.Tensor, ranges_db: torch.Tensor | None) -> torch.Tensor:
+        """``[B, N]`` seconds into the pause for the boundaries of ``side`` (:func:`pause_edges`; 0
+        where it is 0) of utterances with dynamic ranges ``ranges_db`` ``[B]`` dB (``None``: allowed
+        only when the offsets do not depend on it)."""
+        tables = {s: np.asarray(v) for s, v in ((-1, self.pause_start_offsets), (1, self.pause_end_offsets))}
+        if ranges_db is None:
+            if any(np.ptp(v) > 0 for v in tables.values()):
+                raise ValueError("these refinement options' pause offsets depend on the dynamic range: pass ranges_db")
+            at = {s: torch.full((side.shape[0], 1), float(v[0]), dtype=torch.float64) for s, v in tables.items()}
+        else:
+            if ranges_db.shape != side.shape[:1]:
+                raise ValueError(f"ranges_db must be [B] = [{side.shape[0]}], got {tuple(ranges_db.shape)}")
+            r = ranges_db.detach().cpu().double().numpy()
+            at = {s: torch.from_numpy(np.interp(r, self.pause_knots_db, v))[:, None] for s, v in tables.items()}
+        out = torch.where(side < 0, at[-1].to(side.device), at[1].to(side.device))
+        return out.masked_fill(side == 0, 0.0)
 
 
 def _check(logits: torch.Tensor, lengths: torch.Tensor, times: torch.Tensor, valid: torch.Tensor) -> None:
@@ -83,8 +148,37 @@ def _check(logits: torch.Tensor, lengths: torch.Tensor, times: torch.Tensor, val
         raise ValueError(f"lengths must be in [1, T={logits.shape[1]}], got {lengths.tolist()}")
 
 
+def pause_edges(times: torch.Tensor, valid: torch.Tensor, durations: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Which word boundaries border a pause, and how long it is.
+
+    Args:
+        times: ``[B, N]`` seconds ``s_0, e_0, s_1, e_1, ...`` (:func:`word_boundaries`).
+        valid: ``[B, N]`` bool, the real boundaries (a prefix of each row).
+        durations: ``[B]`` seconds, the utterances' lengths.
+
+    Returns:
+        ``(side [B, N] int64, room [B, N] float64 seconds)``: ``side`` is -1 for a word start after a
+        pause (or the first start), +1 for a word end before a pause (or the last end), 0 otherwise;
+        ``room`` is that pause's length (from the utterance's edge for the first start and last end).
+    """
+    t = times.to(torch.float64)
+    n = valid.sum(-1)                                                              # [B]
+    cols = torch.arange(t.shape[1], device=t.device)
+    prev = torch.cat([torch.zeros_like(t[:, :1]), t[:, :-1]], 1)                   # the boundary before, 0 first
+    nxt = torch.cat([t[:, 1:], t[:, -1:]], 1)
+    last = cols[None] == (n - 1)[:, None]
+    nxt = torch.where(last, durations.to(t)[:, None].expand_as(t), nxt)            # the utterance's end after the last
+    start = (cols % 2 == 0)[None].expand_as(valid)
+    room = torch.where(start, t - prev, nxt - t).clamp(min=0.0)
+    edge = (cols[None] == 0) | last
+    side = torch.where(start, -1, 1) * ((room > 0) | edge).long()
+    side = side.masked_fill(~valid, 0)
+    return side, room.masked_fill(side == 0, 0.0)
+
+
 def refine_times(logits: torch.Tensor, lengths: torch.Tensor, times: torch.Tensor, valid: torch.Tensor,
-                 options: RefineOptions = RefineOptions()) -> torch.Tensor:
+                 options: RefineOptions = RefineOptions(), pause_side: torch.Tensor | None = None,
+                 pause_room: torch.Tensor | None = None, pause_offset: torch.Tensor | None = None) -> torch.Tensor:
     """Move each boundary to the detector's peak near it (module docstring); no ordering.
 
     Args:
@@ -93,6 +187,11 @@ def refine_times(logits: torch.Tensor, lengths: torch.Tensor, times: torch.Tenso
         times: ``[B, N]`` aligned boundaries, seconds from the utterance start.
         valid: ``[B, N]`` bool, the real boundaries (others are returned unchanged).
         options: :class:`RefineOptions`.
+        pause_side, pause_room: ``[B, N]`` of :func:`pause_edges`: the boundaries that take the
+            options' pause settings (-1 / +1: the pause is before / after), and the pauses' lengths
+            in seconds; ``None``: no boundary is a pause edge.
+        pause_offset: ``[B, N]`` seconds by which each refined pause edge then moves into its pause
+            (at most ``pause_room``), e.g. :meth:`RefineOptions.pause_offsets`; ``None``: 0.
 
     Returns:
         ``[B, N]`` refined times in seconds, dtype of ``times`` (differentiable in ``soft`` mode).
@@ -101,26 +200,42 @@ def refine_times(logits: torch.Tensor, lengths: torch.Tensor, times: torch.Tenso
     lengths = lengths.to(logits.device)
     dtype = torch.promote_types(logits.dtype, times.dtype)
     u = seconds_to_frames(times.to(device=logits.device, dtype=dtype))                    # [B, N] frames
-    radius = max(1, math.ceil(options.window / FEATURE_SHIFT))
+    window = torch.full_like(u, options.window / FEATURE_SHIFT)
+    sigma = torch.full_like(u, options.sigma / FEATURE_SHIFT)
+    if pause_side is not None:
+        shapes = [None if x is None else tuple(x.shape) for x in (pause_side, pause_room, pause_offset)]
+        if shapes[0] != tuple(times.shape) or shapes[1] != tuple(times.shape) or shapes[2] not in (None, shapes[0]):
+            raise ValueError(f"pause_side, pause_room (and pause_offset) must be [B, N] = {tuple(times.shape)}, "
+                             f"got {shapes}")
+        side = pause_side.to(device=u.device)
+        edge = side != 0
+        window = torch.where(edge, (options.pause_window or options.window) / FEATURE_SHIFT, window)
+        sigma = torch.where(edge, (options.pause_sigma or options.sigma) / FEATURE_SHIFT, sigma)
+        offset = (torch.zeros_like(u) if pause_offset is None else
+                  pause_offset.to(device=u.device, dtype=dtype).masked_fill(~edge, 0.0))
+        into = torch.minimum(pause_room.to(device=u.device, dtype=dtype), offset)
+        moved = side.to(dtype) * into                                                      # seconds
+    else:
+        moved = torch.zeros_like(u)
+    radius = max(1, math.ceil(float(window.max()) if window.numel() else 1))
     offsets = torch.arange(-radius, radius + 1, device=logits.device)
     idx = u.detach().round().long()[..., None] + offsets                                   # [B, N, W]
     pos = idx.to(dtype)
-    inside = (idx >= 0) & (idx < lengths[:, None, None]) & ((pos - u[..., None]).abs() <= options.window / FEATURE_SHIFT)
+    inside = (idx >= 0) & (idx < lengths[:, None, None]) & ((pos - u[..., None]).abs() <= window[..., None])
     # the aligned boundary's own frame is always a candidate (also when the window is under half a frame)
     nearest = u.detach().round().clamp(min=0)[..., None].long()
     nearest = torch.minimum(nearest, (lengths - 1)[:, None, None])
     inside = inside | (idx == nearest)
     safe = idx.clamp(0, logits.shape[1] - 1)
     l = torch.gather(logits.to(dtype).masked_fill(~torch.isfinite(logits), 0.0), 1, safe.flatten(1)).view(idx.shape)
-    sigma = options.sigma / FEATURE_SHIFT
-    prior = -((pos - u[..., None]) ** 2) / (2 * sigma ** 2)
+    prior = -((pos - u[..., None]) ** 2) / (2 * sigma[..., None] ** 2)
     if options.mode == "soft":
         p = torch.softmax(((l + prior) / options.temperature).masked_fill(~inside, float("-inf")), -1)
         q = torch.softmax((prior / options.temperature).masked_fill(~inside, float("-inf")), -1)
         refined = u + (p * pos).sum(-1) - (q * pos).sum(-1)
     else:
         refined = _parabolic_argmax((l + prior).masked_fill(~inside, float("-inf")), pos)
-    out = (frames_to_seconds(refined) + options.shift).to(times.dtype)
+    out = (frames_to_seconds(refined) + options.shift + moved).to(times.dtype)
     return torch.where(valid.to(out.device), out, times.to(out.device))
 
 
@@ -183,18 +298,25 @@ def word_boundaries(alignments: Sequence[UtteranceAlignment]) -> tuple[torch.Ten
 
 
 def refine_word_times(alignments: Sequence[UtteranceAlignment], logits: torch.Tensor, lengths: torch.Tensor,
-                      options: RefineOptions = RefineOptions()) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+                      options: RefineOptions = RefineOptions(), ranges_db: torch.Tensor | None = None
+                      ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """The word boundaries of :func:`word_boundaries` (``times [B, 2W]`` seconds from each
-    alignment's start), refined (:func:`refine_times`) and ordered (:func:`enforce_order`, words at
-    least ``options.min_word`` long): ``(times, refined, valid)``, float64, no gradient."""
+    alignment's start), refined (:func:`refine_times`, pause edges by :func:`pause_edges` and the
+    options' pause settings at the utterances' dynamic ranges ``ranges_db [B]`` dB) and ordered
+    (:func:`enforce_order`, words at least ``options.min_word`` long): ``(times, refined, valid)``,
+    float64, no gradient."""
     if len(alignments) != logits.shape[0]:
         raise ValueError(f"got {len(alignments)} alignments for {logits.shape[0]} utterances of logits")
     times, valid = word_boundaries(alignments)
+    durations = torch.tensor([a.duration for a in alignments], dtype=torch.float64)
     with torch.no_grad():
-        refined = refine_times(logits.detach().cpu(), lengths.cpu(), times, valid, options)
+        side = room = offset = None
+        if options.has_pause_settings:
+            side, room = pause_edges(times, valid, durations)
+            offset = options.pause_offsets(side, ranges_db)
+        refined = refine_times(logits.detach().cpu(), lengths.cpu(), times, valid, options, side, room, offset)
         gaps = torch.zeros_like(times)
         gaps[:, 1::2] = options.min_word                       # a word's end after its start
-        durations = torch.tensor([a.duration for a in alignments], dtype=torch.float64)
         refined = enforce_order(refined, valid, gaps, durations)
     return times, refined, valid
 
@@ -205,12 +327,13 @@ def _moved(tokens: Sequence[TimedToken], old: np.ndarray, new: np.ndarray) -> li
 
 
 def refine_alignments(alignments: Sequence[UtteranceAlignment], logits: torch.Tensor, lengths: torch.Tensor,
-                      options: RefineOptions = RefineOptions()) -> list[UtteranceAlignment]:
+                      options: RefineOptions = RefineOptions(), ranges_db: torch.Tensor | None = None
+                      ) -> list[UtteranceAlignment]:
     """Refined copies of ``alignments`` (each utterance ``i`` has ``logits[i, :lengths[i]]``, from
     features that start at ``alignments[i].start``): word starts and ends by :func:`refine_times`
     kept in order by :func:`enforce_order`; phone boundaries follow the words piecewise linearly
     (so phones stay inside their words and in order). Confidences are kept."""
-    times, refined, valid = refine_word_times(alignments, logits, lengths, options)
+    times, refined, valid = refine_word_times(alignments, logits, lengths, options, ranges_db)
     return [move_word_boundaries(a, refined[i, : 2 * len(a.words)].numpy()) for i, a in enumerate(alignments)]
 
 
@@ -252,7 +375,9 @@ class BoundaryRefiner:
         with the detector's logits of ``features[i]`` (:func:`refine_alignments`)."""
         if len(alignments) != len(features):
             raise ValueError(f"got {len(features)} feature tensors for {len(alignments)} alignments")
-        return refine_alignments(alignments, *self.logits(features), self.options)
+        ranges = (torch.tensor([dynamic_range_db(f) for f in features], dtype=torch.float64)
+                  if self.options.has_pause_settings else None)
+        return refine_alignments(alignments, *self.logits(features), self.options, ranges)
 
     def to_dict(self) -> dict:
         """``{"config", "state", "refine"}`` (float16 weights), the model file's ``boundary_detector``."""

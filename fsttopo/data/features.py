@@ -9,7 +9,8 @@ import torch
 
 from .level import normalize_level
 
-__all__ = ["SAMPLE_RATE", "FEATURE_SHIFT", "compute_features", "cut_features", "lhotse_fbank", "pad_features"]
+__all__ = ["SAMPLE_RATE", "FEATURE_SHIFT", "compute_features", "cut_features", "dynamic_range_db", "lhotse_fbank",
+           "pad_features"]
 
 SAMPLE_RATE = 16000
 FEATURE_SHIFT = 0.01  # seconds per feature frame (Lhotse Fbank default)
@@ -65,6 +66,20 @@ def lhotse_fbank(samples: np.ndarray, sampling_rate: int = SAMPLE_RATE) -> np.nd
                  preemphasis_coefficient=0.97, remove_dc_offset=True, window_type="povey",
                  round_to_power_of_two=True, snip_edges=False, energy_floor=1e-10, raw_energy=True,
                  use_energy=False, low_freq=20.0, high_freq=-400.0).numpy()
+
+
+def dynamic_range_db(features: torch.Tensor, low: float = 0.10, high: float = 0.95) -> float:
+    """How far a recording's loud frames stand above its quiet ones, in dB: the ``high`` minus the
+    ``low`` quantile of the frame energies ``10 log10(sum_mel exp(feature))`` of ``[T, 80]``
+    log-mel features. About 40-45 dB for clean speech with pauses, 12 at 20 dB SNR of white
+    noise, 4 at 10 dB: a noise measure that needs no voice activity detection (the pauses and
+    the quietest parts of speech are the low quantile)."""
+    if features.ndim != 2 or features.shape[0] == 0:
+        raise ValueError(f"features must be [T >= 1, num_mel], got {tuple(features.shape)}")
+    if not bool(torch.isfinite(features).all()):
+        raise ValueError("features hold NaN or infinite values")
+    energy = torch.logsumexp(features.double(), -1) * (10 / np.log(10))          # dB, no overflow
+    return float(torch.quantile(energy, high) - torch.quantile(energy, low))
 
 
 def pad_features(features: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:

@@ -34,11 +34,11 @@ import numpy as np
 import torch
 from lhotse import load_manifest_lazy
 
-from fsttopo.align.refine import RefineOptions, refine_alignments, refine_word_times, word_boundaries
+from fsttopo.align.refine import RefineOptions, pause_edges, refine_alignments, refine_word_times, word_boundaries
 from fsttopo.criteria.boundary import boundary_loss, pad_boundaries
 from fsttopo.data.alignment import UtteranceAlignment
 from fsttopo.data.export import from_cuts, read_json, write_json
-from fsttopo.data.features import compute_features
+from fsttopo.data.features import compute_features, dynamic_range_db
 from fsttopo.models.boundary import BoundaryConfig, BoundaryDetector, detector_from_dict, detector_to_dict
 from fsttopo.scoring import score_alignments, word_boundary_errors
 from fsttopo.training.data import pad_features
@@ -52,6 +52,13 @@ GRID = {"window": (0.02, 0.03, 0.04, 0.06, 0.08), "sigma": (0.01, 0.015, 0.02, 0
 """Refinement settings tuned on dev (``temperature`` only for the soft mode)."""
 SHIFTS_MS = tuple(range(-6, 7))
 """Time shifts (ms) tried on dev for the best few settings of :data:`GRID`."""
+PAUSE_GRID = {"pause_window": (0.08, 0.12, 0.16), "pause_sigma": (0.015, 0.03, 0.05)}
+"""Pause-edge windows tried on dev for the best setting of :data:`GRID` and shift, each with its
+offset tables fitted (:func:`fit_pause_offsets`)."""
+PAUSE_KNOTS_DB = (0.0, 5.0, 10.0, 15.0, 20.0, 30.0, 40.0, 50.0)
+"""Dynamic ranges (dB) at which the pause offsets are fitted: 10 dB SNR of white noise is about 4,
+20 dB about 12, clean speech 40-45 (:func:`fsttopo.data.features.dynamic_range_db`)."""
+SPLITS = ("dev", "devaug", "test")
 
 
 def cut_boundaries(cut, targets: str) -> np.ndarray:
@@ -148,7 +155,8 @@ def train(args) -> None:
             times, valid = pad_boundaries([data[i][1] for i in idx])
             if args.level_jitter:  # a random gain per utterance (mean normalization should undo it)
                 feats = feats + torch.empty(len(idx), 1, 1).uniform_(-args.level_jitter, args.level_jitter)
-            loss = boundary_loss(args.loss, detector(feats, lengths), lengths, times, valid)
+            loss = boundary_loss(args.loss, detector(feats, lengths), lengths, times, valid,
+                                 **({"radius": args.radius} if args.loss == "window" else {}))
             opt.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(detector.parameters(), 5.0)
@@ -169,7 +177,7 @@ def train(args) -> None:
             break
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    info = {"targets": args.targets, "loss": args.loss, "augment": args.augment, "init": args.init, "epochs": len(log),
+    info = {"targets": args.targets, "loss": args.loss, "radius": args.radius, "augment": args.augment, "init": args.init, "epochs": len(log),
             "train_seconds": time.perf_counter() - t0, "parameters": detector.num_parameters, "log": log}
     torch.save({**detector_to_dict(detector.eval()), "train_info": info}, out)
     (out.parent / "train_info.json").write_text(json.dumps(info, indent=1))
@@ -192,58 +200,97 @@ def with_reference_words(alis: list[UtteranceAlignment], refs: dict[str, Utteran
     return out
 
 
+def split_cuts(split: str):
+    """The cuts of a split; ``devaug`` is dev (its audio augmented, see :func:`devaug_features`)."""
+    return load_manifest_lazy(MANIFESTS / f"cuts_{'dev' if split == 'devaug' else split}.jsonl.gz").to_eager()
+
+
+def devaug_features(cuts, seed: int) -> list[torch.Tensor]:
+    """The ``devaug`` split: every dev cut through the training augmentation chain once
+    (:func:`augmented_features`, fraction 1, babble from other dev cuts), features in cut order.
+    Tuning on it as well as on clean dev picks refinement settings that hold up under noise without
+    looking at the test conditions."""
+    return augmented_features(cuts, 1.0, seed)
+
+
+def align_features(aligner, cuts, features: list[torch.Tensor], batch: int = 16, **options) -> list[UtteranceAlignment]:
+    """The cuts' alignments from the given features (one per cut, in order), ``batch`` at a time."""
+    out = []
+    for i in range(0, len(cuts), batch):
+        part = cuts[i:i + batch]
+        out += aligner.align(features[i:i + batch], [c.supervisions[0].text for c in part],
+                             [c.supervisions[0].id for c in part], **options).alignments
+    return out
+
+
 def baseline(args) -> None:
     from fsttopo.files import align_cuts, load_aligner
 
     aligner = load_aligner(args.model)
+    # the alignments to refine are the aligner's own, whatever its file says about refining
+    unrefined = {"refine_boundaries": False} if aligner.boundary_refiner is not None else {}
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     for split in args.splits:
-        cuts = load_manifest_lazy(MANIFESTS / f"cuts_{split}.jsonl.gz").to_eager()
+        cuts = split_cuts(split)
         refs = {r.utterance_id: r for r in from_cuts(cuts)}
+        feats = None
+        if split == "devaug":
+            start = time.perf_counter()
+            feats = devaug_features(cuts, args.devaug_seed)
+            torch.save(feats, out / "devaug-features.pt")
+            print(f"devaug: {len(feats)} augmented dev cuts, seed {args.devaug_seed} ({time.perf_counter() - start:.0f} s)")
         for name in args.methods:
             start = time.perf_counter()
-            alis = align_cuts(aligner, cuts, **BASELINES[name])
+            alis = (align_cuts(aligner, cuts, **BASELINES[name], **unrefined) if feats is None else
+                    align_features(aligner, cuts, feats, **BASELINES[name], **unrefined))
             write_json(alis, out / f"{split}-{name}.json")
             print(f"{split} {name}: {len(alis)} utterances, {time.perf_counter() - start:.0f} s, TSE "
                   f"{score_alignments(with_reference_words(alis, refs), refs.values()).tse_ms:.2f} ms", flush=True)
 
 
-def detector_logits(detector: BoundaryDetector, cuts, max_frames: int = 20000) -> dict[str, torch.Tensor]:
-    """Cut id -> ``[T]`` logits of the detector on the cut's stored features."""
+def detector_logits(detector: BoundaryDetector, cuts, features: list[torch.Tensor] | None = None
+                    ) -> dict[str, tuple[torch.Tensor, float]]:
+    """Cut id -> (``[T]`` logits of the detector, dynamic range in dB) on the cut's stored features
+    (or ``features``, one per cut)."""
     out = {}
     cuts = list(cuts)
     with torch.no_grad():
         for i in range(0, len(cuts), 16):
             part = cuts[i:i + 16]
-            feats, lengths = pad_features([torch.from_numpy(c.load_features()).float() for c in part])
+            rows = (features[i:i + 16] if features is not None else
+                    [torch.from_numpy(c.load_features()).float() for c in part])
+            feats, lengths = pad_features(rows)
             logits = detector(feats, lengths)
-            out.update({c.supervisions[0].id: logits[j, : lengths[j]] for j, c in enumerate(part)})
+            out.update({c.supervisions[0].id: (logits[j, : lengths[j]], dynamic_range_db(rows[j]))
+                        for j, c in enumerate(part)})
     return out
 
 
-def padded_logits(alis: list[UtteranceAlignment], logits: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
-    """``(logits [B, T], lengths [B])`` of the alignments' utterances, in their order."""
-    rows = [logits[a.utterance_id] for a in alis]
+def padded_logits(alis: list[UtteranceAlignment], logits: dict[str, tuple[torch.Tensor, float]]
+                  ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """``(logits [B, T], lengths [B], dynamic ranges [B] dB)`` of the alignments' utterances, in their order."""
+    rows = [logits[a.utterance_id][0] for a in alis]
     lengths = torch.tensor([r.shape[0] for r in rows])
     padded = torch.full((len(rows), int(lengths.max())), float("-inf"))
     for i, r in enumerate(rows):
         padded[i, : r.shape[0]] = r
-    return padded, lengths
+    return padded, lengths, torch.tensor([logits[a.utterance_id][1] for a in alis], dtype=torch.float64)
 
 
-def refine_all(alis: list[UtteranceAlignment], logits: dict[str, torch.Tensor], options: RefineOptions
+def refine_all(alis: list[UtteranceAlignment], logits: dict[str, tuple[torch.Tensor, float]], options: RefineOptions
                ) -> list[UtteranceAlignment]:
     """:func:`refine_alignments` of every alignment with its utterance's logits (one batch)."""
-    return refine_alignments(alis, *padded_logits(alis, logits), options)
+    padded, lengths, ranges = padded_logits(alis, logits)
+    return refine_alignments(alis, padded, lengths, options, ranges)
 
 
-def mean_error_ms(alis: list[UtteranceAlignment], refs: dict[str, UtteranceAlignment], padded, lengths,
+def mean_error_ms(alis: list[UtteranceAlignment], refs: dict[str, UtteranceAlignment], padded, lengths, ranges,
                   options: RefineOptions | None) -> float:
     """Mean word-boundary error (ms) of the alignments refined with ``options`` (``None``: as they
     are), computed on tensors (:func:`refine_word_times`; what :func:`refine_all` gives, fast)."""
     ref_times, _ = word_boundaries([refs[a.utterance_id] for a in alis])
-    times, refined, valid = refine_word_times(alis, padded, lengths, options or RefineOptions())
+    times, refined, valid = refine_word_times(alis, padded, lengths, options or RefineOptions(), ranges)
     hyp = times if options is None else refined
     return float(1000 * (hyp - ref_times)[valid].abs().mean())
 
@@ -265,6 +312,66 @@ def grid() -> list[RefineOptions]:
     return out
 
 
+def tuning_error_ms(alis, refs, inputs, options: RefineOptions | None) -> float:
+    """Mean word-boundary error (ms) pooled over the tuning splits ``alis[split]`` (see :func:`mean_error_ms`)."""
+    errors, counts = 0.0, 0
+    for split, a in alis.items():
+        n = sum(2 * len(x.words) for x in a)
+        errors += n * mean_error_ms(a, refs[split], *inputs[split], options)
+        counts += n
+    return errors / counts
+
+
+def _weighted_median(values: np.ndarray, weights: np.ndarray) -> float:
+    order = np.argsort(values)
+    cum = np.cumsum(weights[order])
+    return float(values[order][np.searchsorted(cum, 0.5 * cum[-1])])
+
+
+def fit_pause_offsets(alis, refs, inputs, options: RefineOptions, knots_db=PAUSE_KNOTS_DB, rounds: int = 2,
+                      min_weight: float = 20.0) -> RefineOptions:
+    """``options`` with pause offset tables over ``knots_db`` fitted to the tuning splits: each
+    round moves each knot's offset by the weighted median of the signed errors left at the pause
+    edges (after refining with the current tables; weights fall linearly to 0 at the neighbouring
+    knots), so a systematic early or late placement at a dynamic range is taken out. Knots with
+    less than ``min_weight`` of pause edges near them take their neighbours' offsets."""
+    knots = np.asarray(knots_db, dtype=np.float64)
+    spacing = np.diff(knots, prepend=knots[0] - 1, append=knots[-1] + 1)
+    starts, ends = np.zeros(len(knots)), np.zeros(len(knots))
+    current = RefineOptions(**{**options.to_dict(), "pause_knots_db": list(knots), "pause_start_offsets": list(starts),
+                               "pause_end_offsets": list(ends)})
+    for _ in range(rounds):
+        errs, sides, ranges = [], [], []
+        for split, a in alis.items():
+            padded, lengths, r = inputs[split]
+            ref_times, _ = word_boundaries([refs[split][x.utterance_id] for x in a])
+            times, refined, valid = refine_word_times(a, padded, lengths, current, r)
+            side, _ = pause_edges(times, valid, torch.tensor([x.duration for x in a], dtype=torch.float64))
+            edge = side != 0
+            errs.append(((refined - ref_times) * side)[edge].numpy())   # > 0: too far into the pause
+            sides.append(side[edge].numpy())
+            ranges.append(r[:, None].expand_as(side)[edge].numpy())
+        e, sd, r = (np.concatenate(x) for x in (errs, sides, ranges))
+        for table, which in ((starts, -1), (ends, 1)):
+            fitted = np.full(len(knots), np.nan)
+            for k, knot in enumerate(knots):
+                w = np.clip(1 - np.abs(r - knot) / np.where(r < knot, spacing[k], spacing[k + 1]), 0, None) * (sd == which)
+                if knot == knots[0]:
+                    w = np.where((r <= knot) & (sd == which), 1.0, w)
+                if knot == knots[-1]:
+                    w = np.where((r >= knot) & (sd == which), 1.0, w)
+                if w.sum() >= min_weight:
+                    fitted[k] = _weighted_median(e, w)
+            ok = ~np.isnan(fitted)
+            if ok.any():
+                table -= np.interp(knots, knots[ok], fitted[ok])
+        np.clip(starts, -0.05, 0.2, out=starts)
+        np.clip(ends, -0.05, 0.2, out=ends)
+        current = RefineOptions(**{**current.to_dict(), "pause_start_offsets": list(np.round(starts, 4)),
+                                   "pause_end_offsets": list(np.round(ends, 4))})
+    return current
+
+
 def evaluate(args) -> None:
     blob = torch.load(args.detector, map_location="cpu", weights_only=False)
     detector = detector_from_dict(blob).eval()
@@ -273,26 +380,38 @@ def evaluate(args) -> None:
     if not names:
         raise SystemExit(f"no dev baseline alignments in {base}: run the baseline stage first")
     data = {}
-    for split in ("dev", "test"):
+    for split in SPLITS:
         if not all((base / f"{split}-{name}.json").exists() for name in names):
             print(f"{split}: no baseline alignments in {base}, skipped")
             continue
-        cuts = load_manifest_lazy(MANIFESTS / f"cuts_{split}.jsonl.gz").to_eager()
+        cuts = split_cuts(split)
         refs = {r.utterance_id: r for r in from_cuts(cuts)}
         start = time.perf_counter()
-        logits = detector_logits(detector, cuts)
+        feats = torch.load(base / "devaug-features.pt") if split == "devaug" else None
+        logits = detector_logits(detector, cuts, feats)
         print(f"{split}: detector on {len(cuts)} cuts in {time.perf_counter() - start:.1f} s", flush=True)
         data[split] = (refs, logits, {name: with_reference_words(read_json(base / f"{split}-{name}.json"), refs)
                                       for name in names})
+    tune_on = [split for split in ("dev", "devaug") if split in data]
+    print(f"tuning on {' + '.join(tune_on)}")
     tuned = {}
-    refs, logits, alis = data["dev"]
     for name in names:
-        padded, lengths = padded_logits(alis[name], logits)
-        results = sorted(((mean_error_ms(alis[name], refs, padded, lengths, o), o) for o in grid()),
-                         key=lambda r: r[0])
-        results = sorted(results + [(mean_error_ms(alis[name], refs, padded, lengths, o), o) for _, b in results[:3]
+        alis = {split: data[split][2][name] for split in tune_on}
+        refs = {split: data[split][0] for split in tune_on}
+        inputs = {split: padded_logits(alis[split], data[split][1]) for split in tune_on}
+        err = lambda o: tuning_error_ms(alis, refs, inputs, o)  # noqa: E731
+        results = sorted(((err(o), o) for o in grid()), key=lambda r: r[0])
+        results = sorted(results + [(err(o), o) for _, b in results[:3]
                                     for o in (RefineOptions(**{**b.to_dict(), "shift": d / 1000}) for d in SHIFTS_MS)],
                          key=lambda r: r[0])
+        best = results[0][1]
+        if args.pause_edges:
+            fitted = (fit_pause_offsets(alis, refs, inputs, RefineOptions(**{**best.to_dict(), **dict(zip(PAUSE_GRID, v))}))
+                      for v in itertools.product(*PAUSE_GRID.values()))
+            pause = sorted(((err(o), o) for o in fitted), key=lambda r: r[0])
+            print(f"dev {name}: pause edges as the others {results[0][0]:.2f} ms, best pause settings "
+                  f"{pause[0][0]:.2f} ms", flush=True)
+            results = sorted(results + pause, key=lambda r: r[0])
         tuned[name] = results[0][1]
         print(f"dev {name}: best {results[0][1]} -> {results[0][0]:.2f} ms; next "
               + "; ".join(f"{o.mode} W={o.window} s={o.sigma} T={o.temperature}: {m:.2f}" for m, o in results[1:4]))
@@ -339,7 +458,9 @@ def main() -> None:
     b = sub.add_parser("baseline", help="align dev and test with the aligner to refine")
     b.add_argument("--model", default=None, help="model file (default: the shipped one)")
     b.add_argument("--out", default="exp/boundary/baseline")
-    b.add_argument("--splits", nargs="+", choices=("dev", "test"), default=["dev", "test"])
+    b.add_argument("--splits", nargs="+", choices=SPLITS, default=["dev", "test"],
+                   help="devaug: dev through the training augmentation chain (tuned on with dev when present)")
+    b.add_argument("--devaug-seed", type=int, default=1)
     b.add_argument("--methods", nargs="+", choices=tuple(BASELINES), default=list(BASELINES))
     t = sub.add_parser("train", help="train a detector on the train split")
     t.add_argument("--targets", choices=("word", "phone"), default="phone")
@@ -347,6 +468,8 @@ def main() -> None:
     t.add_argument("--augment", type=float, default=0.0, help="share of train cuts with an augmented copy")
     t.add_argument("--augment-cache", default="", help="file of the augmented features (made if missing; "
                    "--epochs 0 only makes it)")
+    t.add_argument("--radius", type=int, default=5, help="window loss: frames on each side of a boundary's two "
+                   "frames that compete with them (wider teaches the detector to place boundaries farther off)")
     t.add_argument("--epochs", type=int, default=8)
     t.add_argument("--max-minutes", type=float, default=12.0)
     t.add_argument("--max-frames", type=int, default=12000, help="padded feature frames per batch")
@@ -361,6 +484,8 @@ def main() -> None:
     e.add_argument("--detector", required=True)
     e.add_argument("--baseline", default="exp/boundary/baseline")
     e.add_argument("--out", required=True)
+    e.add_argument("--pause-edges", action="store_true",
+                   help="also tune separate settings for word boundaries next to pauses (PAUSE_GRID)")
     s = sub.add_parser("ship", help="a model file carrying the detector and its dev-tuned settings")
     s.add_argument("--model", default=None, help="model file (default: the shipped one)")
     s.add_argument("--detector", required=True)
