@@ -198,8 +198,10 @@ def _align_cuts(args: argparse.Namespace) -> None:
     out = shard_output_dir(args.out, run["shard"])
     _check_output(str(out))
     result = align_cuts_to_dir(_load_aligner(args), load_manifest_lazy(args.cuts), out, args.max_duration, **run,
-                               **_alignment_options(args))
-    print(f"aligned {result.aligned} utterances: {out}/{ALIGNED_CUTS}, {out}/json/")
+                               resume=args.resume, identity=_model_identity(args), **_alignment_options(args))
+    kept = f" ({result.kept} kept up to date)" if result.kept else ""
+    print(f"aligned {result.aligned + result.kept} utterances{kept}: {out}/{ALIGNED_CUTS}, {out}/json/, "
+          f"{out}/manifest.jsonl")
     _report_problems("align-cuts", result.problems, "not aligned", result.cuts, out / "failed.tsv")
 
 
@@ -453,8 +455,11 @@ def main(argv: list[str] | None = None) -> None:
 
     align_c = sub.add_parser("align-cuts", help="align every cut of a Lhotse CutSet (batched)")
     align_c.add_argument("cuts", help="cuts manifest with features and one supervision per cut")
-    align_c.add_argument("--out", required=True, help="output directory (cuts_aligned.jsonl.gz, json/, failed.tsv)")
+    align_c.add_argument("--out", required=True, help="output directory (cuts_aligned.jsonl.gz, json/, failed.tsv, "
+                         "manifest.jsonl), replaced as a whole when the run ends")
     _add_corpus_options(align_c, "cuts")
+    align_c.add_argument("--resume", action="store_true", help="keep the outputs of cuts whose manifest entry, model "
+                         "and options are unchanged since the last run (its manifest.jsonl), align the rest")
     _add_alignment_options(align_c)
     align_c.set_defaults(func=_align_cuts)
 

@@ -1,14 +1,17 @@
 """Aligning a Lhotse CutSet of any size (``fsttopo align-cuts``): the cuts are read lazily, aligned in
 blocks (:mod:`fsttopo.shards`: a shard's share, over ``jobs`` worker processes) and written as each
-block finishes; nothing holds all cuts or alignments."""
+block finishes; nothing holds all cuts or alignments. The output directory is replaced as a whole
+(:func:`fsttopo.output_dir.staged_output`), so runs never mix, and a re-run can keep what is up to
+date (``resume``)."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator, Mapping
 
 import torch
 
@@ -17,10 +20,11 @@ from .audio_batches import duration_batches
 from .batch_align import align_or_each
 from .data.alignment import UtteranceAlignment
 from .data.corpus_dir import Problem, write_problems
+from .output_dir import StagedOutput, run_settings, staged_output, write_manifest
 from .shards import BLOCK_SIZE, UNSHARDED, Shard, shard_blocks, write_shard_info
 from .workers import map_blocks
 
-__all__ = ["CutOutcome", "CutsResult", "ALIGNED_CUTS", "iter_cut_alignments", "align_cuts_to_dir"]
+__all__ = ["CutOutcome", "CutsResult", "ALIGNED_CUTS", "iter_cut_alignments", "cut_fingerprint", "align_cuts_to_dir"]
 
 ALIGNED_CUTS = "cuts_aligned.jsonl.gz"
 
@@ -28,23 +32,26 @@ ALIGNED_CUTS = "cuts_aligned.jsonl.gz"
 @dataclass(frozen=True)
 class CutOutcome:
     """One cut of :func:`iter_cut_alignments`: its alignment (times relative to the recording) or the
-    problem that stopped it (``file`` holds the cut id), and the number of its block."""
+    problem that stopped it (``file`` holds the cut id), the number of its block, and whether the
+    alignment was kept from a previous run instead of aligned (``keep``)."""
 
     cut: Any
     block: int
     alignment: UtteranceAlignment | None
     problem: Problem | None
+    kept: bool = False
 
 
 @dataclass
 class CutsResult:
     """What :func:`align_cuts_to_dir` did: cuts aligned, the problems of the others (by cut id), cuts
-    seen (this shard's)."""
+    seen (this shard's), and cuts whose previous outputs were kept (``resume``; not in ``aligned``)."""
 
     out_dir: Path
     aligned: int
     problems: list[Problem]
     cuts: int
+    kept: int = 0
 
 
 def _cut_text(cut) -> str:
@@ -90,6 +97,7 @@ def _align_cut_block(aligner: Aligner, task: tuple[list, float, dict[str, Any]]
 
 def iter_cut_alignments(aligner: Aligner, cuts: Iterable, max_duration: float = 200.0, *, shard: Shard = UNSHARDED,
                         jobs: int = 1, threads: int | None = None, block_size: int = BLOCK_SIZE,
+                        keep: Callable[[Any], UtteranceAlignment | None] | None = None,
                         **options) -> Iterator[CutOutcome]:
     """Align the cuts (features attached, one supervision each; read lazily, e.g. from
     ``lhotse.load_manifest_lazy``) of ``shard`` in batches of up to ``max_duration`` seconds formed
@@ -97,67 +105,127 @@ def iter_cut_alignments(aligner: Aligner, cuts: Iterable, max_duration: float = 
     each cut's :class:`CutOutcome` in the manifest's order, a block at a time, with a progress bar.
     A cut that cannot be aligned is reported and the others go on. A cut's alignment is the same for
     any ``shard`` and ``jobs`` at the same ``block_size``, ``max_duration`` and threads per process.
-    ``options`` go to :meth:`Aligner.align`."""
+    ``keep(cut)``, when given, returns an alignment to take instead of aligning the cut (a previous
+    run's, up to date), or None. ``options`` go to :meth:`Aligner.align`."""
     from tqdm import tqdm
 
     if not max_duration > 0:
         raise ValueError(f"max_duration must be > 0 seconds, got {max_duration}")
-    in_flight: deque[tuple[int, list]] = deque()  # the blocks handed out and not yet written
+    in_flight: deque[tuple[int, list, dict[int, UtteranceAlignment]]] = deque()  # handed out, not yet yielded
 
     def tasks():
         for number, block in shard_blocks(cuts, shard, block_size):
-            in_flight.append((number, block))
-            yield block, max_duration, dict(options)
+            kept = {}
+            if keep is not None:
+                kept = {i: ali for i, ali in ((i, keep(cut)) for i, cut in enumerate(block)) if ali is not None}
+            in_flight.append((number, block, kept))
+            yield [cut for i, cut in enumerate(block) if i not in kept], max_duration, dict(options)
 
     for results in tqdm(map_blocks(_align_cut_block, tasks(), aligner, jobs, threads), desc="aligning", unit="block"):
-        number, block = in_flight.popleft()
-        for cut, result in zip(block, results):
+        number, block, kept = in_flight.popleft()
+        aligned = iter(results)
+        for i, cut in enumerate(block):
+            if i in kept:
+                yield CutOutcome(cut, number, kept[i], None, kept=True)
+                continue
+            result = next(aligned)
             yield CutOutcome(cut, number, result if isinstance(result, UtteranceAlignment) else None,
                              result if isinstance(result, Problem) else None)
 
 
+def cut_fingerprint(cut) -> str:
+    """SHA-256 of a cut's manifest entry (its JSON with sorted keys: recording, features, supervision
+    and their storage paths): what a re-run compares to tell whether the cut changed."""
+    return hashlib.sha256(json.dumps(cut.to_dict(), sort_keys=True, ensure_ascii=False).encode("utf-8")).hexdigest()
+
+
+def _previous_cut_alignment(stage: StagedOutput, cut, fingerprint: str, settings: Mapping[str, Any]
+                            ) -> UtteranceAlignment | None:
+    """The previous run's alignment of ``cut`` when its output is up to date: its manifest row says
+    aligned (or kept) from the same cut, model and options, and its JSON exists and reads back."""
+    from .data.export import read_json
+
+    row = stage.previous_manifest.get(cut.id)
+    if (row is None or row.get("status") not in ("aligned", "skipped-up-to-date")
+            or row.get("inputs") != {"cut": fingerprint}
+            or {"model": row.get("model"), "options": row.get("options")} != settings or stage.previous is None
+            or len(row.get("outputs", ())) != 1 or not (stage.previous / row["outputs"][0]).is_file()):
+        return None
+    try:
+        return read_json(stage.previous / row["outputs"][0])[0]
+    except ValueError:  # damaged since: align the cut again
+        return None
+
+
 def align_cuts_to_dir(aligner: Aligner, cuts: Iterable, out_dir: str | Path, max_duration: float = 200.0, *,
                       shard: Shard = UNSHARDED, jobs: int = 1, threads: int | None = None,
-                      block_size: int = BLOCK_SIZE, **options) -> CutsResult:
+                      block_size: int = BLOCK_SIZE, resume: bool = False,
+                      identity: Mapping[str, Any] | None = None, **options) -> CutsResult:
     """:func:`iter_cut_alignments`, written into ``out_dir`` as each block finishes:
 
     - ``cuts_aligned.jsonl.gz``: the aligned cuts in the manifest's order, each alignment in its
-      supervision's ``alignment`` (``word``, ``phone``); built in a temporary file that replaces the
-      old one at the end (an interrupted run leaves the previous file);
+      supervision's ``alignment`` (``word``, ``phone``);
     - ``json/SUPERVISION_ID.json`` per aligned cut (:func:`~fsttopo.data.export.write_json`);
     - ``failed.tsv``: ``file, reason, message`` per cut not aligned, ``file`` holding the cut id;
+    - ``manifest.jsonl``: per cut, in the manifest's order, ``file`` (the cut id), its status
+      (``aligned``, ``failed`` or ``skipped-up-to-date``), reasons, outputs, ``inputs`` (the cut's
+      :func:`cut_fingerprint`), ``identity`` (``model``) and the alignment options used;
     - with ``shard`` of more than one, ``shard.json``: the blocks and how many cuts of each were
-      aligned and failed, for ``merge-alignments``."""
-    from .data.atomic import atomic_path
+      aligned (or kept) and failed, for ``merge-alignments``.
+
+    The output is built in ``OUT.partial-XXXX`` beside ``out_dir`` and replaces it at the end: an
+    interrupted run leaves the previous output as it was, and nothing of an earlier run survives
+    that this run did not write or keep. ``resume`` keeps the outputs of cuts whose manifest entry,
+    ``identity`` (what the aligner was loaded from, e.g. ``{"model": file_identity(path)}``;
+    required) and options are those of the previous run, and aligns the rest."""
     from .data.export import write_json_dir
     from .data.jsonl import open_gzip_text_writer
 
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    if resume and identity is None:
+        raise ValueError("resume needs the identity of the model (and lexicon) to tell whether outputs are up to date")
+    settings = run_settings(aligner.align_options, identity, options)
     problems: list[Problem] = []
-    counts: dict[int, list[int]] = {}  # block number -> [aligned, failed]
-    seen = 0
-    with atomic_path(out / ALIGNED_CUTS) as tmp, open_gzip_text_writer(tmp) as writer:
-        for outcome in iter_cut_alignments(aligner, cuts, max_duration, shard=shard, jobs=jobs, threads=threads,
-                                           block_size=block_size, **options):
-            seen += 1
-            counts.setdefault(outcome.block, [0, 0])
-            problem = outcome.problem
-            if problem is None:
-                ali = outcome.alignment
-                try:
-                    write_json_dir([ali], out / "json")
-                except ValueError as err:
-                    problem = Problem(outcome.cut.id, "align-error", f"cannot write the alignment: {err}")
-            if problem is not None:
-                problems.append(problem)
-                counts[outcome.block][1] += 1
-                continue
-            cut = outcome.cut.map_supervisions(lambda s: ali.to_supervision(s) if s.id == ali.utterance_id else s)
-            writer.write(json.dumps(cut.to_dict(), ensure_ascii=False) + "\n")
-            counts[outcome.block][0] += 1
-    write_problems(problems, out / "failed.tsv")
-    if shard.count > 1:
-        write_shard_info(out, "align-cuts", shard, block_size, max_duration,
-                         blocks=[[number, *counts[number]] for number in sorted(counts)])
-    return CutsResult(out, seen - len(problems), problems, seen)
+    counts: dict[int, list[int]] = {}  # block number -> [aligned or kept, failed]
+    rows: list[dict[str, Any]] = []
+    seen = kept = 0
+    with staged_output(out_dir) as stage:
+        fingerprints: dict[str, str] = {}
+
+        def previous(cut) -> UtteranceAlignment | None:
+            fingerprints[cut.id] = cut_fingerprint(cut)
+            return _previous_cut_alignment(stage, cut, fingerprints[cut.id], settings)
+
+        with open_gzip_text_writer(stage.path / ALIGNED_CUTS) as writer:
+            for outcome in iter_cut_alignments(aligner, cuts, max_duration, shard=shard, jobs=jobs, threads=threads,
+                                               block_size=block_size, keep=previous if resume else None, **options):
+                seen += 1
+                counts.setdefault(outcome.block, [0, 0])
+                cut, ali, problem = outcome.cut, outcome.alignment, outcome.problem
+                row = {"file": cut.id, "status": "failed", "outputs": [], "reasons": [], "messages": [],
+                       "inputs": {"cut": fingerprints.pop(cut.id, None) or cut_fingerprint(cut)}, **settings}
+                if outcome.kept:
+                    output = stage.previous_manifest[cut.id]["outputs"][0]
+                    stage.keep(output)
+                    row.update(status="skipped-up-to-date", outputs=[output])
+                    kept += 1
+                elif problem is None:
+                    try:
+                        path = write_json_dir([ali], stage.path / "json")[0]
+                        row.update(status="aligned", outputs=[path.relative_to(stage.path).as_posix()])
+                    except ValueError as err:
+                        problem = Problem(cut.id, "align-error", f"cannot write the alignment: {err}")
+                rows.append(row)
+                if problem is not None:
+                    problems.append(problem)
+                    row.update(reasons=[problem.reason], messages=[problem.message])
+                    counts[outcome.block][1] += 1
+                    continue
+                cut = cut.map_supervisions(lambda s: ali.to_supervision(s) if s.id == ali.utterance_id else s)
+                writer.write(json.dumps(cut.to_dict(), ensure_ascii=False) + "\n")
+                counts[outcome.block][0] += 1
+        write_problems(problems, stage.path / "failed.tsv")
+        write_manifest(rows, stage.path)
+        if shard.count > 1:
+            write_shard_info(stage.path, "align-cuts", shard, block_size, max_duration,
+                             blocks=[[number, *counts[number]] for number in sorted(counts)])
+    return CutsResult(Path(out_dir), seen - len(problems) - kept, problems, seen, kept)

@@ -20,7 +20,8 @@ from .corpus_check import (DirectoryUtterance, Problem, check_utterance, scan_di
                            write_problems)
 from .data.alignment import UtteranceAlignment
 from .data.export import ctm_lines
-from .output_dir import StagedOutput, input_fingerprint, read_manifest, staged_output, write_manifest
+from .output_dir import (StagedOutput, input_fingerprint, read_manifest, run_settings, staged_output,
+                         write_manifest)
 from .shards import BLOCK_SIZE, UNSHARDED, Shard, shard_blocks, write_shard_info
 from .workers import map_blocks
 
@@ -66,13 +67,6 @@ def output_files(utterance: DirectoryUtterance) -> list[str]:
     """The outputs of an utterance, relative to the output directory: its relative path with the
     audio suffix replaced (``spk/utt.1.wav`` -> ``spk/utt.1.json``, ``spk/utt.1.TextGrid``)."""
     return [utterance.relative + ".json", utterance.relative + ".TextGrid"]
-
-
-def _settings(aligner: Aligner, identity: Mapping[str, Any] | None, options: Mapping[str, Any]) -> dict[str, Any]:
-    """What the outputs depend on besides the inputs, as JSON values: the model (and lexicon)
-    identity and the alignment options in effect (the model's stored ones overridden by the given)."""
-    used = {**aligner.align_options, **{k: v for k, v in options.items() if v is not None}}
-    return json.loads(json.dumps({"model": identity, "options": used}, sort_keys=True))
 
 
 def _previous_alignment(row: Mapping[str, Any] | None, utt: DirectoryUtterance, inputs: Mapping[str, Any],
@@ -210,7 +204,7 @@ def align_directory(aligner: Aligner, directory: str | Path, out_dir: str | Path
         raise ValueError(f"the corpus {root} is inside the output directory {out_dir}, which is replaced as a whole")
     utterances, scan_problems = scan_directory(root)
     entries = sorted([*utterances, *scan_problems], key=lambda e: _path_order(e.file))
-    settings = _settings(aligner, identity, options)
+    settings = run_settings(aligner.align_options, identity, options)
     rows: dict[str, dict[str, Any]] = {}
     problems: list[Problem] = []
 

@@ -69,7 +69,6 @@ def _merge_directories(dirs: Sequence[Path], out: Path) -> None:
 
 
 def _merge_cuts(dirs: Sequence[Path], infos: Sequence[dict[str, Any]], out: Path) -> None:
-    from .data.atomic import atomic_path, write_text_atomic
     from .data.jsonl import open_gzip_text_writer, read_gzip_lines
 
     blocks = sorted((number, aligned, failed, shard) for shard, info in enumerate(infos)
@@ -78,23 +77,31 @@ def _merge_cuts(dirs: Sequence[Path], infos: Sequence[dict[str, Any]], out: Path
     # rows end in "\n" only (write_problems escapes the rest; str.splitlines would split more)
     failed_rows = [iter(line + "\n" for line in (d / "failed.tsv").read_text(encoding="utf-8").split("\n")[1:-1])
                    for d in dirs]
-    out.mkdir(parents=True, exist_ok=True)
+    manifests = []
     for directory in dirs:
-        for path in sorted((directory / "json").glob("*.json")):
-            link_or_copy(path, out / "json" / path.name)
+        manifest = read_manifest(directory)
+        if manifest is None:
+            raise ValueError(f"{directory} has no manifest.jsonl (written by an older fsttopo): align its shard again")
+        manifests.append(iter(manifest.values()))
 
-    def take(lines, count: int, shard: int, what: str) -> list[str]:
+    def take(lines, count: int, shard: int, what: str) -> list:
         taken = [line for _, line in zip(range(count), lines)]
         if len(taken) < count:
             raise ValueError(f"{dirs[shard]}: fewer {what} than its {dirs[shard] / 'shard.json'} counts")
         return taken
 
-    failed_out = ["file\treason\tmessage\n"]
-    with atomic_path(out / ALIGNED_CUTS) as tmp, open_gzip_text_writer(tmp) as writer:
-        for _, aligned, failed, shard in blocks:
-            writer.writelines(take(cuts[shard], aligned, shard, "aligned cuts"))
-            failed_out += take(failed_rows[shard], failed, shard, "failed cuts")
-    for shard, rest in enumerate(cuts):
-        if next(rest, None) is not None:
-            raise ValueError(f"{dirs[shard]}: more aligned cuts than its shard.json counts")
-    write_text_atomic(out / "failed.tsv", "".join(failed_out))
+    with staged_output(out) as stage:
+        failed_out, rows = ["file\treason\tmessage\n"], []
+        with open_gzip_text_writer(stage.path / ALIGNED_CUTS) as writer:
+            for _, aligned, failed, shard in blocks:
+                writer.writelines(take(cuts[shard], aligned, shard, "aligned cuts"))
+                failed_out += take(failed_rows[shard], failed, shard, "failed cuts")
+                for row in take(manifests[shard], aligned + failed, shard, "manifest rows"):
+                    for output in row.get("outputs", ()):
+                        link_or_copy(dirs[shard] / output, stage.path / output)
+                    rows.append(row)
+        for shard, rest in enumerate(cuts):
+            if next(rest, None) is not None or next(manifests[shard], None) is not None:
+                raise ValueError(f"{dirs[shard]}: more aligned cuts or manifest rows than its shard.json counts")
+        (stage.path / "failed.tsv").write_text("".join(failed_out), encoding="utf-8")
+        write_manifest(rows, stage.path)

@@ -20,7 +20,7 @@ from typing import Any, Iterable, Iterator, Mapping
 from .data.atomic import write_text_atomic
 
 __all__ = ["MANIFEST", "StagedOutput", "staged_output", "read_manifest", "write_manifest", "file_identity",
-           "input_fingerprint", "link_or_copy"]
+           "input_fingerprint", "run_settings", "link_or_copy"]
 
 MANIFEST = "manifest.jsonl"
 
@@ -41,6 +41,15 @@ def input_fingerprint(root: str | Path, paths: Iterable[Path]) -> dict[str, list
         stat = path.stat()
         out[path.relative_to(root).as_posix()] = [stat.st_size, stat.st_mtime_ns]
     return out
+
+
+def run_settings(align_options: Mapping[str, Any], identity: Mapping[str, Any] | None,
+                 options: Mapping[str, Any]) -> dict[str, Any]:
+    """What the outputs depend on besides the inputs, as JSON values: the model (and lexicon)
+    ``identity`` and the alignment options in effect (the model's stored ``align_options``
+    overridden by the given ``options``)."""
+    used = {**align_options, **{k: v for k, v in options.items() if v is not None}}
+    return json.loads(json.dumps({"model": identity, "options": used}, sort_keys=True))
 
 
 def read_manifest(directory: str | Path) -> dict[str, dict[str, Any]] | None:
@@ -100,7 +109,8 @@ def _check_replaceable(target: Path) -> dict[str, dict[str, Any]] | None:
     manifest = read_manifest(target) if target.is_dir() else None
     if manifest is None and target.is_dir() and any(target.iterdir()):
         raise ValueError(f"output directory {target} is not empty and has no {MANIFEST} (it was not written by "
-                         "fsttopo align-dir); refusing to replace it: give another --out or empty it")
+                         "fsttopo align-dir, align-cuts or merge-alignments); refusing to replace it: give another "
+                         "--out or empty it")
     return manifest
 
 

@@ -218,3 +218,53 @@ def test_torchrun_cuda_is_the_ranks_gpu(monkeypatch):
     assert local_device("cuda", {"LOCAL_RANK": "3"}) == "cuda:1"
     assert local_device("cuda", {}) == "cuda"
     assert local_device("cuda:0", {"LOCAL_RANK": "1"}) == "cuda:0" and local_device("cpu", {"LOCAL_RANK": "1"}) == "cpu"
+
+
+def _manifest_rows(out: Path) -> list[dict]:
+    return [json.loads(line) for line in (out / "manifest.jsonl").read_text(encoding="utf-8").splitlines()]
+
+
+def _edit_cut1(cut):
+    return cut.with_custom("note", "edited") if cut.id == "cut1" else cut
+
+
+def test_align_cuts_replaces_its_output_and_resume_keeps_what_is_up_to_date(cuts_manifest, tmp_path):
+    from lhotse import load_manifest
+
+    cuts = load_manifest(cuts_manifest)
+    subset, changed = tmp_path / "subset.jsonl.gz", tmp_path / "changed.jsonl.gz"
+    cuts.subset(cut_ids=["cut0", "cut1"]).to_file(subset)
+    cuts.map(_edit_cut1).to_file(changed)
+    out, fresh = tmp_path / "out", tmp_path / "fresh"
+    runs = finish(fsttopo("align-cuts", str(cuts_manifest), "--out", str(fresh), *FAST),
+                  fsttopo("align-cuts", str(cuts_manifest), "--out", str(out), *FAST))
+    assert [code for code, _ in runs] == [3, 3], runs
+    expected = outputs_of(fresh)
+    assert outputs_of(out) == expected
+    # a run over fewer cuts leaves nothing of the previous one behind
+    assert finish(fsttopo("align-cuts", str(subset), "--out", str(out), *FAST))[0][0] == 0
+    assert sorted(k for k in outputs_of(out) if k.startswith("json/")) == ["json/utt0.json", "json/utt1.json"]
+    assert [(r["file"], r["status"]) for r in _manifest_rows(out)] == [("cut0", "aligned"), ("cut1", "aligned")]
+    # resume: the two cuts aligned before are kept, the rest aligned; the outputs are a fresh run's
+    assert finish(fsttopo("align-cuts", str(cuts_manifest), "--out", str(out), "--resume", *FAST))[0][0] == 3
+    rows = _manifest_rows(out)
+    assert [(r["file"], r["status"]) for r in rows] == [
+        ("cut0", "skipped-up-to-date"), ("cut1", "skipped-up-to-date"), ("cut2", "aligned"), ("cut3", "failed"),
+        ("cut4", "aligned"), ("cut5", "failed"), ("cut6", "failed")]
+    got = outputs_of(out)
+    assert {k: v for k, v in got.items() if k != "manifest.jsonl"} == {
+        k: v for k, v in expected.items() if k != "manifest.jsonl"}
+    fresh_rows = _manifest_rows(fresh)
+    assert [{**r, "status": None} for r in rows] == [{**r, "status": None} for r in fresh_rows]
+    # a changed cut is aligned again, and other options align everything again
+    assert finish(fsttopo("align-cuts", str(changed), "--out", str(out), "--resume", *FAST))[0][0] == 3
+    assert [r["status"] for r in _manifest_rows(out)][:3] == ["skipped-up-to-date", "aligned", "skipped-up-to-date"]
+    options = [a if a != "1" or i != 1 else "2" for i, a in enumerate(FAST)]  # --phases 2
+    assert finish(fsttopo("align-cuts", str(cuts_manifest), "--out", str(out), "--resume", *options))[0][0] == 3
+    assert "skipped-up-to-date" not in [r["status"] for r in _manifest_rows(out)]
+    # an output directory that fsttopo did not write is never replaced
+    foreign = tmp_path / "foreign"
+    foreign.mkdir()
+    (foreign / "notes.txt").write_text("mine")
+    code, err = finish(fsttopo("align-cuts", str(subset), "--out", str(foreign), *FAST))[0]
+    assert code != 0 and "refusing to replace it" in err and (foreign / "notes.txt").read_text() == "mine"
