@@ -563,7 +563,10 @@ def main(argv: list[str] | None = None) -> None:
     except OSError as err:  # a path the checks could not foresee (disk full, permissions changed)
         sys.exit(f"fsttopo {args.command}: error: {err.strerror or err}: {err.filename or ''}".rstrip(": "))
     except KeyboardInterrupt:
-        print(f"fsttopo {args.command}: interrupted; no partial output file is left", file=sys.stderr)
+        resumable = args.command in ("align-dir", "align-cuts")
+        print(f"fsttopo {args.command}: interrupted; the previous output is as it was"
+              + ("; what was aligned so far stays beside it (OUT.partial-*) for a run with --resume" if resumable
+                 else ", and no partial output file is left"), file=sys.stderr)
         sys.exit(130)
 
 

@@ -141,18 +141,19 @@ def cut_fingerprint(cut) -> str:
 
 def _previous_cut_alignment(stage: StagedOutput, cut, fingerprint: str, settings: Mapping[str, Any]
                             ) -> UtteranceAlignment | None:
-    """The previous run's alignment of ``cut`` when its output is up to date: its manifest row says
-    aligned (or kept) from the same cut, model and options, and its JSON exists and reads back."""
+    """An earlier run's alignment of ``cut`` when its output is up to date: its row (in the last
+    complete output or an interrupted run's progress) says aligned (or kept) from the same cut,
+    model and options, and its JSON exists and reads back."""
     from .data.export import read_json
 
-    row = stage.previous_manifest.get(cut.id)
+    row, source = stage.previous_row(cut.id) or (None, None)
     if (row is None or row.get("status") not in ("aligned", "skipped-up-to-date")
             or row.get("inputs") != {"cut": fingerprint}
-            or {"model": row.get("model"), "options": row.get("options")} != settings or stage.previous is None
-            or len(row.get("outputs", ())) != 1 or not (stage.previous / row["outputs"][0]).is_file()):
+            or {"model": row.get("model"), "options": row.get("options")} != settings
+            or len(row.get("outputs", ())) != 1 or not (source / row["outputs"][0]).is_file()):
         return None
     try:
-        return read_json(stage.previous / row["outputs"][0])[0]
+        return read_json(source / row["outputs"][0])[0]
     except ValueError:  # damaged since: align the cut again
         return None
 
@@ -177,7 +178,8 @@ def align_cuts_to_dir(aligner: Aligner, cuts: Iterable, out_dir: str | Path, max
     interrupted run leaves the previous output as it was, and nothing of an earlier run survives
     that this run did not write or keep. ``resume`` keeps the outputs of cuts whose manifest entry,
     ``identity`` (what the aligner was loaded from, e.g. ``{"model": file_identity(path)}``;
-    required) and options are those of the previous run, and aligns the rest."""
+    required) and options are those of the previous complete run or of an interrupted one
+    (:func:`~fsttopo.output_dir.staged_output`), and aligns the rest."""
     from .data.export import write_json_dir
     from .data.jsonl import open_gzip_text_writer
 
@@ -188,7 +190,7 @@ def align_cuts_to_dir(aligner: Aligner, cuts: Iterable, out_dir: str | Path, max
     counts: dict[int, list[int]] = {}  # block number -> [aligned or kept, failed]
     rows: list[dict[str, Any]] = []
     seen = kept = 0
-    with staged_output(out_dir) as stage:
+    with staged_output(out_dir, recover=resume) as stage:
         fingerprints: dict[str, str] = {}
 
         def previous(cut) -> UtteranceAlignment | None:
@@ -204,14 +206,16 @@ def align_cuts_to_dir(aligner: Aligner, cuts: Iterable, out_dir: str | Path, max
                 row = {"file": cut.id, "status": "failed", "outputs": [], "reasons": [], "messages": [],
                        "inputs": {"cut": fingerprints.pop(cut.id, None) or cut_fingerprint(cut)}, **settings}
                 if outcome.kept:
-                    output = stage.previous_manifest[cut.id]["outputs"][0]
-                    stage.keep(output)
-                    row.update(status="skipped-up-to-date", outputs=[output])
+                    previous, source = stage.previous_row(cut.id)
+                    stage.keep(previous["outputs"][0], source)
+                    row.update(status="skipped-up-to-date", outputs=previous["outputs"][:1])
+                    stage.record(row)
                     kept += 1
                 elif problem is None:
                     try:
                         path = write_json_dir([ali], stage.path / "json")[0]
                         row.update(status="aligned", outputs=[path.relative_to(stage.path).as_posix()])
+                        stage.record(row)
                     except ValueError as err:
                         problem = Problem(cut.id, "align-error", f"cannot write the alignment: {err}")
                 rows.append(row)

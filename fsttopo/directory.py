@@ -69,18 +69,24 @@ def output_files(utterance: DirectoryUtterance) -> list[str]:
     return [utterance.relative + ".json", utterance.relative + ".TextGrid"]
 
 
-def _previous_alignment(row: Mapping[str, Any] | None, utt: DirectoryUtterance, inputs: Mapping[str, Any],
-                        settings: Mapping[str, Any], stage: StagedOutput) -> UtteranceAlignment | None:
-    """The previous run's alignment of ``utt`` when its outputs are up to date: its manifest row says
-    aligned (or kept) from the same inputs, model and options, and its outputs exist and read back."""
+def _row(file: str, row: Mapping[str, Any], settings: Mapping[str, Any]) -> dict[str, Any]:
+    """A file's manifest row."""
+    return {"file": file, **{k: row[k] for k in ("status", "outputs", "reasons", "messages", "inputs")}, **settings}
+
+
+def _previous_alignment(row: Mapping[str, Any] | None, source: Path | None, utt: DirectoryUtterance,
+                        inputs: Mapping[str, Any], settings: Mapping[str, Any]) -> UtteranceAlignment | None:
+    """An earlier run's alignment of ``utt`` (its row, with its outputs in ``source``) when its
+    outputs are up to date: the row says aligned (or kept) from the same inputs, model and options,
+    and its outputs exist and read back."""
     from .data.export import read_json
 
     if (row is None or row.get("status") not in ("aligned", "skipped-up-to-date") or row.get("inputs") != inputs
-            or {"model": row.get("model"), "options": row.get("options")} != settings or stage.previous is None
-            or not all((stage.previous / f).is_file() for f in row.get("outputs", ()))):
+            or {"model": row.get("model"), "options": row.get("options")} != settings
+            or not all((source / f).is_file() for f in row.get("outputs", ()))):
         return None
     try:
-        return read_json(stage.previous / output_files(utt)[0])[0]
+        return read_json(source / output_files(utt)[0])[0]
     except ValueError:  # damaged since: align the file again
         return None
 
@@ -214,7 +220,7 @@ def align_directory(aligner: Aligner, directory: str | Path, out_dir: str | Path
         row["reasons"].append(problem.reason)
         row["messages"].append(problem.message)
 
-    with staged_output(out_dir) as stage:
+    with staged_output(out_dir, recover=resume) as stage:
         def tasks():
             """The shard's blocks as batches to align; the files failed or kept are settled here."""
             for _, block in shard_blocks(entries, shard, block_size):
@@ -224,14 +230,15 @@ def align_directory(aligner: Aligner, directory: str | Path, out_dir: str | Path
                         fail(entry)
                         continue
                     rows[entry.file] = {"inputs": input_fingerprint(root, [entry.audio, entry.transcript])}
-                    previous = stage.previous_manifest.get(entry.file)
-                    kept = (_previous_alignment(previous, entry, rows[entry.file]["inputs"], settings, stage)
+                    previous, source = stage.previous_row(entry.file) or (None, None)
+                    kept = (_previous_alignment(previous, source, entry, rows[entry.file]["inputs"], settings)
                             if resume else None)
                     if kept is not None:
                         for f in previous["outputs"]:
-                            stage.keep(f)
+                            stage.keep(f, source)
                         rows[entry.file].update(status="skipped-up-to-date", outputs=previous["outputs"],
                                                 reasons=[], messages=[])
+                        stage.record(_row(entry.file, rows[entry.file], settings))
                         continue
                     check = check_utterance(aligner, entry, options.get("oov"))
                     if check.problems:
@@ -248,13 +255,13 @@ def align_directory(aligner: Aligner, directory: str | Path, out_dir: str | Path
                 problem = result if isinstance(result, Problem) else _write_outputs(result, utt, stage.path)
                 if problem is None:
                     rows[utt.file].update(status="aligned", outputs=output_files(utt), reasons=[], messages=[])
+                    stage.record(_row(utt.file, rows[utt.file], settings))
                 else:
                     rows[utt.file].update(status="failed", outputs=[], reasons=[], messages=[])
                     fail(problem)
         for file, row in rows.items():
             row.setdefault("inputs", input_fingerprint(root, [root / file]))
-        write_manifest([{"file": f, **{k: rows[f][k] for k in ("status", "outputs", "reasons", "messages", "inputs")},
-                         **settings} for f in sorted(rows)], stage.path)
+        write_manifest([_row(f, rows[f], settings) for f in sorted(rows)], stage.path)
         write_summaries(stage.path, rows)
         if shard.count > 1:
             write_shard_info(stage.path, "align-dir", shard, block_size, max_duration)

@@ -4,6 +4,11 @@ A run builds its outputs in a temporary sibling ``OUT.partial-XXXX`` and swaps i
 the end, so a run interrupted at any point (Ctrl-C, an exception, a crash) leaves the previous
 complete output untouched, and outputs of files that now fail do not survive. ``manifest.jsonl``
 marks a directory as written by fsttopo: a non-empty ``OUT`` without one is not replaced.
+
+As each item's outputs are written, its row goes into the partial directory's ``progress.jsonl``.
+A run that was interrupted after finishing some items leaves its partial directory behind; a run
+with ``recover`` (``--resume``) takes the finished items from there as well as from ``OUT``, and
+a run that completes removes such leftovers.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ __all__ = ["MANIFEST", "StagedOutput", "staged_output", "read_manifest", "write_
            "input_fingerprint", "run_settings", "link_or_copy"]
 
 MANIFEST = "manifest.jsonl"
+PROGRESS = "progress.jsonl"
 
 
 def file_identity(path: str | Path) -> dict[str, str]:
@@ -77,20 +83,42 @@ def write_manifest(rows: Iterable[Mapping[str, Any]], directory: str | Path) -> 
 
 
 class StagedOutput:
-    """The directory a run writes into (:attr:`path`, ``OUT.partial-XXXX``) and the previous complete
-    output (:attr:`previous`, its rows in :attr:`previous_manifest`), from :func:`staged_output`."""
+    """The directory a run writes into (:attr:`path`, ``OUT.partial-XXXX``), with what earlier runs
+    finished: the previous complete output's manifest rows and, with ``recover``, the rows of
+    interrupted runs' partial directories (newer ones win), each with the directory holding its
+    outputs (:meth:`previous_row`). From :func:`staged_output`."""
 
-    def __init__(self, target: Path, path: Path, previous_manifest: dict[str, dict[str, Any]] | None):
+    def __init__(self, target: Path, path: Path, previous_manifest: dict[str, dict[str, Any]] | None,
+                 recovered: Iterable[tuple[Path, list[dict[str, Any]]]] = ()):
         self.target = target
         self.path = path
-        self.previous = target if previous_manifest is not None else None
-        self.previous_manifest = previous_manifest or {}
+        self._rows: dict[str, tuple[dict[str, Any], Path]] = {
+            file: (row, target) for file, row in (previous_manifest or {}).items()}
+        self.recovered: list[Path] = []
+        for directory, rows in recovered:
+            self.recovered.append(directory)
+            self._rows.update((row["file"], (row, directory)) for row in rows)
+        self._progress = open(path / PROGRESS, "a", encoding="utf-8")
+        self.recorded = 0
 
-    def keep(self, relative: str) -> None:
-        """Carry a file of the previous output over unchanged (a hard link where possible, else a copy)."""
-        if self.previous is None:
-            raise ValueError(f"no previous output in {self.target} to keep {relative!r} from")
-        link_or_copy(self.previous / relative, self.path / relative)
+    def previous_row(self, file: str) -> tuple[dict[str, Any], Path] | None:
+        """The latest finished row of ``file`` from an earlier run and the directory of its outputs."""
+        return self._rows.get(file)
+
+    def keep(self, relative: str, source: Path) -> None:
+        """Carry the file ``source/relative`` of an earlier run over unchanged (a hard link where
+        possible, else a copy)."""
+        link_or_copy(source / relative, self.path / relative)
+
+    def record(self, row: Mapping[str, Any]) -> None:
+        """Note an item whose outputs are written (its manifest row), so that an interrupted run's
+        work can be taken up again."""
+        self._progress.write(json.dumps(row, ensure_ascii=False) + "\n")
+        self._progress.flush()
+        self.recorded += 1
+
+    def close(self) -> None:
+        self._progress.close()
 
 
 def link_or_copy(source: Path, dest: Path) -> None:
@@ -130,22 +158,54 @@ def _swap(staged: Path, target: Path) -> None:
     shutil.rmtree(old)
 
 
+def _interrupted_runs(target: Path) -> list[Path]:
+    """The partial directories beside ``target`` that interrupted runs left (with a progress file), oldest first."""
+    found = [p for p in target.parent.glob(f"{target.name}.partial-*") if (p / PROGRESS).is_file()]
+    return sorted(found, key=lambda p: (p / PROGRESS).stat().st_mtime_ns)
+
+
+def _progress_rows(directory: Path) -> list[dict[str, Any]]:
+    """The rows of an interrupted run's progress file whose outputs are all there (a killed run may
+    have left a half-written last line: it is skipped)."""
+    rows = []
+    for line in (directory / PROGRESS).read_text(encoding="utf-8").splitlines():
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(row, dict) and "file" in row and all((directory / f).is_file() for f in row.get("outputs", ())):
+            rows.append(row)
+    return rows
+
+
 @contextmanager
-def staged_output(target: str | Path) -> Iterator[StagedOutput]:
+def staged_output(target: str | Path, recover: bool = False) -> Iterator[StagedOutput]:
     """Build a new version of the directory ``target`` and swap it in when the block ends without an
-    error; on any error (KeyboardInterrupt included) the partial directory is removed and
-    ``target`` stays as it was. ValueError when ``target`` is a non-empty directory without a
-    manifest (not written by fsttopo) or a file."""
+    error. On an error (KeyboardInterrupt included) ``target`` stays as it was, and the partial
+    directory is removed, unless items were recorded in it (:meth:`StagedOutput.record`): then it
+    stays for a run with ``recover``, which takes up its finished items. A run that completes
+    removes the partial directories of interrupted runs. ValueError when ``target`` is a non-empty
+    directory without a manifest (not written by fsttopo) or a file."""
     target = Path(target).resolve()  # "." or "out/" have no usable name or parent for the sibling
     previous = _check_replaceable(target)
     target.parent.mkdir(parents=True, exist_ok=True)
+    leftovers = _interrupted_runs(target)
     staged = Path(tempfile.mkdtemp(dir=target.parent, prefix=f"{target.name}.partial-"))
+    stage = None
     try:
-        yield StagedOutput(target, staged, previous)
+        stage = StagedOutput(target, staged, previous, [(d, _progress_rows(d)) for d in leftovers] if recover else ())
+        yield stage
+        stage.close()
+        (staged / PROGRESS).unlink()
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(staged, 0o777 & ~umask)  # mkdtemp makes it private
         _swap(staged, target)
     except BaseException:
-        shutil.rmtree(staged, ignore_errors=True)
+        if stage is not None:
+            stage.close()
+        if stage is None or not stage.recorded:
+            shutil.rmtree(staged, ignore_errors=True)
         raise
+    for directory in leftovers:
+        shutil.rmtree(directory, ignore_errors=True)

@@ -268,3 +268,40 @@ def test_align_cuts_replaces_its_output_and_resume_keeps_what_is_up_to_date(cuts
     (foreign / "notes.txt").write_text("mine")
     code, err = finish(fsttopo("align-cuts", str(subset), "--out", str(foreign), *FAST))[0]
     assert code != 0 and "refusing to replace it" in err and (foreign / "notes.txt").read_text() == "mine"
+
+
+def test_an_interrupted_align_cuts_run_is_taken_up_by_resume(cuts_manifest, tmp_path, monkeypatch):
+    from lhotse import load_manifest_lazy
+
+    from fsttopo import cut_corpus
+    from fsttopo.aligner import Aligner
+    from fsttopo.cut_corpus import align_cuts_to_dir
+
+    aligner = Aligner.from_file(cli.DEFAULT_MODEL)
+    run = dict(block_size=2, threads=1, phases=1, identity={"model": "test"})
+    fresh = align_cuts_to_dir(aligner, load_manifest_lazy(cuts_manifest), tmp_path / "fresh", **run)
+    real, calls = cut_corpus._align_cut_block, []
+
+    def interrupted(aligner, task):  # Ctrl-C while the second block is aligned
+        calls.append(len(task[0]))
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(aligner, task)
+
+    monkeypatch.setattr(cut_corpus, "_align_cut_block", interrupted)
+    out = tmp_path / "out"
+    with pytest.raises(KeyboardInterrupt):
+        align_cuts_to_dir(aligner, load_manifest_lazy(cuts_manifest), out, **run)
+    assert not out.exists()                                   # no output of a run that did not finish
+    [partial] = tmp_path.glob("out.partial-*")              # but the first block's work is kept
+    assert [json.loads(line)["file"] for line in (partial / "progress.jsonl").read_text().splitlines()] == [
+        "cut0", "cut1"]
+    monkeypatch.setattr(cut_corpus, "_align_cut_block", real)
+    result = align_cuts_to_dir(aligner, load_manifest_lazy(cuts_manifest), out, resume=True, **run)
+    assert (result.kept, result.aligned, len(result.problems)) == (2, fresh.aligned - 2, len(fresh.problems))
+    assert [(r["file"], r["status"]) for r in _manifest_rows(out)][:3] == [
+        ("cut0", "skipped-up-to-date"), ("cut1", "skipped-up-to-date"), ("cut2", "aligned")]
+    expected = outputs_of(tmp_path / "fresh")
+    assert {k: v for k, v in outputs_of(out).items() if k != "manifest.jsonl"} == {
+        k: v for k, v in expected.items() if k != "manifest.jsonl"}
+    assert not list(tmp_path.glob("out.partial-*"))           # the interrupted run's leftovers are gone

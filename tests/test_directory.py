@@ -266,3 +266,30 @@ def test_atomic_write_keeps_the_old_file_on_error(tmp_path):
             raise Boom
     assert target.read_text() == "old" and [p.name for p in tmp_path.iterdir()] == ["x.txt"]
     assert write_text_atomic(target, "new").read_text() == "new" and oct(target.stat().st_mode)[-3:] != "600"
+
+
+def test_an_interrupted_align_dir_run_is_taken_up_by_resume(aligner, tmp_path, monkeypatch):
+    from fsttopo import directory
+
+    root, out = tmp_path / "corpus", tmp_path / "out"
+    for rel in ("a.wav", "b.wav", "c.wav"):
+        write_clip(root / rel, 1.6, CLIP_WORDS)
+    run = dict(block_size=1, identity={"model": "test"}, **FAST)
+    real, calls = directory._align_block, []
+
+    def interrupted(aligner, task):  # a crash while the third file is aligned
+        calls.append(task)
+        if len(calls) == 3:
+            raise RuntimeError("the machine went down")
+        return real(aligner, task)
+
+    monkeypatch.setattr(directory, "_align_block", interrupted)
+    with pytest.raises(RuntimeError, match="went down"):
+        align_directory(aligner, root, out, **run)
+    assert not out.exists() and len(list(tmp_path.glob("out.partial-*"))) == 1
+    monkeypatch.setattr(directory, "_align_block", real)
+    result = align_directory(aligner, root, out, resume=True, **run)
+    assert (result.kept, result.aligned) == (2, 1)
+    assert manifest_status(out) == {"a.wav": "skipped-up-to-date", "b.wav": "skipped-up-to-date", "c.wav": "aligned"}
+    assert [a.utterance_id for a in result.alignments] == ["a", "b", "c"]
+    assert not list(tmp_path.glob("out.partial-*")) and not (out / "progress.jsonl").exists()
