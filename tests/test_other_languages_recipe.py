@@ -202,3 +202,17 @@ def test_the_held_out_voice_and_its_speed_copies_never_reach_the_training_split(
     link = tmp_path / "test" / "pc-fast" / "pc-fast-u1.lab"
     assert link.is_symlink() and link.read_text() == "pc-fast"
     assert split_corpus(tmp_path, "pc")["train"] == ["lp", "lp-slow"]  # a re-run replaces the trees
+
+
+def test_extra_voices_come_after_the_others_and_are_held_out_together():
+    from recipes.other_languages.synthesize import speakers
+
+    plain = [s.name for s in speakers("it")]
+    extra = speakers("it", extra=True)
+    # the plain speakers first and unchanged, so with the same per-speaker quota they read the
+    # same sentences as without the extra voices
+    assert [s.name for s in extra][: len(plain)] == plain == ["lp", "lp-slow", "lp-fast", "pc", "pc-slow", "pc-fast"]
+    assert [(s.name, s.voice.engine, s.voice.speaker, s.speed) for s in extra[len(plain):]] == [
+        ("espeak-it", "espeak-ng", "espeak", 1.0), ("espeak-it-m3", "espeak-ng", "espeak", 1.0),
+        ("espeak-it-f1", "espeak-ng", "espeak", 1.0)]
+    assert speakers("ru", extra=True) == speakers("ru")

@@ -64,6 +64,17 @@ VOICES: dict[str, tuple[Voice, ...]] = {
 first voice of a language must be festival's (it gives the dictionary). Never add the reserved
 voices (festival rab, MBROLA, festival-czech)."""
 
+EXTRA_VOICES: dict[str, tuple[Voice, ...]] = {
+    "it": (
+        Voice("espeak-it", "espeak-ng", "it", "espeak", _ESPEAK),
+        Voice("espeak-it-m3", "espeak-ng", "it+m3", "espeak", _ESPEAK),
+        Voice("espeak-it-f1", "espeak-ng", "it+f1", "espeak", _ESPEAK),
+    ),
+}
+"""More training voices (``--extra-voices``), after those of :data:`VOICES`: another synthesizer,
+so a model trained on one festival voice hears more than one way of speaking. They come last, so
+the :data:`VOICES` speakers read the same sentences as without them (give ``--minutes`` for all)."""
+
 SPEEDS: dict[str, float] = {"": 1.0, "-slow": 0.9, "-fast": 1.1}
 """Speaker-name suffix -> sox speed factor (labels are divided by it)."""
 
@@ -79,9 +90,11 @@ class Speaker:
     speed: float
 
 
-def speakers(language: str) -> list[Speaker]:
-    """The voices of ``language``: festival's each as it is and with its speed copies, espeak-ng's once."""
-    return [Speaker(voice.name + suffix, voice, speed) for voice in VOICES[language]
+def speakers(language: str, extra: bool = False) -> list[Speaker]:
+    """The voices of ``language`` (and its :data:`EXTRA_VOICES` with ``extra``): festival's each as
+    it is and with its speed copies, espeak-ng's once."""
+    voices = VOICES[language] + (EXTRA_VOICES.get(language, ()) if extra else ())
+    return [Speaker(voice.name + suffix, voice, speed) for voice in voices
             for suffix, speed in (SPEEDS.items() if voice.engine == "festival" else [("", 1.0)])]
 
 
@@ -228,8 +241,9 @@ def festival_pronunciations(voice: Voice, language: Language, sentences: Sequenc
     return pronunciations, failed
 
 
-def _check_installed(language: str) -> None:
-    packages = [p for v in VOICES[language] for p in v.packages] + ["sox", f"fortunes-{language}"]
+def _check_installed(language: str, extra: bool = False) -> None:
+    voices = VOICES[language] + (EXTRA_VOICES.get(language, ()) if extra else ())
+    packages = [p for v in voices for p in v.packages] + ["sox", f"fortunes-{language}"]
     missing = missing_packages(packages)
     if missing:
         raise SystemExit(f"missing Debian packages; run: apt-get install -y {' '.join(missing)}")
@@ -241,12 +255,13 @@ def _children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def run(language: Language, corpus: Path, minutes: float, seed: int) -> dict:
-    """Synthesize the whole corpus of ``language`` into ``corpus``; returns the summary."""
+def run(language: Language, corpus: Path, minutes: float, seed: int, extra: bool = False) -> dict:
+    """Synthesize the whole corpus of ``language`` (with its :data:`EXTRA_VOICES` with ``extra``)
+    into ``corpus``; returns the summary."""
     start_wall, start_cpu = time.perf_counter(), _children_cpu() + time.process_time()
     sentences = select_sentences(fortune_sentences(language), language)
     random.Random(seed).shuffle(sentences)
-    chosen = speakers(language.code)
+    chosen = speakers(language.code, extra)
     quota = minutes * 60.0 / len(chosen)
     pronunciations: Pronunciations = set()
     per_speaker, espeak_sentences, begin = [], [], 0
@@ -265,6 +280,8 @@ def run(language: Language, corpus: Path, minutes: float, seed: int) -> dict:
     pronunciations |= extra
     shutil.rmtree(corpus.parent / "raw", ignore_errors=True)
     entries = write_dictionary(corpus.parent / "dictionary.txt", pronunciations)
+    dropped = _drop_unpronounced(corpus, [s.name for s in chosen if s.voice.engine != "festival"],
+                                 {w for w, _ in pronunciations}, per_speaker)
     corpus_words = {w for path in corpus.glob("*/*.TextGrid") for w in read_textgrid(path).text.split()}
     seconds = sum(s["seconds"] for s in per_speaker)
     cpu = _children_cpu() + time.process_time() - start_cpu
@@ -278,12 +295,33 @@ def run(language: Language, corpus: Path, minutes: float, seed: int) -> dict:
         "dictionary_lines": entries, "dictionary_words": len({w for w, _ in pronunciations}),
         "corpus_words_missing_from_dictionary": sorted(corpus_words - {w for w, _ in pronunciations}),
         "espeak_sentences_without_festival_pronunciation": unmatched,
+        "dropped_without_pronunciation": dropped,
         "wall_seconds": round(time.perf_counter() - start_wall, 1),
         "cpu_seconds": round(cpu, 1), "cpu_per_audio_second": round(cpu / max(seconds, 1e-9), 4),
         "speakers": per_speaker,
         "hold_out_together": {group: [s.name for s in chosen if s.voice.speaker == group]
-                              for group in dict.fromkeys(v.speaker for v in VOICES[language.code])},
+                              for group in dict.fromkeys(s.voice.speaker for s in chosen)},
     }
+
+
+def _drop_unpronounced(corpus: Path, speaker_names: Sequence[str], known: set[str], stats: list[dict]) -> list[str]:
+    """Remove the utterances of ``speaker_names`` (the espeak-ng ones) with a word the dictionary
+    lacks (festival failed on their sentence), so that every corpus word has a pronunciation and a
+    dictionary model trains on the same corpus as a grapheme one; their ids, and ``stats`` (per
+    speaker) lowered by them."""
+    dropped = []
+    by_name = {s["speaker"]: s for s in stats}
+    for name in speaker_names:
+        for grid in sorted((corpus / name).glob("*.TextGrid")):
+            if set(read_textgrid(grid).text.split()) <= known:
+                continue
+            wav = grid.with_suffix(".wav")
+            by_name[name]["utterances"] -= 1
+            by_name[name]["seconds"] = round(by_name[name]["seconds"] - soundfile.info(str(wav)).duration, 2)
+            for path in (wav, grid.with_suffix(".lab"), grid):
+                path.unlink()
+            dropped.append(grid.stem)
+    return dropped
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -292,13 +330,17 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, required=True, help="corpus directory (must be empty or absent)")
     parser.add_argument("--minutes", type=float, default=60.0, help="minutes of speech, all speakers together")
     parser.add_argument("--seed", type=int, default=0, help="sentence order")
+    parser.add_argument("--extra-voices", action="store_true",
+                        help="add the language's EXTRA_VOICES (Italian: three espeak-ng voices) as further speakers")
     args = parser.parse_args(argv)
     if not args.minutes > 0:
         parser.error(f"--minutes must be positive, got {args.minutes}")
     if args.out.exists() and any(args.out.iterdir()):
         parser.error(f"{args.out} is not empty; remove it or choose another --out")
-    _check_installed(args.language)
-    summary = run(LANGUAGES[args.language], args.out, args.minutes, args.seed)
+    _check_installed(args.language, args.extra_voices)
+    if args.extra_voices and args.language not in EXTRA_VOICES:
+        parser.error(f"--extra-voices: no extra voices for {args.language!r} (only {sorted(EXTRA_VOICES)})")
+    summary = run(LANGUAGES[args.language], args.out, args.minutes, args.seed, args.extra_voices)
     path = args.out.parent / "summary.json"
     path.write_text(json.dumps(summary, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     print(json.dumps({k: v for k, v in summary.items() if k != "speakers"}, indent=1, ensure_ascii=False))
