@@ -157,3 +157,24 @@ def test_emission_gradient_without_arc_gradients_matches_brute_force_autograd(ba
     (g_ours,) = torch.autograd.grad(fsttopo.full_sum(lp, Ts, graphs, backend=backend).sum(), lp)
     (g_ref,) = torch.autograd.grad(_brute_log_likelihood(graphs, lp, Ts), lp)
     torch.testing.assert_close(g_ours, g_ref)
+
+
+def test_auto_backend_takes_torch_for_the_forward_backward_of_one_small_utterance():
+    from fsttopo.engine import intersect, numba_kernels, recursion
+    from fsttopo.engine.dense_graph import compile_graph
+
+    single, pair = fsttopo.ctc_graph([[1, 2, 3]]), fsttopo.ctc_graph([[1, 2, 3], [2, 2]])
+    N = compile_graph(single, torch.device("cpu")).in_label.shape[1]  # graph states, start and final included
+    choice = lambda B, T, graphs, **kw: intersect._kernels(  # noqa: E731
+        torch.zeros(B, T, 5), compile_graph(graphs, torch.device("cpu")), "auto", **kw)
+    assert choice(1, 12, single) is recursion
+    assert choice(1, intersect.SMALL_WORK // N, single) is recursion
+    assert choice(1, intersect.SMALL_WORK // N + 1, single) is numba_kernels
+    assert choice(2, 12, pair) is numba_kernels
+    assert choice(1, 12, single, best_path=True) is numba_kernels
+    # what "auto" gives for one utterance is the torch backend's, within float rounding of numba's
+    torch.manual_seed(4)
+    lp = torch.randn(1, 12, 5).log_softmax(-1)
+    auto = fsttopo.state_posteriors(lp, [12], single)
+    assert torch.equal(auto, fsttopo.state_posteriors(lp, [12], single, backend="torch"))
+    torch.testing.assert_close(auto, fsttopo.state_posteriors(lp, [12], single, backend="numba"))

@@ -215,4 +215,10 @@ def test_extra_voices_come_after_the_others_and_are_held_out_together():
     assert [(s.name, s.voice.engine, s.voice.speaker, s.speed) for s in extra[len(plain):]] == [
         ("espeak-it", "espeak-ng", "espeak", 1.0), ("espeak-it-m3", "espeak-ng", "espeak", 1.0),
         ("espeak-it-f1", "espeak-ng", "espeak", 1.0)]
-    assert speakers("ru", extra=True) == speakers("ru")
+    ru_plain = speakers("ru")
+    ru_extra = speakers("ru", extra=True)
+    assert ru_extra[: len(ru_plain)] == ru_plain
+    # Russian's extras are espeak-ng variants outside the held-out group "espeak"
+    assert [(s.voice.engine_voice, s.voice.speaker) for s in ru_extra[len(ru_plain):]] == [
+        ("ru+m1", "espeak-extra"), ("ru+f3", "espeak-extra"), ("ru+m5", "espeak-extra")]
+    assert not {s.voice.engine_voice for s in ru_extra[len(ru_plain):]} & {s.voice.engine_voice for s in ru_plain}

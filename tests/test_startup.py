@@ -71,6 +71,20 @@ def test_the_align_path_imports_no_lhotse_matplotlib_or_sympy():
     assert out.stdout.split() == []
 
 
+def test_aligning_a_short_file_loads_no_numba_or_matplotlib(tmp_path):
+    import subprocess
+    import sys
+
+    # Numba's import and its compiled kernels' registries are most of a short file's start-up: the
+    # forward-backward of one small utterance runs in torch, the long-form search is imported late
+    code = ("import sys\nfrom fsttopo import cli\n"
+            f"cli.main(['align', {str(WAV)!r}, {str(TXT)!r}, '--out', {str(tmp_path)!r}, '--no-plot'])\n"
+            "print('loaded:', *sorted(m for m in ('numba', 'matplotlib', 'scipy', 'lhotse') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.splitlines()[-1].split() == ["loaded:"]
+    assert (tmp_path / f"{WAV.stem}.json").exists()
+
+
 def test_cached_cmudict_equals_the_parsed_text(tmp_path, monkeypatch):
     from fsttopo.data.lexicon import _cmudict_first_pronunciations, _parse_cmudict
 

@@ -41,10 +41,12 @@ def _figure(**kwargs):
     return Figure(**kwargs)
 
 
-def save_figure(fig, path: str | Path, dpi: int = 100) -> Path:
+def save_figure(fig, path: str | Path, dpi: int = 100, tight: bool = True) -> Path:
     """Write ``fig`` as an image to ``path`` (parent directories made), close it (a pyplot figure),
-    return the path."""
-    fig.tight_layout()
+    return the path. ``tight=False`` keeps the figure's own margins (``tight_layout`` draws the
+    figure once more to measure it)."""
+    if tight:
+        fig.tight_layout()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=dpi)
@@ -114,7 +116,11 @@ def plot_alignment(features: torch.Tensor | np.ndarray, posteriors: torch.Tensor
     if reference is not None:
         spans += [("ref words", reference.words, "tab:green"), ("ref phones", reference.phones, "tab:green")]
     spans = [s for s in spans if s[1]]  # no empty rows (e.g. a reference without phones)
-    fig = _figure(figsize=(min(30.0, max(8.0, 4.0 * (end - t0))), 7.5))
+    width, height = min(30.0, max(8.0, 4.0 * (end - t0))), 7.5
+    fig = _figure(figsize=(width, height))
+    # margins in inches, fixed: room for the row names on the left, the time axis below, the title
+    fig.subplots_adjust(left=0.75 / width, right=1 - 0.15 / width, bottom=0.5 / height, top=1 - 0.35 / height,
+                        hspace=0.12)
     ax_f, ax_p, ax_s = fig.subplots(
         3, 1, sharex=True,
         gridspec_kw={"height_ratios": [2.0, max(1.5, 0.08 * len(rows)), 0.4 * len(spans) + 0.4]})
@@ -140,7 +146,7 @@ def plot_alignment(features: torch.Tensor | np.ndarray, posteriors: torch.Tensor
     ax_s.set_xlim(t0, end)
     ax_s.set_xlabel("time [s]")
 
-    return save_figure(fig, path)
+    return save_figure(fig, path, tight=False)
 
 
 def plot_boundary_errors(errors_ms: Mapping[str, Sequence[float]], path: str | Path,

@@ -23,11 +23,25 @@ from .dense_graph import DenseGraph, compile_graph
 BACKENDS = ("auto", "torch", "numba")
 
 
-def _kernels(device: torch.device, backend: str):
-    """The module that runs the frame recursions: Numba on CPU by default, torch elsewhere."""
+SMALL_WORK = 100_000
+"""``"auto"`` on CPU runs the forward-backward of one utterance of at most this many frames x graph
+states with the torch backend: its frame loop then costs less than loading Numba and its compiled
+kernels (about 0.6 s of CPU, most of `fsttopo align`'s start-up on a short file). The two backends'
+posteriors agree to float rounding (``tests/test_engine_brute.py``), so an utterance's posterior
+boundaries do not depend on what it is batched with beyond that; Viterbi keeps Numba (in float32
+the backends add in different orders and may break a near-tie differently)."""
+
+
+def _kernels(emissions: torch.Tensor, graph: DenseGraph, backend: str, best_path: bool = False):
+    """The module that runs the frame recursions over ``emissions`` ``[B, T, V]`` and ``graph``:
+    Numba on CPU, torch on other devices and, unless ``best_path``, for a single small utterance
+    (:data:`SMALL_WORK`)."""
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
-    if backend == "torch" or (backend == "auto" and device.type != "cpu"):
+    device = emissions.device
+    B, T = emissions.shape[:2]
+    small = not best_path and B == 1 and T * graph.in_label.shape[1] <= SMALL_WORK
+    if backend == "torch" or (backend == "auto" and (device.type != "cpu" or small)):
         return recursion
     if device.type != "cpu":
         raise ValueError(f"the numba backend runs on CPU tensors only, got device {device}")
@@ -230,7 +244,8 @@ def full_sum(
         transition_scale: gamma, scales the graph's arc scores.
         zero_infinity: return 0 (and zero gradients) for utterances with no path in their number
             of frames instead of ``-inf``, like ``torch.nn.functional.ctc_loss``.
-        backend: ``"auto"`` (compiled Numba kernels on CPU, torch on other devices), ``"torch"``
+        backend: ``"auto"`` (compiled Numba kernels on CPU, torch on other devices and for the
+            forward-backward of one small utterance, :data:`SMALL_WORK`), ``"torch"``
             (the plain-torch reference, any device) or ``"numba"`` (CPU only).
 
     Returns:
@@ -240,7 +255,7 @@ def full_sum(
     """
     graph, lengths, emissions, weights, final = prepare_inputs(
         log_probs, lengths, graphs, posterior_scale, log_prior, prior_scale, transition_scale)
-    kernels = _kernels(log_probs.device, backend)
+    kernels = _kernels(emissions, graph, backend)
     total = _FullSum.apply(emissions, weights, final, graph, lengths, kernels)
     if zero_infinity:
         total = torch.where(torch.isfinite(total), total, total.new_zeros(()))
@@ -266,7 +281,7 @@ def soft_alignment(
     """
     graph, lengths, emissions, weights, final = prepare_inputs(
         log_probs, lengths, graphs, posterior_scale, log_prior, prior_scale, transition_scale)
-    return _label_occupancy(emissions, weights, final, graph, lengths, _kernels(log_probs.device, backend))
+    return _label_occupancy(emissions, weights, final, graph, lengths, _kernels(emissions, graph, backend))
 
 
 def _label_occupancy(emissions: torch.Tensor, weights: torch.Tensor, final: torch.Tensor, graph: DenseGraph,
@@ -320,7 +335,7 @@ def state_posteriors(
     """
     graph, lengths, emissions, weights, final = prepare_inputs(
         log_probs, lengths, graphs, posterior_scale, log_prior, prior_scale, transition_scale)
-    kernels = _kernels(log_probs.device, backend)
+    kernels = _kernels(emissions, graph, backend)
     alpha = kernels.forward(emissions, weights, graph, lengths)
     total = torch.logsumexp(recursion.final_scores(alpha[:, -1], final, graph), dim=1)
     return kernels.state_occupancy(emissions, weights, alpha, recursion.end_weights(final, graph), total, graph,
@@ -351,7 +366,7 @@ def viterbi(
     """
     graph, lengths, emissions, weights, final = prepare_inputs(
         log_probs, lengths, graphs, posterior_scale, log_prior, prior_scale, transition_scale)
-    kernels = _kernels(log_probs.device, backend)
+    kernels = _kernels(emissions, graph, backend, best_path=True)
     best, arcs = kernels.viterbi_path(emissions, weights, final, graph, lengths)
     feasible = torch.isfinite(best)
     if not allow_infeasible and not bool(feasible.all()):

@@ -1,6 +1,6 @@
 """Compiled CPU backend (Numba) with the same contract as :mod:`fsttopo.engine.recursion`.
 
-Tested equal to the torch reference in ``tests/test_backends.py``. The frame loop runs in machine
+Tested equal to the torch reference in ``tests/test_engine_brute.py``. The frame loop runs in machine
 code with one thread per utterance, arc scores are gathered from the emissions on the fly (no
 ``[B, T, N*M]`` intermediate), and the backward pass accumulates the occupancies straight into the
 gradients while it runs the beta recursion.

@@ -33,7 +33,6 @@ from ..data.alignment import TimedToken, UtteranceAlignment
 from ..data.features import FEATURE_SHIFT
 from ..data.pronounce import PronouncedTranscript
 from ..topology import AnyLabels, Transitions, build_graphs
-from .beam_viterbi import beam_viterbi_arcs
 from .chunked import encode_chunked
 from .scores import emission_scores
 
@@ -167,6 +166,8 @@ def _anchor_words(aligner: "Aligner", log_probs: torch.Tensor, words: Pronounced
     scores = emission_scores(log_probs[None], T, blank_penalty=options["blank_penalty"],
                              prior_scale=options["prior_scale"], posterior_scale=options["posterior_scale"],
                              log_prior=aligner.log_prior)[0]
+    from .beam_viterbi import beam_viterbi_arcs  # Numba: not loaded for short recordings (start-up)
+
     arcs = beam_viterbi_arcs(scores, graphs, transition_scale=scale if transitions is not None else 0.0,
                              beam=config.beam, max_width=config.max_width)
     return word_frames(arcs, graphs.aux["token"], _token_words(words), len(words))

@@ -70,10 +70,19 @@ EXTRA_VOICES: dict[str, tuple[Voice, ...]] = {
         Voice("espeak-it-m3", "espeak-ng", "it+m3", "espeak", _ESPEAK),
         Voice("espeak-it-f1", "espeak-ng", "it+f1", "espeak", _ESPEAK),
     ),
+    # Russian's held-out voices are espeak-ng's ru, ru+m3 and ru+f1 (group "espeak"): its extra
+    # training voices are other espeak-ng variants, in a group of their own so they train
+    "ru": (
+        Voice("espeak-ru-m1", "espeak-ng", "ru+m1", "espeak-extra", _ESPEAK),
+        Voice("espeak-ru-f3", "espeak-ng", "ru+f3", "espeak-extra", _ESPEAK),
+        Voice("espeak-ru-m5", "espeak-ng", "ru+m5", "espeak-extra", _ESPEAK),
+    ),
 }
-"""More training voices (``--extra-voices``), after those of :data:`VOICES`: another synthesizer,
-so a model trained on one festival voice hears more than one way of speaking. They come last, so
-the :data:`VOICES` speakers read the same sentences as without them (give ``--minutes`` for all)."""
+"""More training voices (``--extra-voices``), after those of :data:`VOICES`: another synthesizer
+(Italian) or other variants of the held-out one (Russian, whose only festival voice is the training
+voice), so a model trained on one festival voice hears more than one way of speaking. They come
+last, so the :data:`VOICES` speakers read the same sentences as without them (give ``--minutes``
+for all)."""
 
 SPEEDS: dict[str, float] = {"": 1.0, "-slow": 0.9, "-fast": 1.1}
 """Speaker-name suffix -> sox speed factor (labels are divided by it)."""
@@ -331,7 +340,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--minutes", type=float, default=60.0, help="minutes of speech, all speakers together")
     parser.add_argument("--seed", type=int, default=0, help="sentence order")
     parser.add_argument("--extra-voices", action="store_true",
-                        help="add the language's EXTRA_VOICES (Italian: three espeak-ng voices) as further speakers")
+                        help="add the language's EXTRA_VOICES (three espeak-ng voices; Russian: variants other than the held-out ones) as further training speakers")
     args = parser.parse_args(argv)
     if not args.minutes > 0:
         parser.error(f"--minutes must be positive, got {args.minutes}")
