@@ -187,6 +187,49 @@ def test_dynamic_range_of_features():
         dynamic_range_db(torch.full((3, 80), float("nan")))
 
 
+def test_decay_asymmetry_of_features():
+    from fsttopo.data.features import decay_asymmetry
+
+    # frame energies in dB (80 equal log-mel bins; 10 log10(80) added to every frame cancels in
+    # the slopes): a burst that starts and stops abruptly is symmetric; the same burst dying away
+    # at 120 dB/s (60 dB in 0.5 s, a room of RT60 0.5 s) falls 6 dB per 5 frames, while the top 2 %
+    # of its rises (6 of 292 slopes, around the one onset step smoothed over 3 frames) average 20
+    def frames(db):
+        return torch.tensor(db, dtype=torch.float64)[:, None].expand(-1, 80) * (math.log(10) / 10)
+
+    burst = [0.0] * 100 + [60.0] * 100 + [0.0] * 100
+    assert decay_asymmetry(frames(burst)) == pytest.approx(1.0, abs=1e-9)
+    decaying = [0.0] * 100 + [60.0] * 100 + [max(0.0, 60.0 - 1.2 * k) for k in range(100)]
+    assert decay_asymmetry(frames(decaying)) == pytest.approx(20.0 / 6.0, rel=0.05)
+    assert decay_asymmetry(torch.zeros(7, 80)) == 1.0          # too short to tell
+    assert decay_asymmetry(torch.zeros(50, 80)) == 1.0         # constant energy
+    with pytest.raises(ValueError, match="NaN"):
+        decay_asymmetry(torch.full((20, 80), float("nan")))
+
+
+def test_onset_shifts_move_word_starts_and_junctions_not_ends_before_pauses():
+    words = [TimedToken("a", 0.10, 0.50), TimedToken("b", 0.50, 0.90), TimedToken("c", 1.20, 1.50)]
+    ali = UtteranceAlignment("u", "a b c", 2.0, words)
+    flat = torch.zeros(1, 200)
+    options = RefineOptions(window=0.05, sigma=0.02, reverb_knots=(1.5, 3.0), reverb_onset_shifts=(0.0, -0.03))
+    assert options.has_reverb_settings and not options.has_pause_settings
+    # asymmetry 2.25, halfway between the knots: every start and the junction a|b 15 ms earlier
+    out = refine_alignments([ali], flat, torch.tensor([200]), options, None, torch.tensor([2.25]))[0]
+    assert [t for w in out.words for t in (w.start, w.end)] == pytest.approx(
+        [0.085, 0.485, 0.485, 0.90, 1.185, 1.50], abs=1e-9)
+    dry = refine_alignments([ali], flat, torch.tensor([200]), options, None, torch.tensor([1.0]))[0]
+    assert [t for w in dry.words for t in (w.start, w.end)] == pytest.approx(
+        [t for w in words for t in (w.start, w.end)], abs=1e-9)
+    with pytest.raises(ValueError, match="asymmetries"):
+        refine_alignments([ali], flat, torch.tensor([200]), options)
+    assert RefineOptions(**options.to_dict()) == options
+    for bad in (dict(reverb_knots=(2.0, 1.5), reverb_onset_shifts=(0.0, -0.01)),
+                dict(reverb_knots=(1.5,), reverb_onset_shifts=(0.0, -0.01)),
+                dict(reverb_knots=(1.5,), reverb_onset_shifts=(-0.2,))):
+        with pytest.raises(ValueError, match="reverb"):
+            RefineOptions(**bad)
+
+
 def test_pause_window_reaches_a_peak_the_junction_window_does_not():
     # a peak 70 ms after each of two boundaries: the end of "b" (before a pause) reaches it with the
     # pause window; the shared boundary a|b, with the ordinary 30 ms window, stays where it was

@@ -1,12 +1,13 @@
-"""The pause-offset fit of the boundary recipe (recipes/tts/train_boundary.py ``fit_pause_offsets``):
-it recovers a known dynamic-range-dependent bias at pause edges from constructed alignments."""
+"""The offset fits of the boundary recipe (recipes/tts/train_boundary.py ``fit_pause_offsets``,
+``fit_onset_shifts``): they recover a known dynamic-range-dependent bias at pause edges and a
+decay-asymmetry-dependent delay of onsets from constructed alignments."""
 
 import pytest
 import torch
 
 from fsttopo.align.refine import RefineOptions, refine_alignments
 from fsttopo.data.alignment import TimedToken, UtteranceAlignment
-from recipes.tts.train_boundary import fit_pause_offsets
+from recipes.tts.train_boundary import fit_onset_shifts, fit_pause_offsets
 
 
 def _utterance(i: int, end_bias: float, start_bias: float) -> tuple[UtteranceAlignment, UtteranceAlignment]:
@@ -25,7 +26,8 @@ def test_fit_recovers_the_bias_at_each_dynamic_range():
     alis = {"dev": [h for h, _ in pairs]}
     refs = {"dev": {r.utterance_id: r for _, r in pairs}}
     ranges = torch.tensor([5.0 if i % 2 == 0 else 40.0 for i in range(20)], dtype=torch.float64)
-    inputs = {"dev": (torch.zeros(20, 300), torch.full((20,), 300), ranges)}   # flat logits: refinement moves nothing
+    dry = torch.ones(20, dtype=torch.float64)                                  # decay asymmetries
+    inputs = {"dev": (torch.zeros(20, 300), torch.full((20,), 300), ranges, dry)}  # flat logits: refinement moves nothing
     options = fit_pause_offsets(alis, refs, inputs, RefineOptions(window=0.03, sigma=0.02), knots_db=(5.0, 40.0),
                                 min_weight=5)
     assert options.pause_knots_db == (5.0, 40.0)
@@ -38,3 +40,37 @@ def test_fit_recovers_the_bias_at_each_dynamic_range():
         assert [w.end for w in a.words] == pytest.approx([w.end for w in ref.words], abs=1e-4)
         assert [w.start for w in a.words] == pytest.approx([w.start - (0.015 if i % 2 else 0) for w in ref.words],
                                                            abs=1e-4)
+
+
+def _reverberant(i: int, delay: float) -> tuple[UtteranceAlignment, UtteranceAlignment]:
+    # a junction (a|b) and a pause (b | c): the hypothesis has every word start and the junction
+    # ``delay`` late and the word ends before the pauses where they are
+    ref = [(0.30, 0.70), (0.70, 1.10), (1.50, 1.90)]
+    hyp = [(0.30 + delay, 0.70 + delay), (0.70 + delay, 1.10), (1.50 + delay, 1.90)]
+    mk = lambda spans: UtteranceAlignment(f"u{i}", "a b c", 2.5, [TimedToken(w, s, e) for w, (s, e) in zip("abc", spans)])  # noqa: E731
+    return mk(hyp), mk(ref)
+
+
+def test_onset_fit_recovers_a_reverberant_delay_and_leaves_dry_audio_alone():
+    # asymmetry 3: onsets 30 ms late; asymmetry 1 (dry): onsets 10 ms late, which the fit leaves to
+    # the ordinary settings (its first knot stays 0); asymmetry 2.25: halfway
+    asym = torch.tensor([3.0, 1.0] * 10, dtype=torch.float64)
+    pairs = [_reverberant(i, 0.03 if a == 3.0 else 0.01) for i, a in enumerate(asym.tolist())]
+    alis = {"dev": [h for h, _ in pairs]}
+    refs = {"dev": {r.utterance_id: r for _, r in pairs}}
+    inputs = {"dev": (torch.zeros(20, 250), torch.full((20,), 250), torch.full((20,), 45.0, dtype=torch.float64), asym)}
+    options = fit_onset_shifts(alis, refs, inputs, RefineOptions(window=0.03, sigma=0.02), knots=(1.5, 3.0),
+                               min_weight=5)
+    assert options.reverb_knots == (1.5, 3.0)
+    assert options.reverb_onset_shifts == pytest.approx((0.0, -0.03), abs=1e-4)
+    out = refine_alignments(alis["dev"], *inputs["dev"][:2], options, *inputs["dev"][2:])
+    for a, (_, ref), x in zip(out, pairs, asym.tolist()):
+        left = 0.0 if x == 3.0 else 0.01
+        assert [t for w in a.words for t in (w.start, w.end)] == pytest.approx(
+            [0.30 + left, 0.70 + left, 0.70 + left, 1.10, 1.50 + left, 1.90], abs=1e-4)
+    # onsets that come early are not moved later: the shifts only ever advance onsets
+    early = [_reverberant(i, -0.02) for i in range(20)]
+    fitted = fit_onset_shifts({"dev": [h for h, _ in early]}, {"dev": {r.utterance_id: r for _, r in early}},
+                              {"dev": (*inputs["dev"][:3], torch.full((20,), 3.0, dtype=torch.float64))},
+                              RefineOptions(window=0.03, sigma=0.02), knots=(1.5, 3.0), min_weight=5)
+    assert fitted.reverb_onset_shifts == (0.0, 0.0)

