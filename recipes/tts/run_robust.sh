@@ -24,14 +24,15 @@ $PY recipes/tts/tune.py --exp $EXP/hmm_robust_stage3
 $PY recipes/tts/ship.py --tuned $EXP/hmm_robust_stage3/tuned.json --lm-text /nonexistent --out $EXP/robust_ship
 # 3. The boundary detector (docs/boundaries.md), its refinement settings tuned on dev for this aligner.
 #    Dev and dev through the training augmentation (devaug) are both tuned on, with separate
-#    settings for word boundaries next to pauses (docs/boundaries.md, "Pause edges").
+#    settings for word boundaries next to pauses (docs/boundaries.md, "Pause edges") and onset
+#    shifts for reverberant audio ("Reverberant onsets").
 $PY recipes/tts/train_boundary.py baseline --model $EXP/robust_ship/model.pt --out $EXP/boundary/baseline --methods posterior \
     --splits dev devaug test
 #    The shipped one is the word-target detector trained with noisy copies of half the cuts (word_aug).
 $PY recipes/tts/train_boundary.py train --targets word --augment 0.5 --augment-cache $EXP/boundary/augmented_0.5_seed0.pt \
     --epochs 8 --max-minutes 14 --out $EXP/boundary/word_aug/detector.pt
 $PY recipes/tts/train_boundary.py evaluate --detector $EXP/boundary/word_aug/detector.pt --baseline $EXP/boundary/baseline \
-    --pause-edges --out $EXP/boundary/word_aug/results.md
+    --pause-edges --reverb-onsets --out $EXP/boundary/word_aug/results.md
 $PY recipes/tts/train_boundary.py ship --detector $EXP/boundary/word_aug/detector.pt --tuned $EXP/boundary/word_aug/results.json \
     --model $EXP/robust_ship/model.pt --default --out $EXP/robust_ship/model_refined.pt \
     --refiner-out $EXP/boundary/word_aug/refiner.pt
