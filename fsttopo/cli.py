@@ -511,9 +511,10 @@ def main(argv: list[str] | None = None) -> None:
                     "pronunciation dictionary's phones (--dictionary) or CMUdict's (English)")
     ta.add_argument("--dictionary", help="Montreal Forced Aligner pronunciation dictionary; implies --units dictionary")
     ta.add_argument("--language", help="language code for writing numbers out (num2words: it, ru, de, ...)")
-    ta.add_argument("--topology", choices=("hmm", "hmm-transition", "ctc", "ctc-no-forced-blank"), default="hmm",
+    ta.add_argument("--topology", choices=("auto", "hmm", "hmm-transition", "ctc", "ctc-no-forced-blank"),
+                    default="auto",
                     help="the final model's topology (CTC is always trained first: the HMM does not start from "
-                    "scratch)")
+                    "scratch); auto (default): CTC or the HMM with prior, whichever aligns the dev speakers better")
     ta.add_argument("--steps", type=int, default=600, help="optimizer steps of each training stage at least "
                     "(epochs follow from the corpus size)")
     ta.add_argument("--criterion", choices=("references", "pauses"), help="how alignment options are tuned on the "

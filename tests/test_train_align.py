@@ -36,6 +36,14 @@ def test_every_stage_ran_and_the_corpus_is_aligned_within_tolerance(run):
     assert stages["prepare"]["dev_speakers"] == ["čeněk"] and stages["prepare"]["utterances"] == {"train": 40, "dev": 20}
     assert stages["units"] == {"kind": "graphemes", "tokens": ["<blk>", *sorted("aèilmorsu")]}
     assert stages["tune"]["criterion"] == "references"  # every dev file has a TextGrid
+    # --topology auto (the default): the epochs of both stages compete on dev, the winner's stage is named
+    from fsttopo.train_align import tuning_candidates
+    from fsttopo.tuning import epoch_files
+
+    compared = sum(len(tuning_candidates(epoch_files(stages[s]["dir"]), 4)) for s in ("ctc", "final"))
+    assert stages["tune"]["epochs"] == compared
+    assert stages["tune"]["stage"] in ("ctc", "final")
+    assert stages["tune"]["model"].startswith(stages[stages["tune"]["stage"]]["dir"])
     assert stages["align"]["aligned"] == 60 and stages["align"]["failed"] == []
     # the true times of a held-out speaker, letters of 90-150 ms, 40 ms model frames
     assert stages["align"]["word_boundary_error_ms_dev"] < 40, stages["align"]
