@@ -41,8 +41,9 @@ for language in it ru; do
     out=exp/other/${language}_${units}
     args=()
     [ "$units" = dictionary ] && args=(--dictionary "data/other_languages/$language/dictionary.txt")
+    # --topology hmm: the table's rows (the default, auto, may keep the CTC stage instead)
     $fsttopo train-align "data/other_languages/$language/train" --out "$out" --units "$units" "${args[@]}" \
-      --dev-speakers "$dev" --language "$language" --jobs 2 --threads 2
+      --topology hmm --dev-speakers "$dev" --language "$language" --jobs 2 --threads 2
     $fsttopo align-dir "data/other_languages/$language/test" --model "$out/model.pt" --out "$out/test_alignments"
     $fsttopo score --hyp "$out/test_alignments" --ref "data/other_languages/$language/test" \
       --name "$language $units, held-out voice" --out "$out/test_score.md"
