@@ -155,31 +155,32 @@ class RefineOptions:
         """``[B]`` seconds by which the word starts and junctions of utterances with decay
         asymmetries ``asymmetries`` ``[B]`` move (``None``: allowed only when the shifts do not
         depend on it)."""
-        table = np.asarray(self.reverb_onset_shifts)
-        if asymmetries is None:
-            if np.ptp(table) > 0:
-                raise ValueError("these refinement options' onset shifts depend on the decay asymmetry: pass asymmetries")
-            return torch.full((batch,), float(table[0]), dtype=torch.float64)
-        if asymmetries.shape != (batch,):
-            raise ValueError(f"asymmetries must be [B] = [{batch}], got {tuple(asymmetries.shape)}")
-        return torch.from_numpy(np.interp(asymmetries.detach().cpu().double().numpy(), self.reverb_knots, table))
+        return _at_knots(self.reverb_knots, self.reverb_onset_shifts, asymmetries, batch, "asymmetries",
+                         "onset shifts depend on the decay asymmetry")
 
     def pause_offsets(self, side: torch.Tensor, ranges_db: torch.Tensor | None) -> torch.Tensor:
         """``[B, N]`` seconds into the pause for the boundaries of ``side`` (:func:`pause_edges`; 0
         where it is 0) of utterances with dynamic ranges ``ranges_db`` ``[B]`` dB (``None``: allowed
         only when the offsets do not depend on it)."""
-        tables = {s: np.asarray(v) for s, v in ((-1, self.pause_start_offsets), (1, self.pause_end_offsets))}
-        if ranges_db is None:
-            if any(np.ptp(v) > 0 for v in tables.values()):
-                raise ValueError("these refinement options' pause offsets depend on the dynamic range: pass ranges_db")
-            at = {s: torch.full((side.shape[0], 1), float(v[0]), dtype=torch.float64) for s, v in tables.items()}
-        else:
-            if ranges_db.shape != side.shape[:1]:
-                raise ValueError(f"ranges_db must be [B] = [{side.shape[0]}], got {tuple(ranges_db.shape)}")
-            r = ranges_db.detach().cpu().double().numpy()
-            at = {s: torch.from_numpy(np.interp(r, self.pause_knots_db, v))[:, None] for s, v in tables.items()}
-        out = torch.where(side < 0, at[-1].to(side.device), at[1].to(side.device))
-        return out.masked_fill(side == 0, 0.0)
+        at = {s: _at_knots(self.pause_knots_db, v, ranges_db, side.shape[0], "ranges_db",
+                           "pause offsets depend on the dynamic range")[:, None].to(side.device)
+              for s, v in ((-1, self.pause_start_offsets), (1, self.pause_end_offsets))}
+        return torch.where(side < 0, at[-1], at[1]).masked_fill(side == 0, 0.0)
+
+
+def _at_knots(knots: Sequence[float], values: Sequence[float], at: torch.Tensor | None, batch: int, name: str,
+              depends: str) -> torch.Tensor:
+    """``[B]`` float64: the table ``values`` over ``knots`` interpolated linearly at ``at`` ``[B]``
+    (constant beyond the outer knots); ``at=None`` only for a constant table (else a ValueError
+    saying what it ``depends`` on and to pass ``name``)."""
+    table = np.asarray(values, dtype=np.float64)
+    if at is None:
+        if np.ptp(table) > 0:
+            raise ValueError(f"these refinement options' {depends}: pass {name}")
+        return torch.full((batch,), float(table[0]), dtype=torch.float64)
+    if at.shape != (batch,):
+        raise ValueError(f"{name} must be [B] = [{batch}], got {tuple(at.shape)}")
+    return torch.from_numpy(np.interp(at.detach().cpu().double().numpy(), knots, table))
 
 
 def _check(logits: torch.Tensor, lengths: torch.Tensor, times: torch.Tensor, valid: torch.Tensor) -> None:
@@ -351,15 +352,11 @@ def refine_word_times(alignments: Sequence[UtteranceAlignment], logits: torch.Te
     times, valid = word_boundaries(alignments)
     durations = torch.tensor([a.duration for a in alignments], dtype=torch.float64)
     with torch.no_grad():
-        side = room = offset = None
-        if options.has_pause_settings or options.has_reverb_settings:
-            side, room = pause_edges(times, valid, durations)
-        if options.has_pause_settings:
-            offset = options.pause_offsets(side, ranges_db)
-        pause = options.has_pause_settings
+        pause, reverb = options.has_pause_settings, options.has_reverb_settings
+        side, room = pause_edges(times, valid, durations) if pause or reverb else (None, None)
         refined = refine_times(logits.detach().cpu(), lengths.cpu(), times, valid, options,
-                               side if pause else None, room if pause else None, offset)
-        if options.has_reverb_settings:
+                               *((side, room, options.pause_offsets(side, ranges_db)) if pause else ()))
+        if reverb:
             onset = valid & (side != 1)                        # word starts and junctions
             refined = refined + options.onset_shifts(asymmetries, len(alignments))[:, None] * onset
         gaps = torch.zeros_like(times)

@@ -68,17 +68,23 @@ def lhotse_fbank(samples: np.ndarray, sampling_rate: int = SAMPLE_RATE) -> np.nd
                  use_energy=False, low_freq=20.0, high_freq=-400.0).numpy()
 
 
+def _frame_energy_db(features: torch.Tensor) -> torch.Tensor:
+    """``[T]`` float64 frame energies ``10 log10(sum_mel exp(feature))`` of ``[T, num_mel]`` log-mel
+    features (no overflow), after checking their shape and values."""
+    if features.ndim != 2 or features.shape[0] == 0:
+        raise ValueError(f"features must be [T >= 1, num_mel], got {tuple(features.shape)}")
+    if not bool(torch.isfinite(features).all()):
+        raise ValueError("features hold NaN or infinite values")
+    return torch.logsumexp(features.double(), -1) * (10 / np.log(10))
+
+
 def dynamic_range_db(features: torch.Tensor, low: float = 0.10, high: float = 0.95) -> float:
     """How far a recording's loud frames stand above its quiet ones, in dB: the ``high`` minus the
     ``low`` quantile of the frame energies ``10 log10(sum_mel exp(feature))`` of ``[T, 80]``
     log-mel features. About 40-45 dB for clean speech with pauses, 12 at 20 dB SNR of white
     noise, 4 at 10 dB: a noise measure that needs no voice activity detection (the pauses and
     the quietest parts of speech are the low quantile)."""
-    if features.ndim != 2 or features.shape[0] == 0:
-        raise ValueError(f"features must be [T >= 1, num_mel], got {tuple(features.shape)}")
-    if not bool(torch.isfinite(features).all()):
-        raise ValueError("features hold NaN or infinite values")
-    energy = torch.logsumexp(features.double(), -1) * (10 / np.log(10))          # dB, no overflow
+    energy = _frame_energy_db(features)
     return float(torch.quantile(energy, high) - torch.quantile(energy, low))
 
 
@@ -89,14 +95,11 @@ def decay_asymmetry(features: torch.Tensor, span: int = 5, quantile: float = 0.0
     quantile`` and the ``quantile`` quantiles. About 1 for dry speech, clean or noisy (a noise
     floor flattens rises and falls alike: medians 1.0-1.1, none above 2, from clean to 5 dB SNR of
     white noise, babble, telephone band and -40 dB on the TTS test voices), 2-4.6 (median 2.9)
-    under reverberation of RT60 0.5 s, whose tail slows every fall and no onset. 1.0 (no evidence) for recordings of fewer than ``span + 3`` frames."""
-    if features.ndim != 2 or features.shape[0] == 0:
-        raise ValueError(f"features must be [T >= 1, num_mel], got {tuple(features.shape)}")
-    if not bool(torch.isfinite(features).all()):
-        raise ValueError("features hold NaN or infinite values")
-    if features.shape[0] < span + 3:
+    under reverberation of RT60 0.5 s, whose tail slows every fall and no onset. 1.0 (no
+    evidence) for recordings of fewer than ``span + 3`` frames."""
+    energy = _frame_energy_db(features)
+    if energy.shape[0] < span + 3:
         return 1.0
-    energy = torch.logsumexp(features.double(), -1) * (10 / np.log(10))
     smooth = torch.nn.functional.avg_pool1d(energy[None, None], 3, stride=1)[0, 0]
     slopes = smooth[span:] - smooth[:-span]
     rise, fall = float(torch.quantile(slopes, 1 - quantile)), float(-torch.quantile(slopes, quantile))

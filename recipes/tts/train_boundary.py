@@ -352,6 +352,24 @@ def _knot_medians(errors: np.ndarray, at: np.ndarray, knots: np.ndarray, min_wei
     return np.interp(knots, knots[ok], fitted[ok]) if ok.any() else np.zeros(len(knots))
 
 
+def _residuals(alis, refs, inputs, options: RefineOptions) -> tuple[np.ndarray, ...]:
+    """What is left after refining the tuning splits with ``options``, pooled over the splits and
+    padded boundaries included: ``(signed errors [n, N] seconds (hypothesis - reference), pause
+    side [n, N] (:func:`pause_edges`), valid [n, N], each utterance's dynamic range [n, N] and
+    decay asymmetry [n, N])``, ``N`` the most boundaries of any split (padding is invalid)."""
+    rows = []
+    for split, a in alis.items():
+        padded, lengths, ranges, asym = inputs[split]
+        ref_times, _ = word_boundaries([refs[split][x.utterance_id] for x in a])
+        times, refined, valid = refine_word_times(a, padded, lengths, options, ranges, asym)
+        side, _ = pause_edges(times, valid, torch.tensor([x.duration for x in a], dtype=torch.float64))
+        rows.append([(refined - ref_times).numpy(), side.numpy(), valid.numpy(),
+                     ranges[:, None].expand_as(side).numpy(), asym[:, None].expand_as(side).numpy()])
+    width = max(r[0].shape[1] for r in rows)
+    return tuple(np.concatenate([np.pad(r[i], ((0, 0), (0, width - r[i].shape[1]))) for r in rows])
+                 for i in range(5))
+
+
 def fit_pause_offsets(alis, refs, inputs, options: RefineOptions, knots_db=PAUSE_KNOTS_DB, rounds: int = 2,
                       min_weight: float = 20.0) -> RefineOptions:
     """``options`` with pause offset tables over ``knots_db`` fitted to the tuning splits: each
@@ -365,17 +383,9 @@ def fit_pause_offsets(alis, refs, inputs, options: RefineOptions, knots_db=PAUSE
     current = RefineOptions(**{**options.to_dict(), "pause_knots_db": list(knots), "pause_start_offsets": list(starts),
                                "pause_end_offsets": list(ends)})
     for _ in range(rounds):
-        errs, sides, ranges = [], [], []
-        for split, a in alis.items():
-            padded, lengths, r, asym = inputs[split]
-            ref_times, _ = word_boundaries([refs[split][x.utterance_id] for x in a])
-            times, refined, valid = refine_word_times(a, padded, lengths, current, r, asym)
-            side, _ = pause_edges(times, valid, torch.tensor([x.duration for x in a], dtype=torch.float64))
-            edge = side != 0
-            errs.append(((refined - ref_times) * side)[edge].numpy())   # > 0: too far into the pause
-            sides.append(side[edge].numpy())
-            ranges.append(r[:, None].expand_as(side)[edge].numpy())
-        e, sd, r = (np.concatenate(x) for x in (errs, sides, ranges))
+        err, side, valid, r, _ = _residuals(alis, refs, inputs, current)
+        edge = side != 0
+        e, sd, r = (err * side)[edge], side[edge], r[edge]   # e > 0: too far into the pause
         for table, which in ((starts, -1), (ends, 1)):
             table -= _knot_medians(e[sd == which], r[sd == which], knots, min_weight)
         # noise hides the faint edges of words, so the correction only ever moves a boundary into
@@ -401,16 +411,9 @@ def fit_onset_shifts(alis, refs, inputs, options: RefineOptions, knots=REVERB_KN
     shifts = np.zeros(len(knots))
     current = RefineOptions(**{**options.to_dict(), "reverb_knots": list(knots), "reverb_onset_shifts": list(shifts)})
     for _ in range(rounds):
-        errs, asyms = [], []
-        for split, a in alis.items():
-            padded, lengths, r, asym = inputs[split]
-            ref_times, _ = word_boundaries([refs[split][x.utterance_id] for x in a])
-            times, refined, valid = refine_word_times(a, padded, lengths, current, r, asym)
-            side, _ = pause_edges(times, valid, torch.tensor([x.duration for x in a], dtype=torch.float64))
-            onset = valid & (side != 1)
-            errs.append((refined - ref_times)[onset].numpy())
-            asyms.append(asym[:, None].expand_as(side)[onset].numpy())
-        shifts -= _knot_medians(np.concatenate(errs), np.concatenate(asyms), knots, min_weight)
+        err, side, valid, _, asym = _residuals(alis, refs, inputs, current)
+        onset = valid & (side != 1)                                # word starts and junctions
+        shifts -= _knot_medians(err[onset], asym[onset], knots, min_weight)
         shifts[0] = 0.0
         np.clip(shifts, -0.1, 0.0, out=shifts)
         np.minimum.accumulate(shifts, out=shifts)
@@ -453,22 +456,22 @@ def evaluate(args) -> None:
         results = sorted(results + [(err(o), o) for _, b in results[:3]
                                     for o in (RefineOptions(**{**b.to_dict(), "shift": d / 1000}) for d in SHIFTS_MS)],
                          key=lambda r: r[0])
+        pooled = lambda o: tuning_error_ms(alis, refs, inputs, o)  # noqa: E731
         if args.pause_edges:
             best = results[0][1]
-            pooled = lambda o: tuning_error_ms(alis, refs, inputs, o)  # noqa: E731
             fitted = (fit_pause_offsets(alis, refs, inputs, RefineOptions(**{**best.to_dict(), **dict(zip(PAUSE_GRID, v))}))
                       for v in itertools.product(*PAUSE_GRID.values()))
             results = sorted([(pooled(best), best)] + [(pooled(o), o) for o in fitted], key=lambda r: r[0])
             print(f"{'+'.join(pause_on)} {name}: pause edges as the others {pooled(best):.2f} ms, best pause settings "
                   f"{results[0][0]:.2f} ms", flush=True)
         if args.reverb_onsets:
-            pooled = lambda o: tuning_error_ms(alis, refs, inputs, o)  # noqa: E731
             before = results[0][1]
             fitted = fit_onset_shifts(alis, refs, inputs, before)
-            print(f"{'+'.join(pause_on)} {name}: without onset shifts {pooled(before):.2f} ms, with "
-                  f"{pooled(fitted):.2f} ms ({list(fitted.reverb_onset_shifts)} s at {list(fitted.reverb_knots)})",
-                  flush=True)
             results = sorted([(pooled(before), before), (pooled(fitted), fitted)], key=lambda r: r[0])
+            errors = {o: e for e, o in results}
+            print(f"{'+'.join(pause_on)} {name}: without onset shifts {errors[before]:.2f} ms, with "
+                  f"{errors[fitted]:.2f} ms ({list(fitted.reverb_onset_shifts)} s at {list(fitted.reverb_knots)})",
+                  flush=True)
         tuned[name] = results[0][1]
         print(f"dev {name}: best {results[0][1]} -> {results[0][0]:.2f} ms; next "
               + "; ".join(f"{o.mode} W={o.window} s={o.sigma} T={o.temperature}: {m:.2f}" for m, o in results[1:4]))
