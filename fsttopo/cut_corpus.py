@@ -20,7 +20,7 @@ from .audio_batches import duration_batches
 from .batch_align import align_or_each
 from .data.alignment import UtteranceAlignment
 from .data.corpus_dir import Problem, write_problems
-from .output_dir import StagedOutput, run_settings, staged_output, write_manifest
+from .output_dir import StagedOutput, run_settings, staged_output, up_to_date, write_manifest
 from .shards import BLOCK_SIZE, UNSHARDED, Shard, shard_blocks, write_shard_info
 from .workers import map_blocks
 
@@ -147,10 +147,7 @@ def _previous_cut_alignment(stage: StagedOutput, cut, fingerprint: str, settings
     from .data.export import read_json
 
     row, source = stage.previous_row(cut.id) or (None, None)
-    if (row is None or row.get("status") not in ("aligned", "skipped-up-to-date")
-            or row.get("inputs") != {"cut": fingerprint}
-            or {"model": row.get("model"), "options": row.get("options")} != settings
-            or len(row.get("outputs", ())) != 1 or not (source / row["outputs"][0]).is_file()):
+    if not up_to_date(row, source, {"cut": fingerprint}, settings) or len(row.get("outputs", ())) != 1:
         return None
     try:
         return read_json(source / row["outputs"][0])[0]

@@ -8,7 +8,6 @@ processes and shards by blocks of files (:mod:`fsttopo.shards`)."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any, Iterator, Mapping
@@ -20,8 +19,7 @@ from .corpus_check import (DirectoryUtterance, Problem, check_utterance, scan_di
                            write_problems)
 from .data.alignment import UtteranceAlignment
 from .data.export import ctm_lines
-from .output_dir import (StagedOutput, input_fingerprint, read_manifest, run_settings, staged_output,
-                         write_manifest)
+from .output_dir import input_fingerprint, read_manifest, run_settings, staged_output, up_to_date, write_manifest
 from .shards import BLOCK_SIZE, UNSHARDED, Shard, shard_blocks, write_shard_info
 from .workers import map_blocks
 
@@ -81,9 +79,7 @@ def _previous_alignment(row: Mapping[str, Any] | None, source: Path | None, utt:
     and its outputs exist and read back."""
     from .data.export import read_json
 
-    if (row is None or row.get("status") not in ("aligned", "skipped-up-to-date") or row.get("inputs") != inputs
-            or {"model": row.get("model"), "options": row.get("options")} != settings
-            or not all((source / f).is_file() for f in row.get("outputs", ()))):
+    if not up_to_date(row, source, inputs, settings):
         return None
     try:
         return read_json(source / output_files(utt)[0])[0]
@@ -148,7 +144,6 @@ def write_summaries(out_dir: str | Path, rows: Mapping[str, Mapping[str, Any]]) 
     manifest ``rows`` and per-file JSON outputs (read one at a time): one implementation for a run
     and for merging shards (:mod:`fsttopo.merge`)."""
     from .data.atomic import atomic_path, write_text_atomic
-    from .data.export import write_ctm
 
     out = Path(out_dir)
     write_problems([Problem(f, reason, message) for f in sorted(rows)

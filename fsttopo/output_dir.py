@@ -25,7 +25,7 @@ from typing import Any, Iterable, Iterator, Mapping
 from .data.atomic import write_text_atomic
 
 __all__ = ["MANIFEST", "StagedOutput", "staged_output", "read_manifest", "write_manifest", "file_identity",
-           "input_fingerprint", "run_settings", "link_or_copy"]
+           "input_fingerprint", "run_settings", "up_to_date", "link_or_copy"]
 
 MANIFEST = "manifest.jsonl"
 PROGRESS = "progress.jsonl"
@@ -56,6 +56,14 @@ def run_settings(align_options: Mapping[str, Any], identity: Mapping[str, Any] |
     overridden by the given ``options``)."""
     used = {**align_options, **{k: v for k, v in options.items() if v is not None}}
     return json.loads(json.dumps({"model": identity, "options": used}, sort_keys=True))
+
+
+def up_to_date(row: Mapping[str, Any] | None, source: Path | None, inputs: Any, settings: Mapping[str, Any]) -> bool:
+    """Whether an earlier run's manifest ``row`` (its outputs in ``source``) still holds: aligned (or
+    kept) from the same ``inputs``, model and options (:func:`run_settings`), every output present."""
+    return (row is not None and row.get("status") in ("aligned", "skipped-up-to-date") and row.get("inputs") == inputs
+            and {"model": row.get("model"), "options": row.get("options")} == settings
+            and all((source / f).is_file() for f in row.get("outputs", ())))
 
 
 def read_manifest(directory: str | Path) -> dict[str, dict[str, Any]] | None:
