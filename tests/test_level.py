@@ -34,6 +34,19 @@ def test_digital_silence_does_not_count():
     assert gain == 0.0 and not out.any()
 
 
+def test_minutes_of_room_noise_around_a_short_sentence_do_not_count():
+    """5.6 s of speech in 2 min of -60 dBFS noise: 95 % of the frames are noise, and the 95th
+    percentile over them all would be the noise's level (a 45 dB boost, the noise at speech level)."""
+    speech, rate = soundfile.read(str(example_paths()[0]), dtype="float32")
+    noise = (1e-3 * np.random.default_rng(0).standard_normal(60 * rate)).astype(np.float32)
+    alone = speech_level_db(speech, rate)
+    assert speech_level_db(np.concatenate([noise, speech, noise]), rate) == pytest.approx(alone, abs=0.5)
+    # pauses shorter than QUIET_RUN count as they always did: the plain 95th percentile of frame RMS
+    short = np.concatenate([noise[: rate], speech, noise[: rate]])
+    rms = np.sqrt(np.mean(short[: len(short) // 400 * 400].reshape(-1, 400).astype(np.float64) ** 2, axis=1))
+    assert speech_level_db(short, rate) == pytest.approx(20 * math.log10(np.percentile(rms, 95)), abs=1e-9)
+
+
 def test_normalized_level_is_the_target_whatever_the_input_gain():
     x = sine(0.3)
     for gain_db in (-40.0, -10.0, 0.0, 6.0):

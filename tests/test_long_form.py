@@ -49,6 +49,29 @@ def test_window_plan_covers_every_frame_once():
     assert window_plan(150, 300, 50).tolist() == [[0, 0, 150, 150]]
 
 
+def test_windows_without_enough_sound_grow_until_they_hold_it():
+    """Two windows over 1640 frames ([0, 1500) and [140, 1640), cores [0, 1000) and [1000, 1640));
+    a window with fewer than 60 active frames grows by the least e on each side that gives it 60,
+    what an edge takes away going to the other side."""
+    active = torch.zeros(1640, dtype=torch.bool)
+    active[750:890] = True  # both windows hold these 140 frames
+    plan = window_plan(1640, 1000, 250, active, min_active=60)
+    assert plan.tolist() == window_plan(1640, 1000, 250).tolist() == [[0, 0, 1000, 1500], [140, 1000, 1640, 1640]]
+    active[:] = False
+    active[1500:1540] = True
+    active[1600:] = True  # window 0 needs [1500, 1620): 2e = 120; window 1 holds all 80
+    assert plan_rows(window_plan(1640, 1000, 250, active, min_active=60)) == [(0, 1620), (140, 1640)]
+    active[1500:1540] = False  # 40 active frames: both grow as far as they may
+    assert plan_rows(window_plan(1640, 1000, 250, active, min_active=60)) == [(0, 1640), (0, 1640)]
+    assert plan_rows(window_plan(1640, 1000, 250, active, min_active=60, max_span=1560)) == [(0, 1560), (80, 1640)]
+    with pytest.raises(ValueError, match="one flag per model frame"):
+        window_plan(1640, 1000, 250, active[:-1], min_active=60)
+
+
+def plan_rows(plan):
+    return [(int(lo), int(hi)) for lo, _, _, hi in plan]
+
+
 def test_stitched_encoder_equals_full_pass_when_windows_see_everything():
     """Bookkeeping: windows starting on the 4x grid, cores stitched, the shorter last window padded."""
     torch.manual_seed(0)

@@ -40,7 +40,7 @@ QUIET_ROOM = 1e-3  # -60 dBFS room noise
 
 
 @pytest.mark.parametrize("lead, trail, level", [(30, 0, 0.0), (0, 30, 0.0), (30, 30, 3e-5), (120, 0, 0.0),
-                                                 (0, 60, 3e-5), (30, 30, QUIET_ROOM)])
+                                                 (0, 60, 3e-5), (30, 30, QUIET_ROOM), (60, 60, QUIET_ROOM)])
 def test_leading_and_trailing_silence(aligner, lead, trail, level, request):
     if level == QUIET_ROOM and request.node.callspec.params["aligner"] == "default":
         request.applymarker(pytest.mark.xfail(

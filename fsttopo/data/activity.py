@@ -15,8 +15,11 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
+import torch
 
-__all__ = ["Pause", "frame_energy_db", "find_pauses"]
+from .features import log_mel_energy_db
+
+__all__ = ["Pause", "frame_energy_db", "activity_threshold_db", "find_pauses", "active_feature_frames"]
 
 WINDOW = 0.025  # seconds
 HOP = 0.01      # seconds
@@ -36,6 +39,12 @@ def frame_energy_db(samples: np.ndarray, sampling_rate: int) -> np.ndarray:
     return 10 * np.log10(np.maximum(power, 1e-12))
 
 
+def activity_threshold_db(energy: np.ndarray, range_db: float = 40.0, floor_margin_db: float = 10.0) -> float:
+    """The dB level above which a frame of ``energy`` ``[frames]`` (dB) is activity: ``range_db``
+    below its 99th percentile, raised to ``floor_margin_db`` above its 5th (a noisy recording)."""
+    return float(max(np.percentile(energy, 99) - range_db, np.percentile(energy, 5) + floor_margin_db))
+
+
 class Pause(NamedTuple):
     """A pause, in seconds from the start of the recording."""
 
@@ -51,7 +60,7 @@ def find_pauses(samples: np.ndarray, sampling_rate: int, min_pause: float = 0.15
     is one pause."""
     energy = frame_energy_db(samples, sampling_rate)
     duration = len(samples) / sampling_rate
-    threshold = max(np.percentile(energy, 99) - range_db, np.percentile(energy, 5) + floor_margin_db)
+    threshold = activity_threshold_db(energy, range_db, floor_margin_db)
     quiet = np.concatenate([[False], energy < threshold, [False]])
     edges = np.flatnonzero(np.diff(quiet.astype(np.int8)))
     starts, ends = edges[::2], edges[1::2]  # runs of quiet frames [start, end)
@@ -62,3 +71,11 @@ def find_pauses(samples: np.ndarray, sampling_rate: int, min_pause: float = 0.15
         if end - start >= min_pause:
             pauses.append(Pause(start, end))
     return pauses
+
+
+def active_feature_frames(features: torch.Tensor, range_db: float = 40.0, floor_margin_db: float = 10.0) -> torch.Tensor:
+    """``[T]`` bool: which frames of ``[T, num_mel]`` log-mel features are activity (their energy
+    ``10 log10(sum_mel exp(feature))`` above :func:`activity_threshold_db`); the same rule as
+    :func:`find_pauses` on the audio, for code that holds only features (the windowed encoder)."""
+    energy = log_mel_energy_db(features)
+    return energy > activity_threshold_db(energy.numpy(), range_db, floor_margin_db)

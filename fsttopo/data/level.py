@@ -27,14 +27,25 @@ SILENT_RMS = 1e-6
 """Frames with an RMS below this (-120 dBFS: digital silence) do not count: a recording padded
 with minutes of zeros has the level of its speech."""
 
+QUIET_BELOW_PEAK_DB = 30.0
+"""Frames this far below the recording's loud end (the 99.9th percentile of frame RMS) are quiet."""
+
+QUIET_RUN = 2.0
+"""Seconds of quiet (or digitally silent) frames in a row that do not count either: room noise
+around a short sentence is no speech, and with 95 % of the frames noise the percentile would be
+the noise's level (a 5.6-s sentence in 2 min of -60 dBFS room noise was raised 45 dB, the noise to
+speech level, and no word landed on the speech). Pauses within speech are shorter, so recordings
+without such runs measure as they did."""
+
 MAX_GAIN_DB = 60.0
 """The largest boost or cut applied: a recording of dither alone is not raised to speech level."""
 
 
 def speech_level_db(samples: np.ndarray, sampling_rate: int) -> float | None:
     """The speech level of ``samples`` (``[N]`` or ``[C, N]`` float, full scale 1.0) in dBFS: the
-    95th percentile of the RMS of 25 ms frames that are not digital silence; None when every frame
-    is (nothing to measure)."""
+    95th percentile of the RMS of 25 ms frames that are neither digital silence nor part of a run of
+    at least :data:`QUIET_RUN` seconds of quiet frames (:data:`QUIET_BELOW_PEAK_DB`); None when every
+    frame is digital silence (nothing to measure)."""
     x = np.asarray(samples, dtype=np.float64)
     if x.ndim == 2:
         x = x.mean(axis=0)
@@ -45,10 +56,23 @@ def speech_level_db(samples: np.ndarray, sampling_rate: int) -> float | None:
     frame = max(1, round(LEVEL_FRAME * sampling_rate))
     n = len(x) // frame
     rms = np.sqrt(np.mean(x[: n * frame].reshape(n, frame) ** 2, axis=1)) if n else np.sqrt(np.mean(x ** 2, keepdims=True))
-    rms = rms[rms >= SILENT_RMS]
-    if rms.size == 0:
+    sounding = rms >= SILENT_RMS
+    if not sounding.any():
         return None
-    return float(20.0 * np.log10(np.percentile(rms, LEVEL_PERCENTILE)))
+    rms_db = 20.0 * np.log10(np.maximum(rms, SILENT_RMS))
+    quiet = ~sounding | (rms_db < np.percentile(rms_db[sounding], 99.9) - QUIET_BELOW_PEAK_DB)
+    counted = sounding & ~_long_runs(quiet, max(1, round(QUIET_RUN / LEVEL_FRAME)))
+    return float(20.0 * np.log10(np.percentile(rms[counted], LEVEL_PERCENTILE)))
+
+
+def _long_runs(flags: np.ndarray, min_length: int) -> np.ndarray:
+    """``[n]`` bool: the ``flags`` that lie in runs of at least ``min_length`` set flags in a row."""
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], flags.astype(np.int8), [0]])))
+    out = np.zeros(flags.shape, dtype=bool)
+    for start, end in zip(edges[::2], edges[1::2]):
+        if end - start >= min_length:
+            out[start:end] = True
+    return out
 
 
 def normalize_level(samples: np.ndarray, sampling_rate: int, target_db: float = TARGET_LEVEL_DB

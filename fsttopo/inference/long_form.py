@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Mapping, Sequence
 
 import torch
 
+from ..data.activity import active_feature_frames
 from ..data.alignment import TimedToken, UtteranceAlignment
 from ..data.features import FEATURE_SHIFT
 from ..data.pronounce import PronouncedTranscript
@@ -50,11 +51,15 @@ class LongFormConfig:
     min_seconds: float = 60.0       # utterances longer than this take the long-form path
     # Encoder windows: a window that holds no speech at all is outside what the models were trained
     # on (the robust model put words into 2 min of silence with 30 s windows, and aligned them
-    # within 13-16 ms in one pass or with these windows), so they are long: silence shorter than
-    # a window with its context cannot fill one.
-    window_seconds: float = 120.0   # encoder window core
-    context_seconds: float = 30.0   # encoder context on each side of a window's core
-    window_batch: int = 2           # windows encoded at once (each holds 180 s of attention weights: ~0.3 GB)
+    # within 13-16 ms in one pass), so a window with less than min_active_seconds of sound (energy
+    # activity, fsttopo.data.activity) grows until it has them, up to max_window_seconds. Most
+    # windows stay short: full attention costs the square of a window's length (180-s windows
+    # took 1.7x the encoder time of 60-s ones).
+    window_seconds: float = 40.0    # encoder window core
+    context_seconds: float = 10.0   # encoder context on each side of a window's core
+    min_active_seconds: float = 5.0     # sound a window must hold
+    max_window_seconds: float = 300.0   # the most a window grows to (memory: ~0.9 GB of attention)
+    window_batch: int = 2           # windows encoded at once
     piece_seconds: float = 20.0     # target length of an alignment piece
     context_words: int = 2          # words of context beyond each cut
     beam: float = 30.0              # nats, beam of the anchor Viterbi
@@ -152,7 +157,17 @@ def encode_long(aligner: "Aligner", features: torch.Tensor, phases: int,
     config = config or LONG_FORM
     frames = 1 / aligner.frame_shift
     core, context = round(config.window_seconds * frames), round(config.context_seconds * frames)
-    return [encode_chunked(aligner.model, features[p:], core, context, config.window_batch) for p in range(phases)]
+    min_active, max_span = round(config.min_active_seconds * frames), round(config.max_window_seconds * frames)
+    S = aligner.model.config.subsampling
+    sound = active_feature_frames(features)
+    out = []
+    for p in range(phases):
+        num_out = int(aligner.model.frontend.output_lengths(torch.tensor([features.shape[0] - p]))[0])
+        flags = torch.nn.functional.pad(sound[p:], (0, max(num_out * S - (features.shape[0] - p), 0)))
+        active = flags[: num_out * S].reshape(num_out, S).any(1)
+        out.append(encode_chunked(aligner.model, features[p:], core, context, config.window_batch, active,
+                                  min_active, max_span))
+    return out
 
 
 def _anchor_words(aligner: "Aligner", log_probs: torch.Tensor, words: PronouncedTranscript, topology: str,
