@@ -30,6 +30,7 @@ from .data.units import units_from_dict
 from .engine import state_posteriors, viterbi
 from .inference import ALIGN_OPTIONS, GRADIENT_METHODS, check_align_options, emission_scores, garbage, long_form
 from .inference.options import OPTIONAL_ALIGN_OPTIONS
+from .inference.pause_edges import snap_pause_edges
 from .inference.silence_edges import keep_words_out_of_digital_silence
 from .inference.silence_trim import plan_trim, restore_frames
 from .inference.transcript_check import check_transcripts
@@ -200,6 +201,7 @@ class Aligner:
         untranscribed: bool | str | None = None,
         garbage_penalty: float | None = None,
         trim_silence: bool | None = None,
+        pause_edges_db: float | None = None,
     ) -> AlignerOutput:
         """Align a batch of utterances. Options left at ``None`` take the model's stored defaults
         (:attr:`align_options`, else :data:`ALIGN_OPTIONS`).
@@ -241,6 +243,9 @@ class Aligner:
                 but 0.5 s next to the sound (:mod:`fsttopo.inference.silence_trim`), and move word
                 boundaries out of runs of 0.2 s or more (:mod:`fsttopo.inference.silence_edges`); default on:
                 the encoder attends to every frame, and minutes of silence drew boundaries into it.
+            pause_edges_db: move word starts after pauses and ends before them to where the frame
+                energy crosses this many dB below the recording's loud end, within 0.1 s
+                (:mod:`fsttopo.inference.pause_edges`; after ``refine_boundaries``); 0: off.
 
         Returns:
             :class:`AlignerOutput` with word and phone segments in seconds (and the model's
@@ -249,11 +254,12 @@ class Aligner:
         given = {"method": method, "blank_penalty": blank_penalty, "prior_scale": prior_scale,
                  "posterior_scale": posterior_scale, "phases": phases, "time_shift": time_shift,
                  "refine_boundaries": refine_boundaries, "untranscribed": untranscribed,
-                 "garbage_penalty": garbage_penalty, "trim_silence": trim_silence}
+                 "garbage_penalty": garbage_penalty, "trim_silence": trim_silence, "pause_edges_db": pause_edges_db}
         options = self._check_options({**self.align_options, **{k: v for k, v in given.items() if v is not None}})
         self._check_method(options["method"])
         refine = options.pop("refine_boundaries", False)
         trim = options.pop("trim_silence", OPTIONAL_ALIGN_OPTIONS["trim_silence"])
+        pause_edges = options.pop("pause_edges_db", None)
         if refine and self.boundary_refiner is None:
             raise ValueError("refine_boundaries: this model file has no boundary detector")
         pause = self._min_pause(min_pause)
@@ -291,6 +297,8 @@ class Aligner:
                                      min_pause=pause, **options)
         if refine:  # sub-frame word boundaries from the boundary detector (docs/boundaries.md)
             out.alignments = self.boundary_refiner(out.alignments, features)
+        if pause_edges:
+            out.alignments = snap_pause_edges(out.alignments, features, pause_edges)
         if trim:
             out.alignments = keep_words_out_of_digital_silence(out.alignments, features)
         if trims:

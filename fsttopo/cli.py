@@ -360,6 +360,8 @@ def _add_alignment_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--garbage-penalty", type=float, help="with --untranscribed: nats per model frame by which the "
                    "garbage label scores below the best phone; larger keeps more audio with the transcript"
                    + stored % GARBAGE_PENALTY)
+    p.add_argument("--pause-edges-db", type=float, help="move word edges at pauses to where the frame energy crosses "
+                   "this many dB below the loud end, within 0.1 s (train-align tunes it; 0: off)" + stored % "off")
     p.add_argument("--keep-silence", dest="trim_silence", action="store_const", const=False, default=None,
                    help="let the model see all of long digital silence (by default runs over 2 s are left out "
                    "but 0.5 s next to the sound; docs/alignment.md)")
@@ -380,7 +382,7 @@ def _add_corpus_options(p: argparse.ArgumentParser, items: str) -> None:
 def _alignment_options(args: argparse.Namespace) -> dict:
     return {key: getattr(args, key) for key in
             ("method", "topology", "blank_penalty", "prior_scale", "posterior_scale", "phases", "time_shift", "oov",
-             "min_pause", "untranscribed", "garbage_penalty", "trim_silence")}
+             "min_pause", "untranscribed", "garbage_penalty", "trim_silence", "pause_edges_db")}
 
 
 def _score(args: argparse.Namespace) -> None:

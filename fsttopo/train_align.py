@@ -268,8 +268,10 @@ def save_tuned_model(choice: dict[str, Any], path: str | Path) -> Path:
     from .training import read_model_file, save_model
 
     f = read_model_file(choice["model"])
-    save_model(path, f.model, f.objective, f.tokens, align_options={k: choice[k] for k in ALIGN_OPTIONS},
-               log_prior=f.log_prior, units=f.units)
+    options = {k: choice[k] for k in ALIGN_OPTIONS}
+    if choice.get("pause_edges_db"):
+        options["pause_edges_db"] = choice["pause_edges_db"]
+    save_model(path, f.model, f.objective, f.tokens, align_options=options, log_prior=f.log_prior, units=f.units)
     return Path(path)
 
 

@@ -13,6 +13,11 @@ model downsamples for the best choice of each method. Two criteria:
   are the boundaries the penalty and prior move most, and energy locates them without a model;
   the time shift stays 0 (a criterion with its own bias should not choose one).
 
+With references, the best choice of each method then tries moving word edges at pauses onto the
+energy step (``pause_edges_db``, :mod:`fsttopo.inference.pause_edges`) at each of
+:data:`PAUSE_EDGE_RANGES` dB, kept when it lowers the dev error (with ``"pauses"`` it would be
+judged by the energy it is moved to).
+
 Each model file is encoded once; the options are searched on the encoder outputs.
 """
 
@@ -29,8 +34,9 @@ from .data.activity import Pause, find_pauses
 from .data.alignment import UtteranceAlignment
 from .data.export import from_cuts
 from .data.features import cut_features
+from .inference.pause_edges import snap_pause_edges
 
-__all__ = ["CRITERIA", "PENALTIES", "PRIOR_SCALES", "TUNED_METHODS", "SHIFTS_MS", "epoch_files", "signed_word_errors",
+__all__ = ["CRITERIA", "PENALTIES", "PRIOR_SCALES", "TUNED_METHODS", "SHIFTS_MS", "PAUSE_EDGE_RANGES", "epoch_files", "signed_word_errors",
            "best_time_shift", "pause_edge_error", "tune_alignment_options"]
 
 CRITERIA = ("references", "pauses")
@@ -38,6 +44,7 @@ PENALTIES = (0.0, 0.5, 1.0, 2.0, 4.0, 8.0)
 PRIOR_SCALES = (0.0, 0.5, 1.0, 1.5)
 TUNED_METHODS = ("viterbi", "posterior")
 SHIFTS_MS = np.arange(-20.0, 20.5, 1.0)
+PAUSE_EDGE_RANGES = (30.0, 40.0, 50.0)
 MAX_EDGE_ERROR = 0.5
 """Seconds at which one pause edge's error is capped, so that one pause the alignment does not
 see (or a click the energy takes for speech) does not outweigh the rest."""
@@ -125,12 +132,17 @@ def tune_alignment_options(model_files: Sequence[str | Path], dev_cuts, criterio
                duration_batches({i: c.duration for i, c in enumerate(cuts)}, max_duration)]
     features = [[cut_features(c) for c in batch] for batch in batches]
 
-    def dev_error(aligner: Aligner, encoded, options) -> tuple[float, float]:
-        hyps = []
+    def dev_alignments(aligner: Aligner, encoded, options) -> list[list[UtteranceAlignment]]:
+        out = []
         for enc, batch, feats in zip(encoded, batches, features):
             sups = [c.supervisions[0] for c in batch]
-            hyps += aligner.align_encoded(enc, [s.text for s in sups], [f.shape[0] * FEATURE_SHIFT for f in feats],
-                                          [s.id for s in sups], offsets=[c.start for c in batch], **options).alignments
+            out.append(aligner.align_encoded(enc, [s.text for s in sups], [f.shape[0] * FEATURE_SHIFT for f in feats],
+                                             [s.id for s in sups], offsets=[c.start for c in batch],
+                                             **options).alignments)
+        return out
+
+    def dev_error(aligner: Aligner, encoded, options) -> tuple[float, float]:
+        hyps = [a for batch in dev_alignments(aligner, encoded, options) for a in batch]
         if criterion == "references":
             return best_time_shift(hyps, refs)
         return 0.0, pause_edge_error(hyps, pauses)
@@ -166,4 +178,15 @@ def tune_alignment_options(model_files: Sequence[str | Path], dev_cuts, criterio
                 f"(shift {1000 * shift:+.0f} ms)")
         if better(error, choice):
             choice.update(phases=phases, time_shift=shift, dev_error_ms=error)
+        if criterion != "references":
+            continue
+        options = {k: choice[k] for k in ALIGN_OPTIONS}
+        aligned = dev_alignments(aligner, [aligner.encode(feats, choice["phases"]) for feats in features], options)
+        for range_db in PAUSE_EDGE_RANGES:
+            snapped = [a for hyps, feats in zip(aligned, features) for a in snap_pause_edges(hyps, feats, range_db)]
+            error = float(np.abs(signed_word_errors(snapped, refs)).mean())
+            if log:
+                log(f"  dev: {Path(choice['model']).name} {method}, pause edges at {range_db:g} dB: {error:.1f} ms")
+            if better(error, choice):
+                choice.update(pause_edges_db=range_db, dev_error_ms=error)
     return best
