@@ -13,7 +13,7 @@ from fsttopo.data.alignment import TimedToken, UtteranceAlignment
 from fsttopo.data.features import compute_features
 from fsttopo.resources import default_model_path, example_paths
 from fsttopo.scoring import word_boundary_errors
-from fsttopo.tuning import best_time_shift, pause_edge_error, tune_alignment_options
+from fsttopo.tuning import PAUSE_EDGE_RANGES, best_time_shift, pause_edge_error, tune_alignment_options
 
 SR = 16000
 
@@ -91,7 +91,9 @@ def test_tuning_by_references_reports_the_error_of_its_choice(dev_cut):
         options = {k: choice[k] for k in ("method", "blank_penalty", "prior_scale", "posterior_scale", "phases",
                                           "time_shift")}
         hyp = aligner.align([compute_features(dev_cut.load_audio()[0], SR)], [dev_cut.supervisions[0].text],
-                            utterance_ids=[ref.utterance_id], refine_boundaries=False, **options).alignments[0]
+                            utterance_ids=[ref.utterance_id], refine_boundaries=False,
+                            pause_edges_db=choice.get("pause_edges_db", 0), **options).alignments[0]
+        assert choice.get("pause_edges_db", 30.0) in PAUSE_EDGE_RANGES  # kept only where it helped on dev
         errors = [e for pair in word_boundary_errors(hyp, ref) for e in pair]
         assert choice["dev_error_ms"] == pytest.approx(np.mean(errors), abs=1e-3)
         assert choice["dev_error_ms"] < 25
