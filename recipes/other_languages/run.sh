@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Synthetic Italian and Russian corpora in MFA layout (see README.md): install, synthesize, hold one
 # voice out, train-align on the rest (graphemes and the phone dictionary), score the held-out voice
-# next to pocketsphinx, and compare the topologies on Italian (docs/own-corpus.md).
+# next to pocketsphinx, compare the topologies on Italian and score the own recordings per voice
+# (docs/own-corpus.md; 59 minutes on 2 cores).
 # Usage: recipes/other_languages/run.sh [MINUTES]   (default 90 minutes of speech per language)
 #   EXTRA_VOICES=0 recipes/other_languages/run.sh 60   the earlier corpora: festival's voices (and
 #                                                      Russian's held-out espeak-ng ones) only
@@ -66,3 +67,10 @@ for topology in hmm-transition ctc-no-forced-blank; do
 done
 $python recipes/other_languages/compare_stages.py --run exp/other/it_graphemes \
   --test data/other_languages/it/test --out exp/other/it_graphemes/stages.md
+
+# 7. The own-recordings columns of docs/own-corpus.md: each run's alignment of its own corpus per speaker.
+for language in it ru; do
+  $python recipes/other_languages/voice_table.py --corpus "data/other_languages/$language/train" \
+    --run "$language graphemes=exp/other/${language}_graphemes" --run "$language dictionary=exp/other/${language}_dictionary" \
+    --out "exp/other/${language}_voices.md"
+done
