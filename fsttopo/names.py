@@ -7,6 +7,9 @@ TOPOLOGIES = ("hmm", "ctc", "ctc-no-forced-blank")
 METHODS = ("viterbi", "posterior", "gradscore", "gradscore-ext")
 """Alignment methods of :meth:`fsttopo.aligner.Aligner.align`."""
 
+PRECISIONS = ("float32", "bfloat16")
+"""What the acoustic model may compute in (:meth:`fsttopo.aligner.Aligner.set_precision`)."""
+
 OOV_MODES = ("g2p", "phone-loop", "error")
 """What :meth:`fsttopo.aligner.Aligner.align` does with words outside the lexicon (guess their phones,
 align any phones, refuse; see :mod:`fsttopo.data.pronounce`)."""

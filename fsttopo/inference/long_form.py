@@ -165,8 +165,9 @@ def encode_long(aligner: "Aligner", features: torch.Tensor, phases: int,
         num_out = int(aligner.model.frontend.output_lengths(torch.tensor([features.shape[0] - p]))[0])
         flags = torch.nn.functional.pad(sound[p:], (0, max(num_out * S - (features.shape[0] - p), 0)))
         active = flags[: num_out * S].reshape(num_out, S).any(1)
-        out.append(encode_chunked(aligner.model, features[p:], core, context, config.window_batch, active,
-                                  min_active, max_span))
+        with aligner.autocast():
+            out.append(encode_chunked(aligner.model, features[p:], core, context, config.window_batch, active,
+                                      min_active, max_span))
     return out
 
 
