@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from .features import log_mel_energy_db
+from .runs import true_runs
 
 __all__ = ["Pause", "frame_energy_db", "activity_threshold_db", "find_pauses", "active_feature_frames"]
 
@@ -61,9 +62,7 @@ def find_pauses(samples: np.ndarray, sampling_rate: int, min_pause: float = 0.15
     energy = frame_energy_db(samples, sampling_rate)
     duration = len(samples) / sampling_rate
     threshold = activity_threshold_db(energy, range_db, floor_margin_db)
-    quiet = np.concatenate([[False], energy < threshold, [False]])
-    edges = np.flatnonzero(np.diff(quiet.astype(np.int8)))
-    starts, ends = edges[::2], edges[1::2]  # runs of quiet frames [start, end)
+    starts, ends = true_runs(energy < threshold)
     pauses = []
     for s, e in zip(starts, ends):  # a quiet window holds no sound: the pause spans the quiet windows
         start = 0.0 if s == 0 else float(s * HOP)

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .runs import long_runs
+
 __all__ = ["TARGET_LEVEL_DB", "speech_level_db", "normalize_level"]
 
 TARGET_LEVEL_DB = -15.0
@@ -61,18 +63,8 @@ def speech_level_db(samples: np.ndarray, sampling_rate: int) -> float | None:
         return None
     rms_db = 20.0 * np.log10(np.maximum(rms, SILENT_RMS))
     quiet = ~sounding | (rms_db < np.percentile(rms_db[sounding], 99.9) - QUIET_BELOW_PEAK_DB)
-    counted = sounding & ~_long_runs(quiet, max(1, round(QUIET_RUN / LEVEL_FRAME)))
+    counted = sounding & ~long_runs(quiet, max(1, round(QUIET_RUN / LEVEL_FRAME)))
     return float(20.0 * np.log10(np.percentile(rms[counted], LEVEL_PERCENTILE)))
-
-
-def _long_runs(flags: np.ndarray, min_length: int) -> np.ndarray:
-    """``[n]`` bool: the ``flags`` that lie in runs of at least ``min_length`` set flags in a row."""
-    edges = np.flatnonzero(np.diff(np.concatenate([[0], flags.astype(np.int8), [0]])))
-    out = np.zeros(flags.shape, dtype=bool)
-    for start, end in zip(edges[::2], edges[1::2]):
-        if end - start >= min_length:
-            out[start:end] = True
-    return out
 
 
 def normalize_level(samples: np.ndarray, sampling_rate: int, target_db: float = TARGET_LEVEL_DB

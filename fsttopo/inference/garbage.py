@@ -41,6 +41,7 @@ from typing import Sequence
 
 import torch
 
+from ..data.runs import true_runs
 from ..fsa import FsaVec
 from ..names import GARBAGE_PENALTY, UNTRANSCRIBED_MODES
 from ..topology import AnyLabels, with_garbage, word_start_tokens
@@ -106,15 +107,8 @@ def garbage_state_mask(graphs: FsaVec, garbage_label: int, num_states: int) -> t
 def frame_runs(mask: torch.Tensor, lengths: torch.Tensor | Sequence[int]) -> list[list[tuple[int, int]]]:
     """Runs of True frames: ``[B, T]`` bool and ``[B]`` valid frames -> per utterance the
     ``(start, end)`` frame spans (end exclusive) in time order."""
-    lengths = torch.as_tensor(lengths)
-    valid = torch.arange(mask.shape[1]) < lengths[:, None]
-    m = torch.nn.functional.pad((mask.bool() & valid).to(torch.int8), (1, 1))
-    edges = m[:, 1:] - m[:, :-1]  # [B, T + 1]: +1 where a run starts, -1 after it ends
-    starts, ends = torch.nonzero(edges == 1), torch.nonzero(edges == -1)
-    out: list[list[tuple[int, int]]] = [[] for _ in range(mask.shape[0])]
-    for (b, s), (_, e) in zip(starts.tolist(), ends.tolist()):
-        out[b].append((s, e))
-    return out
+    lengths = torch.as_tensor(lengths).tolist()
+    return [list(zip(*(r.tolist() for r in true_runs(row[:n].bool())))) for row, n in zip(mask, lengths)]
 
 
 def runs_to_seconds(runs: Sequence[tuple[int, int]], frame_shift: float, frame_offset: float, duration: float,

@@ -23,6 +23,7 @@ import torch
 
 from ..data.alignment import TimedToken, UtteranceAlignment
 from ..data.features import FEATURE_SHIFT
+from ..data.runs import true_runs
 
 __all__ = ["SILENT_LOG_MEL", "SilenceTrim", "digital_silence_runs", "plan_trim", "restore_frames"]
 
@@ -87,10 +88,8 @@ def digital_silence_runs(features: torch.Tensor) -> tuple[torch.Tensor, torch.Te
     per run, in order."""
     if features.ndim != 2:
         raise ValueError(f"features must be [T, F], got shape {tuple(features.shape)}")
-    silent = features.float().mean(dim=1) < SILENT_LOG_MEL
-    padded = torch.cat([torch.zeros(1, dtype=torch.int8), silent.to(torch.int8).cpu(), torch.zeros(1, dtype=torch.int8)])
-    edges = torch.nonzero(padded[1:] - padded[:-1]).flatten()
-    return edges[0::2], edges[1::2]
+    starts, ends = true_runs(features.float().mean(dim=1) < SILENT_LOG_MEL)
+    return torch.from_numpy(starts), torch.from_numpy(ends)
 
 
 def plan_trim(features: torch.Tensor, min_run: float = 2.0, margin: float = 0.5, block: int = 4) -> SilenceTrim:
