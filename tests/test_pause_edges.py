@@ -62,6 +62,18 @@ def test_search_stays_inside_the_pause():
     assert out.words[0].end <= out.words[1].start
 
 
+def test_edges_that_cross_in_one_pause_leave_the_other_pauses_snapped():
+    """A click inside the short pause between "a" and "b" puts a's snapped end (the click's end)
+    after b's snapped start (the click's start): that pair keeps its model edges, and "c", after a
+    pause of its own, still starts and ends on its sound."""
+    feats = recording([(0.2, 0.6), (0.64, 0.66), (0.72, 1.0), (1.3, 1.8)])
+    ali = alignment([("a", 0.2, 0.62), ("b", 0.68, 1.0), ("c", 1.33, 1.77)])
+    out = snap_pause_edges([ali], [feats], 30.0)[0]
+    assert out.words[0].end == 0.62 and out.words[1].start == 0.68
+    assert abs(out.words[2].start - 1.3) <= 0.0125 and abs(out.words[2].end - 1.8) <= 0.0125
+    assert all(a.end <= b.start for a, b in zip(out.words, out.words[1:]))
+
+
 def test_option_is_checked():
     base = {"method": "viterbi", "blank_penalty": 0.0, "prior_scale": 0.0, "posterior_scale": 1.0, "phases": 1,
             "time_shift": 0.0}

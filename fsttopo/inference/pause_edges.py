@@ -99,6 +99,11 @@ def snap_pause_edges(alignments: Sequence[UtteranceAlignment], features: Sequenc
                 t = _crossing(energy, threshold, max(ends[i] - window, starts[i]), min(ends[i] + window, after), False)
                 if t is not None:
                     new[2 * i + 1] = t
+        # Each search stays inside its pause and its word, so edges can only cross within one pause
+        # (a click inside it: the end before it found after the start after it); that pair keeps
+        # the model's edges, the other pauses keep theirs snapped.
+        crossed = np.flatnonzero(new[1:-1:2] > new[2::2])
+        new[2 * crossed + 1], new[2 * crossed + 2] = ends[crossed], starts[crossed + 1]
         bad = new[1::2] <= new[0::2]  # a word left no time keeps its edges
         new[0::2][bad], new[1::2][bad] = starts[bad], ends[bad]
         bounds = np.concatenate([[0.0], new, [max(end_of_audio, times[-1])]])
