@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import warnings
 import sys
 from pathlib import Path
 
@@ -148,12 +149,21 @@ def _transcript(args: argparse.Namespace) -> str:
 def _align(args: argparse.Namespace) -> None:
     from .audio_batches import audio_duration
     from .files import align_audio_file
+    from .inference.noise_check import NoisyRecordingWarning
 
     transcript = _transcript(args)
     audio_duration(args.audio)  # names a missing or unreadable audio file before the model loads
     _check_output(args.out)
     aligner = _load_aligner(args)
-    ali = align_audio_file(aligner, args.audio, transcript, args.out, plot=not args.no_plot, **_alignment_options(args))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", NoisyRecordingWarning)
+        ali = align_audio_file(aligner, args.audio, transcript, args.out, plot=not args.no_plot,
+                               **_alignment_options(args))
+    for w in caught:  # one line each, not Python's file:line form
+        if issubclass(w.category, NoisyRecordingWarning):
+            print(f"warning: {w.message}", file=sys.stderr)
+        else:
+            warnings.showwarning(w.message, w.category, w.filename, w.lineno)
     for w in ali.words:
         print(f"{w.start:8.3f} {w.end:8.3f}  {w.symbol}" + ("" if w.confidence is None else f"  ({w.confidence:.2f})"))
     for start, end in ali.untranscribed:
@@ -216,6 +226,7 @@ def _model_identity(args: argparse.Namespace) -> dict:
 
 def _align_dir(args: argparse.Namespace) -> None:
     from .directory import align_directory
+    from .inference.noise_check import NOISY_BELOW_DB
     from .shards import shard_output_dir
 
     run = _corpus_run(args)
@@ -226,6 +237,10 @@ def _align_dir(args: argparse.Namespace) -> None:
     kept = f" ({result.kept} kept up to date)" if result.kept else ""
     print(f"aligned {result.aligned + result.kept} utterances{kept}: {out}/ (JSON and TextGrid per file, "
           "alignments.ctm, confidence.tsv: lowest first, manifest.jsonl)")
+    if result.noisy:
+        print(f"warning: {result.noisy} of them look noisy (listed in {out}/noisy.tsv with their dynamic range "
+              f"below {NOISY_BELOW_DB:.0f} dB): a model trained on clean speech, as the shipped default is, can place "
+              "words hundreds of ms off in noise; --model robust is trained for it", file=sys.stderr)
     _report_problems("align-dir", result.problems, "not aligned", result.files, out / "failed.tsv")
 
 

@@ -13,6 +13,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Iterator, Mapping
 
 from .aligner import Aligner, compute_features
+from .inference.noise_check import noisy_range_db
 from .audio_batches import duration_batches
 from .batch_align import align_or_each
 from .corpus_check import (DirectoryUtterance, Problem, check_utterance, scan_directory, tsv_field,
@@ -37,6 +38,7 @@ class DirectoryResult:
         aligned: files aligned by this run.
         kept: files whose previous outputs were up to date (``resume``).
         files: audio files accounted for (this shard's).
+        noisy: aligned or kept files that look noisy (listed in ``noisy.tsv``).
     """
 
     out_dir: Path
@@ -44,6 +46,7 @@ class DirectoryResult:
     aligned: int
     kept: int
     files: int
+    noisy: int = 0
 
     @property
     def failed_files(self) -> list[str]:
@@ -68,8 +71,10 @@ def output_files(utterance: DirectoryUtterance) -> list[str]:
 
 
 def _row(file: str, row: Mapping[str, Any], settings: Mapping[str, Any]) -> dict[str, Any]:
-    """A file's manifest row."""
-    return {"file": file, **{k: row[k] for k in ("status", "outputs", "reasons", "messages", "inputs")}, **settings}
+    """A file's manifest row (``noisy_db``: the dynamic range of a recording that looks noisy,
+    :func:`fsttopo.inference.noise_check.noisy_range_db`; left out for the others)."""
+    return {"file": file, **{k: row[k] for k in ("status", "outputs", "reasons", "messages", "inputs")},
+            **({"noisy_db": row["noisy_db"]} if row.get("noisy_db") is not None else {}), **settings}
 
 
 def _previous_alignment(row: Mapping[str, Any] | None, source: Path | None, utt: DirectoryUtterance,
@@ -88,24 +93,25 @@ def _previous_alignment(row: Mapping[str, Any] | None, source: Path | None, utt:
 
 
 def _align_block(aligner: Aligner, task: tuple[list[list[DirectoryUtterance]], dict[str, Any]]
-                 ) -> list[tuple[DirectoryUtterance, UtteranceAlignment | Problem]]:
+                 ) -> list[tuple[DirectoryUtterance, UtteranceAlignment | Problem, float | None]]:
     """Align a block's batches (a worker's task, :func:`fsttopo.workers.map_blocks`): per utterance its
-    alignment or its problem, in the block's order."""
+    alignment or its problem and, for a recording that looks noisy, its dynamic range in dB
+    (:func:`~fsttopo.inference.noise_check.noisy_range_db`), in the block's order."""
     batches, options = task
-    out: list[tuple[DirectoryUtterance, UtteranceAlignment | Problem]] = []
+    out: list[tuple[DirectoryUtterance, UtteranceAlignment | Problem, float | None]] = []
     for batch in batches:
         features = {}
         for utt in batch:
             try:
                 features[utt] = compute_features(utt.audio)
             except ValueError as err:  # the header was readable, the samples are not
-                out.append((utt, Problem(utt.file, "unreadable-audio", str(err))))
+                out.append((utt, Problem(utt.file, "unreadable-audio", str(err)), None))
         ready = [u for u in batch if u in features]
         if ready:
             results = align_or_each(aligner, [features[u] for u in ready], [u.text for u in ready],
                                     [u.utterance_id for u in ready], options)
-            out += [(u, r if isinstance(r, UtteranceAlignment) else Problem(u.file, r.reason, r.message))
-                    for u, r in zip(ready, results)]
+            out += [(u, r if isinstance(r, UtteranceAlignment) else Problem(u.file, r.reason, r.message),
+                     noisy_range_db(features[u])) for u, r in zip(ready, results)]
     return out
 
 
@@ -140,8 +146,8 @@ def iter_output_alignments(out_dir: str | Path, rows: Mapping[str, Mapping[str, 
 
 
 def write_summaries(out_dir: str | Path, rows: Mapping[str, Mapping[str, Any]]) -> None:
-    """Write ``failed.tsv``, ``alignments.ctm`` and ``confidence.tsv`` of an output directory from its
-    manifest ``rows`` and per-file JSON outputs (read one at a time): one implementation for a run
+    """Write ``failed.tsv``, ``alignments.ctm``, ``confidence.tsv`` and ``noisy.tsv`` of an output
+    directory from its manifest ``rows`` and per-file JSON outputs (read one at a time): one implementation for a run
     and for merging shards (:mod:`fsttopo.merge`)."""
     from .data.atomic import atomic_path, write_text_atomic
 
@@ -158,6 +164,8 @@ def write_summaries(out_dir: str | Path, rows: Mapping[str, Mapping[str, Any]]) 
     scored.sort()
     write_text_atomic(out / "confidence.tsv", "".join(f"{r:.4f}\t{tsv_field(utt)}\t{flag}\t{c:.4f}\n"
                                                       for r, utt, flag, c in scored))
+    noisy = [(f, rows[f]["noisy_db"]) for f in sorted(rows, key=_path_order) if rows[f].get("noisy_db") is not None]
+    write_text_atomic(out / "noisy.tsv", "".join(f"{tsv_field(f)}\t{db:.1f}\n" for f, db in noisy))
 
 
 def align_directory(aligner: Aligner, directory: str | Path, out_dir: str | Path, max_duration: float = 200.0, *,
@@ -173,6 +181,8 @@ def align_directory(aligner: Aligner, directory: str | Path, out_dir: str | Path
       :attr:`~fsttopo.data.alignment.UtteranceAlignment.relative_confidence`, lowest first: the
       transcripts to check; flag ``low`` below the model's calibrated threshold, else ``ok``, empty
       without one);
+    - ``noisy.tsv``: ``file, dynamic range dB`` of each aligned file that looks noisy
+      (:mod:`fsttopo.inference.noise_check`: a model trained on clean speech misplaces words there);
     - ``failed.tsv``: ``file, reason, message`` of each file not aligned (reasons:
       :data:`fsttopo.corpus_check.REASONS`);
     - ``manifest.jsonl``: per audio file its status (``aligned``, ``failed`` or ``skipped-up-to-date``),
@@ -232,7 +242,7 @@ def align_directory(aligner: Aligner, directory: str | Path, out_dir: str | Path
                         for f in previous["outputs"]:
                             stage.keep(f, source)
                         rows[entry.file].update(status="skipped-up-to-date", outputs=previous["outputs"],
-                                                reasons=[], messages=[])
+                                                reasons=[], messages=[], noisy_db=previous.get("noisy_db"))
                         stage.record(_row(entry.file, rows[entry.file], settings))
                         continue
                     check = check_utterance(aligner, entry, options.get("oov"))
@@ -246,10 +256,11 @@ def align_directory(aligner: Aligner, directory: str | Path, out_dir: str | Path
 
         for results in tqdm(map_blocks(_align_block, tasks(), aligner, jobs, threads), desc="aligning",
                             unit="block"):
-            for utt, result in results:
+            for utt, result, noisy_db in results:
                 problem = result if isinstance(result, Problem) else _write_outputs(result, utt, stage.path)
                 if problem is None:
-                    rows[utt.file].update(status="aligned", outputs=output_files(utt), reasons=[], messages=[])
+                    rows[utt.file].update(status="aligned", outputs=output_files(utt), reasons=[], messages=[],
+                                          noisy_db=None if noisy_db is None else round(noisy_db, 1))
                     stage.record(_row(utt.file, rows[utt.file], settings))
                 else:
                     rows[utt.file].update(status="failed", outputs=[], reasons=[], messages=[])
@@ -263,4 +274,5 @@ def align_directory(aligner: Aligner, directory: str | Path, out_dir: str | Path
     problems.sort(key=lambda p: p.file)
     kept = sum(r["status"] == "skipped-up-to-date" for r in rows.values())
     aligned = sum(r["status"] == "aligned" for r in rows.values())
-    return DirectoryResult(Path(out_dir), problems, aligned, kept, len(rows))
+    noisy = sum(r.get("noisy_db") is not None for r in rows.values())
+    return DirectoryResult(Path(out_dir), problems, aligned, kept, len(rows), noisy)

@@ -70,13 +70,16 @@ def align_audio_file(aligner: Aligner, audio: str | Path, transcript: str, out_d
     """Align one recording and write ``NAME.json``, ``NAME.TextGrid``, ``NAME.ctm`` (words) and
     ``NAME.png`` (features, posteriors, segments) into ``out_dir`` (each file written whole or not at
     all; nothing is written when the alignment fails). ``options`` go to :meth:`Aligner.align`.
+    A recording that looks noisy gets a :class:`~fsttopo.inference.noise_check.NoisyRecordingWarning`.
     Returns the alignment (seconds)."""
     from .data.export import write_ctm, write_json, write_textgrid
     from .data.plot import plot_alignment
+    from .inference.noise_check import warn_if_noisy
 
     name = name or Path(audio).stem
     check_audio_transcript(aligner, audio, transcript, name, options)
     feats = compute_features(audio)
+    warn_if_noisy(feats, name)
     result = aligner.align([feats], [transcript], [name], **options)
     ali = result.alignments[0]
     out = Path(out_dir)

@@ -1,0 +1,68 @@
+"""The noisy-recording warning (fsttopo.inference.noise_check): the shipped example stays quiet, the
+same recording under white noise at 10 dB SNR is flagged, by the API and by `fsttopo align`."""
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+
+from fsttopo import cli
+from fsttopo.data.features import compute_features, dynamic_range_db
+from fsttopo.inference.noise_check import NOISY_BELOW_DB, NoisyRecordingWarning, noise_warning
+from fsttopo.resources import example_paths
+
+
+def noisy_copy(tmp_path, snr_db):
+    wav, txt, _ = example_paths()
+    x, sr = sf.read(wav, dtype="float32")
+    noise = np.random.default_rng(0).standard_normal(x.shape).astype(np.float32)
+    noise *= np.sqrt(np.mean(x ** 2) / np.mean(noise ** 2) / 10 ** (snr_db / 10))
+    path = tmp_path / "noisy example.wav"
+    sf.write(path, x + noise, sr)
+    return path, txt
+
+
+def test_clean_example_is_not_flagged_and_10_db_white_noise_is(tmp_path):
+    wav, _, _ = example_paths()
+    clean = compute_features(wav)
+    assert dynamic_range_db(clean) >= NOISY_BELOW_DB and noise_warning(clean, "x") is None
+    path, _ = noisy_copy(tmp_path, 10.0)
+    noisy = compute_features(path)
+    message = noise_warning(noisy, "rec")
+    assert message is not None and message.startswith("rec looks noisy") and "--model robust" in message
+    assert f"{dynamic_range_db(noisy):.1f} dB" in message
+    assert noise_warning(torch.zeros(0, 80), "empty") is None
+
+
+def test_align_prints_the_warning_and_still_writes_the_alignment(tmp_path, capsys):
+    path, txt = noisy_copy(tmp_path, 10.0)
+    with pytest.warns(NoisyRecordingWarning):
+        from fsttopo.files import align_audio_file, load_aligner
+
+        align_audio_file(load_aligner(), path, txt.read_text(), tmp_path / "api", plot=False)
+    cli.main(["align", str(path), str(txt), "--out", str(tmp_path / "cli"), "--no-plot"])
+    err = capsys.readouterr().err
+    assert err.count("warning: noisy example looks noisy") == 1
+    assert (tmp_path / "cli" / "noisy example.json").exists()
+    wav, _, _ = example_paths()
+    cli.main(["align", str(wav), str(txt), "--out", str(tmp_path / "clean"), "--no-plot"])
+    assert "looks noisy" not in capsys.readouterr().err
+
+
+def test_align_dir_lists_noisy_files_and_keeps_them_on_resume(tmp_path, capsys):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    path, txt = noisy_copy(corpus, 10.0)
+    path.with_suffix(".txt").write_text(txt.read_text())
+    wav, _, _ = example_paths()
+    (corpus / "clean.wav").write_bytes(wav.read_bytes())
+    (corpus / "clean.txt").write_text(txt.read_text())
+    out = tmp_path / "out"
+    cli.main(["align-dir", str(corpus), "--out", str(out)])
+    assert "warning: 1 of them look noisy" in capsys.readouterr().err
+    lines = (out / "noisy.tsv").read_text().splitlines()
+    assert len(lines) == 1 and lines[0].split("\t")[0] == "noisy example.wav"
+    assert float(lines[0].split("\t")[1]) < NOISY_BELOW_DB
+    cli.main(["align-dir", str(corpus), "--out", str(out), "--resume"])
+    assert "2 kept up to date" in capsys.readouterr().out
+    assert (out / "noisy.tsv").read_text().splitlines() == lines
