@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from fsttopo.data.alignment import TimedToken, UtteranceAlignment
-from recipes.tts.condition_table import markdown_table, plot_conditions, summarize
+from recipes.tts.condition_table import markdown_table, plot_conditions, summarize, summarize_on_aligned
 
 
 def _ali(utt: str, spans: list[tuple[float, float]]) -> UtteranceAlignment:
@@ -55,3 +55,12 @@ def test_table_row_and_plot(tmp_path):
     assert "| white5 | x | - | - | - | - | 0.0 | 0.0 | 0.0 | 1 of 1 (1 utts) | 1 |" in table
     path = plot_conditions(results, tmp_path / "plot.png")
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_scores_on_the_utterances_another_aligner_aligned():
+    # the other aligner failed on "a": only b's errors (60, 0) count, and c's failure stays a failure
+    other = {"a": None, "b": REFS["b"], "c": REFS["c"]}
+    s = summarize_on_aligned(HYPS, REFS, other)
+    assert (s.utterances, s.words, s.utterances_failed, s.words_failed) == (2, 4, 1, 3)
+    assert s.mean_ms == pytest.approx(30.0) and s.max_ms == pytest.approx(60.0)
+    assert summarize_on_aligned(HYPS, REFS, {u: None for u in REFS}) is None

@@ -19,7 +19,7 @@ import numpy as np
 from fsttopo.data.alignment import UtteranceAlignment
 from fsttopo.scoring import word_boundary_errors
 
-__all__ = ["THRESHOLDS_MS", "ConditionScores", "summarize", "markdown_table", "plot_conditions"]
+__all__ = ["THRESHOLDS_MS", "ConditionScores", "summarize", "summarize_on_aligned", "markdown_table", "plot_conditions"]
 
 THRESHOLDS_MS = (20, 50, 100)
 
@@ -77,6 +77,17 @@ def summarize(hyps: Mapping[str, UtteranceAlignment | None], refs: Mapping[str, 
     stats = (float(e.mean()), float(np.median(e)), float(np.percentile(e, 90)), float(e.max())) if e.size else (None,) * 4
     within = {x: 100.0 * float(np.sum(e <= x)) / (2 * words) for x in THRESHOLDS_MS}
     return ConditionScores(len(refs), words, failed_utts, failed_words, *stats, within)
+
+
+def summarize_on_aligned(hyps: Mapping[str, UtteranceAlignment | None], refs: Mapping[str, UtteranceAlignment],
+                         other: Mapping[str, UtteranceAlignment | None]) -> ConditionScores | None:
+    """Scores of ``hyps`` on only the utterances ``other`` (another aligner's hypotheses of the same
+    ``refs``) aligned: the comparison on the same words where the other aligner failed some
+    utterances, whose words its own mean leaves out. None when ``other`` aligned none of them."""
+    aligned = [u for u in refs if other.get(u) is not None]
+    if not aligned:
+        return None
+    return summarize({u: hyps[u] for u in aligned}, {u: refs[u] for u in aligned})
 
 
 def _fmt(x: float | None) -> str:

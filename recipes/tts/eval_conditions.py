@@ -37,10 +37,12 @@ if __package__ in (None, ""):  # run as a script from a checkout
 
 from fsttopo.data.alignment import UtteranceAlignment
 from fsttopo.data.export import alignment_from_dict, alignment_to_dict, from_cuts
-from recipes.tts.condition_table import ConditionScores, markdown_table, plot_conditions, summarize
+from recipes.tts.condition_table import ConditionScores, markdown_table, plot_conditions, summarize, summarize_on_aligned
 from recipes.tts.degrade import CONDITIONS, select_subset
 
 ALIGNERS = ("fsttopo", "pocketsphinx", "torchaudio")
+SAME_UTTERANCES = "fsttopo, pocketsphinx's utts"
+"""The table row of fsttopo on only the utterances pocketsphinx aligned (where it failed some)."""
 Hyps = dict[str, UtteranceAlignment | None]
 
 
@@ -127,12 +129,13 @@ def evaluate_condition(condition: str, cuts: list, out: Path, aligners: Sequence
                        manifest: Path, fsttopo_aligner=None) -> dict[str, tuple[ConditionScores, dict]]:
     """Scores and times (``{"wall_s", "cpu_s"}``: seconds, the CPU time of this process) of each
     aligner on ``cuts``, computed or taken from the cache. ``fsttopo_aligner()`` gives the model's
-    aligner."""
+    aligner. Where pocketsphinx failed some utterances, the row :data:`SAME_UTTERANCES` scores
+    fsttopo on the utterances pocketsphinx aligned (its time is fsttopo's on all of them)."""
     refs = {r.utterance_id: r for r in from_cuts(cuts)}
     ids = sorted(refs)
     base = {"ids": hashlib.sha256(" ".join(ids).encode()).hexdigest()[:16], "utterances": len(ids),
             "manifest": file_hash(manifest)}
-    out_rows = {}
+    out_rows, aligned = {}, {}
     for name in aligners:
         key = {**base, **({"pocketsphinx": "5.1.1"} if name == "pocketsphinx" else {"model": file_hash(model)})}
         path = out / condition / f"{name}.json"
@@ -153,8 +156,13 @@ def evaluate_condition(condition: str, cuts: list, out: Path, aligners: Sequence
             print(f"{condition}: {name} from {path} ({data['wall_s']} s when computed)")
         for utt, err in data["errors"].items():
             print(f"  {name} failed on {utt}: {err}", file=sys.stderr)
-        hyps = {u: None if a is None else alignment_from_dict(a) for u, a in data["alignments"].items()}
-        out_rows[name] = (summarize(hyps, refs), {"wall_s": data["wall_s"], "cpu_s": data.get("cpu_s")})
+        aligned[name] = {u: None if a is None else alignment_from_dict(a) for u, a in data["alignments"].items()}
+        out_rows[name] = (summarize(aligned[name], refs), {"wall_s": data["wall_s"], "cpu_s": data.get("cpu_s")})
+    outside = aligned.get("pocketsphinx")
+    if "fsttopo" in aligned and outside is not None and any(a is None for a in outside.values()):
+        same = summarize_on_aligned(aligned["fsttopo"], refs, outside)
+        if same is not None:
+            out_rows[SAME_UTTERANCES] = (same, out_rows["fsttopo"][1])
     return out_rows
 
 
