@@ -212,6 +212,7 @@ def _align_cuts(args: argparse.Namespace) -> None:
     kept = f" ({result.kept} kept up to date)" if result.kept else ""
     print(f"aligned {result.aligned + result.kept} utterances{kept}: {out}/{ALIGNED_CUTS}, {out}/json/, "
           f"{out}/manifest.jsonl")
+    _warn_noisy(result.noisy, out)
     _report_problems("align-cuts", result.problems, "not aligned", result.cuts, out / "failed.tsv")
 
 
@@ -224,9 +225,19 @@ def _model_identity(args: argparse.Namespace) -> dict:
     return identity
 
 
+def _warn_noisy(count: int, out: Path) -> None:
+    """The corpus commands' line about the recordings that look noisy (``OUT/noisy.tsv``)."""
+    from .inference.noise_check import NOISY_BELOW_DB
+    from .output_dir import NOISY_LIST
+
+    if count:
+        print(f"warning: {count} of them look noisy (listed in {out}/{NOISY_LIST} with their dynamic range, below "
+              f"{NOISY_BELOW_DB:.0f} dB): a model trained on clean speech, as the shipped default is, can place "
+              "words hundreds of ms off in noise; --model robust is trained for it", file=sys.stderr)
+
+
 def _align_dir(args: argparse.Namespace) -> None:
     from .directory import align_directory
-    from .inference.noise_check import NOISY_BELOW_DB
     from .shards import shard_output_dir
 
     run = _corpus_run(args)
@@ -237,10 +248,7 @@ def _align_dir(args: argparse.Namespace) -> None:
     kept = f" ({result.kept} kept up to date)" if result.kept else ""
     print(f"aligned {result.aligned + result.kept} utterances{kept}: {out}/ (JSON and TextGrid per file, "
           "alignments.ctm, confidence.tsv: lowest first, manifest.jsonl)")
-    if result.noisy:
-        print(f"warning: {result.noisy} of them look noisy (listed in {out}/noisy.tsv with their dynamic range "
-              f"below {NOISY_BELOW_DB:.0f} dB): a model trained on clean speech, as the shipped default is, can place "
-              "words hundreds of ms off in noise; --model robust is trained for it", file=sys.stderr)
+    _warn_noisy(result.noisy, out)
     _report_problems("align-dir", result.problems, "not aligned", result.files, out / "failed.tsv")
 
 

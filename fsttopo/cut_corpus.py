@@ -20,7 +20,8 @@ from .audio_batches import duration_batches
 from .batch_align import align_or_each
 from .data.alignment import UtteranceAlignment
 from .data.corpus_dir import Problem, write_problems
-from .output_dir import StagedOutput, run_settings, staged_output, up_to_date, write_manifest
+from .inference.noise_check import noisy_range_db
+from .output_dir import StagedOutput, run_settings, staged_output, up_to_date, write_manifest, write_noisy_list
 from .shards import BLOCK_SIZE, UNSHARDED, Shard, shard_blocks, write_shard_info
 from .workers import map_blocks
 
@@ -33,25 +34,30 @@ ALIGNED_CUTS = "cuts_aligned.jsonl.gz"
 class CutOutcome:
     """One cut of :func:`iter_cut_alignments`: its alignment (times relative to the recording) or the
     problem that stopped it (``file`` holds the cut id), the number of its block, and whether the
-    alignment was kept from a previous run instead of aligned (``keep``)."""
+    alignment was kept from a previous run instead of aligned (``keep``); ``noisy_db``: the dynamic
+    range of an aligned cut that looks noisy (:func:`~fsttopo.inference.noise_check.noisy_range_db`),
+    else None."""
 
     cut: Any
     block: int
     alignment: UtteranceAlignment | None
     problem: Problem | None
     kept: bool = False
+    noisy_db: float | None = None
 
 
 @dataclass
 class CutsResult:
     """What :func:`align_cuts_to_dir` did: cuts aligned, the problems of the others (by cut id), cuts
-    seen (this shard's), and cuts whose previous outputs were kept (``resume``; not in ``aligned``)."""
+    seen (this shard's), cuts whose previous outputs were kept (``resume``; not in ``aligned``), and
+    aligned or kept cuts that look noisy (listed in ``noisy.tsv``)."""
 
     out_dir: Path
     aligned: int
     problems: list[Problem]
     cuts: int
     kept: int = 0
+    noisy: int = 0
 
 
 def _cut_text(cut) -> str:
@@ -65,10 +71,12 @@ def _cut_text(cut) -> str:
 
 
 def _align_cut_block(aligner: Aligner, task: tuple[list, float, dict[str, Any]]
-                     ) -> list[UtteranceAlignment | Problem]:
-    """Align a block of cuts (a worker's task): per cut its alignment or its problem, in order."""
+                     ) -> list[tuple[UtteranceAlignment | Problem, float | None]]:
+    """Align a block of cuts (a worker's task): per cut its alignment or its problem, and the
+    dynamic range of a cut that looks noisy (else None), in order."""
     cuts, max_duration, options = task
     results: list[UtteranceAlignment | Problem | None] = [None] * len(cuts)
+    noisy: list[float | None] = [None] * len(cuts)
     durations = {}
     for i, cut in enumerate(cuts):
         try:
@@ -92,7 +100,8 @@ def _align_cut_block(aligner: Aligner, task: tuple[list, float, dict[str, Any]]
         for i, result in zip(ready, aligned):
             results[i] = result if isinstance(result, UtteranceAlignment) else \
                 Problem(cuts[i].id, result.reason, result.message)
-    return results
+            noisy[i] = noisy_range_db(features[i])
+    return list(zip(results, noisy))
 
 
 def iter_cut_alignments(aligner: Aligner, cuts: Iterable, max_duration: float = 200.0, *, shard: Shard = UNSHARDED,
@@ -128,9 +137,9 @@ def iter_cut_alignments(aligner: Aligner, cuts: Iterable, max_duration: float = 
             if i in kept:
                 yield CutOutcome(cut, number, kept[i], None, kept=True)
                 continue
-            result = next(aligned)
+            result, noisy_db = next(aligned)
             yield CutOutcome(cut, number, result if isinstance(result, UtteranceAlignment) else None,
-                             result if isinstance(result, Problem) else None)
+                             result if isinstance(result, Problem) else None, noisy_db=noisy_db)
 
 
 def cut_fingerprint(cut) -> str:
@@ -165,6 +174,8 @@ def align_cuts_to_dir(aligner: Aligner, cuts: Iterable, out_dir: str | Path, max
       supervision's ``alignment`` (``word``, ``phone``);
     - ``json/SUPERVISION_ID.json`` per aligned cut (:func:`~fsttopo.data.export.write_json`);
     - ``failed.tsv``: ``file, reason, message`` per cut not aligned, ``file`` holding the cut id;
+    - ``noisy.tsv``: ``cut id, dynamic range dB`` of each aligned cut that looks noisy
+      (:mod:`fsttopo.inference.noise_check`);
     - ``manifest.jsonl``: per cut, in the manifest's order, ``file`` (the cut id), its status
       (``aligned``, ``failed`` or ``skipped-up-to-date``), reasons, outputs, ``inputs`` (the cut's
       :func:`cut_fingerprint`), ``identity`` (``model``) and the alignment options used;
@@ -206,12 +217,16 @@ def align_cuts_to_dir(aligner: Aligner, cuts: Iterable, out_dir: str | Path, max
                     previous, source = stage.previous_row(cut.id)
                     stage.keep(previous["outputs"][0], source)
                     row.update(status="skipped-up-to-date", outputs=previous["outputs"][:1])
+                    if previous.get("noisy_db") is not None:
+                        row["noisy_db"] = previous["noisy_db"]
                     stage.record(row)
                     kept += 1
                 elif problem is None:
                     try:
                         path = write_json_dir([ali], stage.path / "json")[0]
                         row.update(status="aligned", outputs=[path.relative_to(stage.path).as_posix()])
+                        if outcome.noisy_db is not None:
+                            row["noisy_db"] = round(outcome.noisy_db, 1)
                         stage.record(row)
                     except ValueError as err:
                         problem = Problem(cut.id, "align-error", f"cannot write the alignment: {err}")
@@ -226,7 +241,9 @@ def align_cuts_to_dir(aligner: Aligner, cuts: Iterable, out_dir: str | Path, max
                 counts[outcome.block][0] += 1
         write_problems(problems, stage.path / "failed.tsv")
         write_manifest(rows, stage.path)
+        write_noisy_list(rows, stage.path)
         if shard.count > 1:
             write_shard_info(stage.path, "align-cuts", shard, block_size, max_duration,
                              blocks=[[number, *counts[number]] for number in sorted(counts)])
-    return CutsResult(Path(out_dir), seen - len(problems) - kept, problems, seen, kept)
+    return CutsResult(Path(out_dir), seen - len(problems) - kept, problems, seen, kept,
+                      sum(r.get("noisy_db") is not None for r in rows))

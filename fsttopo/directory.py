@@ -20,7 +20,8 @@ from .corpus_check import (DirectoryUtterance, Problem, check_utterance, scan_di
                            write_problems)
 from .data.alignment import UtteranceAlignment
 from .data.export import ctm_lines
-from .output_dir import input_fingerprint, read_manifest, run_settings, staged_output, up_to_date, write_manifest
+from .output_dir import (input_fingerprint, read_manifest, run_settings, staged_output, up_to_date, write_manifest,
+                         write_noisy_list)
 from .shards import BLOCK_SIZE, UNSHARDED, Shard, shard_blocks, write_shard_info
 from .workers import map_blocks
 
@@ -146,8 +147,8 @@ def iter_output_alignments(out_dir: str | Path, rows: Mapping[str, Mapping[str, 
 
 
 def write_summaries(out_dir: str | Path, rows: Mapping[str, Mapping[str, Any]]) -> None:
-    """Write ``failed.tsv``, ``alignments.ctm``, ``confidence.tsv`` and ``noisy.tsv`` of an output
-    directory from its manifest ``rows`` and per-file JSON outputs (read one at a time): one implementation for a run
+    """Write ``failed.tsv``, ``alignments.ctm``, ``confidence.tsv`` and ``noisy.tsv``
+    (:func:`~fsttopo.output_dir.write_noisy_list`) of an output directory from its manifest ``rows`` and per-file JSON outputs (read one at a time): one implementation for a run
     and for merging shards (:mod:`fsttopo.merge`)."""
     from .data.atomic import atomic_path, write_text_atomic
 
@@ -164,8 +165,7 @@ def write_summaries(out_dir: str | Path, rows: Mapping[str, Mapping[str, Any]]) 
     scored.sort()
     write_text_atomic(out / "confidence.tsv", "".join(f"{r:.4f}\t{tsv_field(utt)}\t{flag}\t{c:.4f}\n"
                                                       for r, utt, flag, c in scored))
-    noisy = [(f, rows[f]["noisy_db"]) for f in sorted(rows, key=_path_order) if rows[f].get("noisy_db") is not None]
-    write_text_atomic(out / "noisy.tsv", "".join(f"{tsv_field(f)}\t{db:.1f}\n" for f, db in noisy))
+    write_noisy_list(({"file": f, **rows[f]} for f in sorted(rows, key=_path_order)), out)
 
 
 def align_directory(aligner: Aligner, directory: str | Path, out_dir: str | Path, max_duration: float = 200.0, *,

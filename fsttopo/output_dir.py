@@ -23,8 +23,9 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping
 
 from .data.atomic import write_text_atomic
+from .data.corpus_dir import tsv_field
 
-__all__ = ["MANIFEST", "StagedOutput", "staged_output", "read_manifest", "write_manifest", "file_identity",
+__all__ = ["MANIFEST", "NOISY_LIST", "write_noisy_list", "StagedOutput", "staged_output", "read_manifest", "write_manifest", "file_identity",
            "input_fingerprint", "run_settings", "up_to_date", "link_or_copy"]
 
 MANIFEST = "manifest.jsonl"
@@ -127,6 +128,21 @@ class StagedOutput:
 
     def close(self) -> None:
         self._progress.close()
+
+
+NOISY_LIST = "noisy.tsv"
+"""The recordings of an output directory that look noisy: ``file<TAB>dynamic range dB`` per line."""
+
+
+def write_noisy_list(rows: Iterable[Mapping[str, Any]], directory: str | Path) -> Path:
+    """Write :data:`NOISY_LIST` into ``directory`` from manifest ``rows`` (in the given order): each
+    row with a ``noisy_db`` (:func:`fsttopo.inference.noise_check.noisy_range_db`), by its ``file``,
+    tab and newline escaped as in ``failed.tsv``. Written (empty) when there is none, so that no
+    list of an earlier run survives."""
+    path = Path(directory) / NOISY_LIST
+    write_text_atomic(path, "".join(f"{tsv_field(r['file'])}\t{r['noisy_db']:.1f}\n" for r in rows
+                                    if r.get("noisy_db") is not None))
+    return path
 
 
 def link_or_copy(source: Path, dest: Path) -> None:

@@ -66,3 +66,40 @@ def test_align_dir_lists_noisy_files_and_keeps_them_on_resume(tmp_path, capsys):
     cli.main(["align-dir", str(corpus), "--out", str(out), "--resume"])
     assert "2 kept up to date" in capsys.readouterr().out
     assert (out / "noisy.tsv").read_text().splitlines() == lines
+
+
+def test_align_cuts_lists_noisy_cuts_whole_resumed_and_merged_from_shards(tmp_path, capsys):
+    import warnings
+
+    from lhotse import CutSet, Fbank, FbankConfig, LilcomFilesWriter, Recording, SupervisionSegment
+    from lhotse.cut import MonoCut
+
+    from fsttopo.merge import merge_alignments
+
+    noisy, txt = noisy_copy(tmp_path, 10.0)
+    wav, _, _ = example_paths()
+    cuts = []
+    for i, path in enumerate([wav, noisy, wav]):
+        rec = Recording.from_file(path, recording_id=f"rec{i}")
+        sup = SupervisionSegment(f"utt{i}", rec.id, 0.0, rec.duration, text=txt.read_text().strip())
+        cuts.append(MonoCut(f"cut{i}", 0.0, rec.duration, 0, recording=rec, supervisions=[sup]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cuts = CutSet.from_cuts(cuts).compute_and_store_features(Fbank(FbankConfig(num_mel_bins=80)),
+                                                                 tmp_path / "feats", storage_type=LilcomFilesWriter)
+    manifest = tmp_path / "cuts.jsonl.gz"
+    cuts.to_file(manifest)
+    whole = tmp_path / "whole"
+    cli.main(["align-cuts", str(manifest), "--out", str(whole), "--block-size", "1"])
+    assert "warning: 1 of them look noisy" in capsys.readouterr().err
+    lines = (whole / "noisy.tsv").read_text().splitlines()
+    assert [line.split("\t")[0] for line in lines] == ["cut1"]
+    cli.main(["align-cuts", str(manifest), "--out", str(whole), "--block-size", "1", "--resume"])
+    assert (whole / "noisy.tsv").read_text().splitlines() == lines
+    for i in range(2):
+        cli.main(["align-cuts", str(manifest), "--out", str(tmp_path / "sharded"), "--block-size", "1",
+                  "--shard", f"{i}/2"])
+    shards = [tmp_path / "sharded" / f"shard-{i}-of-2" for i in range(2)]
+    assert (shards[0] / "noisy.tsv").read_text() == "" and (shards[1] / "noisy.tsv").read_text().splitlines() == lines
+    merge_alignments(shards, tmp_path / "merged")
+    assert (tmp_path / "merged" / "noisy.tsv").read_text().splitlines() == lines
