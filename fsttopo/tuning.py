@@ -33,8 +33,8 @@ from .audio_batches import duration_batches
 from .data.activity import Pause, find_pauses
 from .data.alignment import UtteranceAlignment
 from .data.export import from_cuts
-from .data.features import cut_features
-from .inference.pause_edges import snap_pause_edges
+from .data.features import cut_features, log_mel_energy_db
+from .inference.pause_edges import snap_to_energy
 
 __all__ = ["CRITERIA", "PENALTIES", "PRIOR_SCALES", "TUNED_METHODS", "SHIFTS_MS", "PAUSE_EDGE_RANGES", "epoch_files", "signed_word_errors",
            "best_time_shift", "pause_edge_error", "tune_alignment_options"]
@@ -168,6 +168,7 @@ def tune_alignment_options(model_files: Sequence[str | Path], dev_cuts, criterio
                     if better(error, best.get(method)):
                         best[method] = {"model": str(path), "epoch": epoch, "epochs": len(files), **options,
                                         "time_shift": shift, "dev_error_ms": error, "criterion": criterion}
+    energies = None
     for method, choice in best.items():
         aligner = Aligner.from_file(choice["model"])
         phases = aligner.model.config.subsampling
@@ -182,8 +183,10 @@ def tune_alignment_options(model_files: Sequence[str | Path], dev_cuts, criterio
             continue
         options = {k: choice[k] for k in ALIGN_OPTIONS}
         aligned = dev_alignments(aligner, [aligner.encode(feats, choice["phases"]) for feats in features], options)
+        if energies is None:  # the same recordings for every model and method
+            energies = [[log_mel_energy_db(f).numpy() for f in feats] for feats in features]
         for range_db in PAUSE_EDGE_RANGES:
-            snapped = [a for hyps, feats in zip(aligned, features) for a in snap_pause_edges(hyps, feats, range_db)]
+            snapped = [a for hyps, energy in zip(aligned, energies) for a in snap_to_energy(hyps, energy, range_db)]
             error = float(np.abs(signed_word_errors(snapped, refs)).mean())
             if log:
                 log(f"  dev: {Path(choice['model']).name} {method}, pause edges at {range_db:g} dB: {error:.1f} ms")

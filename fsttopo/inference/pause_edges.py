@@ -28,7 +28,8 @@ from ..align.refine import move_word_boundaries
 from ..data.alignment import UtteranceAlignment
 from ..data.features import FEATURE_SHIFT, log_mel_energy_db
 
-__all__ = ["PAUSE_EDGE_WINDOW", "MIN_PAUSE_GAP", "WINDOW_CENTRE", "check_pause_edges_db", "snap_pause_edges"]
+__all__ = ["PAUSE_EDGE_WINDOW", "MIN_PAUSE_GAP", "WINDOW_CENTRE", "check_pause_edges_db", "snap_pause_edges",
+           "snap_to_energy"]
 
 PAUSE_EDGE_WINDOW = 0.1
 """Seconds on each side of the model's edge that the snapped edge may move."""
@@ -73,21 +74,31 @@ def snap_pause_edges(alignments: Sequence[UtteranceAlignment], features: Sequenc
                      window: float = PAUSE_EDGE_WINDOW, min_gap: float = MIN_PAUSE_GAP) -> list[UtteranceAlignment]:
     """Copies of ``alignments`` (``alignments[i]`` of ``features[i]`` ``[T, F]`` log-mel, 10 ms
     frames, starting at its ``start``) with word edges at pauses moved to the energy crossing
-    ``range_db`` below the loud end (module docstring). A pause is a gap of at least ``min_gap``
-    seconds between words, or the recording's edge; a loop over words, not frames."""
+    ``range_db`` below the loud end (module docstring): :func:`snap_to_energy` of the features'
+    frame energies."""
     if len(alignments) != len(features):
         raise ValueError(f"got {len(features)} feature tensors for {len(alignments)} alignments")
+    return snap_to_energy(alignments, [log_mel_energy_db(f).numpy() for f in features], range_db, window, min_gap)
+
+
+def snap_to_energy(alignments: Sequence[UtteranceAlignment], energies: Sequence[np.ndarray], range_db: float,
+                   window: float = PAUSE_EDGE_WINDOW, min_gap: float = MIN_PAUSE_GAP) -> list[UtteranceAlignment]:
+    """:func:`snap_pause_edges` from ``energies[i]``, the ``[T]`` frame energies (dB, 10 ms frames,
+    :func:`~fsttopo.data.features.log_mel_energy_db`) of ``alignments[i]``'s recording: for callers
+    that snap the same recordings at several ``range_db`` (tuning). A pause is a gap of at least
+    ``min_gap`` seconds between words, or the recording's edge; a loop over words, not frames."""
+    if len(alignments) != len(energies):
+        raise ValueError(f"got {len(energies)} energy arrays for {len(alignments)} alignments")
     out = []
-    for ali, feats in zip(alignments, features):
+    for ali, energy in zip(alignments, energies):
         if not ali.words:
             out.append(ali)
             continue
-        energy = log_mel_energy_db(feats).numpy()
         threshold = float(np.percentile(energy, 99)) - range_db
         times = np.array([x - ali.start for w in ali.words for x in (w.start, w.end)])
         starts, ends = times[0::2], times[1::2]
         new = times.copy()
-        end_of_audio = feats.shape[0] * FEATURE_SHIFT
+        end_of_audio = energy.shape[0] * FEATURE_SHIFT
         for i in range(len(starts)):
             before = 0.0 if i == 0 else ends[i - 1]
             after = end_of_audio if i == len(starts) - 1 else starts[i + 1]
