@@ -42,3 +42,5 @@ train hmm_prior_short 2
 # 6. Calibrate the low-confidence flag on the dev voice with wrong transcripts, check it on test voices
 .venv/bin/python recipes/tts/calibrate_confidence.py --model fsttopo/assets/model/model.pt --dev $M/cuts_dev.jsonl.gz \
     --test $M/cuts_test.jsonl.gz --test-limit 250 --out $EXP/calibration
+# 7. The default number of frame-grid phases: the fewest within 0.2 ms of the best on dev (docs/alignment.md)
+.venv/bin/python recipes/tts/choose_phases.py --model fsttopo/assets/model

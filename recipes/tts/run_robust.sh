@@ -43,6 +43,8 @@ $PY recipes/tts/ship.py --tuned $EXP/hmm_robust_stage3/tuned.json --boundary-det
     --lm-text "" --out $R
 $PY recipes/tts/calibrate_confidence.py --model $R/model.pt --dev $M/cuts_dev.jsonl.gz \
     --test $M/cuts_test.jsonl.gz --test-limit 250 --out $EXP/calibration_robust
+#    The default number of frame-grid phases, chosen on dev and devaug (docs/alignment.md).
+$PY recipes/tts/choose_phases.py --model $R --devaug
 # 5. Degraded test copies and the table against pocketsphinx 5.1.1 and torchaudio (needs the [bench] extra).
 $PY recipes/tts/degrade.py --out $DATA/degraded
 $PY recipes/tts/eval_conditions.py --degraded $DATA/degraded --out $EXP/conditions --limit 50 --silence-limit 10 --model robust
