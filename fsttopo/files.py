@@ -46,11 +46,17 @@ def align_file(audio: str | Path, text: str, *, model: str | Path | None = None,
         model: a model file (default: the shipped English phoneme aligner).
         device: where the acoustic model runs (``"cpu"``, ``"cuda"``).
         options: alignment options of :meth:`Aligner.align` (default: the model's stored ones).
+
+    A recording that looks noisy gets a :class:`~fsttopo.inference.noise_check.NoisyRecordingWarning`.
     """
+    from .inference.noise_check import warn_if_noisy
+
     name = Path(audio).stem
     aligner = load_aligner(model, device)
     check_audio_transcript(aligner, audio, text, name, options)
-    return aligner.align([compute_features(audio)], [text], [name], **options).alignments[0]
+    feats = compute_features(audio)
+    warn_if_noisy(feats, name)
+    return aligner.align([feats], [text], [name], **options).alignments[0]
 
 
 def check_audio_transcript(aligner: Aligner, audio: str | Path, text: str, name: str, options: dict) -> None:

@@ -36,10 +36,13 @@ def test_clean_example_is_not_flagged_and_10_db_white_noise_is(tmp_path):
 
 def test_align_prints_the_warning_and_still_writes_the_alignment(tmp_path, capsys):
     path, txt = noisy_copy(tmp_path, 10.0)
-    with pytest.warns(NoisyRecordingWarning):
-        from fsttopo.files import align_audio_file, load_aligner
+    from fsttopo.files import align_audio_file, align_file, load_aligner
 
+    with pytest.warns(NoisyRecordingWarning):
         align_audio_file(load_aligner(), path, txt.read_text(), tmp_path / "api", plot=False)
+    with pytest.warns(NoisyRecordingWarning, match="noisy example looks noisy"):
+        noisy = align_file(path, txt.read_text())
+    assert len(noisy.words) == len(txt.read_text().split())
     cli.main(["align", str(path), str(txt), "--out", str(tmp_path / "cli"), "--no-plot"])
     err = capsys.readouterr().err
     assert err.count("warning: noisy example looks noisy") == 1
