@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import warnings
 import sys
+import warnings
 from pathlib import Path
 
 from .names import GARBAGE_PENALTY, METHODS, OOV_MODES, PRECISIONS, TOPOLOGIES, UNTRANSCRIBED_MODES
@@ -227,13 +227,12 @@ def _model_identity(args: argparse.Namespace) -> dict:
 
 def _warn_noisy(count: int, out: Path) -> None:
     """The corpus commands' line about the recordings that look noisy (``OUT/noisy.tsv``)."""
-    from .inference.noise_check import NOISY_BELOW_DB
+    from .inference.noise_check import ADVICE, NOISY_BELOW_DB
     from .output_dir import NOISY_LIST
 
     if count:
         print(f"warning: {count} of them look noisy (listed in {out}/{NOISY_LIST} with their dynamic range, below "
-              f"{NOISY_BELOW_DB:.0f} dB): a model trained on clean speech, as the shipped default is, can place "
-              "words hundreds of ms off in noise; --model robust is trained for it", file=sys.stderr)
+              f"{NOISY_BELOW_DB:.0f} dB): {ADVICE}", file=sys.stderr)
 
 
 def _align_dir(args: argparse.Namespace) -> None:

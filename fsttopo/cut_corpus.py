@@ -226,7 +226,7 @@ def align_cuts_to_dir(aligner: Aligner, cuts: Iterable, out_dir: str | Path, max
                         path = write_json_dir([ali], stage.path / "json")[0]
                         row.update(status="aligned", outputs=[path.relative_to(stage.path).as_posix()])
                         if outcome.noisy_db is not None:
-                            row["noisy_db"] = round(outcome.noisy_db, 1)
+                            row["noisy_db"] = outcome.noisy_db
                         stage.record(row)
                     except ValueError as err:
                         problem = Problem(cut.id, "align-error", f"cannot write the alignment: {err}")

@@ -13,13 +13,13 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Iterator, Mapping
 
 from .aligner import Aligner, compute_features
-from .inference.noise_check import noisy_range_db
 from .audio_batches import duration_batches
 from .batch_align import align_or_each
 from .corpus_check import (DirectoryUtterance, Problem, check_utterance, scan_directory, tsv_field,
                            write_problems)
 from .data.alignment import UtteranceAlignment
 from .data.export import ctm_lines
+from .inference.noise_check import noisy_range_db
 from .output_dir import (input_fingerprint, read_manifest, run_settings, staged_output, up_to_date, write_manifest,
                          write_noisy_list)
 from .shards import BLOCK_SIZE, UNSHARDED, Shard, shard_blocks, write_shard_info
@@ -148,8 +148,9 @@ def iter_output_alignments(out_dir: str | Path, rows: Mapping[str, Mapping[str, 
 
 def write_summaries(out_dir: str | Path, rows: Mapping[str, Mapping[str, Any]]) -> None:
     """Write ``failed.tsv``, ``alignments.ctm``, ``confidence.tsv`` and ``noisy.tsv``
-    (:func:`~fsttopo.output_dir.write_noisy_list`) of an output directory from its manifest ``rows`` and per-file JSON outputs (read one at a time): one implementation for a run
-    and for merging shards (:mod:`fsttopo.merge`)."""
+    (:func:`~fsttopo.output_dir.write_noisy_list`) of an output directory from its manifest ``rows``
+    and per-file JSON outputs (read one at a time): one implementation for a run and for merging
+    shards (:mod:`fsttopo.merge`)."""
     from .data.atomic import atomic_path, write_text_atomic
 
     out = Path(out_dir)
@@ -260,7 +261,7 @@ def align_directory(aligner: Aligner, directory: str | Path, out_dir: str | Path
                 problem = result if isinstance(result, Problem) else _write_outputs(result, utt, stage.path)
                 if problem is None:
                     rows[utt.file].update(status="aligned", outputs=output_files(utt), reasons=[], messages=[],
-                                          noisy_db=None if noisy_db is None else round(noisy_db, 1))
+                                          noisy_db=noisy_db)
                     stage.record(_row(utt.file, rows[utt.file], settings))
                 else:
                     rows[utt.file].update(status="failed", outputs=[], reasons=[], messages=[])

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import torch
 
-from .aligner import FEATURE_SHIFT, Aligner, compute_features
+from .aligner import FEATURE_SHIFT, Aligner, AlignerOutput, compute_features
 from .data.alignment import UtteranceAlignment
 
 __all__ = ["align_file", "load_aligner", "align_audio_file", "align_cuts", "check_audio_transcript"]
@@ -49,14 +49,20 @@ def align_file(audio: str | Path, text: str, *, model: str | Path | None = None,
 
     A recording that looks noisy gets a :class:`~fsttopo.inference.noise_check.NoisyRecordingWarning`.
     """
+    name = Path(audio).stem
+    return _align_one(load_aligner(model, device), audio, text, name, options)[1].alignments[0]
+
+
+def _align_one(aligner: Aligner, audio: str | Path, text: str, name: str, options: dict
+               ) -> tuple[torch.Tensor, AlignerOutput]:
+    """The features ``[T', F]`` of one recording and the :meth:`Aligner.align` result of it with
+    ``text``: the transcript checked first, a noisy recording warned about."""
     from .inference.noise_check import warn_if_noisy
 
-    name = Path(audio).stem
-    aligner = load_aligner(model, device)
     check_audio_transcript(aligner, audio, text, name, options)
     feats = compute_features(audio)
     warn_if_noisy(feats, name)
-    return aligner.align([feats], [text], [name], **options).alignments[0]
+    return feats, aligner.align([feats], [text], [name], **options)
 
 
 def check_audio_transcript(aligner: Aligner, audio: str | Path, text: str, name: str, options: dict) -> None:
@@ -80,13 +86,9 @@ def align_audio_file(aligner: Aligner, audio: str | Path, transcript: str, out_d
     Returns the alignment (seconds)."""
     from .data.export import write_ctm, write_json, write_textgrid
     from .data.plot import plot_alignment
-    from .inference.noise_check import warn_if_noisy
 
     name = name or Path(audio).stem
-    check_audio_transcript(aligner, audio, transcript, name, options)
-    feats = compute_features(audio)
-    warn_if_noisy(feats, name)
-    result = aligner.align([feats], [transcript], [name], **options)
+    feats, result = _align_one(aligner, audio, transcript, name, options)
     ali = result.alignments[0]
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

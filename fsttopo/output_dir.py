@@ -25,8 +25,8 @@ from typing import Any, Iterable, Iterator, Mapping
 from .data.atomic import write_text_atomic
 from .data.corpus_dir import tsv_field
 
-__all__ = ["MANIFEST", "NOISY_LIST", "write_noisy_list", "StagedOutput", "staged_output", "read_manifest", "write_manifest", "file_identity",
-           "input_fingerprint", "run_settings", "up_to_date", "link_or_copy"]
+__all__ = ["MANIFEST", "NOISY_LIST", "StagedOutput", "staged_output", "read_manifest", "write_manifest",
+           "write_noisy_list", "file_identity", "input_fingerprint", "run_settings", "up_to_date", "link_or_copy"]
 
 MANIFEST = "manifest.jsonl"
 PROGRESS = "progress.jsonl"

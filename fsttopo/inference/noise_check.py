@@ -17,10 +17,14 @@ import torch
 
 from ..data.features import dynamic_range_db
 
-__all__ = ["NOISY_BELOW_DB", "NoisyRecordingWarning", "noisy_range_db", "noise_warning", "warn_if_noisy"]
+__all__ = ["NOISY_BELOW_DB", "ADVICE", "NoisyRecordingWarning", "noisy_range_db", "noise_warning", "warn_if_noisy"]
 
 NOISY_BELOW_DB = 15.0
 """Recordings whose dynamic range (dB) is below this look noisy."""
+
+ADVICE = ("a model trained on clean speech, as the shipped default is, can place words hundreds of ms off in "
+          "noise; --model robust is trained for it")
+"""What the warnings about noisy recordings (one file or a corpus) tell the user to do."""
 
 
 class NoisyRecordingWarning(UserWarning):
@@ -28,12 +32,12 @@ class NoisyRecordingWarning(UserWarning):
 
 
 def noisy_range_db(features: torch.Tensor) -> float | None:
-    """The dynamic range (dB) of ``[T, 80]`` log-mel features when it is below
-    :data:`NOISY_BELOW_DB`, else None (also for a recording without frames)."""
+    """The dynamic range of ``[T, 80]`` log-mel features, in dB rounded to 0.1 (as it is reported),
+    when it is below :data:`NOISY_BELOW_DB`, else None (also for a recording without frames)."""
     if features.ndim != 2 or features.shape[0] == 0:
         return None
     level = dynamic_range_db(features)
-    return level if level < NOISY_BELOW_DB else None
+    return round(level, 1) if level < NOISY_BELOW_DB else None
 
 
 def noise_warning(features: torch.Tensor, name: str) -> str | None:
@@ -43,8 +47,7 @@ def noise_warning(features: torch.Tensor, name: str) -> str | None:
     if level is None:
         return None
     return (f"{name} looks noisy: its loud frames stand only {level:.1f} dB above its quiet ones (clean "
-            f"recordings: 18 dB or more). A model trained on clean speech, as the shipped default is, "
-            f"can place words hundreds of ms off in noise; --model robust is trained for it")
+            f"recordings: 18 dB or more): {ADVICE}")
 
 
 def warn_if_noisy(features: torch.Tensor, name: str) -> None:
