@@ -7,11 +7,15 @@ from __future__ import annotations
 from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 
 from .aligner import FEATURE_SHIFT, Aligner, AlignerOutput, compute_features
 from .data.alignment import UtteranceAlignment
+
+if TYPE_CHECKING:
+    from .data.plot_process import PlotProcess
 
 __all__ = ["align_file", "load_aligner", "align_audio_file", "align_cuts", "check_audio_transcript"]
 
@@ -78,12 +82,14 @@ def check_audio_transcript(aligner: Aligner, audio: str | Path, text: str, name:
 
 
 def align_audio_file(aligner: Aligner, audio: str | Path, transcript: str, out_dir: str | Path,
-                     name: str | None = None, plot: bool = True, **options) -> UtteranceAlignment:
+                     name: str | None = None, plot: bool = True, plot_process: PlotProcess | None = None,
+                     **options) -> UtteranceAlignment:
     """Align one recording and write ``NAME.json``, ``NAME.TextGrid``, ``NAME.ctm`` (words) and
     ``NAME.png`` (features, posteriors, segments) into ``out_dir`` (each file written whole or not at
-    all; nothing is written when the alignment fails). ``options`` go to :meth:`Aligner.align`.
-    A recording that looks noisy gets a :class:`~fsttopo.inference.noise_check.NoisyRecordingWarning`.
-    Returns the alignment (seconds)."""
+    all; nothing is written when the alignment fails). ``plot_process`` (started before torch was
+    imported: :class:`~fsttopo.data.plot_process.PlotProcess`) draws the PNG instead of this
+    process. ``options`` go to :meth:`Aligner.align`. A recording that looks noisy gets a
+    :class:`~fsttopo.inference.noise_check.NoisyRecordingWarning`. Returns the alignment (seconds)."""
     from .data.export import write_ctm, write_json, write_textgrid
     from .data.plot import plot_alignment
 
@@ -96,7 +102,8 @@ def align_audio_file(aligner: Aligner, audio: str | Path, transcript: str, out_d
     write_textgrid(ali, out / f"{name}.TextGrid")
     write_ctm([ali], out / f"{name}.ctm")
     if plot:
-        plot_alignment(*_first_seconds(feats, result.log_probs[0, : result.lengths[0]], ali, aligner.frame_shift),
+        draw = plot_alignment if plot_process is None else plot_process.draw
+        draw(*_first_seconds(feats, result.log_probs[0, : result.lengths[0]], ali, aligner.frame_shift),
                        out / f"{name}.png", aligner.tokens, aligner.frame_shift, frame_offset=aligner.frame_offset)
     return ali
 

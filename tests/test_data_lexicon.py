@@ -110,3 +110,13 @@ def test_normalize_drops_punctuation_around_words_not_in_the_lexicon(lexicon):
     assert lexicon.normalize('"Hello, world!" -- said Mr. Smith (twice)...') == "Hello world said mister Smith twice"
     assert lexicon.normalize("'em o'clock u.s. don't") == "'em o'clock u.s. don't"  # CMUdict words as they are
     assert lexicon.normalize("qqzx! ...") == "qqzx"  # still unknown: encode_words will name it
+
+
+def test_cmudict_taken_from_the_cache_equals_the_checked_construction(lexicon):
+    # from_cmudict uses the cached parse as it is (start-up); the checking constructor must agree
+    from fsttopo.data.lexicon import _parse_cmudict
+
+    checked = Lexicon(_parse_cmudict())
+    assert set(lexicon.words) == set(checked.words) and len(lexicon.words) > 100_000
+    assert all(lexicon.pronounce(w) == checked.pronounce(w) for w in checked.words)
+    assert all(w == w.lower() for w in lexicon.words)

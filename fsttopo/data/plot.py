@@ -4,12 +4,16 @@ distribution of word-boundary errors of several aligners."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import TYPE_CHECKING, Mapping, Sequence
 
 import numpy as np
-import torch
 
-from .alignment import TimedToken, UtteranceAlignment
+from .atomic import atomic_path
+
+if TYPE_CHECKING:  # neither is imported at run time: the plot process (plot_process.py) draws without torch
+    import torch
+
+    from .alignment import TimedToken, UtteranceAlignment
 
 __all__ = ["plot_alignment", "plot_boundary_errors", "pyplot", "save_figure"]
 
@@ -18,7 +22,7 @@ _MAX_ROWS = 50
 
 
 def _array(x: torch.Tensor | np.ndarray, name: str) -> np.ndarray:
-    arr = x.detach().cpu().float().numpy() if isinstance(x, torch.Tensor) else np.asarray(x, dtype=np.float32)
+    arr = x.detach().cpu().float().numpy() if hasattr(x, "detach") else np.asarray(x, dtype=np.float32)
     if arr.ndim != 2 or 0 in arr.shape:
         raise ValueError(f"{name} must be a non-empty 2-D array [frames, dims], got shape {arr.shape}")
     return arr
@@ -42,14 +46,15 @@ def _figure(**kwargs):
 
 
 def save_figure(fig, path: str | Path, dpi: int = 100, tight: bool = True) -> Path:
-    """Write ``fig`` as an image to ``path`` (parent directories made), close it (a pyplot figure),
-    return the path. ``tight=False`` keeps the figure's own margins (``tight_layout`` draws the
-    figure once more to measure it)."""
+    """Write ``fig`` as an image to ``path`` (parent directories made; the format from its suffix;
+    atomically: a reader sees the old file or the whole new one), close it (a pyplot figure), return
+    the path. ``tight=False`` keeps the figure's own margins (``tight_layout`` draws the figure once
+    more to measure it)."""
     if tight:
         fig.tight_layout()
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=dpi)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=dpi, format=path.suffix[1:] or "png")
     if fig.canvas.manager is not None:
         pyplot().close(fig)
     return path
