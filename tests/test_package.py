@@ -51,7 +51,8 @@ def test_installed_cli_aligns_the_example_from_elsewhere(installed):
     assert version.returncode == 0 and version.stdout.startswith("fsttopo "), version.stderr
     example = subprocess.run([str(python), "-c", "import fsttopo.resources as r; print(*r.example_paths()[:2])"],
                              capture_output=True, text=True, cwd=tmp).stdout.split()
-    run = subprocess.run([str(fsttopo), "align", *example, "--out", "out", "--no-plot"], capture_output=True,
-                         text=True, cwd=tmp)
+    run = subprocess.run([str(fsttopo), "align", *example, "--out", "out"], capture_output=True, text=True, cwd=tmp)
     assert run.returncode == 0, run.stderr[-3000:]
     assert (tmp / "out" / "flite-rms-s13372.json").is_file() and "year" in run.stdout
+    # the plot, drawn by the plot process the installed command forks
+    assert (tmp / "out" / "flite-rms-s13372.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
