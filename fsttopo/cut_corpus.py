@@ -17,10 +17,9 @@ import torch
 
 from .aligner import Aligner
 from .audio_batches import duration_batches
-from .batch_align import align_or_each
+from .batch_align import align_loaded
 from .data.alignment import UtteranceAlignment
 from .data.corpus_dir import Problem, write_problems
-from .inference.noise_check import noisy_range_db
 from .output_dir import StagedOutput, run_settings, staged_output, up_to_date, write_manifest, write_noisy_list
 from .shards import BLOCK_SIZE, UNSHARDED, Shard, shard_blocks, write_shard_info
 from .workers import map_blocks
@@ -85,23 +84,22 @@ def _align_cut_block(aligner: Aligner, task: tuple[list, float, dict[str, Any]]
         except ValueError as err:
             results[i] = Problem(cut.id, "bad-cut", str(err))
     for batch in duration_batches(durations, max_duration) if durations else []:
-        features = {}  # loaded per batch: a block of long cuts does not fit in memory at once
-        for i in batch:
-            try:
-                features[i] = torch.from_numpy(cuts[i].load_features()).float()
-            except Exception as err:  # any storage backend's error: the cut is reported, the rest go on
-                results[i] = Problem(cuts[i].id, "unreadable-features", f"{type(err).__name__}: {err}")
-        ready = [i for i in batch if i in features]
-        if not ready:
-            continue
-        aligned = align_or_each(aligner, [features[i] for i in ready], [_cut_text(cuts[i]) for i in ready],
-                                [cuts[i].supervisions[0].id for i in ready], options,
-                                offsets=[cuts[i].start for i in ready])
-        for i, result in zip(ready, aligned):
+        part = [cuts[i] for i in batch]
+        aligned = align_loaded(aligner, part, _load_features, [_cut_text(c) for c in part],
+                               [c.supervisions[0].id for c in part], options, "unreadable-features",
+                               offsets=[c.start for c in part])
+        for i, (result, noisy_db) in zip(batch, aligned):
             results[i] = result if isinstance(result, UtteranceAlignment) else \
                 Problem(cuts[i].id, result.reason, result.message)
-            noisy[i] = noisy_range_db(features[i])
+            noisy[i] = noisy_db
     return list(zip(results, noisy))
+
+
+def _load_features(cut) -> torch.Tensor | str:
+    try:
+        return torch.from_numpy(cut.load_features()).float()
+    except Exception as err:  # any storage backend's error: the cut is reported, the rest go on
+        return f"{type(err).__name__}: {err}"
 
 
 def iter_cut_alignments(aligner: Aligner, cuts: Iterable, max_duration: float = 200.0, *, shard: Shard = UNSHARDED,

@@ -12,14 +12,15 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any, Iterator, Mapping
 
+import torch
+
 from .aligner import Aligner, compute_features
 from .audio_batches import duration_batches
-from .batch_align import align_or_each
+from .batch_align import align_loaded
 from .corpus_check import (DirectoryUtterance, Problem, check_utterance, scan_directory, tsv_field,
                            write_problems)
 from .data.alignment import UtteranceAlignment
 from .data.export import ctm_lines
-from .inference.noise_check import noisy_range_db
 from .output_dir import (input_fingerprint, read_manifest, run_settings, staged_output, up_to_date, write_manifest,
                          write_noisy_list)
 from .shards import BLOCK_SIZE, UNSHARDED, Shard, shard_blocks, write_shard_info
@@ -101,19 +102,18 @@ def _align_block(aligner: Aligner, task: tuple[list[list[DirectoryUtterance]], d
     batches, options = task
     out: list[tuple[DirectoryUtterance, UtteranceAlignment | Problem, float | None]] = []
     for batch in batches:
-        features = {}
-        for utt in batch:
-            try:
-                features[utt] = compute_features(utt.audio)
-            except ValueError as err:  # the header was readable, the samples are not
-                out.append((utt, Problem(utt.file, "unreadable-audio", str(err)), None))
-        ready = [u for u in batch if u in features]
-        if ready:
-            results = align_or_each(aligner, [features[u] for u in ready], [u.text for u in ready],
-                                    [u.utterance_id for u in ready], options)
-            out += [(u, r if isinstance(r, UtteranceAlignment) else Problem(u.file, r.reason, r.message),
-                     noisy_range_db(features[u])) for u, r in zip(ready, results)]
+        results = align_loaded(aligner, batch, _load_features, [u.text for u in batch],
+                               [u.utterance_id for u in batch], options, "unreadable-audio")
+        out += [(u, r if isinstance(r, UtteranceAlignment) else Problem(u.file, r.reason, r.message), noisy_db)
+                for u, (r, noisy_db) in zip(batch, results)]
     return out
+
+
+def _load_features(utt: DirectoryUtterance) -> torch.Tensor | str:
+    try:
+        return compute_features(utt.audio)
+    except ValueError as err:  # the header was readable, the samples are not
+        return str(err)
 
 
 def _write_outputs(ali: UtteranceAlignment, utt: DirectoryUtterance, out: Path) -> Problem | None:
