@@ -6,7 +6,7 @@ import argparse
 import gc
 import sys
 import warnings
-from contextlib import contextmanager
+from contextlib import nullcontext
 from pathlib import Path
 
 from .names import GARBAGE_PENALTY, METHODS, OOV_MODES, PRECISIONS, TOPOLOGIES, UNTRANSCRIBED_MODES
@@ -152,26 +152,15 @@ def _transcript(args: argparse.Namespace) -> str:
                          f"{err.object[err.start:err.start + 1]!r}); convert it, e.g. iconv -f latin1 -t utf-8") from None
 
 
-@contextmanager
-def _plot_process(plot: bool):
-    """The process that draws the plot while this one loads torch and aligns (None: draw here)."""
-    from .data.plot_process import PlotProcess
-
-    process = PlotProcess.start() if plot else None
-    try:
-        yield process
-    finally:
-        if process is not None:
-            process.close()
-
-
 def _align(args: argparse.Namespace) -> None:
     from .audio_batches import audio_duration
+    from .data.plot_process import PlotProcess
 
     transcript = _transcript(args)
     audio_duration(args.audio)  # names a missing or unreadable audio file before the model loads
     _check_output(args.out)
-    with _plot_process(not args.no_plot) as plot_process:
+    # the process that draws the plot while this one loads torch and aligns (None: draw here)
+    with (None if args.no_plot else PlotProcess.start()) or nullcontext() as plot_process:
         # torch is imported from here on (the plot process is forked before it)
         from .files import align_audio_file
         from .inference.noise_check import NoisyRecordingWarning

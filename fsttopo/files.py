@@ -104,7 +104,7 @@ def align_audio_file(aligner: Aligner, audio: str | Path, transcript: str, out_d
     if plot:
         draw = plot_alignment if plot_process is None else plot_process.draw
         draw(*_first_seconds(feats, result.log_probs[0, : result.lengths[0]], ali, aligner.frame_shift),
-                       out / f"{name}.png", aligner.tokens, aligner.frame_shift, frame_offset=aligner.frame_offset)
+             out / f"{name}.png", aligner.tokens, aligner.frame_shift, frame_offset=aligner.frame_offset)
     return ali
 
 

@@ -73,7 +73,8 @@ def _warm_up() -> None:
 
 def _child(requests: int, replies: int) -> None:
     """The other process: warm up, read one pickled ``(args, kwargs)``, draw, reply ``b""`` on
-    success or the error's text; an empty request (the caller closed without drawing) ends it."""
+    success or the pickled error (its text in a RuntimeError where it cannot be pickled); an empty
+    request (the caller closed without drawing) ends it."""
     try:
         _warm_up()
     except Exception:  # the real drawing reports the error, if there is one
@@ -88,7 +89,10 @@ def _child(requests: int, replies: int) -> None:
         plot_alignment(*args, **kwargs)
         reply = b""
     except BaseException as err:  # noqa: BLE001 - every failure goes back to the caller
-        reply = f"{type(err).__name__}: {err}".encode()
+        try:
+            reply = pickle.dumps(err)
+        except Exception:  # an error that does not pickle: its text
+            reply = pickle.dumps(RuntimeError(f"drawing the plot failed: {type(err).__name__}: {err}"))
     _write_all(replies, reply)
 
 
@@ -127,7 +131,9 @@ class PlotProcess:
 
     def draw(self, *args, **kwargs) -> Path:
         """:func:`~fsttopo.data.plot.plot_alignment` with these arguments, in the other process;
-        returns its path when the PNG is written. RuntimeError with the other process's error."""
+        returns its path when the PNG is written. Its error is raised here as it was raised there
+        (a ValueError for bad arguments, an OSError for a full disk); RuntimeError if the process
+        ended without an answer."""
         if self._pid is None:
             raise RuntimeError("this plot process has already drawn or been closed")
         payload = pickle.dumps(([_plain(a) for a in args], {k: _plain(v) for k, v in kwargs.items()}))
@@ -139,7 +145,7 @@ class PlotProcess:
         if reply is None:
             raise RuntimeError("the plot process ended before drawing")
         if reply:
-            raise RuntimeError(f"drawing the plot failed: {reply.decode(errors='replace')}")
+            raise pickle.loads(reply)
         return Path(args[3] if len(args) > 3 else kwargs["path"])
 
     def close(self) -> None:
