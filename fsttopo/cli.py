@@ -157,11 +157,11 @@ def _align(args: argparse.Namespace) -> None:
     from .data.plot_process import PlotProcess
 
     transcript = _transcript(args)
-    audio_duration(args.audio)  # names a missing or unreadable audio file before the model loads
     _check_output(args.out)
-    # the process that draws the plot while this one loads torch and aligns (None: draw here)
+    # the process that draws the plot while this one loads torch and aligns (None: draw here);
+    # forked before numpy, torch and their thread pools are loaded
     with (None if args.no_plot else PlotProcess.start()) or nullcontext() as plot_process:
-        # torch is imported from here on (the plot process is forked before it)
+        audio_duration(args.audio)  # names a missing or unreadable audio file before the model loads
         from .files import align_audio_file
         from .inference.noise_check import NoisyRecordingWarning
 

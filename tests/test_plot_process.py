@@ -69,9 +69,9 @@ except RuntimeError as err:
     assert list(tmp_path.iterdir()) == []
 
 
-def test_a_plot_process_closed_without_drawing_ends_and_another_cannot_start_after_torch():
+def test_a_plot_process_closed_without_drawing_ends_and_none_starts_beside_threads_or_torch():
     code = """
-import os, sys
+import os, sys, threading
 from fsttopo.data.plot_process import PlotProcess
 with PlotProcess.start() as process:
     pid = process._pid
@@ -79,10 +79,16 @@ try:
     os.waitpid(pid, os.WNOHANG)
 except ChildProcessError:
     print("reaped")
+release = threading.Event()
+waiting = threading.Thread(target=release.wait)
+waiting.start()
+print(PlotProcess.start())  # another thread could hold a lock the child would need
+release.set()
+waiting.join()
 import torch
 print(PlotProcess.start())
 """
-    assert _run(code).split() == ["reaped", "None"]
+    assert _run(code).split() == ["reaped", "None", "None"]
 
 
 def test_fsttopo_align_writes_the_plot_without_loading_matplotlib_itself(tmp_path):

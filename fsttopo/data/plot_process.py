@@ -8,8 +8,9 @@ process then sends the arrays and spans and waits for the PNG, which the other p
 with :func:`fsttopo.data.plot.plot_alignment` as it would have been written in-process (the same
 bytes: tested).
 
-Only where ``os.fork`` exists and before torch is imported (forking a process that runs torch's
-thread pools is not safe): :meth:`PlotProcess.start` returns None otherwise, and the caller draws
+Only where ``os.fork`` exists, before torch is imported and while the process has one thread
+(forking a process whose other threads hold locks, torch's or a BLAS pool's, is not safe; numpy's
+import starts such a pool): :meth:`PlotProcess.start` returns None otherwise, and the caller draws
 in-process. The child never returns into the caller's code: it leaves with ``os._exit``.
 """
 
@@ -35,6 +36,17 @@ def _write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
         view = view[os.write(fd, view):]
+
+
+def _single_threaded() -> bool:
+    """Whether this process runs one thread (Linux: its tasks; elsewhere: the Python threads, which
+    do not see a native pool, so there also torch and numpy must not be loaded yet)."""
+    try:
+        return len(os.listdir("/proc/self/task")) == 1
+    except OSError:
+        import threading
+
+        return threading.active_count() == 1 and "numpy" not in sys.modules
 
 
 def _plain(value):
@@ -107,9 +119,9 @@ class PlotProcess:
 
     @classmethod
     def start(cls) -> PlotProcess | None:
-        """Fork the drawing process; None where it cannot be done safely (no ``os.fork``, or torch
-        already imported in this process): draw in-process then."""
-        if not hasattr(os, "fork") or "torch" in sys.modules:
+        """Fork the drawing process; None where it cannot be done safely (no ``os.fork``, torch
+        already imported, or more than one thread in this process): draw in-process then."""
+        if not hasattr(os, "fork") or "torch" in sys.modules or not _single_threaded():
             return None
         request_r, request_w = os.pipe()
         reply_r, reply_w = os.pipe()
