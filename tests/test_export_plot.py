@@ -42,3 +42,12 @@ def test_boundary_error_plot(tmp_path):
         plot_boundary_errors({"a": [1.0], "b": [-1.0]}, tmp_path / "x.png")
     with pytest.raises(ValueError, match="no aligners"):
         plot_boundary_errors({}, tmp_path / "x.png")
+
+
+def test_a_long_title_is_cut_to_the_figure_with_an_ellipsis():
+    from fsttopo.data.plot import _fitted
+
+    assert _fitted("utt: a short text", 96) == "utt: a short text"
+    long = "utt: " + "word " * 100
+    cut = _fitted(long, 96)
+    assert len(cut) <= 96 and cut.endswith("\u2026") and long.startswith(cut[:-1])

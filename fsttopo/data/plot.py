@@ -60,6 +60,12 @@ def save_figure(fig, path: str | Path, dpi: int = 100, tight: bool = True) -> Pa
     return path
 
 
+def _fitted(text: str, max_chars: int) -> str:
+    """``text`` cut to ``max_chars`` characters with an ellipsis (a long transcript's title would run
+    off the figure: about 12 characters of 9 pt text per inch)."""
+    return text if len(text) <= max_chars else text[: max_chars - 1].rstrip() + "…"
+
+
 def _draw_tokens(ax, row: float, tokens: Sequence[TimedToken], color: str) -> None:
     from matplotlib.colors import to_rgba
 
@@ -136,7 +142,7 @@ def plot_alignment(features: torch.Tensor | np.ndarray, posteriors: torch.Tensor
         for x in (t.start, t.end):
             ax_f.axvline(x, color="white", lw=0.8, ls="--")
     ax_f.set_ylabel("feature")
-    ax_f.set_title(f"{alignment.utterance_id}: {alignment.text}", fontsize=9)
+    ax_f.set_title(_fitted(f"{alignment.utterance_id}: {alignment.text}", round(12 * width)), fontsize=9)
 
     p0 = t0 + frame_offset
     ax_p.imshow(post[:, rows].T, aspect="auto", origin="lower", cmap="Greys", interpolation="nearest",
