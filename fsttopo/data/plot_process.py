@@ -84,9 +84,10 @@ def _warm_up() -> None:
 
 
 def _child(requests: int, replies: int) -> None:
-    """The other process: warm up, read one pickled ``(args, kwargs)``, draw, reply ``b""`` on
-    success or the pickled error (its text in a RuntimeError where it cannot be pickled); an empty
-    request (the caller closed without drawing) ends it."""
+    """The other process: warm up, read one pickled ``(args, kwargs)``, draw, reply with the
+    pickled path :func:`~fsttopo.data.plot.plot_alignment` returns, or the pickled error (its text
+    in a RuntimeError where it cannot be pickled); an empty request (the caller closed without
+    drawing) ends it."""
     try:
         _warm_up()
     except Exception:  # the real drawing reports the error, if there is one
@@ -98,8 +99,7 @@ def _child(requests: int, replies: int) -> None:
         from .plot import plot_alignment
 
         args, kwargs = pickle.loads(request)
-        plot_alignment(*args, **kwargs)
-        reply = b""
+        reply = pickle.dumps(plot_alignment(*args, **kwargs))
     except BaseException as err:  # noqa: BLE001 - every failure goes back to the caller
         try:
             reply = pickle.dumps(err)
@@ -154,11 +154,12 @@ class PlotProcess:
         except BrokenPipeError:
             pass  # it died: its exit status below says so
         reply = self._finish()
-        if reply is None:
+        if not reply:  # no answer: it exited abnormally, or before reading the request
             raise RuntimeError("the plot process ended before drawing")
-        if reply:
-            raise pickle.loads(reply)
-        return Path(args[3] if len(args) > 3 else kwargs["path"])
+        drawn = pickle.loads(reply)
+        if isinstance(drawn, BaseException):
+            raise drawn
+        return drawn
 
     def close(self) -> None:
         """End the process without drawing (nothing is written); a no-op after :meth:`draw`."""
