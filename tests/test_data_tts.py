@@ -15,7 +15,10 @@ import soundfile
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from recipes.tts.audio import convert  # noqa: E402
-from recipes.tts.engines import VOICES, RawUtterance, espeak_word_spans, synthesize  # noqa: E402
+from recipes.tts.engines import (  # noqa: E402
+    EXTRA_VOICES, PROSODY_RANGES, VOICES, RawUtterance, Voice, espeak_synth, espeak_word_spans, synthesize,
+    varied_prosody,
+)
 from recipes.tts.labels import (  # noqa: E402
     attach_between_word_phones,
     clip_spans,
@@ -176,10 +179,37 @@ def test_config_keeps_speakers_in_one_split():
         Config(out=Path("unused"), speeds=(1.0,))
 
 
+def test_extra_voices_train_on_their_own_budget():
+    base = Config(out=Path("unused"), hours=3.0)
+    extra = Config(out=Path("unused"), hours=3.0, extra_hours=1.5)
+    assert not set(base.voices) & set(EXTRA_VOICES)
+    assert extra.voices[:len(base.voices)] == base.voices  # same order: the same sentence shuffles
+    for voice in base.voices:
+        assert extra.quota(voice) == base.quota(voice)
+    assert sum(base.quota(v) for v in base.voices) == pytest.approx(3.0 * 3600)
+    assert sum(extra.quota(v) for v in EXTRA_VOICES) == pytest.approx(1.5 * 3600)
+    assert {extra.split_of(v) for v in EXTRA_VOICES} == {"train"}
+    with pytest.raises(ValueError, match="extra_hours"):
+        Config(out=Path("unused"), extra_hours=-1.0)
+
+
+@pytest.mark.parametrize("engine", ["espeak-ng", "flite"])
+def test_varied_prosody_is_fixed_per_utterance_and_in_range(engine):
+    draws = [varied_prosody(engine, f"voice-s{i:05d}") for i in range(200)]
+    assert draws[0] == varied_prosody(engine, "voice-s00000")
+    for name, (low, high) in PROSODY_RANGES[engine].items():
+        values = [d[name] for d in draws]
+        assert low <= min(values) and max(values) <= high
+        assert max(values) - min(values) > 0.8 * (high - low)  # the whole range is used
+    with pytest.raises(ValueError, match="no varied prosody"):
+        Voice("x", "festival", "kal_diphone", "kal", (), varied_prosody=True)
+
+
 # --- engines (skipped where not installed) -----------------------------------------------------------
 
 SENTENCE = Sentence("s00000", "Hello, the world's weather is nice.", "hello the world's weather is nice")
 VOICE = {v.name: v for v in VOICES}
+EXTRA_VOICE = {v.name: v for v in EXTRA_VOICES}
 
 
 def _check_utterance(raw, with_phones):
@@ -215,8 +245,55 @@ def test_flite_engine(tmp_path):
     _check_utterance(raw, with_phones=True)
 
 
+@pytest.mark.skipif(shutil.which("gcc") is None or not Path("/usr/include/flite/flite.h").exists(),
+                    reason="gcc or flite1-dev is not installed")
+def test_flite_varied_prosody(tmp_path):
+    import torch
+    import torchaudio
+
+    from recipes.tts.install import build_flite_helper
+
+    helper = build_flite_helper(tmp_path / "flite_align")
+    [plain] = synthesize(VOICE["flite-slt"], [SENTENCE], tmp_path / "plain", flite_helper=helper)
+    varied = EXTRA_VOICE["flite-slt-var"]
+    [raw] = synthesize(varied, [SENTENCE], tmp_path / "varied", flite_helper=helper)
+    _check_utterance(raw, with_phones=True)
+    prosody = varied_prosody("flite", raw.id)
+    # the words take `stretch` times as long (the pauses at the ends are not stretched alike)
+    speech = [words[-1][2] - words[0][1] for words in (plain.words, raw.words)]
+    assert speech[1] / speech[0] == pytest.approx(prosody["stretch"], rel=0.05)
+
+    def median_f0(wav):
+        samples, rate = soundfile.read(str(wav), dtype="float32")
+        return float(torchaudio.functional.detect_pitch_frequency(torch.from_numpy(samples), rate).median())
+
+    assert median_f0(raw.wav) == pytest.approx(prosody["f0_mean"], rel=0.15)
+    assert abs(median_f0(plain.wav) - 170) < 25  # slt's own pitch
+
+
 @pytest.mark.skipif(ctypes.util.find_library("espeak-ng") is None, reason="libespeak-ng is not installed")
 def test_espeak_engine(tmp_path):
     [raw] = synthesize(VOICE["espeak-us"], [SENTENCE], tmp_path, flite_helper=tmp_path / "unused")
     assert soundfile.info(str(raw.wav)).samplerate == 22050
+    _check_utterance(raw, with_phones=False)
+
+
+@pytest.mark.skipif(ctypes.util.find_library("espeak-ng") is None, reason="libespeak-ng is not installed")
+def test_espeak_rate_and_its_reset():
+    def seconds(prosody=None):
+        samples, _, rate = espeak_synth("en-us+m2", SENTENCE.text, prosody)
+        return samples.size / rate
+
+    default = seconds()
+    slow, fast = seconds({"rate": 130}), seconds({"rate": 230})
+    assert fast < 0.7 * slow  # speaking time falls with the words per minute (130/230 = 0.57)
+    assert slow > default > fast  # espeak-ng's default is 175
+    assert seconds() == pytest.approx(default, rel=0.01)  # the next call without prosody is back at the defaults
+
+
+@pytest.mark.skipif(ctypes.util.find_library("espeak-ng") is None, reason="libespeak-ng is not installed")
+def test_varied_espeak_voice(tmp_path):
+    voice = EXTRA_VOICE["espeak-var-andy"]
+    assert voice.varied_prosody
+    [raw] = synthesize(voice, [SENTENCE], tmp_path)
     _check_utterance(raw, with_phones=False)

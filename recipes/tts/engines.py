@@ -16,6 +16,7 @@ from __future__ import annotations
 import ctypes
 import re
 import subprocess
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,9 +26,20 @@ import soundfile
 
 from .text import Sentence
 
-__all__ = ["Voice", "VOICES", "RawUtterance", "synthesize", "espeak_synth", "espeak_word_spans"]
+__all__ = ["Voice", "VOICES", "EXTRA_VOICES", "PROSODY_RANGES", "RawUtterance", "synthesize", "varied_prosody",
+           "espeak_synth", "espeak_word_spans"]
 
 Span = tuple[str, float, float]
+
+
+PROSODY_RANGES: dict[str, dict[str, tuple[float, float]]] = {
+    "espeak-ng": {"rate": (130, 230), "pitch": (20, 80), "range": (15, 85)},
+    "flite": {"stretch": (0.8, 1.25), "f0_mean": (90.0, 250.0)},
+}
+"""Engine -> prosody parameter -> uniform range of ``varied_prosody`` voices. espeak-ng (integers,
+both ends included): words per minute (its default 175), base pitch and pitch range (0-100, default
+50). flite: ``duration_stretch`` (> 1 slower) and the F0 the voice is moved to (Hz; slt's own is
+about 170)."""
 
 
 @dataclass(frozen=True)
@@ -46,6 +58,10 @@ class Voice:
             get half a share each, so that they make up half of the training audio, not two thirds).
         encoding: the character encoding festival's voice reads and writes its words in (the
             Italian diphone voices: ``"iso-8859-1"``; festival itself does not decode UTF-8).
+        varied_prosody: every utterance gets its own prosody, drawn from the engine's ranges in
+            :data:`PROSODY_RANGES` by a generator seeded with the utterance id (espeak-ng: rate,
+            pitch and pitch range; flite: duration stretch and mean F0), so one voice is many
+            speaking styles and re-runs read each sentence the same way (festival: not supported).
     """
 
     name: str
@@ -56,6 +72,11 @@ class Voice:
     free: bool = True
     share: float = 1.0
     encoding: str = "utf-8"
+    varied_prosody: bool = False
+
+    def __post_init__(self) -> None:
+        if self.varied_prosody and self.engine not in PROSODY_RANGES:
+            raise ValueError(f"voice {self.name!r}: {self.engine} has no varied prosody (only {sorted(PROSODY_RANGES)})")
 
 
 _FESTIVAL = ("festival",)
@@ -77,6 +98,46 @@ VOICES: tuple[Voice, ...] = (
     Voice("festival-us2", "festival", "us2_mbrola", "us2", _MBROLA + ("festvox-us2",), free=False),
     Voice("festival-us3", "festival", "us3_mbrola", "us3", _MBROLA + ("festvox-us3",), free=False),
 )
+
+
+def _varied(name: str, engine_voice: str) -> Voice:
+    return Voice(name, "espeak-ng", engine_voice, name, ("libespeak-ng1",), varied_prosody=True)
+
+
+EXTRA_VOICES: tuple[Voice, ...] = (
+    Voice("flite-slt-var", "flite", "slt", "slt", ("flite1-dev",), share=12.0, varied_prosody=True),
+    *(_varied(f"espeak-var-{variant.lower()}", f"{base}+{variant}") for base, variant in (
+        ("en-us", "m2"), ("en-us", "m4"), ("en-us", "m5"), ("en-us", "m6"), ("en-us", "m7"),
+        ("en-us", "f2"), ("en-us", "f3"), ("en-us", "f4"), ("en-us", "klatt2"), ("en-us", "klatt3"),
+        ("en-us", "klatt4"), ("en-us", "Andy"), ("en-us", "Annie"), ("en-us", "belinda"),
+        ("en-us", "david"), ("en-us", "ed"), ("en-us", "linda"), ("en-us", "max"), ("en-us", "paul"),
+        ("en-us", "quincy"), ("en-us", "robert"), ("en-us", "steph"), ("en-us", "zac"),
+        ("en-us", "grandpa"),
+    )),
+)
+"""More training voices (``prepare.py --extra-hours``), all of Debian main, each with a varied
+prosody per utterance: flite's slt with its duration and pitch moved (a third of the extra audio:
+the only flite voice that trains, and the flite voices are the test voices' kind), and 24 more
+espeak-ng variants with varied rate, pitch and pitch range. They come on top of :data:`VOICES`
+with their own budget, so the :data:`VOICES` corpus stays the same with or without them. (flite's
+kal16 diphone voice is left out: its segment times end about 0.1 s after its audio, so its labels
+cannot be trusted.)"""
+
+
+ESPEAK_DEFAULT_PROSODY: dict[str, int] = {"rate": 175, "pitch": 50, "range": 50}
+"""espeak-ng's own values of those parameters (what every other voice speaks with)."""
+
+_ESPEAK_PARAMETER = {"rate": 1, "pitch": 3, "range": 4}  # espeak_PARAMETER: espeakRATE, PITCH, RANGE
+
+
+def varied_prosody(engine: str, utt_id: str) -> dict[str, float]:
+    """The prosody a ``varied_prosody`` voice of ``engine`` reads utterance ``utt_id`` with
+    (:data:`PROSODY_RANGES`; espeak-ng's values are ints, flite's rounded to 3 decimals)."""
+    rng = np.random.default_rng(zlib.crc32(utt_id.encode("utf-8")))
+    ranges = PROSODY_RANGES[engine]
+    if engine == "espeak-ng":
+        return {name: int(rng.integers(low, high + 1)) for name, (low, high) in ranges.items()}
+    return {name: round(float(rng.uniform(low, high)), 3) for name, (low, high) in ranges.items()}
 
 
 @dataclass(frozen=True)
@@ -117,9 +178,9 @@ def synthesize(
     if voice.engine == "flite":
         if flite_helper is None:
             raise ValueError(f"voice {voice.name!r} needs the flite helper binary")
-        return _flite(flite_helper, voice.engine_voice, items, out_dir)
+        return _flite(flite_helper, voice.engine_voice, items, out_dir, voice.varied_prosody)
     if voice.engine == "espeak-ng":
-        return _espeak(voice.engine_voice, items, out_dir)
+        return _espeak(voice.engine_voice, items, out_dir, voice.varied_prosody)
     raise ValueError(f"unknown engine {voice.engine!r}")
 
 
@@ -182,8 +243,16 @@ def _festival(
     return _parse_labels(run.stdout, out_dir)
 
 
-def _flite(helper: Path, engine_voice: str, items: list[tuple[str, Sentence]], out_dir: Path) -> list[RawUtterance]:
-    stdin = "".join(f"{utt_id}\t{sentence.text}\n" for utt_id, sentence in items)
+def _flite(
+    helper: Path, engine_voice: str, items: list[tuple[str, Sentence]], out_dir: Path, varied: bool = False
+) -> list[RawUtterance]:
+    def line(utt_id: str, text: str) -> str:
+        if not varied:
+            return f"{utt_id}\t{text}\n"
+        prosody = varied_prosody("flite", utt_id)
+        return f"{utt_id}\t{text}\t{prosody['stretch']}\t{prosody['f0_mean']}\n"
+
+    stdin = "".join(line(utt_id, sentence.text) for utt_id, sentence in items)
     command = [str(helper), engine_voice, str(out_dir)]
     run = subprocess.run(command, input=stdin, capture_output=True, text=True, check=False)
     return _parse_labels(run.stdout, out_dir)
@@ -231,6 +300,7 @@ class _Espeak:
         self._callback = _CALLBACK(self._collect)  # keep a reference: libespeak-ng holds the pointer
         self.lib.espeak_SetSynthCallback(self._callback)
         self.voice = ""
+        self.prosody: dict[str, int] = dict(ESPEAK_DEFAULT_PROSODY)
 
     def _collect(self, wav, num_samples, events) -> int:
         if num_samples > 0:
@@ -243,12 +313,25 @@ class _Espeak:
             i += 1
         return 0
 
-    def synth(self, voice: str, text: str) -> tuple[np.ndarray, list[tuple[str, int, int]]]:
-        """Samples (int16) and phoneme events ``(name, sample, text position 1-based)``."""
+    def synth(
+        self, voice: str, text: str, prosody: dict[str, int] | None = None
+    ) -> tuple[np.ndarray, list[tuple[str, int, int]]]:
+        """Samples (int16) and phoneme events ``(name, sample, text position 1-based)``.
+
+        ``prosody`` sets espeak-ng parameters (:data:`PROSODY_RANGES` names) for this call; the
+        others, and all of them without it, are at espeak-ng's defaults (the parameters outlive a
+        change of voice, so they are set again after a call with other values).
+        """
         if voice != self.voice:
             if self.lib.espeak_SetVoiceByName(voice.encode()) != 0:
                 raise ValueError(f"espeak-ng has no voice {voice!r}")
             self.voice = voice
+        wanted = {**ESPEAK_DEFAULT_PROSODY, **(prosody or {})}
+        for name, value in wanted.items():
+            if self.prosody.get(name, ESPEAK_DEFAULT_PROSODY[name]) != value:
+                if self.lib.espeak_SetParameter(_ESPEAK_PARAMETER[name], value, 0) != 0:
+                    raise ValueError(f"espeak-ng refused {name}={value}")
+        self.prosody = wanted
         self.samples, self.events = [], []
         data = text.encode("utf-8")
         self.lib.espeak_Synth(data, len(data) + 1, 0, _POS_CHARACTER, 0, _CHARS_UTF8, None, None)
@@ -259,15 +342,18 @@ class _Espeak:
 _espeak_instance: _Espeak | None = None
 
 
-def espeak_synth(engine_voice: str, text: str) -> tuple[np.ndarray, list[tuple[str, int, int]], int]:
+def espeak_synth(
+    engine_voice: str, text: str, prosody: dict[str, int] | None = None
+) -> tuple[np.ndarray, list[tuple[str, int, int]], int]:
     """``(samples int16, phoneme events (name, sample, text position 1-based), sample rate)`` of ``text``.
 
-    One libespeak-ng instance serves the whole process.
+    ``prosody``: espeak-ng rate / pitch / range for this text (see :func:`varied_prosody`), or
+    the voice's own. One libespeak-ng instance serves the whole process.
     """
     global _espeak_instance
     if _espeak_instance is None:
         _espeak_instance = _Espeak()
-    samples, events = _espeak_instance.synth(engine_voice, text)
+    samples, events = _espeak_instance.synth(engine_voice, text, prosody)
     return samples, events, _espeak_instance.sample_rate
 
 
@@ -303,10 +389,13 @@ def espeak_word_spans(
     return [(word, min(b) / sample_rate, max(b) / sample_rate) for word, b in zip(words, bounds)]
 
 
-def _espeak(engine_voice: str, items: list[tuple[str, Sentence]], out_dir: Path) -> list[RawUtterance]:
+def _espeak(
+    engine_voice: str, items: list[tuple[str, Sentence]], out_dir: Path, varied: bool = False
+) -> list[RawUtterance]:
     result = []
     for utt_id, sentence in items:
-        samples, events, sample_rate = espeak_synth(engine_voice, sentence.text)
+        prosody = varied_prosody("espeak-ng", utt_id) if varied else None
+        samples, events, sample_rate = espeak_synth(engine_voice, sentence.text, prosody)
         if not events or samples.size == 0:
             continue
         words = espeak_word_spans(sentence.text, sentence.words.split(), events, samples.size, sample_rate)

@@ -1,7 +1,9 @@
 /* Synthesize sentences with a flite voice and print the word and phone timings it used.
  *
- * Usage: flite_align VOICE OUT_DIR < lines of "ID<TAB>TEXT"
- * VOICE is awb, rms or slt. For each line, writes OUT_DIR/ID.wav (16 kHz, 16-bit PCM) and prints
+ * Usage: flite_align VOICE OUT_DIR < lines of "ID<TAB>TEXT" or "ID<TAB>TEXT<TAB>STRETCH<TAB>F0_MEAN"
+ * VOICE is awb, rms or slt. STRETCH (duration_stretch: > 1 is slower) and F0_MEAN (the pitch the
+ * voice is moved to, Hz) set the prosody of that line; without them the voice speaks with its
+ * own. For each line, writes OUT_DIR/ID.wav (16 kHz, 16-bit PCM) and prints
  *   U ID NUM_SAMPLES SAMPLE_RATE
  *   P NAME START END      (every segment, pauses included, seconds)
  *   W NAME START END      (every word: start of its first segment, end of its last, seconds)
@@ -10,6 +12,7 @@
  *        -lflite_cmu_us_rms -lflite_cmu_us_slt -lflite_usenglish -lflite_cmulex -lflite -lm
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <flite/flite.h>
 
@@ -53,6 +56,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "unknown voice '%s' (expected awb, rms or slt)\n", argv[1]);
         return 2;
     }
+    /* the voice's own prosody, put back for lines that do not set theirs */
+    const int own_f0 = feat_present(voice->features, "int_f0_target_mean");
+    const float own_f0_mean = get_param_float(voice->features, "int_f0_target_mean", 0.0);
+    const float own_stretch = get_param_float(voice->features, "duration_stretch", 1.0);
     char line[8192], path[16384];
     while (fgets(line, sizeof line, stdin)) {
         line[strcspn(line, "\r\n")] = '\0';
@@ -62,7 +69,23 @@ int main(int argc, char **argv)
             return 1;
         }
         *tab = '\0';
-        cst_utterance *utt = flite_synth_text(tab + 1, voice);
+        char *text = tab + 1, *stretch = strchr(text, '\t'), *f0_mean = NULL;
+        if (stretch != NULL) {
+            *stretch++ = '\0';
+            f0_mean = strchr(stretch, '\t');
+            if (f0_mean == NULL) {
+                fprintf(stderr, "line with a stretch but no F0 mean: %s\n", line);
+                return 1;
+            }
+            *f0_mean++ = '\0';
+            feat_set_float(voice->features, "duration_stretch", (float)atof(stretch));
+            feat_set_float(voice->features, "int_f0_target_mean", (float)atof(f0_mean));
+        } else {
+            feat_set_float(voice->features, "duration_stretch", own_stretch);
+            if (own_f0) feat_set_float(voice->features, "int_f0_target_mean", own_f0_mean);
+            else feat_remove(voice->features, "int_f0_target_mean");
+        }
+        cst_utterance *utt = flite_synth_text(text, voice);
         cst_wave *wave = utt_wave(utt);
         snprintf(path, sizeof path, "%s/%s.wav", argv[2], line);
         if (cst_wave_save_riff(wave, path) != CST_OK_FORMAT) {

@@ -32,7 +32,7 @@ if __package__ in (None, ""):  # run as a script: make `recipes` and `fsttopo` i
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from recipes.tts.audio import convert
-from recipes.tts.engines import VOICES, Voice, synthesize
+from recipes.tts.engines import EXTRA_VOICES, VOICES, Voice, synthesize
 from recipes.tts.install import BASE_PACKAGES, build_flite_helper, install_packages
 from recipes.tts.labels import MAX_END_MISMATCH, clip_spans, reference_labels, scale_spans
 from recipes.tts.text import Sentence, fortunes, select_sentences, split_pools, split_sentences
@@ -54,6 +54,10 @@ class Config:
             its share (``Voice.share``) and stops at the first utterance past it.
         jobs: worker processes for synthesis and features.
         mbrola: add the MBROLA voices (festival us1-us3; Debian contrib/non-free, non-commercial).
+        extra_hours: audio of the extra training voices (``engines.EXTRA_VOICES``: espeak-ng
+            variants with varied rate and pitch) before speed perturbation, on top of
+            ``hours`` (0: none). The other voices' shares do not depend on it, so their audio is
+            the same with or without them.
         speeds: speed-perturbation factors for extra training copies (1.0 is always there).
         test_voices, dev_voices: held-out voices; all other voices train. Voices of one speaker
             (festival-slt and flite-slt) must be in the same split.
@@ -64,6 +68,7 @@ class Config:
     hours: float = 3.0
     jobs: int = 2
     mbrola: bool = False
+    extra_hours: float = 0.0
     speeds: tuple[float, ...] = (0.9, 1.1)
     test_voices: tuple[str, ...] = ("flite-rms", "festival-ked")
     dev_voices: tuple[str, ...] = ("flite-awb",)
@@ -73,11 +78,13 @@ class Config:
     def __post_init__(self) -> None:
         if not self.hours > 0:
             raise ValueError(f"hours must be positive, got {self.hours}")
+        if self.extra_hours < 0:
+            raise ValueError(f"extra_hours must be >= 0, got {self.extra_hours}")
         if self.jobs < 1:
             raise ValueError(f"jobs must be >= 1, got {self.jobs}")
         if any(not s > 0 or s == 1.0 for s in self.speeds):
             raise ValueError(f"speeds must be positive and not 1.0, got {self.speeds}")
-        voices = tuple(v for v in VOICES if v.free or self.mbrola)
+        voices = tuple(v for v in VOICES if v.free or self.mbrola) + (EXTRA_VOICES if self.extra_hours > 0 else ())
         names = {v.name for v in voices}
         for held_out in (*self.test_voices, *self.dev_voices):
             if held_out not in names:
@@ -93,6 +100,13 @@ class Config:
             raise ValueError(f"speakers in more than one split: {shared}")
         if not any(self.split_of(v) == "train" for v in voices):
             raise ValueError("no training voice left")
+
+    def quota(self, voice: Voice) -> float:
+        """Seconds of audio ``voice`` reads (before speed perturbation): its share of ``hours``
+        among the :data:`~recipes.tts.engines.VOICES` in use, or of ``extra_hours`` among the extra ones."""
+        extra = voice in EXTRA_VOICES
+        group = [v for v in self.voices if (v in EXTRA_VOICES) == extra]
+        return (self.extra_hours if extra else self.hours) * 3600.0 * voice.share / sum(v.share for v in group)
 
     def split_of(self, voice: Voice) -> str:
         """``"train"``, ``"dev"`` or ``"test"``."""
@@ -211,7 +225,6 @@ def synthesize_corpus(config: Config) -> list[dict]:
     Each voice reads its split's pool in its own shuffled order. Returns per-voice counts
     (utterances and seconds before speed perturbation, and the dropped utterances).
     """
-    seconds_per_share = config.hours * 3600.0 / sum(v.share for v in config.voices)
     pools = {split: [Sentence(**r) for r in _read_jsonl(config.out / "text" / f"{split}.jsonl")] for split in SPLITS}
     tasks, done = [], []
     for index, voice in enumerate(config.voices):
@@ -223,8 +236,7 @@ def synthesize_corpus(config: Config) -> list[dict]:
         order = list(pools[split])
         random.Random(config.seed * 1000 + index).shuffle(order)
         speeds = config.speeds if split == "train" else ()
-        quota = seconds_per_share * voice.share
-        tasks.append(_VoiceTask(voice, split, tuple(order), quota, speeds, config.out, config.helper))
+        tasks.append(_VoiceTask(voice, split, tuple(order), config.quota(voice), speeds, config.out, config.helper))
     with multiprocessing.Pool(config.jobs) as pool:
         done.extend(pool.imap_unordered(_synthesize_voice, tasks))
     shutil.rmtree(config.out / "raw", ignore_errors=True)
@@ -283,6 +295,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--hours", type=float, default=3.0, help="hours of audio before speed perturbation")
     parser.add_argument("--jobs", type=int, default=2, help="worker processes")
     parser.add_argument("--mbrola", action="store_true", help="add MBROLA voices (contrib/non-free)")
+    parser.add_argument("--extra-hours", type=float, default=0.0,
+                        help="hours of extra training voices (varied espeak-ng variants) on top of --hours")
     parser.add_argument("--speeds", default="0.9,1.1", help="speed factors of training copies, '' for none")
     parser.add_argument("--test-voices", default="flite-rms,festival-ked")
     parser.add_argument("--dev-voices", default="flite-awb")
@@ -294,7 +308,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     if unknown:
         parser.error(f"unknown stages {unknown}; choose from {list(STAGES)}")
     config = Config(
-        out=args.out, hours=args.hours, jobs=args.jobs, mbrola=args.mbrola,
+        out=args.out, hours=args.hours, jobs=args.jobs, mbrola=args.mbrola, extra_hours=args.extra_hours,
         speeds=tuple(float(s) for s in args.speeds.split(",") if s),
         test_voices=tuple(v for v in args.test_voices.split(",") if v),
         dev_voices=tuple(v for v in args.dev_voices.split(",") if v), seed=args.seed,
@@ -305,7 +319,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         start = time.perf_counter()
         result = STAGES[stage](config)
         seconds = round(time.perf_counter() - start, 1)
-        entry = {"stage": stage, "wall_seconds": seconds, "jobs": config.jobs, "hours": config.hours, "result": result}
+        entry = {"stage": stage, "wall_seconds": seconds, "jobs": config.jobs, "hours": config.hours,
+                 "extra_hours": config.extra_hours, "result": result}
         with log_path.open("a") as log:
             log.write(json.dumps(entry) + "\n")
         print(json.dumps(entry, indent=1))
