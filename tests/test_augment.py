@@ -228,6 +228,68 @@ def test_speed_changes_duration_and_reports_the_time_scale():
     assert freqs[np.argmax(np.abs(np.fft.rfft(fast)))] == pytest.approx(1100, abs=2)
 
 
+needs_sox = pytest.mark.skipif(shutil.which("sox") is None, reason="sox is not installed")
+
+
+def tone_bursts(freq=1010.0, starts=(0.3, 0.9, 1.5), length=0.2, seconds=2.0):
+    t = np.arange(int(seconds * SR)) / SR
+    on = np.zeros_like(t, dtype=bool)
+    for a in starts:
+        on |= (t >= a) & (t < a + length)
+    return (0.5 * np.sin(2 * np.pi * freq * t) * on).astype(np.float32)
+
+
+def burst_onsets(x):
+    """Times (s) where the 5 ms energy rises through a quarter of its peak."""
+    energy = np.convolve(x.astype(np.float64) ** 2, np.ones(80) / 80, "same")
+    rising = np.flatnonzero(np.diff((energy > 0.25 * energy.max()).astype(int)) == 1)
+    return rising / SR
+
+
+def peak_hz(x):
+    return np.fft.rfftfreq(x.size, 1 / SR)[np.argmax(np.abs(np.fft.rfft(x)))]
+
+
+@needs_sox
+@pytest.mark.parametrize("factor", [0.8, 1.25])
+def test_tempo_moves_events_by_the_factor_and_keeps_the_pitch(factor):
+    x = tone_bursts()
+    y, scale = A.tempo(x, SR, factor)
+    assert scale == pytest.approx(1 / factor)
+    assert abs(y.size - x.size / factor) <= SR * 0.005
+    assert peak_hz(y) == pytest.approx(1010, abs=3)  # the pitch stays
+    np.testing.assert_allclose(burst_onsets(y), np.array([0.3, 0.9, 1.5]) * scale, atol=0.010)
+    rms = lambda v: float(np.sqrt(np.mean(v[np.abs(v) > 0.05] ** 2)))  # noqa: E731
+    assert rms(y) == pytest.approx(rms(x), rel=0.05)
+    assert np.array_equal(y, A.tempo(x, SR, factor)[0])  # repeatable
+
+
+@needs_sox
+@pytest.mark.parametrize("semitones", [-3.0, 2.0])
+def test_pitch_shift_moves_frequencies_and_keeps_the_timing(semitones):
+    x = tone_bursts()
+    y = A.pitch_shift(x, SR, semitones)
+    assert y.shape == x.shape and y.dtype == np.float32
+    assert peak_hz(y) == pytest.approx(1010 * 2 ** (semitones / 12), rel=0.005)
+    np.testing.assert_allclose(burst_onsets(y), [0.3, 0.9, 1.5], atol=0.025)
+    assert np.array_equal(y, A.pitch_shift(x, SR, semitones))
+    assert np.array_equal(A.pitch_shift(x, SR, 0.0), x)
+
+
+def test_tempo_and_pitch_shift_check_their_input(monkeypatch):
+    x = tone_bursts()
+    for bad in (0.4, 2.5, float("nan")):
+        with pytest.raises(ValueError, match="tempo factor"):
+            A.tempo(x, SR, bad)
+    with pytest.raises(ValueError, match="semitones"):
+        A.pitch_shift(x, SR, 13.0)
+    with pytest.raises(ValueError, match="empty"):
+        A.tempo(np.zeros(0, np.float32), SR, 1.1)
+    monkeypatch.setattr(A.shutil, "which", lambda name: None)
+    with pytest.raises(RuntimeError, match="needs sox on PATH"):
+        A.pitch_shift(x, SR, 1.0)
+
+
 # ----------------------------------------------------------------------------- the random chain
 
 ALL_ON = A.AugmentConfig(reverb_prob=1, noise_prob=1, telephone_prob=1, gain_prob=1, clip_prob=1)

@@ -1,6 +1,7 @@
 """The label prior stored with a model: the mean posterior over its training frames, recomputed by
 hand; the trainer writes it into every model file; model files read it back."""
 
+import shutil
 import warnings
 
 import numpy as np
@@ -140,6 +141,35 @@ def test_speed_perturbation_changes_the_length_by_the_factor(cuts):
     assert torch.equal(never, plain)
     for bad in ({"speed_prob": 1.5}, {"speed_range": (0.3, 1.0)}, {"speed_range": (1.1, 0.9)}):
         with pytest.raises(ValueError, match="speed_"):
+            AugmentedCutBatches(Lexicon.from_cmudict(), off, **bad)
+
+
+@pytest.mark.skipif(shutil.which("sox") is None, reason="sox is not installed")
+def test_tempo_and_pitch_perturbation_of_batches(cuts):
+    from fsttopo.data.features import compute_features
+    from fsttopo.training import AugmentedCutBatches
+    from fsttopo.training.augment import AugmentConfig, pitch_shift, tempo
+
+    off = AugmentConfig(reverb_prob=0, noise_prob=0, telephone_prob=0, gain_prob=0, clip_prob=0)
+    cut = list(cuts)[1]
+    audio = cut.load_audio()[0].astype(np.float32)
+    plain = AugmentedCutBatches(Lexicon.from_cmudict(), off).features([cut])[0]
+    slower = AugmentedCutBatches(Lexicon.from_cmudict(), off, tempo_prob=1.0, tempo_range=(0.8, 0.8)).features([cut])[0]
+    assert abs(slower.shape[0] - plain.shape[0] / 0.8) <= 2
+    torch.testing.assert_close(slower, compute_features(tempo(audio, cut.sampling_rate, 0.8)[0], cut.sampling_rate))
+    higher = AugmentedCutBatches(Lexicon.from_cmudict(), off, pitch_prob=1.0, pitch_range=(3.0, 3.0)).features([cut])[0]
+    assert higher.shape == plain.shape and not torch.equal(higher, plain)
+    torch.testing.assert_close(higher, compute_features(pitch_shift(audio, cut.sampling_rate, 3.0), cut.sampling_rate))
+    again = AugmentedCutBatches(Lexicon.from_cmudict(), off, pitch_prob=1.0, pitch_range=(3.0, 3.0)).features([cut])[0]
+    assert torch.equal(again, higher)
+    noisy = AugmentConfig(noise_prob=1.0, reverb_prob=0, telephone_prob=0, gain_prob=0, clip_prob=0)
+    before = AugmentedCutBatches(Lexicon.from_cmudict(), noisy, seed=5).features([cut])[0]
+    never = AugmentedCutBatches(Lexicon.from_cmudict(), noisy, seed=5, tempo_prob=0.0, pitch_prob=0.0,
+                                tempo_range=(0.8, 0.8), pitch_range=(3.0, 3.0)).features([cut])[0]
+    assert torch.equal(never, before)  # off: earlier runs unchanged
+    for bad in ({"tempo_prob": 2.0}, {"tempo_range": (0.3, 1.0)}, {"pitch_range": (-13.0, 0.0)},
+                {"pitch_range": (2.0, 1.0)}):
+        with pytest.raises(ValueError, match="tempo_|pitch_"):
             AugmentedCutBatches(Lexicon.from_cmudict(), off, **bad)
 
 

@@ -99,27 +99,42 @@ class AugmentedCutBatches(CutBatches):
     silence only under noise drifts words into it (tests/test_silence.py). The draw is per batch
     because the batch is padded to its longest cut: one long cut would make the whole batch long.
     It has a random stream of its own, so ``digital_silence_prob=0`` leaves earlier runs unchanged.
+
+    With probability ``tempo_prob`` a cut's speech is first played faster or slower with its pitch
+    kept (:func:`~fsttopo.training.augment.tempo`, factor uniform in ``tempo_range``), and with
+    probability ``pitch_prob`` its pitch and formants move by semitones uniform in ``pitch_range``
+    with its tempo kept (:func:`~fsttopo.training.augment.pitch_shift`): other speakers' voices,
+    before the room, the noise and the channel. Both need sox and draw from a random stream of
+    their own, so with both at 0 earlier runs are unchanged.
     """
 
     def __init__(self, lexicon: WordEncoder, config, seed: int = 0, silence_pad: float = 0.0,
                  speed_prob: float = 0.0, speed_range: tuple[float, float] = (0.9, 1.1),
-                 digital_silence_prob: float = 0.0, digital_silence_pad: float = 0.0):
+                 digital_silence_prob: float = 0.0, digital_silence_pad: float = 0.0,
+                 tempo_prob: float = 0.0, tempo_range: tuple[float, float] = (0.9, 1.1),
+                 pitch_prob: float = 0.0, pitch_range: tuple[float, float] = (-2.0, 2.0)):
         super().__init__(lexicon)
         for name, value in (("silence_pad", silence_pad), ("digital_silence_pad", digital_silence_pad)):
             if not 0 <= value < float("inf"):
                 raise ValueError(f"{name} must be a finite number of seconds >= 0, got {value}")
         if not 0 <= digital_silence_prob <= 1:
             raise ValueError(f"digital_silence_prob must be in [0, 1], got {digital_silence_prob}")
-        if not 0 <= speed_prob <= 1:
-            raise ValueError(f"speed_prob must be in [0, 1], got {speed_prob}")
-        low, high = speed_range
-        if not 0.5 <= low <= high <= 2.0:
-            raise ValueError(f"speed_range must be (low, high) with 0.5 <= low <= high <= 2, got {speed_range}")
+        for name, value in (("speed_prob", speed_prob), ("tempo_prob", tempo_prob), ("pitch_prob", pitch_prob)):
+            if not 0 <= value <= 1:
+                raise ValueError(f"{name} must be in [0, 1], got {value}")
+        for name, (low, high), (least, most) in (("speed_range", speed_range, (0.5, 2.0)),
+                                                 ("tempo_range", tempo_range, (0.5, 2.0)),
+                                                 ("pitch_range", pitch_range, (-12.0, 12.0))):
+            if not least <= low <= high <= most:
+                raise ValueError(f"{name} must be (low, high) with {least:g} <= low <= high <= {most:g}, "
+                                 f"got {(low, high)}")
         self.config = config
         self.seed = seed
         self.silence_pad = silence_pad
         self.speed_prob = speed_prob
-        self.speed_range = (float(low), float(high))
+        self.speed_range = tuple(map(float, speed_range))
+        self.tempo_prob, self.tempo_range = tempo_prob, tuple(map(float, tempo_range))
+        self.pitch_prob, self.pitch_range = pitch_prob, tuple(map(float, pitch_range))
         self.digital_silence_prob = digital_silence_prob
         self.digital_silence_pad = digital_silence_pad
         self.epoch = 0
@@ -134,7 +149,7 @@ class AugmentedCutBatches(CutBatches):
         import numpy as np
 
         from ..data.features import compute_features
-        from .augment import augment, speed
+        from .augment import augment, pitch_shift, speed, tempo
 
         audio = [cut.load_audio()[0].astype(np.float32) for cut in cuts]
         config, pad = self.config, self.silence_pad
@@ -144,7 +159,14 @@ class AugmentedCutBatches(CutBatches):
                 config, pad = dataclasses.replace(config, noise_prob=0.0), self.digital_silence_pad
         out = []
         for i, (cut, samples) in enumerate(zip(cuts, audio)):
-            rng = np.random.default_rng([self.seed, self.epoch, zlib.crc32(cut.id.encode("utf-8"))])
+            key = zlib.crc32(cut.id.encode("utf-8"))
+            rng = np.random.default_rng([self.seed, self.epoch, key])
+            if self.tempo_prob or self.pitch_prob:
+                voice_rng = np.random.default_rng([self.seed, self.epoch, key, 2])
+                if self.tempo_prob and voice_rng.uniform() < self.tempo_prob:
+                    samples, _ = tempo(samples, cut.sampling_rate, voice_rng.uniform(*self.tempo_range))
+                if self.pitch_prob and voice_rng.uniform() < self.pitch_prob:
+                    samples = pitch_shift(samples, cut.sampling_rate, voice_rng.uniform(*self.pitch_range))
             others = [a for j, a in enumerate(audio) if j != i] or [samples[::-1].copy()]
             if pad:
                 lead, trail = (int(rng.uniform(0, pad) * cut.sampling_rate) for _ in range(2))

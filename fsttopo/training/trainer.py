@@ -48,6 +48,10 @@ class TrainConfig:
     speed_range: tuple[float, float] = (0.9, 1.1)
     digital_silence_prob: float = 0.0  # with augment: share of batches padded with digital silence, no noise
     digital_silence_pad: float = 0.0   # ... up to this many seconds at each end of every cut
+    tempo_prob: float = 0.0      # with augment: share of cuts whose tempo changes (pitch kept; needs sox)
+    tempo_range: tuple[float, float] = (0.9, 1.1)
+    pitch_prob: float = 0.0      # with augment: share of cuts whose pitch moves (tempo kept; needs sox)
+    pitch_range: tuple[float, float] = (-2.0, 2.0)  # semitones
 
     def __post_init__(self) -> None:
         if self.epochs < 1 or self.max_duration <= 0 or self.peak_lr <= 0 or not self.prior_hours > 0:
@@ -185,7 +189,9 @@ def train(model_config: ModelConfig, objective_config: ObjectiveConfig, config: 
                            world_size=world if distributed else None, rank=rank if distributed else None)
     dataset = (AugmentedCutBatches(lexicon, AugmentConfig(**config.augment), config.seed, config.silence_pad,
                                    config.speed_prob, tuple(config.speed_range),
-                                   config.digital_silence_prob, config.digital_silence_pad)
+                                   config.digital_silence_prob, config.digital_silence_pad,
+                                   config.tempo_prob, tuple(config.tempo_range),
+                                   config.pitch_prob, tuple(config.pitch_range))
                if config.augment is not None else CutBatches(lexicon))
     loader = torch.utils.data.DataLoader(dataset, sampler=sampler, batch_size=None, num_workers=0)
     steps_per_epoch = max(sum(1 for _ in make_sampler(train_cuts, config.max_duration, shuffle=False,
