@@ -191,6 +191,12 @@ def test_extra_voices_train_on_their_own_budget():
     assert {extra.split_of(v) for v in EXTRA_VOICES} == {"train"}
     with pytest.raises(ValueError, match="extra_hours"):
         Config(out=Path("unused"), extra_hours=-1.0)
+    one = Config(out=Path("unused"), hours=3.0, extra_hours=0.5, extra_voices=("flite-slt-var",))  # its third of 1.5 h
+    assert one.voices == base.voices + (EXTRA_VOICE["flite-slt-var"],)
+    # the same voice at the same place with the same seconds: the same sentences as with all extra voices
+    assert one.quota(one.voices[-1]) == pytest.approx(extra.quota(EXTRA_VOICE["flite-slt-var"]))
+    with pytest.raises(ValueError, match="unknown extra voices"):
+        Config(out=Path("unused"), extra_hours=1.0, extra_voices=("festival-kal",))
 
 
 @pytest.mark.parametrize("engine", ["espeak-ng", "flite"])

@@ -58,6 +58,7 @@ class Config:
             variants with varied rate and pitch) before speed perturbation, on top of
             ``hours`` (0: none). The other voices' shares do not depend on it, so their audio is
             the same with or without them.
+        extra_voices: names of the extra voices to use (empty: all of them).
         speeds: speed-perturbation factors for extra training copies (1.0 is always there).
         test_voices, dev_voices: held-out voices; all other voices train. Voices of one speaker
             (festival-slt and flite-slt) must be in the same split.
@@ -69,6 +70,7 @@ class Config:
     jobs: int = 2
     mbrola: bool = False
     extra_hours: float = 0.0
+    extra_voices: tuple[str, ...] = ()
     speeds: tuple[float, ...] = (0.9, 1.1)
     test_voices: tuple[str, ...] = ("flite-rms", "festival-ked")
     dev_voices: tuple[str, ...] = ("flite-awb",)
@@ -84,7 +86,11 @@ class Config:
             raise ValueError(f"jobs must be >= 1, got {self.jobs}")
         if any(not s > 0 or s == 1.0 for s in self.speeds):
             raise ValueError(f"speeds must be positive and not 1.0, got {self.speeds}")
-        voices = tuple(v for v in VOICES if v.free or self.mbrola) + (EXTRA_VOICES if self.extra_hours > 0 else ())
+        unknown = set(self.extra_voices) - {v.name for v in EXTRA_VOICES}
+        if unknown:
+            raise ValueError(f"unknown extra voices {sorted(unknown)}; extra voices: {[v.name for v in EXTRA_VOICES]}")
+        extra = tuple(v for v in EXTRA_VOICES if not self.extra_voices or v.name in self.extra_voices)
+        voices = tuple(v for v in VOICES if v.free or self.mbrola) + (extra if self.extra_hours > 0 else ())
         names = {v.name for v in voices}
         for held_out in (*self.test_voices, *self.dev_voices):
             if held_out not in names:
@@ -300,6 +306,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--speeds", default="0.9,1.1", help="speed factors of training copies, '' for none")
     parser.add_argument("--test-voices", default="flite-rms,festival-ked")
     parser.add_argument("--dev-voices", default="flite-awb")
+    parser.add_argument("--extra-voices", default="", help="comma-separated subset of the extra voices ('' for all)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--stages", default=",".join(STAGES), help=f"comma-separated subset of {list(STAGES)}")
     args = parser.parse_args(argv)
@@ -309,6 +316,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         parser.error(f"unknown stages {unknown}; choose from {list(STAGES)}")
     config = Config(
         out=args.out, hours=args.hours, jobs=args.jobs, mbrola=args.mbrola, extra_hours=args.extra_hours,
+        extra_voices=tuple(v for v in args.extra_voices.split(",") if v),
         speeds=tuple(float(s) for s in args.speeds.split(",") if s),
         test_voices=tuple(v for v in args.test_voices.split(",") if v),
         dev_voices=tuple(v for v in args.dev_voices.split(",") if v), seed=args.seed,
