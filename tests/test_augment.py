@@ -228,6 +228,30 @@ def test_speed_changes_duration_and_reports_the_time_scale():
     assert freqs[np.argmax(np.abs(np.fft.rfft(fast)))] == pytest.approx(1100, abs=2)
 
 
+def test_quantize_matches_a_16_bit_wav_within_one_step(tmp_path):
+    x = (0.01 * np.random.default_rng(0).standard_normal(4000)).astype(np.float32)
+    q = A.quantize(x, 16)
+    sf.write(tmp_path / "q.wav", x, SR, subtype="PCM_16")
+    stored, _ = sf.read(tmp_path / "q.wav", dtype="float32")
+    assert np.max(np.abs(q - stored)) <= 1 / 32768 + 1e-9
+    assert np.all(np.abs(np.round(q * 32768) - q * 32768) < 1e-6)  # on the grid
+    assert np.max(np.abs(q - x)) <= 0.5 / 32768 + 1e-9
+    assert np.array_equal(A.quantize(np.array([1.5, -1.5]), 8), np.array([127 / 128, -1.0], np.float32))
+    with pytest.raises(ValueError, match="bits"):
+        A.quantize(x, 1)
+
+
+def test_the_chain_quantizes_last(speech):
+    quiet = A.AugmentConfig(reverb_prob=0, noise_prob=0, telephone_prob=0, gain_prob=1, gain_db_range=(-40, -40),
+                            clip_prob=0, quantize_bits=16)
+    y, applied = A.augment(speech, SR, quiet, rng(0))
+    assert applied == ["gain -40.00dB", "quantize 16 bit"]
+    assert np.array_equal(y, A.quantize(A.apply_gain(speech, -40.0), 16))
+    assert np.unique(y).size < 400  # -40 dB speech keeps a few hundred of the 65536 16-bit levels
+    with pytest.raises(ValueError, match="quantize_bits"):
+        A.AugmentConfig(quantize_bits=40)
+
+
 needs_sox = pytest.mark.skipif(shutil.which("sox") is None, reason="sox is not installed")
 
 

@@ -29,7 +29,7 @@ import torchaudio.functional as taf
 __all__ = [
     "NOISE_KINDS", "TELEPHONE_CODECS", "AugmentConfig", "augment", "add_noise", "make_noise",
     "reverberate", "room_impulse_response", "apply_rir", "apply_gain", "clip", "telephone", "speed",
-    "tempo", "pitch_shift",
+    "tempo", "pitch_shift", "quantize",
 ]
 
 NOISE_KINDS = ("white", "pink", "brown", "babble", "hum", "tone", "filtered")
@@ -290,6 +290,17 @@ def apply_gain(samples: np.ndarray, gain_db: float) -> np.ndarray:
     return (x * 10.0 ** (_check_finite(gain_db, "gain_db") / 20.0)).astype(np.float32)
 
 
+def quantize(samples: np.ndarray, bits: int = 16) -> np.ndarray:
+    """``samples`` rounded to the grid of a signed ``bits``-bit integer file (step ``2 / 2^bits``,
+    full scale 1.0; values beyond it saturate): within one step of what a PCM wav written and read
+    back holds (libsndfile writes with a 32767 scale). Returns float32 of the input's shape."""
+    x = _check_audio(samples)
+    if isinstance(bits, bool) or not isinstance(bits, int) or not 2 <= bits <= 32:
+        raise ValueError(f"bits must be an integer from 2 to 32, got {bits!r}")
+    top = 2 ** (bits - 1)
+    return (np.clip(np.round(x * top), -top, top - 1) / top).astype(np.float32)
+
+
 def clip(samples: np.ndarray, level: float) -> np.ndarray:
     """Hard clipping at amplitude ``level`` (> 0, full scale 1.0): the saturated input stage of a recorder."""
     x = _check_audio(samples)
@@ -496,8 +507,15 @@ class AugmentConfig:
     clip_fraction_range: tuple[float, float] = (0.1, 0.6)        # clip level, fraction of the clip's peak
     # a recorder saturates at full scale: after the chain, samples beyond +-1 are clipped (and listed)
     full_scale_clip: bool = True
+    # then round to the grid of a `quantize_bits` integer file (None: keep float): quiet speech
+    # stored in 16 bits loses its faint parts to the grid, which float gain alone never shows
+    quantize_bits: int | None = None
 
     def __post_init__(self) -> None:
+        if self.quantize_bits is not None and (isinstance(self.quantize_bits, bool)
+                                               or not isinstance(self.quantize_bits, int)
+                                               or not 2 <= self.quantize_bits <= 32):
+            raise ValueError(f"quantize_bits must be None or an integer from 2 to 32, got {self.quantize_bits!r}")
         for name in ("reverb_prob", "noise_prob", "telephone_prob", "gain_prob", "clip_prob"):
             value = _check_finite(getattr(self, name), name)
             if not 0.0 <= value <= 1.0:
@@ -582,4 +600,7 @@ def augment(samples: np.ndarray, sr: int, config: AugmentConfig, rng: np.random.
     if config.full_scale_clip and float(np.max(np.abs(x))) > 1.0:
         x = clip(x, 1.0)
         applied.append("clip level=1 (full scale)")
+    if config.quantize_bits is not None:
+        x = quantize(x, config.quantize_bits)
+        applied.append(f"quantize {config.quantize_bits} bit")
     return x, applied
