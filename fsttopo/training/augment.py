@@ -8,8 +8,9 @@ naming the problem; a codec whose external tool is not installed raises ``Runtim
 the tool.
 
 Nothing here moves speech in time, except :func:`speed` and :func:`tempo`, which return the factor
-by which label times scale (:func:`pitch_shift` keeps them): the reverb's direct path, the telephone band filter (zero phase) and the codec delay
-compensation all keep the words where the transcript's alignment labels put them.
+by which label times scale (:func:`pitch_shift` keeps them): the reverb's direct path, the
+telephone band filter (zero phase) and the codec delay compensation all keep the words where the
+transcript's alignment labels put them.
 """
 
 from __future__ import annotations
@@ -290,14 +291,18 @@ def apply_gain(samples: np.ndarray, gain_db: float) -> np.ndarray:
     return (x * 10.0 ** (_check_finite(gain_db, "gain_db") / 20.0)).astype(np.float32)
 
 
+def _check_bits(bits: int, name: str) -> int:
+    if isinstance(bits, bool) or not isinstance(bits, int) or not 2 <= bits <= 32:
+        raise ValueError(f"{name} must be an integer from 2 to 32, got {bits!r}")
+    return bits
+
+
 def quantize(samples: np.ndarray, bits: int = 16) -> np.ndarray:
     """``samples`` rounded to the grid of a signed ``bits``-bit integer file (step ``2 / 2^bits``,
     full scale 1.0; values beyond it saturate): within one step of what a PCM wav written and read
     back holds (libsndfile writes with a 32767 scale). Returns float32 of the input's shape."""
     x = _check_audio(samples)
-    if isinstance(bits, bool) or not isinstance(bits, int) or not 2 <= bits <= 32:
-        raise ValueError(f"bits must be an integer from 2 to 32, got {bits!r}")
-    top = 2 ** (bits - 1)
+    top = 2 ** (_check_bits(bits, "bits") - 1)
     return (np.clip(np.round(x * top), -top, top - 1) / top).astype(np.float32)
 
 
@@ -344,13 +349,22 @@ def _run_tool(command: list[str], data: bytes) -> bytes:
     return done.stdout
 
 
+def _need_sox(what: str) -> None:
+    if shutil.which("sox") is None:
+        raise RuntimeError(f"{what} needs sox on PATH, and sox is not installed")
+
+
+def _sox_raw(sr: int) -> list[str]:
+    """sox's arguments for mono little-endian float32 at ``sr`` on a pipe."""
+    return ["-t", "raw", "-e", "floating-point", "-b", "32", "-L", "-r", str(sr), "-c", "1"]
+
+
 def _sox_codec(x: np.ndarray, fmt: str) -> np.ndarray:
     """Round trip through sox's ``fmt`` encoder at 8 kHz (raw float32 through pipes, no temp files)."""
-    if shutil.which("sox") is None:
-        raise RuntimeError(f"telephone codec {fmt!r} needs sox on PATH, and sox is not installed")
+    _need_sox(f"telephone codec {fmt!r}")
     if fmt not in _sox_formats():
         raise RuntimeError(f"telephone codec {fmt!r} needs sox built with {fmt} support; the installed sox lacks it")
-    raw = ["-t", "raw", "-e", "floating-point", "-b", "32", "-L", "-r", str(TELEPHONE_SR), "-c", "1"]
+    raw = _sox_raw(TELEPHONE_SR)
     # -R: repeatable, -D: no dither (sox dithers with random noise when it reduces bit depth)
     coded = _run_tool(["sox", "-R", "-D", *raw, "-", "-t", fmt, "-"], np.clip(x, -1, 1).astype("<f4").tobytes())
     decoded = _run_tool(["sox", "-R", "-D", "-t", fmt, "-", *raw, "-"], coded)
@@ -439,9 +453,8 @@ def speed(samples: np.ndarray, sr: int, factor: float) -> tuple[np.ndarray, floa
 
 def _sox_effect(x: np.ndarray, sr: int, effect: list[str], what: str) -> np.ndarray:
     """``x`` through one sox effect (raw float32 through pipes, repeatable, no dither)."""
-    if shutil.which("sox") is None:
-        raise RuntimeError(f"{what} needs sox on PATH, and sox is not installed")
-    raw = ["-t", "raw", "-e", "floating-point", "-b", "32", "-L", "-r", str(sr), "-c", "1"]
+    _need_sox(what)
+    raw = _sox_raw(sr)
     out = _run_tool(["sox", "-R", "-D", *raw, "-", *raw, "-", *effect], x.astype("<f4").tobytes())
     return np.frombuffer(out, dtype="<f4").astype(np.float64)
 
@@ -451,7 +464,8 @@ def tempo(samples: np.ndarray, sr: int, factor: float) -> tuple[np.ndarray, floa
     tuned for speech, as sox-based tempo perturbation does it). Returns ``(float32 [about
     num_samples / factor], time_scale)``: multiply label times in seconds by ``time_scale``
     (= ``1 / factor``). WSOLA moves single events by a few ms around that (measured: tone-burst
-    onsets within 4 ms of it at 0.8, 8-9 ms late at 1.25). ``factor`` in [0.5, 2]; needs sox (``RuntimeError``).
+    onsets within 4 ms of it at 0.8, 8-9 ms late at 1.25). ``factor`` in [0.5, 2]; needs sox
+    (``RuntimeError``).
     """
     x = _check_audio(samples)
     sr = _check_sr(sr)
@@ -464,10 +478,10 @@ def tempo(samples: np.ndarray, sr: int, factor: float) -> tuple[np.ndarray, floa
 def pitch_shift(samples: np.ndarray, sr: int, semitones: float) -> np.ndarray:
     """``samples`` with every frequency moved by ``semitones`` (in [-12, 12]) and the duration kept
     (sox's ``pitch``: WSOLA tempo change, then resampling; formants move with the pitch, like a
-    shorter or longer vocal tract). Returns float32 of the input's length. Events move by some ms (tone-burst
-    onsets: 9-20 ms late at -3 semitones, up to 5 ms early at +3), which full-sum training, needing
-    only transcripts, does not see; do not use it where label times must hold to the ms. Needs sox
-    (``RuntimeError``).
+    shorter or longer vocal tract). Returns float32 of the input's length. Events move by some ms
+    (tone-burst onsets: 9-20 ms late at -3 semitones, up to 5 ms early at +3), which full-sum
+    training, needing only transcripts, does not see; do not use it where label times must hold to
+    the ms. Needs sox (``RuntimeError``).
     """
     x = _check_audio(samples)
     sr = _check_sr(sr)
@@ -512,10 +526,8 @@ class AugmentConfig:
     quantize_bits: int | None = None
 
     def __post_init__(self) -> None:
-        if self.quantize_bits is not None and (isinstance(self.quantize_bits, bool)
-                                               or not isinstance(self.quantize_bits, int)
-                                               or not 2 <= self.quantize_bits <= 32):
-            raise ValueError(f"quantize_bits must be None or an integer from 2 to 32, got {self.quantize_bits!r}")
+        if self.quantize_bits is not None:
+            _check_bits(self.quantize_bits, "quantize_bits (or None)")
         for name in ("reverb_prob", "noise_prob", "telephone_prob", "gain_prob", "clip_prob"):
             value = _check_finite(getattr(self, name), name)
             if not 0.0 <= value <= 1.0:

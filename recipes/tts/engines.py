@@ -76,7 +76,8 @@ class Voice:
 
     def __post_init__(self) -> None:
         if self.varied_prosody and self.engine not in PROSODY_RANGES:
-            raise ValueError(f"voice {self.name!r}: {self.engine} has no varied prosody (only {sorted(PROSODY_RANGES)})")
+            raise ValueError(f"voice {self.name!r}: {self.engine} has no varied prosody "
+                             f"(only {sorted(PROSODY_RANGES)})")
 
 
 _FESTIVAL = ("festival",)
@@ -100,20 +101,14 @@ VOICES: tuple[Voice, ...] = (
 )
 
 
-def _varied(name: str, engine_voice: str) -> Voice:
-    return Voice(name, "espeak-ng", engine_voice, name, ("libespeak-ng1",), varied_prosody=True)
-
+_VARIED_ESPEAK_VARIANTS = ("m2", "m4", "m5", "m6", "m7", "f2", "f3", "f4", "klatt2", "klatt3", "klatt4", "Andy",
+                           "Annie", "belinda", "david", "ed", "linda", "max", "paul", "quincy", "robert", "steph",
+                           "zac", "grandpa")
 
 EXTRA_VOICES: tuple[Voice, ...] = (
     Voice("flite-slt-var", "flite", "slt", "slt", ("flite1-dev",), share=12.0, varied_prosody=True),
-    *(_varied(f"espeak-var-{variant.lower()}", f"{base}+{variant}") for base, variant in (
-        ("en-us", "m2"), ("en-us", "m4"), ("en-us", "m5"), ("en-us", "m6"), ("en-us", "m7"),
-        ("en-us", "f2"), ("en-us", "f3"), ("en-us", "f4"), ("en-us", "klatt2"), ("en-us", "klatt3"),
-        ("en-us", "klatt4"), ("en-us", "Andy"), ("en-us", "Annie"), ("en-us", "belinda"),
-        ("en-us", "david"), ("en-us", "ed"), ("en-us", "linda"), ("en-us", "max"), ("en-us", "paul"),
-        ("en-us", "quincy"), ("en-us", "robert"), ("en-us", "steph"), ("en-us", "zac"),
-        ("en-us", "grandpa"),
-    )),
+    *(Voice(f"espeak-var-{variant.lower()}", "espeak-ng", f"en-us+{variant}", f"espeak-var-{variant.lower()}",
+            ("libespeak-ng1",), varied_prosody=True) for variant in _VARIED_ESPEAK_VARIANTS),
 )
 """More training voices (``prepare.py --extra-hours``), all of Debian main, each with a varied
 prosody per utterance: flite's slt with its duration and pitch moved (a third of the extra audio:
@@ -328,7 +323,7 @@ class _Espeak:
             self.voice = voice
         wanted = {**ESPEAK_DEFAULT_PROSODY, **(prosody or {})}
         for name, value in wanted.items():
-            if self.prosody.get(name, ESPEAK_DEFAULT_PROSODY[name]) != value:
+            if self.prosody[name] != value:
                 if self.lib.espeak_SetParameter(_ESPEAK_PARAMETER[name], value, 0) != 0:
                     raise ValueError(f"espeak-ng refused {name}={value}")
         self.prosody = wanted

@@ -54,8 +54,8 @@ class Config:
             its share (``Voice.share``) and stops at the first utterance past it.
         jobs: worker processes for synthesis and features.
         mbrola: add the MBROLA voices (festival us1-us3; Debian contrib/non-free, non-commercial).
-        extra_hours: audio of the extra training voices (``engines.EXTRA_VOICES``: espeak-ng
-            variants with varied rate and pitch) before speed perturbation, on top of
+        extra_hours: audio of the extra training voices (``engines.EXTRA_VOICES``: flite slt and
+            espeak-ng variants, each with a varied prosody) before speed perturbation, on top of
             ``hours`` (0: none). The other voices' shares do not depend on it, so their audio is
             the same with or without them.
         extra_voices: names of the extra voices to use (empty: all of them).
@@ -302,7 +302,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--jobs", type=int, default=2, help="worker processes")
     parser.add_argument("--mbrola", action="store_true", help="add MBROLA voices (contrib/non-free)")
     parser.add_argument("--extra-hours", type=float, default=0.0,
-                        help="hours of extra training voices (varied espeak-ng variants) on top of --hours")
+                        help="hours of extra training voices (flite slt and espeak-ng variants with varied "
+                        "prosody) on top of --hours")
     parser.add_argument("--speeds", default="0.9,1.1", help="speed factors of training copies, '' for none")
     parser.add_argument("--test-voices", default="flite-rms,festival-ked")
     parser.add_argument("--dev-voices", default="flite-awb")
