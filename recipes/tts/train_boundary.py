@@ -81,16 +81,17 @@ def load_training_data(cuts, targets: str) -> list[tuple[torch.Tensor, np.ndarra
             for c in cuts if c.supervisions[0].alignment and "word" in c.supervisions[0].alignment]
 
 
-def augmented_features(cuts, fraction: float, seed: int) -> list[torch.Tensor | None]:
+def augmented_features(cuts, fraction: float, seed: int, quantize_bits: int | None = None
+                       ) -> list[torch.Tensor | None]:
     """Per cut, with probability ``fraction`` the features of a noise/reverb/gain-augmented copy of
-    its audio (:func:`fsttopo.training.augment.augment`, default chain, babble from other train
-    cuts; same timing), else ``None``. Deterministic under ``seed``."""
+    its audio (:func:`fsttopo.training.augment.augment`, default chain with ``quantize_bits``,
+    babble from other train cuts; same timing), else ``None``. Deterministic under ``seed``."""
     from fsttopo.training.augment import AugmentConfig, augment
 
     rng = np.random.default_rng(seed)
     cuts = list(cuts)
     babble = [cuts[i].load_audio()[0] for i in rng.choice(len(cuts), size=min(20, len(cuts)), replace=False)]
-    config = AugmentConfig()
+    config = AugmentConfig(quantize_bits=quantize_bits)
     out: list[torch.Tensor | None] = []
     for cut in cuts:
         if rng.random() >= fraction:
@@ -129,7 +130,7 @@ def train(args) -> None:
         if cache is not None and cache.exists():
             aug = torch.load(cache, weights_only=False)
         else:
-            aug = augmented_features(cuts, args.augment, args.seed)
+            aug = augmented_features(cuts, args.augment, args.seed, args.quantize_bits)
             if cache is not None:
                 cache.parent.mkdir(parents=True, exist_ok=True)
                 torch.save(aug, cache)
@@ -180,7 +181,8 @@ def train(args) -> None:
             break
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    info = {"targets": args.targets, "loss": args.loss, "radius": args.radius, "augment": args.augment, "init": args.init, "epochs": len(log),
+    info = {"targets": args.targets, "loss": args.loss, "radius": args.radius, "augment": args.augment,
+            "quantize_bits": args.quantize_bits, "init": args.init, "epochs": len(log),
             "train_seconds": time.perf_counter() - t0, "parameters": detector.num_parameters, "log": log}
     torch.save({**detector_to_dict(detector.eval()), "train_info": info}, out)
     (out.parent / "train_info.json").write_text(json.dumps(info, indent=1))
@@ -528,6 +530,8 @@ def main() -> None:
     t.add_argument("--augment", type=float, default=0.0, help="share of train cuts with an augmented copy")
     t.add_argument("--augment-cache", default="", help="file of the augmented features (made if missing; "
                    "--epochs 0 only makes it)")
+    t.add_argument("--quantize-bits", type=int, default=None, help="the augmented copies end on the grid of an "
+                   "integer file of this many bits (AugmentConfig.quantize_bits: quiet audio stored in 16 bits)")
     t.add_argument("--radius", type=int, default=5, help="window loss: frames on each side of a boundary's two "
                    "frames that compete with them (wider teaches the detector to place boundaries farther off)")
     t.add_argument("--epochs", type=int, default=8)
