@@ -127,13 +127,22 @@ def train(args) -> None:
     start = time.perf_counter()
     if args.augment > 0:
         cache = Path(args.augment_cache) if args.augment_cache else None
+        # the cache records what made it: a cache of other settings would train silently on them
+        settings = {"fraction": args.augment, "seed": args.seed, "quantize_bits": args.quantize_bits}
         if cache is not None and cache.exists():
-            aug = torch.load(cache, weights_only=False)
+            blob = torch.load(cache, weights_only=False)
+            made_with = blob.get("settings") if isinstance(blob, dict) else "unrecorded settings"
+            if made_with != settings:
+                raise ValueError(f"{cache} was made with {made_with}, not {settings}: delete it or "
+                                 "pass another --augment-cache")
+            aug = blob["features"]
         else:
             aug = augmented_features(cuts, args.augment, args.seed, args.quantize_bits)
             if cache is not None:
                 cache.parent.mkdir(parents=True, exist_ok=True)
-                torch.save(aug, cache)
+                partial = cache.with_name(cache.name + ".partial")
+                torch.save({"settings": settings, "features": aug}, partial)
+                partial.replace(cache)
         if len(aug) != len(data):
             raise ValueError(f"{args.augment_cache}: {len(aug)} entries for {len(data)} training cuts")
         if args.epochs == 0:
@@ -528,7 +537,8 @@ def main() -> None:
     t.add_argument("--targets", choices=("word", "phone"), default="phone")
     t.add_argument("--loss", choices=("window", "bce", "both"), default="window")
     t.add_argument("--augment", type=float, default=0.0, help="share of train cuts with an augmented copy")
-    t.add_argument("--augment-cache", default="", help="file of the augmented features (made if missing; "
+    t.add_argument("--augment-cache", default="", help="file of the augmented features and the --augment, "
+                   "--seed and --quantize-bits that made them (made if missing, refused if made with others; "
                    "--epochs 0 only makes it)")
     t.add_argument("--quantize-bits", type=int, default=None, help="the augmented copies end on the grid of an "
                    "integer file of this many bits (AugmentConfig.quantize_bits: quiet audio stored in 16 bits)")
