@@ -108,7 +108,7 @@ class AugmentedCutBatches(CutBatches):
     their own, so with both at 0 earlier runs are unchanged.
     """
 
-    def __init__(self, lexicon: WordEncoder, config, seed: int = 0, silence_pad: float = 0.0,
+    def __init__(self, lexicon: WordEncoder, config, seed: int = 0, *, silence_pad: float = 0.0,
                  speed_prob: float = 0.0, speed_range: tuple[float, float] = (0.9, 1.1),
                  digital_silence_prob: float = 0.0, digital_silence_pad: float = 0.0,
                  tempo_prob: float = 0.0, tempo_range: tuple[float, float] = (0.9, 1.1),

@@ -187,11 +187,13 @@ def train(model_config: ModelConfig, objective_config: ObjectiveConfig, config: 
     objective = Objective(objective_config, model_config.num_tokens, model_config.blank).to(device)
     sampler = make_sampler(train_cuts, config.max_duration, shuffle=True, seed=config.seed,
                            world_size=world if distributed else None, rank=rank if distributed else None)
-    dataset = (AugmentedCutBatches(lexicon, AugmentConfig(**config.augment), config.seed, config.silence_pad,
-                                   config.speed_prob, tuple(config.speed_range),
-                                   config.digital_silence_prob, config.digital_silence_pad,
-                                   config.tempo_prob, tuple(config.tempo_range),
-                                   config.pitch_prob, tuple(config.pitch_range))
+    dataset = (AugmentedCutBatches(lexicon, AugmentConfig(**config.augment), config.seed,
+                                   silence_pad=config.silence_pad,
+                                   speed_prob=config.speed_prob, speed_range=tuple(config.speed_range),
+                                   digital_silence_prob=config.digital_silence_prob,
+                                   digital_silence_pad=config.digital_silence_pad,
+                                   tempo_prob=config.tempo_prob, tempo_range=tuple(config.tempo_range),
+                                   pitch_prob=config.pitch_prob, pitch_range=tuple(config.pitch_range))
                if config.augment is not None else CutBatches(lexicon))
     loader = torch.utils.data.DataLoader(dataset, sampler=sampler, batch_size=None, num_workers=0)
     steps_per_epoch = max(sum(1 for _ in make_sampler(train_cuts, config.max_duration, shuffle=False,

@@ -136,6 +136,7 @@ def train(args) -> None:
                 raise ValueError(f"{cache} was made with {made_with}, not {settings}: delete it or "
                                  "pass another --augment-cache")
             aug = blob["features"]
+            print(f"loaded: {cache}")
         else:
             aug = augmented_features(cuts, args.augment, args.seed, args.quantize_bits)
             if cache is not None:
@@ -143,10 +144,10 @@ def train(args) -> None:
                 partial = cache.with_name(cache.name + ".partial")
                 torch.save({"settings": settings, "features": aug}, partial)
                 partial.replace(cache)
+                print(f"written: {cache}")
         if len(aug) != len(data):
             raise ValueError(f"{args.augment_cache}: {len(aug)} entries for {len(data)} training cuts")
         if args.epochs == 0:
-            print(f"written: {cache}")
             return
         data += [(a, b) for a, (_, b) in zip(aug, data) if a is not None]
         print(f"augmented copies: {sum(a is not None for a in aug)} ({time.perf_counter() - start:.0f} s)")
