@@ -181,20 +181,25 @@ def compute_fbank(cuts: CutSet, storage_path: str | Path, num_jobs: int = 1, pro
     ``storage_path`` becomes a file ``<storage_path>.lca`` with one job, a directory of
     ``feats-<job>.lca`` files with more. With ``num_jobs > 1`` Lhotse starts worker processes:
     call this under an ``if __name__ == "__main__":`` guard. ``progress_bar``: Lhotse's tqdm bar.
-    Returns the cuts with features attached.
+    Returns the cuts with features attached, in the order of ``cuts`` whatever ``num_jobs``.
     """
     import torch
 
     torch.set_num_threads(1)
     Path(storage_path).parent.mkdir(parents=True, exist_ok=True)
     extractor = LevelNormalizedFbank(FbankConfig(num_mel_bins=NUM_MEL_BINS, frame_shift=FRAME_SHIFT))
-    return cuts.compute_and_store_features(
+    done = cuts.compute_and_store_features(
         extractor=extractor,
         storage_path=str(storage_path),
         num_jobs=num_jobs,
         storage_type=LilcomChunkyWriter,
         progress_bar=progress_bar,
     )
+    # Lhotse's workers return their shares one after the other; the order is what seeded
+    # draws over a split (babble sources, augmented copies, sampling) follow, so it must not
+    # depend on the number of jobs
+    by_id = {cut.id: cut for cut in done}
+    return CutSet.from_cuts(by_id[cut.id] for cut in cuts)
 
 
 def write_parts(prepared: dict, manifest_dir: Path, normalize) -> dict[str, int]:

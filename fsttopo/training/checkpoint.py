@@ -123,4 +123,8 @@ def add_boundary_refiner(path: str | Path, refiner: BoundaryRefiner, out: str | 
     options = {k: v for k, v in dict(blob.get("align_options", {})).items() if k != "refine_boundaries"}
     blob["align_options"] = {**options, **({"refine_boundaries": True} if default else {})}
     blob["boundary_detector"] = refiner.to_dict()
-    torch.save(blob, out)
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    partial = out.with_name(out.name + ".partial")  # a failed write leaves no half model file
+    torch.save(blob, partial)
+    partial.replace(out)

@@ -5,6 +5,8 @@ tuned on dev) so that ``fsttopo transcribe`` works without arguments.
 
     python recipes/tts/ship.py --tuned exp/tts/tuned.json --out fsttopo/assets/model   # best on dev
     python recipes/tts/ship.py --exp exp/tts/hmm_prior --tuned exp/tts/tuned.json --out fsttopo/assets/model
+    python recipes/tts/ship.py --tuned exp/tts/hmm_robust_stage3/tuned.json --weights exp/tts/robust_soup50/model.pt \
+        --out fsttopo/assets/model_robust     # other weights (an average) with the tuned epoch's options
 """
 
 from __future__ import annotations
@@ -32,6 +34,9 @@ def main() -> None:
                    "the experiment of --tuned with the lowest dev TSE)")
     p.add_argument("--tuned", type=Path, help="tuned.json of compare.py: ship this experiment's dev-selected "
                    "epoch, with its blank_penalty and prior_scale as the model's alignment defaults")
+    p.add_argument("--weights", type=Path, default=None,
+                   help="model file to ship instead of the selected epoch (e.g. a weight average of it, "
+                        "recipes/tts/average_models.py), with the selected epoch's alignment options")
     p.add_argument("--lm-text", type=Path, default=Path("data/tts/text/train.jsonl"),
                    help="training text pool for the decoder's bigram LM (skipped when missing)")
     p.add_argument("--out", default="fsttopo/assets/model")
@@ -46,12 +51,20 @@ def main() -> None:
         args.exp = Path(min(tuned.values(), key=lambda entry: entry["dev_error_ms"])["exp"])
     exp, out = args.exp, Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    log = torch.load(exp / "model.pt", map_location="cpu", weights_only=False).get("log", [])
     source, align, selected = exp / "model.pt", {}, {}
     if args.tuned:
         selected = json.loads(args.tuned.read_text())[exp.name]
         source = Path(selected["model"])
         align = {k: selected[k] for k in ALIGN_OPTIONS}
+    # the training log and config are those of the weights shipped: the experiment's, or those next
+    # to --weights (an average records what it averaged)
+    home = exp if args.weights is None else args.weights.parent
+    blob = torch.load(home / "model.pt" if args.weights is None else args.weights, map_location="cpu",
+                      weights_only=False)
+    log = blob.get("log", [])
+    if args.weights is not None:
+        source, selected = args.weights, {**selected, "model": str(args.weights), "options_of": selected.get("model"),
+                                          **({"averaged": blob["averaged"]} if "averaged" in blob else {})}
     f = read_model_file(source)
     if f.log_prior is None:
         sys.exit(f"{source} has no label prior: run recipes/tts/add_prior.py --model {source} --cuts TRAIN_CUTS first")
@@ -62,7 +75,7 @@ def main() -> None:
         align = {**align, "refine_boundaries": True}
     save_model(out / "model.pt", f.model, f.objective, f.tokens, half=True, extra={"log": log}, align_options=align,
                log_prior=f.log_prior, boundary_refiner=refiner, units=f.units)
-    config = json.loads((exp / "config.json").read_text())
+    config = json.loads((home / "config.json").read_text())
     (out / "config.json").write_text(json.dumps({**config, "align": align, "dev_selection": selected}, indent=1))
     (out / "training_log.json").write_text(json.dumps(log, indent=1))
     print(f"shipped {source} -> {out}/model.pt ({(out / 'model.pt').stat().st_size / 1e6:.1f} MB)")

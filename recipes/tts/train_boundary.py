@@ -25,6 +25,7 @@ import itertools
 import json
 import sys
 import time
+import zlib
 from pathlib import Path
 
 if __package__ in (None, ""):  # run as a script from a checkout
@@ -128,7 +129,9 @@ def train(args) -> None:
     if args.augment > 0:
         cache = Path(args.augment_cache) if args.augment_cache else None
         # the cache records what made it: a cache of other settings would train silently on them
-        settings = {"fraction": args.augment, "seed": args.seed, "quantize_bits": args.quantize_bits}
+        # and of which cuts in which order (the draws follow the manifest's order)
+        settings = {"fraction": args.augment, "seed": args.seed, "quantize_bits": args.quantize_bits,
+                    "cuts": f"{len(cuts)} cuts, ids crc32 {zlib.crc32(' '.join(c.id for c in cuts).encode()):08x}"}
         if cache is not None and cache.exists():
             blob = torch.load(cache, weights_only=False)
             made_with = blob.get("settings") if isinstance(blob, dict) else "unrecorded settings"
