@@ -362,3 +362,37 @@ def test_model_file_carries_the_detector_and_the_aligner_refines(tmp_path):
         aligner.align(feats, text, refine_boundaries=1)
     with pytest.raises(ValueError, match="needs a boundary detector"):
         Aligner(model, objective, lexicon.tokens, lexicon, {"refine_boundaries": True})
+
+
+def test_speech_span_hand_worked():
+    from fsttopo.align.refine import speech_span
+
+    ali = UtteranceAlignment("u", "a b", 10.0, [TimedToken("a", 4.0, 4.5), TimedToken("b", 4.6, 5.25)], start=2.0)
+    # words 2.0-3.25 s after the features start, 1 s of context: frames 100 .. 425
+    assert speech_span(ali, 1000) == (100, 425)
+    assert speech_span(ali, 300) == (100, 300)  # cut at the features' end
+    assert speech_span(ali, 1000, context=3.0) == (0, 625)
+    assert speech_span(UtteranceAlignment("e", "", 1.0, []), 70) == (0, 70)
+
+
+@pytest.mark.parametrize("noise_seconds", [0.0, 0.5, 60.0])
+def test_refinement_does_not_depend_on_the_noise_around_the_words(noise_seconds):
+    """The detector normalizes by the mean of its input: a minute of noise on both sides moved
+    it, and the refined boundaries with it (tests/test_silence.py). With DETECTOR_CONTEXT of
+    features around the words, what lies further out changes nothing."""
+    torch.manual_seed(0)
+    refiner = BoundaryRefiner(BoundaryDetector(BoundaryConfig(channels=16, dilations=(1, 2))),
+                              RefineOptions(window=0.08, sigma=0.03, pause_window=0.16))
+    speech = torch.randn(500, 80) + 2.0
+    quiet = torch.randn(150, 80) - 6.0  # 1.5 s before and after: more than the context
+    words = [TimedToken("a", 1.62, 2.01), TimedToken("b", 2.33, 2.9), TimedToken("c", 2.9, 3.41)]
+    base = UtteranceAlignment("u", "a b c", 8.0, words)
+    plain = refiner([base], [torch.cat([quiet, speech, quiet])])[0]
+    pad = round(noise_seconds * 100)
+    noise = torch.randn(pad, 80) - 6.0
+    shifted = UtteranceAlignment("u", "a b c", 8.0 + 2 * noise_seconds,
+                                 [TimedToken(w.symbol, w.start + pad / 100, w.end + pad / 100) for w in words])
+    padded = refiner([shifted], [torch.cat([noise, quiet, speech, quiet, noise.flip(0)])])[0]
+    got = [t - pad / 100 for w in padded.words for t in (w.start, w.end)]
+    assert got == pytest.approx([t for w in plain.words for t in (w.start, w.end)], abs=1e-9)
+    assert [(w.start, w.end) for w in plain.words] != [(w.start, w.end) for w in words]  # it did refine

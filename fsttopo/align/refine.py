@@ -54,7 +54,7 @@ from ..models.boundary import (BoundaryDetector, detector_from_dict, detector_to
                                seconds_to_frames)
 
 __all__ = ["REFINE_MODES", "RefineOptions", "refine_times", "enforce_order", "word_boundaries", "pause_edges",
-           "refine_word_times", "refine_alignments", "move_word_boundaries", "BoundaryRefiner"]
+           "refine_word_times", "refine_alignments", "move_word_boundaries", "speech_span", "BoundaryRefiner"]
 
 REFINE_MODES = ("soft", "hard")
 
@@ -397,6 +397,25 @@ def move_word_boundaries(alignment: UtteranceAlignment, new_times: np.ndarray) -
     return replace(a, words=_moved(a.words, old, new), phones=_moved(a.phones, old, new))
 
 
+DETECTOR_CONTEXT = 1.0
+"""Seconds of features on each side of an utterance's aligned words that :class:`BoundaryRefiner`
+gives its detector: far more than the search around a boundary (the shipped settings' windows are
+at most 0.16 s)."""
+OUTSIDE_LOGIT = -30.0
+
+
+def speech_span(alignment: UtteranceAlignment, num_frames: int, context: float = DETECTOR_CONTEXT) -> tuple[int, int]:
+    """Feature frames ``[start, end)`` of ``alignment``'s words (times relative to its recording,
+    features from its ``start``) with ``context`` seconds on each side, within ``[0, num_frames)``;
+    all frames when it has no words."""
+    if not alignment.words:
+        return 0, num_frames
+    first = alignment.words[0].start - alignment.start - context
+    last = alignment.words[-1].end - alignment.start + context
+    return (max(0, math.floor(first / FEATURE_SHIFT)),
+            max(1, min(num_frames, math.ceil(last / FEATURE_SHIFT))))
+
+
 @dataclass
 class BoundaryRefiner:
     """A trained :class:`~fsttopo.models.boundary.BoundaryDetector` with its dev-tuned
@@ -416,14 +435,29 @@ class BoundaryRefiner:
     def __call__(self, alignments: Sequence[UtteranceAlignment], features: Sequence[torch.Tensor]
                  ) -> list[UtteranceAlignment]:
         """``alignments[i]`` (times relative to its recording, features from its ``start``) refined
-        with the detector's logits of ``features[i]`` (:func:`refine_alignments`)."""
+        with the detector's logits of ``features[i]`` (:func:`refine_alignments`).
+
+        The detector, the dynamic range and the decay asymmetry see the aligned words with
+        :data:`DETECTOR_CONTEXT` seconds on each side, not the whole recording: the detector
+        normalizes its input by the mean over what it sees, and a minute of room noise around a
+        sentence moved that mean and pulled a pause edge 115 ms into the noise (tests/test_silence.py).
+        Training and tuning cuts have at most 0.53 s before or after their words, so for them
+        this is the whole cut."""
         if len(alignments) != len(features):
             raise ValueError(f"got {len(features)} feature tensors for {len(alignments)} alignments")
-        ranges = (torch.tensor([dynamic_range_db(f) for f in features], dtype=torch.float64)
+        spans = [speech_span(a, f.shape[0]) for a, f in zip(alignments, features)]
+        crops = [f[s:e] for f, (s, e) in zip(features, spans)]
+        ranges = (torch.tensor([dynamic_range_db(f) for f in crops], dtype=torch.float64)
                   if self.options.has_pause_settings else None)
-        asymmetries = (torch.tensor([decay_asymmetry(f) for f in features], dtype=torch.float64)
+        asymmetries = (torch.tensor([decay_asymmetry(f) for f in crops], dtype=torch.float64)
                        if self.options.has_reverb_settings else None)
-        return refine_alignments(alignments, *self.logits(features), self.options, ranges, asymmetries)
+        cropped, _ = self.logits(crops)
+        lengths = torch.tensor([f.shape[0] for f in features])
+        # out of every search window (the context is wider than any), so the value does not matter
+        logits = torch.full((len(features), int(lengths.max())), OUTSIDE_LOGIT)
+        for i, (s, e) in enumerate(spans):
+            logits[i, s:e] = cropped[i, : e - s]
+        return refine_alignments(alignments, logits, lengths, self.options, ranges, asymmetries)
 
     def to_dict(self) -> dict:
         """``{"config", "state", "refine"}`` (float16 weights), the model file's ``boundary_detector``."""

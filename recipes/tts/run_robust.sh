@@ -1,10 +1,12 @@
 #!/bin/sh
 # The robust shipped model (issue 13, docs/augmentation.md): the clean model fine-tuned on augmented
-# audio in three stages, dev selection, the boundary detector re-tuned for it, shipping, calibration,
-# and the degraded-conditions table against pocketsphinx.
+# audio in three stages, dev selection, a fourth run with one more voice and tempo/pitch perturbation
+# averaged with the third, the boundary detector trained and tuned for it, shipping, calibration, and
+# the degraded-conditions table against pocketsphinx.
 #   bash recipes/tts/run_robust.sh [DATA=data/tts]
 # (the stage configs start from exp/tts/hmm_robust*/epoch3.pt: the experiments go to exp/tts)
-# About 70 min of training on 2 cores (3 x 3 epochs of 71 batches, 4-5 s a batch on an idle machine).
+# About 70 min of training on 2 cores (3 x 3 epochs of 71 batches, 4-5 s a batch on an idle machine),
+# then 30 min for the flite-slt-var run (2 x 242 batches) and 10 min for the boundary detector.
 set -e
 DATA=${1:-data/tts}
 EXP=exp/tts
@@ -19,32 +21,42 @@ train() {  # $1 = config name (its train.init_from names the previous stage's ep
 train hmm_robust
 train hmm_robust_stage2
 train hmm_robust_stage3
-# 2. Dev selection of the alignment options of the last stage, shipped without the detector first.
-$PY recipes/tts/tune.py --exp $EXP/hmm_robust_stage3
-$PY recipes/tts/ship.py --tuned $EXP/hmm_robust_stage3/tuned.json --lm-text /nonexistent --out $EXP/robust_ship
-# 3. The boundary detector (docs/boundaries.md), its refinement settings tuned on dev for this aligner.
-#    Dev and dev through the training augmentation (devaug) are both tuned on, with separate
-#    settings for word boundaries next to pauses (docs/boundaries.md, "Pause edges") and onset
-#    shifts for reverberant audio ("Reverberant onsets").
-$PY recipes/tts/train_boundary.py baseline --model $EXP/robust_ship/model.pt --out $EXP/boundary/baseline --methods posterior \
-    --splits dev devaug test
-#    The shipped one is the word-target detector trained with noisy copies of half the cuts (word_aug).
-$PY recipes/tts/train_boundary.py train --targets word --augment 0.5 --augment-cache $EXP/boundary/augmented_0.5_seed0.pt \
-    --epochs 8 --max-minutes 14 --out $EXP/boundary/word_aug/detector.pt
-$PY recipes/tts/train_boundary.py evaluate --detector $EXP/boundary/word_aug/detector.pt --baseline $EXP/boundary/baseline \
-    --pause-edges --reverb-onsets --out $EXP/boundary/word_aug/results.md
-$PY recipes/tts/train_boundary.py ship --detector $EXP/boundary/word_aug/detector.pt --tuned $EXP/boundary/word_aug/results.json \
-    --model $EXP/robust_ship/model.pt --default --out $EXP/robust_ship/model_refined.pt \
-    --refiner-out $EXP/boundary/word_aug/refiner.pt
-# 4. Ship as fsttopo/assets/model_robust (`--model robust`) with the detector and no word decoder
-#    (an --lm-text that is no file skips it), calibrate the low-confidence flag.
+# 2. Dev selection of the alignment options of the last stage. Shipped as $R without a detector
+#    for now: the next stage's config starts from $R/model.pt.
 R=fsttopo/assets/model_robust
-$PY recipes/tts/ship.py --tuned $EXP/hmm_robust_stage3/tuned.json --boundary-detector $EXP/boundary/word_aug/refiner.pt \
-    --lm-text "" --out $R
+$PY recipes/tts/tune.py --exp $EXP/hmm_robust_stage3
+$PY recipes/tts/ship.py --tuned $EXP/hmm_robust_stage3/tuned.json --boundary-detector "" --lm-text "" --out $R
+# 3. More voices and tempo/pitch perturbation, averaged with the stage-3 weights (docs/augmentation.md,
+#    "More voices"): flite-slt-var joins the training split, 2 epochs from stage 3, then the
+#    half-half weight average, shipped with stage 3's options.
+$PY recipes/tts/prepare.py --out $DATA --hours 3 --extra-hours 0.3333 --extra-voices flite-slt-var
+train hmm_robust_sltvar_pitch
+$PY recipes/tts/average_models.py --models $R/model.pt $EXP/hmm_robust_sltvar_pitch/epoch2.pt --weights 0.5 0.5 \
+    --cuts $M/cuts_train.jsonl.gz --out $EXP/robust_soup50
+$PY recipes/tts/ship.py --tuned $EXP/hmm_robust_stage3/tuned.json --weights $EXP/robust_soup50/model.pt \
+    --boundary-detector "" --lm-text "" --out $EXP/robust_soup50_ship
+# 4. The boundary detector (docs/boundaries.md): word targets, noisy copies of half the training cuts
+#    through the augmentation chain ending on a 16-bit grid (quiet recordings as a wav file stores
+#    them: tests/test_level.py), its refinement settings tuned for this aligner on dev, and on dev and
+#    dev through the training augmentation (devaug) for word boundaries next to pauses ("Pause
+#    edges") and onset shifts in reverberant audio ("Reverberant onsets").
+$PY recipes/tts/train_boundary.py baseline --model $EXP/robust_soup50_ship/model.pt --out $EXP/boundary/baseline_soup50 \
+    --methods posterior --splits dev devaug test
+$PY recipes/tts/train_boundary.py train --targets word --augment 0.5 --quantize-bits 16 \
+    --augment-cache $EXP/boundary/augmented_0.5_seed0_q16.pt --epochs 8 --max-minutes 14 --out $EXP/boundary/word_aug_q16/detector.pt
+$PY recipes/tts/train_boundary.py evaluate --detector $EXP/boundary/word_aug_q16/detector.pt \
+    --baseline $EXP/boundary/baseline_soup50 --pause-edges --reverb-onsets --out $EXP/boundary/word_aug_q16/results.md
+$PY recipes/tts/train_boundary.py ship --detector $EXP/boundary/word_aug_q16/detector.pt \
+    --tuned $EXP/boundary/word_aug_q16/results.json --model $EXP/robust_soup50_ship/model.pt --default \
+    --out $EXP/robust_soup50_ship/model_refined.pt --refiner-out $EXP/boundary/word_aug_q16/refiner.pt
+# 5. Ship as fsttopo/assets/model_robust (`--model robust`) with the detector and no word decoder
+#    (an --lm-text that is no file skips it), calibrate the low-confidence flag and choose the
+#    default number of frame-grid phases on dev and devaug (docs/alignment.md).
+$PY recipes/tts/ship.py --tuned $EXP/hmm_robust_stage3/tuned.json --weights $EXP/robust_soup50/model.pt \
+    --boundary-detector $EXP/boundary/word_aug_q16/refiner.pt --lm-text "" --out $R
 $PY recipes/tts/calibrate_confidence.py --model $R/model.pt --dev $M/cuts_dev.jsonl.gz \
     --test $M/cuts_test.jsonl.gz --test-limit 250 --out $EXP/calibration_robust
-#    The default number of frame-grid phases, chosen on dev and devaug (docs/alignment.md).
 $PY recipes/tts/choose_phases.py --model $R --devaug
-# 5. Degraded test copies and the table against pocketsphinx 5.1.1 and torchaudio (needs the [bench] extra).
+# 6. Degraded test copies and the table against pocketsphinx 5.1.1 and torchaudio (needs the [bench] extra).
 $PY recipes/tts/degrade.py --out $DATA/degraded
 $PY recipes/tts/eval_conditions.py --degraded $DATA/degraded --out $EXP/conditions --limit 50 --silence-limit 10 --model robust
