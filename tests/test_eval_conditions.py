@@ -30,3 +30,22 @@ def test_fallback_counts_failures():
 def test_no_fallback_when_the_batch_aligns():
     hyps, errors = _with_fallback(_align, [_Cut("a"), _Cut("b")])
     assert set(hyps) == {"a", "b"} and not errors
+
+
+def test_fsttopo_rows_are_cached_under_the_code_that_made_them(tmp_path):
+    from recipes.tts.eval_conditions import code_hash
+
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "a.py").write_text("x = 1\n")
+    (tmp_path / "sub" / "b.py").write_text("y = 2\n")
+    (tmp_path / "notes.txt").write_text("not code")
+    first = code_hash(tmp_path)
+    assert code_hash(tmp_path) == first and len(first) == 16
+    (tmp_path / "notes.txt").write_text("changed, still not code")
+    assert code_hash(tmp_path) == first
+    (tmp_path / "sub" / "b.py").write_text("y = 3\n")
+    assert code_hash(tmp_path) != first
+    (tmp_path / "sub" / "b.py").write_text("y = 2\n")
+    assert code_hash(tmp_path) == first
+    (tmp_path / "sub" / "b.py").rename(tmp_path / "b.py")  # same bytes, another file
+    assert code_hash(tmp_path) != first

@@ -51,6 +51,15 @@ def file_hash(path: str | Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
 
 
+def code_hash(package: Path = Path(__file__).resolve().parents[2] / "fsttopo") -> str:
+    """sha256 (first 16 hex digits) of the package's Python sources, paths and bytes: fsttopo's
+    rows are cached under it, so a change to the aligner's code recomputes them as a new model does."""
+    digest = hashlib.sha256()
+    for path in sorted(package.rglob("*.py")):
+        digest.update(path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
+
+
 def _with_fallback(align_batch: Callable[[list], list[UtteranceAlignment]], cuts: list) -> tuple[Hyps, dict[str, str]]:
     """``align_batch`` on all cuts; where it raises, on each cut alone, a cut that still raises
     counting as failed (``None``, with the error)."""
@@ -137,7 +146,8 @@ def evaluate_condition(condition: str, cuts: list, out: Path, aligners: Sequence
             "manifest": file_hash(manifest)}
     out_rows, aligned = {}, {}
     for name in aligners:
-        key = {**base, **({"pocketsphinx": "5.1.1"} if name == "pocketsphinx" else {"model": file_hash(model)})}
+        key = {**base, **({"pocketsphinx": "5.1.1"} if name == "pocketsphinx" else
+                          {"model": file_hash(model), "code": code_hash()})}
         path = out / condition / f"{name}.json"
         data = _load_cached(path, key)
         if data is None:
