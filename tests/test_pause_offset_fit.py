@@ -74,3 +74,30 @@ def test_onset_fit_recovers_a_reverberant_delay_and_leaves_dry_audio_alone():
                               {"dev": (*inputs["dev"][:3], torch.full((20,), 3.0, dtype=torch.float64))},
                               RefineOptions(window=0.03, sigma=0.02), knots=(1.5, 3.0), min_weight=5)
     assert fitted.reverb_onset_shifts == (0.0, 0.0)
+
+
+def test_tuning_inputs_in_chunks_equal_the_refiners_on_the_whole_split():
+    """train_boundary tunes on what the aligner's refiner computes (BoundaryRefiner.inputs, the
+    detector on the words with their context), 16 utterances at a time, then concatenated."""
+    from fsttopo.align.refine import BoundaryRefiner
+    from fsttopo.models.boundary import BoundaryConfig, BoundaryDetector
+    from recipes.tts.train_boundary import refiner_inputs
+
+    torch.manual_seed(0)
+    refiner = BoundaryRefiner(BoundaryDetector(BoundaryConfig(channels=16, dilations=(1, 2))))
+    alis, feats = [], {}
+    for i in range(37):  # three chunks of different padded lengths
+        frames = 120 + 7 * i
+        feats[f"u{i}"] = torch.randn(frames, 80)
+        alis.append(UtteranceAlignment(f"u{i}", "a b", frames / 100,
+                                       [TimedToken("a", 0.1, 0.5), TimedToken("b", 0.5, frames / 100 - 0.1)]))
+    got = refiner_inputs(refiner, alis, feats)
+    whole = refiner.inputs(alis, [feats[a.utterance_id] for a in alis])
+    for g, w in zip(got, whole):
+        torch.testing.assert_close(g, w, rtol=0, atol=1e-5)
+    options = RefineOptions(window=0.06, sigma=0.02)
+    chunked = refine_alignments(alis, got[0], got[1], options, got[2], got[3])
+    direct = BoundaryRefiner(refiner.detector, options)(alis, [feats[a.utterance_id] for a in alis])
+    # padded to other lengths, the detector's float32 sums differ in the last bits
+    assert [t for a in chunked for w in a.words for t in (w.start, w.end)] == pytest.approx(
+        [t for a in direct for w in a.words for t in (w.start, w.end)], abs=1e-6)

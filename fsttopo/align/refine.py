@@ -432,31 +432,37 @@ class BoundaryRefiner:
         with torch.no_grad():
             return self.detector.eval()(x, lengths), lengths
 
-    def __call__(self, alignments: Sequence[UtteranceAlignment], features: Sequence[torch.Tensor]
-                 ) -> list[UtteranceAlignment]:
-        """``alignments[i]`` (times relative to its recording, features from its ``start``) refined
-        with the detector's logits of ``features[i]`` (:func:`refine_alignments`).
+    def inputs(self, alignments: Sequence[UtteranceAlignment], features: Sequence[torch.Tensor]
+               ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """What :func:`refine_alignments` takes for ``alignments[i]`` (times relative to its
+        recording, features ``features[i]`` from its ``start``): ``(logits [B, T] float32, lengths
+        [B], dynamic ranges [B] dB, decay asymmetries [B])``, float64 for the last two.
 
         The detector, the dynamic range and the decay asymmetry see the aligned words with
-        :data:`DETECTOR_CONTEXT` seconds on each side, not the whole recording: the detector
-        normalizes its input by the mean over what it sees, and a minute of room noise around a
-        sentence moved that mean and pulled a pause edge 115 ms into the noise (tests/test_silence.py).
-        Training and tuning cuts have at most 0.53 s before or after their words, so for them
-        this is the whole cut."""
+        :data:`DETECTOR_CONTEXT` seconds on each side (:func:`speech_span`), not the whole
+        recording: the detector normalizes its input by the mean over what it sees, and a minute of
+        room noise around a sentence moved that mean and pulled a pause edge 115 ms into the noise
+        (tests/test_silence.py). Training and tuning cuts have at most 0.53 s before or after
+        their words, so for them this is the whole cut."""
         if len(alignments) != len(features):
             raise ValueError(f"got {len(features)} feature tensors for {len(alignments)} alignments")
         spans = [speech_span(a, f.shape[0]) for a, f in zip(alignments, features)]
         crops = [f[s:e] for f, (s, e) in zip(features, spans)]
-        ranges = (torch.tensor([dynamic_range_db(f) for f in crops], dtype=torch.float64)
-                  if self.options.has_pause_settings else None)
-        asymmetries = (torch.tensor([decay_asymmetry(f) for f in crops], dtype=torch.float64)
-                       if self.options.has_reverb_settings else None)
+        ranges = torch.tensor([dynamic_range_db(f) for f in crops], dtype=torch.float64)
+        asymmetries = torch.tensor([decay_asymmetry(f) for f in crops], dtype=torch.float64)
         cropped, _ = self.logits(crops)
         lengths = torch.tensor([f.shape[0] for f in features])
         # out of every search window (the context is wider than any), so the value does not matter
         logits = torch.full((len(features), int(lengths.max())), OUTSIDE_LOGIT)
         for i, (s, e) in enumerate(spans):
             logits[i, s:e] = cropped[i, : e - s]
+        return logits, lengths, ranges, asymmetries
+
+    def __call__(self, alignments: Sequence[UtteranceAlignment], features: Sequence[torch.Tensor]
+                 ) -> list[UtteranceAlignment]:
+        """``alignments[i]`` (times relative to its recording, features from its ``start``) refined
+        with the detector's logits of ``features[i]`` (:meth:`inputs`, :func:`refine_alignments`)."""
+        logits, lengths, ranges, asymmetries = self.inputs(alignments, features)
         return refine_alignments(alignments, logits, lengths, self.options, ranges, asymmetries)
 
     def to_dict(self) -> dict:

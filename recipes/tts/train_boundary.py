@@ -35,11 +35,12 @@ import numpy as np
 import torch
 from lhotse import load_manifest_lazy
 
-from fsttopo.align.refine import RefineOptions, pause_edges, refine_alignments, refine_word_times, word_boundaries
+from fsttopo.align.refine import (OUTSIDE_LOGIT, BoundaryRefiner, RefineOptions, pause_edges, refine_alignments,
+                                  refine_word_times, word_boundaries)
 from fsttopo.criteria.boundary import boundary_loss, pad_boundaries
 from fsttopo.data.alignment import UtteranceAlignment
 from fsttopo.data.export import from_cuts, read_json, write_json
-from fsttopo.data.features import compute_features, decay_asymmetry, dynamic_range_db
+from fsttopo.data.features import compute_features
 from fsttopo.models.boundary import BoundaryConfig, BoundaryDetector, detector_from_dict, detector_to_dict
 from fsttopo.scoring import score_alignments, word_boundary_errors
 from fsttopo.training.data import pad_features
@@ -267,48 +268,29 @@ def baseline(args) -> None:
                   f"{score_alignments(with_reference_words(alis, refs), refs.values()).tse_ms:.2f} ms", flush=True)
 
 
-def detector_logits(detector: BoundaryDetector, cuts, features: list[torch.Tensor] | None = None
-                    ) -> dict[str, tuple[torch.Tensor, float, float]]:
-    """Cut id -> (``[T]`` logits of the detector, dynamic range in dB, decay asymmetry) on the
-    cut's stored features (or ``features``, one per cut)."""
-    out = {}
+def cut_features(cuts, features: list[torch.Tensor] | None = None) -> dict[str, torch.Tensor]:
+    """Supervision id -> ``[T, 80]`` features: the cut's stored ones, or ``features`` (one per cut)."""
     cuts = list(cuts)
-    with torch.no_grad():
-        for i in range(0, len(cuts), 16):
-            part = cuts[i:i + 16]
-            rows = (features[i:i + 16] if features is not None else
-                    [torch.from_numpy(c.load_features()).float() for c in part])
-            feats, lengths = pad_features(rows)
-            logits = detector(feats, lengths)
-            out.update({c.supervisions[0].id: (logits[j, : lengths[j]], dynamic_range_db(rows[j]),
-                                               decay_asymmetry(rows[j])) for j, c in enumerate(part)})
-    return out
+    rows = features if features is not None else [torch.from_numpy(c.load_features()).float() for c in cuts]
+    return {c.supervisions[0].id: f for c, f in zip(cuts, rows)}
 
 
-def padded_logits(alis: list[UtteranceAlignment], logits: dict[str, tuple[torch.Tensor, float, float]]
-                  ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-    """``(logits [B, T], lengths [B], dynamic ranges [B] dB, decay asymmetries [B])`` of the
-    alignments' utterances, in their order."""
-    rows = [logits[a.utterance_id][0] for a in alis]
-    lengths = torch.tensor([r.shape[0] for r in rows])
-    padded = torch.full((len(rows), int(lengths.max())), float("-inf"))
-    for i, r in enumerate(rows):
-        padded[i, : r.shape[0]] = r
-    signal = torch.tensor([logits[a.utterance_id][1:] for a in alis], dtype=torch.float64).reshape(len(alis), 2)
-    return padded, lengths, signal[:, 0], signal[:, 1]
-
-
-def refine_all(alis: list[UtteranceAlignment], logits: dict[str, tuple[torch.Tensor, float, float]],
-               options: RefineOptions) -> list[UtteranceAlignment]:
-    """:func:`refine_alignments` of every alignment with its utterance's logits (one batch)."""
-    padded, lengths, ranges, asymmetries = padded_logits(alis, logits)
-    return refine_alignments(alis, padded, lengths, options, ranges, asymmetries)
+def refiner_inputs(refiner: BoundaryRefiner, alis: list[UtteranceAlignment], features: dict[str, torch.Tensor]
+                   ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """:meth:`BoundaryRefiner.inputs` of the alignments with their utterances' features, 16 at a
+    time (what the aligner gives the refiner), concatenated: ``(logits [B, T], lengths [B],
+    dynamic ranges [B], decay asymmetries [B])``."""
+    parts = [refiner.inputs(alis[i:i + 16], [features[a.utterance_id] for a in alis[i:i + 16]])
+             for i in range(0, len(alis), 16)]
+    width = max(p[0].shape[1] for p in parts)
+    logits = torch.cat([torch.nn.functional.pad(p[0], (0, width - p[0].shape[1]), value=OUTSIDE_LOGIT) for p in parts])
+    return (logits, *(torch.cat([p[k] for p in parts]) for k in (1, 2, 3)))
 
 
 def mean_error_ms(alis: list[UtteranceAlignment], refs: dict[str, UtteranceAlignment], padded, lengths, ranges,
                   asymmetries, options: RefineOptions | None) -> float:
     """Mean word-boundary error (ms) of the alignments refined with ``options`` (``None``: as they
-    are), computed on tensors (:func:`refine_word_times`; what :func:`refine_all` gives, fast)."""
+    are), computed on tensors (:func:`refine_word_times`; what :func:`refine_alignments` gives, fast)."""
     ref_times, _ = word_boundaries([refs[a.utterance_id] for a in alis])
     times, refined, valid = refine_word_times(alis, padded, lengths, options or RefineOptions(), ranges, asymmetries)
     hyp = times if options is None else refined
@@ -438,7 +420,7 @@ def fit_onset_shifts(alis, refs, inputs, options: RefineOptions, knots=REVERB_KN
 
 def evaluate(args) -> None:
     blob = torch.load(args.detector, map_location="cpu", weights_only=False)
-    detector = detector_from_dict(blob).eval()
+    refiner = BoundaryRefiner(detector_from_dict(blob).eval())
     base = Path(args.baseline)
     names = [name for name in BASELINES if (base / f"dev-{name}.json").exists()]  # the baseline stage's --methods
     if not names:
@@ -451,20 +433,19 @@ def evaluate(args) -> None:
         cuts = split_cuts(split)
         refs = {r.utterance_id: r for r in from_cuts(cuts)}
         start = time.perf_counter()
-        feats = torch.load(base / "devaug-features.pt") if split == "devaug" else None
-        logits = detector_logits(detector, cuts, feats)
+        feats = cut_features(cuts, torch.load(base / "devaug-features.pt") if split == "devaug" else None)
+        alis = {name: with_reference_words(read_json(base / f"{split}-{name}.json"), refs) for name in names}
+        data[split] = (refs, {name: (a, refiner_inputs(refiner, a, feats)) for name, a in alis.items()})
         print(f"{split}: detector on {len(cuts)} cuts in {time.perf_counter() - start:.1f} s", flush=True)
-        data[split] = (refs, logits, {name: with_reference_words(read_json(base / f"{split}-{name}.json"), refs)
-                                      for name in names})
     # the ordinary settings are tuned on clean dev, as for every shipped detector; the pause-edge
     # settings, which exist for noisy audio, on dev and devaug pooled (when the baseline has devaug)
     pause_on = [split for split in ("dev", "devaug") if split in data]
     print(f"tuning on dev; pause edges on {' + '.join(pause_on)}" if args.pause_edges else "tuning on dev")
     tuned = {}
     for name in names:
-        alis = {split: data[split][2][name] for split in pause_on}
+        alis = {split: data[split][1][name][0] for split in pause_on}
         refs = {split: data[split][0] for split in pause_on}
-        inputs = {split: padded_logits(alis[split], data[split][1]) for split in pause_on}
+        inputs = {split: data[split][1][name][1] for split in pause_on}
         dev = {k: {"dev": v["dev"]} for k, v in (("alis", alis), ("refs", refs), ("inputs", inputs))}
         err = lambda o: tuning_error_ms(dev["alis"], dev["refs"], dev["inputs"], o)  # noqa: E731
         results = sorted(((err(o), o) for o in grid()), key=lambda r: r[0])
@@ -492,10 +473,12 @@ def evaluate(args) -> None:
               + "; ".join(f"{o.mode} W={o.window} s={o.sigma} T={o.temperature}: {m:.2f}" for m, o in results[1:4]))
     table = {}
     for split in data:
-        refs, logits, alis = data[split]
-        for name in names:
-            table[(split, name)] = summary(alis[name], refs)
-            table[(split, f"{name} + refinement")] = summary(refine_all(alis[name], logits, tuned[name]), refs)
+        refs, per_method = data[split]
+        for name, (alis, inputs) in per_method.items():
+            table[(split, name)] = summary(alis, refs)
+            logits, lengths, ranges, asymmetries = inputs
+            refined = refine_alignments(alis, logits, lengths, tuned[name], ranges, asymmetries)
+            table[(split, f"{name} + refinement")] = summary(refined, refs)
     lines = ["| split | aligner | mean [ms] | median [ms] | p90 [ms] | max [ms] | <=20 ms [%] | <=50 ms [%] |",
              "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
     lines += [f"| {split} | {name} | {s['mean']:.2f} | {s['median']:.2f} | {s['p90']:.1f} | {s['max']:.0f} | "
@@ -513,7 +496,6 @@ def evaluate(args) -> None:
 
 
 def ship(args) -> None:
-    from fsttopo.align.refine import BoundaryRefiner
     from fsttopo.training.checkpoint import add_boundary_refiner
 
     blob = torch.load(args.detector, map_location="cpu", weights_only=False)
