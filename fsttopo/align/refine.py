@@ -432,11 +432,12 @@ class BoundaryRefiner:
         with torch.no_grad():
             return self.detector.eval()(x, lengths), lengths
 
-    def inputs(self, alignments: Sequence[UtteranceAlignment], features: Sequence[torch.Tensor]
-               ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    def inputs(self, alignments: Sequence[UtteranceAlignment], features: Sequence[torch.Tensor],
+               signals: bool = True) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
         """What :func:`refine_alignments` takes for ``alignments[i]`` (times relative to its
         recording, features ``features[i]`` from its ``start``): ``(logits [B, T] float32, lengths
-        [B], dynamic ranges [B] dB, decay asymmetries [B])``, float64 for the last two.
+        [B], dynamic ranges [B] dB, decay asymmetries [B])``, float64 for the last two, which are
+        ``None`` with ``signals=False`` (settings without pause or reverb tables do not read them).
 
         The detector, the dynamic range and the decay asymmetry see the aligned words with
         :data:`DETECTOR_CONTEXT` seconds on each side (:func:`speech_span`), not the whole
@@ -448,8 +449,8 @@ class BoundaryRefiner:
             raise ValueError(f"got {len(features)} feature tensors for {len(alignments)} alignments")
         spans = [speech_span(a, f.shape[0]) for a, f in zip(alignments, features)]
         crops = [f[s:e] for f, (s, e) in zip(features, spans)]
-        ranges = torch.tensor([dynamic_range_db(f) for f in crops], dtype=torch.float64)
-        asymmetries = torch.tensor([decay_asymmetry(f) for f in crops], dtype=torch.float64)
+        ranges = torch.tensor([dynamic_range_db(f) for f in crops], dtype=torch.float64) if signals else None
+        asymmetries = torch.tensor([decay_asymmetry(f) for f in crops], dtype=torch.float64) if signals else None
         cropped, _ = self.logits(crops)
         lengths = torch.tensor([f.shape[0] for f in features])
         # out of every search window (the context is wider than any), so the value does not matter
@@ -462,7 +463,8 @@ class BoundaryRefiner:
                  ) -> list[UtteranceAlignment]:
         """``alignments[i]`` (times relative to its recording, features from its ``start``) refined
         with the detector's logits of ``features[i]`` (:meth:`inputs`, :func:`refine_alignments`)."""
-        logits, lengths, ranges, asymmetries = self.inputs(alignments, features)
+        signals = self.options.has_pause_settings or self.options.has_reverb_settings
+        logits, lengths, ranges, asymmetries = self.inputs(alignments, features, signals)
         return refine_alignments(alignments, logits, lengths, self.options, ranges, asymmetries)
 
     def to_dict(self) -> dict:

@@ -58,9 +58,8 @@ def main() -> None:
         align = {k: selected[k] for k in ALIGN_OPTIONS}
     # the training log and config are those of the weights shipped: the experiment's, or those next
     # to --weights (an average records what it averaged)
-    home = exp if args.weights is None else args.weights.parent
-    blob = torch.load(home / "model.pt" if args.weights is None else args.weights, map_location="cpu",
-                      weights_only=False)
+    logged = exp / "model.pt" if args.weights is None else args.weights
+    blob = torch.load(logged, map_location="cpu", weights_only=False)
     log = blob.get("log", [])
     if args.weights is not None:
         source, selected = args.weights, {**selected, "model": str(args.weights), "options_of": selected.get("model"),
@@ -75,7 +74,7 @@ def main() -> None:
         align = {**align, "refine_boundaries": True}
     save_model(out / "model.pt", f.model, f.objective, f.tokens, half=True, extra={"log": log}, align_options=align,
                log_prior=f.log_prior, boundary_refiner=refiner, units=f.units)
-    config = json.loads((home / "config.json").read_text())
+    config = json.loads((logged.parent / "config.json").read_text())
     (out / "config.json").write_text(json.dumps({**config, "align": align, "dev_selection": selected}, indent=1))
     (out / "training_log.json").write_text(json.dumps(log, indent=1))
     print(f"shipped {source} -> {out}/model.pt ({(out / 'model.pt').stat().st_size / 1e6:.1f} MB)")
