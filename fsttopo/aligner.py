@@ -37,7 +37,7 @@ from .inference.silence_trim import plan_trim, restore_frames
 from .inference.transcript_check import check_transcripts
 from .models import AlignmentModel
 from .names import METHODS, OOV_MODES, PRECISIONS, TOPOLOGIES
-from .training.checkpoint import read_model_file
+from .training.checkpoint import ModelFile, read_model_file
 from .training.objective import ObjectiveConfig
 from .topology import AnyLabels, Transitions, build_graphs
 
@@ -105,12 +105,18 @@ class Aligner:
         <fsttopo.training.checkpoint.ModelFile.units>`: CMUdict for files without them, a
         pronunciation dictionary, graphemes or SentencePiece). ValueError when the lexicon's token
         table is not the model's."""
-        f = read_model_file(path)
+        return cls.from_model_file(read_model_file(path), lexicon, str(path))
+
+    @classmethod
+    def from_model_file(cls, f: ModelFile, lexicon: WordEncoder | None = None, where: str = "model file"
+                        ) -> "Aligner":
+        """The aligner of a model file's contents (:func:`~fsttopo.training.checkpoint.read_model_file`),
+        e.g. one with other weights swapped in; ``where`` names it in errors. As :meth:`from_file`."""
         if lexicon is None:
-            lexicon = units_from_dict(f.units, f"{path}: units")
+            lexicon = units_from_dict(f.units, f"{where}: units")
         tokens = list(getattr(lexicon, "tokens", f.tokens))
         if tokens != list(f.tokens):
-            raise ValueError(f"{path}: the model's token table ({len(f.tokens)} tokens: {_preview(f.tokens)}) differs "
+            raise ValueError(f"{where}: the model's token table ({len(f.tokens)} tokens: {_preview(f.tokens)}) differs "
                              f"from the lexicon's ({len(tokens)}: {_preview(tokens)})")
         return cls(f.model, f.objective, f.tokens, lexicon, f.align_options, f.log_prior, f.confidence_threshold,
                    f.boundary_refiner)
