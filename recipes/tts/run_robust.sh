@@ -43,7 +43,7 @@ $PY recipes/tts/ship.py --tuned $EXP/hmm_robust_stage3/tuned.json --weights $EXP
 $PY recipes/tts/train_boundary.py baseline --model $EXP/robust_soup50_ship/model.pt --out $EXP/boundary/baseline_soup50 \
     --methods posterior --splits dev devaug test
 $PY recipes/tts/train_boundary.py train --targets word --augment 0.5 --quantize-bits 16 \
-    --augment-cache $EXP/boundary/augmented_0.5_seed0_q16.pt --epochs 8 --max-minutes 14 --out $EXP/boundary/word_aug_q16/detector.pt
+    --augment-cache $EXP/boundary/augmented_0.5_seed0_q16.pt --epochs 8 --out $EXP/boundary/word_aug_q16/detector.pt
 $PY recipes/tts/train_boundary.py evaluate --detector $EXP/boundary/word_aug_q16/detector.pt \
     --baseline $EXP/boundary/baseline_soup50 --pause-edges --reverb-onsets --out $EXP/boundary/word_aug_q16/results.md
 $PY recipes/tts/train_boundary.py ship --detector $EXP/boundary/word_aug_q16/detector.pt \

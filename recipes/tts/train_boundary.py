@@ -121,6 +121,16 @@ def batches(lengths: list[int], max_frames: int, rng: np.random.Generator) -> li
     return out
 
 
+def learning_rate(step: int, total: int, peak: float) -> float:
+    """The detector's learning rate at ``step`` (0-based) of ``total``: a linear warm-up over the
+    first 5 % of the steps (from 2 % of ``peak``), then a cosine decay to 0. It follows the step
+    count, not the clock, so the same command makes the same detector on any machine under any load."""
+    if not 0 <= step < total:
+        raise ValueError(f"step must be in [0, {total}), got {step}")
+    progress = step / total
+    return float(peak * min(1.0, progress / 0.05 + 0.02) * 0.5 * (1 + np.cos(np.pi * progress)))
+
+
 def train(args) -> None:
     torch.manual_seed(args.seed)
     rng = np.random.default_rng(args.seed)
@@ -178,21 +188,13 @@ def train(args) -> None:
             opt.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(detector.parameters(), 5.0)
-            # warm-up then cosine decay over the steps or the time budget, whichever runs out first
-            # (the CPU is shared, so the time an epoch takes is not known in advance)
-            progress = min(1.0, max(step / total, (time.perf_counter() - t0) / (60 * args.max_minutes)))
             for group in opt.param_groups:
-                group["lr"] = args.lr * min(1.0, progress / 0.05 + 0.02) * 0.5 * (1 + np.cos(np.pi * progress))
+                group["lr"] = learning_rate(step, total, args.lr)
             opt.step()
             losses.append(loss.item())
             step += 1
-            if progress >= 1.0:
-                break
         log.append({"epoch": epoch, "loss": float(np.mean(losses)), "seconds": time.perf_counter() - t0})
         print(f"epoch {epoch}: loss {log[-1]['loss']:.4f} ({log[-1]['seconds']:.0f} s)", flush=True)
-        if progress >= 1.0:
-            print(f"stopped after {step} of {total} steps (time budget)")
-            break
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     info = {"targets": args.targets, "loss": args.loss, "radius": args.radius, "augment": args.augment,
@@ -531,7 +533,6 @@ def main() -> None:
     t.add_argument("--radius", type=int, default=5, help="window loss: frames on each side of a boundary's two "
                    "frames that compete with them (wider teaches the detector to place boundaries farther off)")
     t.add_argument("--epochs", type=int, default=8)
-    t.add_argument("--max-minutes", type=float, default=12.0)
     t.add_argument("--max-frames", type=int, default=12000, help="padded feature frames per batch")
     t.add_argument("--lr", type=float, default=3e-3)
     t.add_argument("--channels", type=int, default=64)
