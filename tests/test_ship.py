@@ -64,3 +64,27 @@ def test_a_refiner_is_added_into_a_new_directory_and_no_partial_file_stays(tmp_p
     assert sorted(p.name for p in out.parent.iterdir()) == ["m.pt"]
     with pytest.raises(ValueError, match="does not exist"):
         add_boundary_refiner(tmp_path / "missing.pt", refiner, tmp_path / "x.pt")
+
+
+def test_the_detector_ships_with_its_settings_and_training_record(tmp_path, monkeypatch):
+    from fsttopo.align.refine import BoundaryRefiner, RefineOptions
+    from fsttopo.models.boundary import BoundaryConfig, BoundaryDetector
+    from recipes.tts import ship
+
+    lexicon = Lexicon.from_cmudict()
+    exp = tmp_path / "exp"
+    exp.mkdir()
+    write_model(exp / "model.pt", 0, lexicon)
+    (exp / "config.json").write_text(json.dumps({"model": {"d_model": 32}}))
+    refiner = BoundaryRefiner(BoundaryDetector(BoundaryConfig(channels=16, dilations=(1,))), RefineOptions(window=0.04))
+    record = {"epochs": 8, "augment": 0.5, "quantize_bits": 16, "log": [{"epoch": 1, "loss": 1.5}]}
+    torch.save({**refiner.to_dict(), "train_info": record}, tmp_path / "refiner.pt")
+    out = tmp_path / "shipped"
+    monkeypatch.setattr(sys, "argv", ["ship.py", "--exp", str(exp), "--boundary-detector", str(tmp_path / "refiner.pt"),
+                                      "--lm-text", "", "--out", str(out)])
+    ship.main()
+    f = read_model_file(out / "model.pt")
+    assert f.boundary_refiner.options == refiner.options and f.align_options["refine_boundaries"] is True
+    shipped = json.loads((out / "config.json").read_text())["boundary_detector"]
+    assert shipped["train_info"] == record and shipped["refine"]["window"] == 0.04
+    assert shipped["file"] == str(tmp_path / "refiner.pt")

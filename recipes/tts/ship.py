@@ -68,14 +68,18 @@ def main() -> None:
     if f.log_prior is None:
         sys.exit(f"{source} has no label prior: run recipes/tts/add_prior.py --model {source} --cuts TRAIN_CUTS first")
     detector = Path(args.boundary_detector if args.boundary_detector is not None else out / "boundary_detector.pt")
-    refiner = None
+    refiner, detector_info = None, {}
     if args.boundary_detector != "" and detector.is_file():
-        refiner = BoundaryRefiner.from_dict(torch.load(detector, map_location="cpu", weights_only=False), str(detector))
+        detector_blob = torch.load(detector, map_location="cpu", weights_only=False)
+        refiner = BoundaryRefiner.from_dict(detector_blob, str(detector))
         align = {**align, "refine_boundaries": True}
+        detector_info = {"boundary_detector": {"file": str(detector), "refine": refiner.options.to_dict(),
+                                               "train_info": detector_blob.get("train_info")}}
     save_model(out / "model.pt", f.model, f.objective, f.tokens, half=True, extra={"log": log}, align_options=align,
                log_prior=f.log_prior, boundary_refiner=refiner, units=f.units)
     config = json.loads((logged.parent / "config.json").read_text())
-    (out / "config.json").write_text(json.dumps({**config, "align": align, "dev_selection": selected}, indent=1))
+    (out / "config.json").write_text(json.dumps({**config, "align": align, "dev_selection": selected, **detector_info},
+                                                indent=1))
     (out / "training_log.json").write_text(json.dumps(log, indent=1))
     print(f"shipped {source} -> {out}/model.pt ({(out / 'model.pt').stat().st_size / 1e6:.1f} MB)")
     if args.lm_text.is_file():

@@ -505,7 +505,8 @@ def ship(args) -> None:
     refiner = BoundaryRefiner(detector_from_dict(blob, args.detector), RefineOptions(**tuned))
     add_boundary_refiner(args.model or "fsttopo/assets/model/model.pt", refiner, args.out, args.default)
     if args.refiner_out:  # the detector with its settings alone, which recipes/tts/ship.py embeds
-        torch.save(refiner.to_dict(), args.refiner_out)
+        # with how the detector was trained, which recipes/tts/ship.py copies into config.json
+        torch.save({**refiner.to_dict(), "train_info": blob.get("train_info")}, args.refiner_out)
     print(f"written: {args.out} ({Path(args.out).stat().st_size / 1024:.0f} KiB), refinement {tuned}, "
           f"default {'on' if args.default else 'off'}")
 
