@@ -24,6 +24,7 @@ def brute_expectations(fsa, log_probs, level, **scales):
     dst = fsa.arcs[:, 1].tolist()
     num = max(index) + 1
     bounds = torch.zeros(num, 2, dtype=torch.float64)
+    squares = torch.zeros(num, 2, dtype=torch.float64)
     for (frame_arcs, _), p in zip(paths, probs):
         p /= norm
         for t, a in enumerate(frame_arcs):
@@ -32,7 +33,9 @@ def brute_expectations(fsa, log_probs, level, **scales):
             frames = [t for t, a in enumerate(frame_arcs) if index[a] == k]
             bounds[k, 0] += p * frames[0]
             bounds[k, 1] += p * (frames[-1] + 1)
-    return occ, bounds
+            squares[k, 0] += p * frames[0] ** 2
+            squares[k, 1] += p * (frames[-1] + 1) ** 2
+    return occ, bounds, (squares - bounds ** 2).clamp(min=0).sqrt()
 
 
 GRAPHS = {
@@ -54,11 +57,15 @@ def test_state_posteriors_and_expected_segments_match_enumeration(name, backend)
     occ = fsttopo.state_posteriors(lp, [T], graphs, backend=backend, **scales)
     levels = ["token", "word"] if name == "hmm" else ["token"]
     for level in levels:
-        ref_occ, ref_bounds = brute_expectations(graphs[0], lp[0], level, **scales)
+        ref_occ, ref_bounds, ref_sds = brute_expectations(graphs[0], lp[0], level, **scales)
         torch.testing.assert_close(occ[0, :, : ref_occ.shape[1]], ref_occ)
         segs = fsttopo.expected_segments(occ, graphs, level)[0]
         got = torch.tensor([[s.start, s.end] for s in segs], dtype=torch.float64)
         torch.testing.assert_close(got, ref_bounds)
+        # the spread of each boundary over all paths, weighted by their posteriors
+        got_sds = torch.tensor([[s.start_sd, s.end_sd] for s in segs], dtype=torch.float64)
+        torch.testing.assert_close(got_sds, ref_sds)
+        assert float(ref_sds[1:].min()) > 0.05  # the example has real uncertainty to measure
     # summed over the states of each label, the state posteriors are the label posteriors
     labels = torch.zeros(occ.shape[2], dtype=torch.int64)
     fsa = graphs[0]

@@ -100,3 +100,26 @@ def test_lhotse_supervision_errors():
         _example().to_supervision(sup)
     with pytest.raises(ValueError, match="no word alignment"):
         UtteranceAlignment.from_supervision(sup)
+
+
+def test_boundary_spreads_go_to_seconds_pool_over_phases_and_round_trip():
+    from fsttopo.data.alignment import mean_alignment
+    from fsttopo.data.export import alignment_from_dict, alignment_to_dict
+
+    words = [Segment(0, 5, 2, 10, 0.5, 0.25), Segment(1, 7, 12, 20, 1.0, 0.0)]
+    ali = UtteranceAlignment.from_segments("u1", "hi you", 0.9, words, words, ["hi", "you"], ["hh", "y"],
+                                           frame_shift=0.04)
+    assert [x for t in ali.words for x in (t.start_sd, t.end_sd)] == pytest.approx([0.02, 0.01, 0.04, 0.0])
+    # two phases: starts 1.00 +- 0.03 and 1.04 +- 0.01 s pool to 1.02 +- sqrt(((0.03^2 + 0.02^2) +
+    # (0.01^2 + 0.02^2)) / 2) = 0.03 s; a phase without spreads makes the pooled one unknown
+    a = UtteranceAlignment("u", "a", 2.0, [TimedToken("a", 1.00, 1.5, None, 0.03, 0.02)])
+    b = UtteranceAlignment("u", "a", 2.0, [TimedToken("a", 1.04, 1.5, None, 0.01, 0.02)])
+    pooled = mean_alignment([a, b]).words[0]
+    assert (pooled.start, pooled.start_sd, pooled.end_sd) == pytest.approx((1.02, 0.03, 0.02))
+    assert mean_alignment([a, UtteranceAlignment("u", "a", 2.0, [TimedToken("a", 1.0, 1.5)])]).words[0].start_sd is None
+    assert alignment_from_dict(alignment_to_dict(a)).words[0] == a.words[0]
+    assert "start_sd" not in alignment_to_dict(UtteranceAlignment("u", "a", 2.0, [TimedToken("a", 1.0, 1.5)]))["words"][0]
+    with pytest.raises(ValueError, match="start_sd"):
+        TimedToken("a", 0.0, 1.0, None, -0.01)
+    with pytest.raises(ValueError, match="end_sd"):
+        TimedToken("a", 0.0, 1.0, None, 0.0, float("nan"))

@@ -24,12 +24,16 @@ class Segment:
         label: label id of the token (for words: of the word's first token).
         start: first frame.
         end: one past the last frame.
+        start_sd, end_sd: standard deviation of ``start`` / ``end`` under the posterior over all
+            paths (frames; :func:`expected_segments`), ``None`` where there is no posterior (a path).
     """
 
     index: int
     label: int
     start: float
     end: float
+    start_sd: float | None = None
+    end_sd: float | None = None
 
     @property
     def num_frames(self) -> float:
@@ -94,9 +98,16 @@ def expected_segments(occupancy: torch.Tensor, graphs: FsaVec, level: str = "tok
         level: per-arc attribute in ``graphs.aux`` that numbers the segments (``"token"`` or
             ``"word"``); each index must occupy consecutive states, in increasing order.
 
+    The boundary's spread comes the same way: the number ``X`` of frames in states up to ``n`` is
+    above ``t`` exactly when frame ``t`` is in such a state, so ``P(X > t)`` is that frame's
+    occupancy of those states, ``E[X] = sum_t P(X > t)`` and ``E[X^2] = sum_t (2t + 1) P(X > t)``.
+    ``start_sd`` and ``end_sd`` are its standard deviations: how unsure the model is where the
+    boundary lies (a boundary with a wide spread is more often far off: docs/alignment.md).
+
     Returns:
         Per utterance, one :class:`Segment` per index in index order, with fractional ``start``
-        and ``end`` (frames). ``label`` is the label of the arcs into the segment's first state.
+        and ``end`` (frames) and their spreads ``start_sd`` and ``end_sd`` (frames). ``label`` is
+        the label of the arcs into the segment's first state.
 
     Raises:
         ValueError: for an utterance whose posteriors are all zero (no path fits its frames).
@@ -114,6 +125,9 @@ def expected_segments(occupancy: torch.Tensor, graphs: FsaVec, level: str = "tok
     per_frame = occ.sum(2, keepdim=True)
     occ = occ / torch.where(per_frame > 0, per_frame, torch.ones_like(per_frame))
     frames_upto = occ.sum(1).cumsum(1)  # [B, N]: expected number of frames in states <= n
+    odd = 2.0 * torch.arange(occ.shape[1], dtype=occ.dtype) + 1.0
+    second_upto = (occ * odd[None, :, None]).sum(1).cumsum(1)  # [B, N]: E[X^2] for states <= n
+    sd_upto = (second_upto - frames_upto * frames_upto).clamp(min=0.0).sqrt()
     out: list[list[Segment]] = []
     for b in range(len(graphs)):
         fsa = graphs[b]
@@ -135,10 +149,14 @@ def expected_segments(occupancy: torch.Tensor, graphs: FsaVec, level: str = "tok
             raise ValueError(f"graph {b}: the states of each {level} index must follow those of the previous one")
         into_first = states == first[idx]
         first_label = torch.zeros(num, dtype=torch.int64).scatter_(0, idx[into_first], labels[into_first])
-        upto = frames_upto[b]
-        starts = torch.where(first > 0, upto[(first - 1).clamp(min=0)], torch.zeros((), dtype=upto.dtype))
-        out.append([Segment(k, lab, start, end) for k, (lab, start, end) in
-                    enumerate(zip(first_label.tolist(), starts.tolist(), upto[last].tolist()))])
+        upto, sd = frames_upto[b], sd_upto[b]
+        before = (first - 1).clamp(min=0)
+        zero = torch.zeros((), dtype=upto.dtype)
+        starts = torch.where(first > 0, upto[before], zero)
+        start_sds = torch.where(first > 0, sd[before], zero)
+        out.append([Segment(k, lab, start, end, start_sd, end_sd) for k, (lab, start, end, start_sd, end_sd) in
+                    enumerate(zip(first_label.tolist(), starts.tolist(), upto[last].tolist(), start_sds.tolist(),
+                                  sd[last].tolist()))])
     return out
 
 
@@ -167,6 +185,7 @@ def group_segments(token_segments: list[Segment], group_sizes: list[int]) -> lis
             raise ValueError(f"no segment for tokens {first}..{first + n - 1} (word {w}): group sizes "
                              f"{group_sizes} do not match the token segments")
         start = min(mine, key=lambda s: s.start)
-        out.append(Segment(w, start.label, start.start, max(s.end for s in mine)))
+        end = max(mine, key=lambda s: s.end)
+        out.append(Segment(w, start.label, start.start, end.end, start.start_sd, end.end_sd))
         first += n
     return out

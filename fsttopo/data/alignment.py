@@ -51,18 +51,28 @@ class Pronunciation:
 @dataclass(frozen=True)
 class TimedToken:
     """A word or phone (non-empty ``symbol``) spanning ``start <= t < end`` (seconds), with the
-    acoustic model's ``confidence`` in it when known (mean posterior of its aligned labels, ``[0, 1]``)."""
+    acoustic model's ``confidence`` in it when known (mean posterior of its aligned labels, ``[0, 1]``)
+    and the spread of its boundaries when known: ``start_sd`` and ``end_sd``, the standard
+    deviations (seconds) of the start and end under the aligner's posterior over all alignments
+    (:func:`fsttopo.align.expected_segments`). A wide spread marks a boundary the model is unsure
+    of, and such boundaries are far more often far off (docs/alignment.md, "Boundary spread")."""
 
     symbol: str
     start: float
     end: float
     confidence: float | None = None
+    start_sd: float | None = None
+    end_sd: float | None = None
 
     def __post_init__(self) -> None:
         if not self.symbol:
             raise ValueError(f"token [{self.start}, {self.end}) s has an empty symbol")
         if self.confidence is not None and not 0.0 <= self.confidence <= 1.0 + 1e-9:
             raise ValueError(f"token {self.symbol!r}: confidence must be in [0, 1], got {self.confidence}")
+        for name in ("start_sd", "end_sd"):
+            value = getattr(self, name)
+            if value is not None and not (math.isfinite(value) and value >= 0):
+                raise ValueError(f"token {self.symbol!r}: {name} must be a finite number of seconds >= 0, got {value}")
         if not (math.isfinite(self.start) and math.isfinite(self.end)):
             raise ValueError(f"token {self.symbol!r}: times must be finite, got [{self.start}, {self.end})")
         if self.start > self.end:
@@ -198,7 +208,9 @@ class UtteranceAlignment:
                     raise ValueError(f"utterance {utterance_id!r}: {kind} segment index {seg.index} is outside "
                                      f"the {len(symbols)} {kind} symbols")
                 out.append(TimedToken(symbols[seg.index], seconds(seg.start), seconds(seg.end),
-                                      None if confidences is None else float(confidences[i])))
+                                      None if confidences is None else float(confidences[i]),
+                                      None if seg.start_sd is None else seg.start_sd * frame_shift,
+                                      None if seg.end_sd is None else seg.end_sd * frame_shift))
             return out
 
         return cls(utterance_id, text, duration, convert("word", word_segments, word_symbols, word_confidences),
@@ -256,7 +268,8 @@ class UtteranceAlignment:
 def mean_alignment(alignments: Sequence[UtteranceAlignment]) -> UtteranceAlignment:
     """The alignment whose every word and phone boundary (and confidence) is the mean of that in
     ``alignments`` (e.g. of one utterance aligned on shifted frame grids). They must have the same
-    utterance, words and phones; averaging keeps segments ordered and non-overlapping."""
+    utterance, words and phones; averaging keeps segments ordered and non-overlapping. A boundary's
+    spread is that of the alignments' posteriors pooled (their spreads and their disagreement)."""
     if not alignments:
         raise ValueError("no alignments to average")
     first = alignments[0]
@@ -269,10 +282,20 @@ def mean_alignment(alignments: Sequence[UtteranceAlignment]) -> UtteranceAlignme
     def average(values: Sequence[float | None]) -> float | None:
         return None if None in values else math.fsum(values) / len(values)
 
+    def spread(means: Sequence[float], sds: Sequence[float | None]) -> float | None:
+        # the standard deviation of the equal mixture of the alignments' posteriors: their own
+        # spreads and how far apart their means are
+        if None in sds:
+            return None
+        centre = math.fsum(means) / len(means)
+        return math.sqrt(max(math.fsum(sd * sd + (m - centre) ** 2 for m, sd in zip(means, sds)) / len(means), 0.0))
+
     def mean(kind: str) -> list[TimedToken]:
         rows = [getattr(a, kind) for a in alignments]
         return [TimedToken(tokens[0].symbol, math.fsum(t.start for t in tokens) / len(tokens),
-                           math.fsum(t.end for t in tokens) / len(tokens), average([t.confidence for t in tokens]))
+                           math.fsum(t.end for t in tokens) / len(tokens), average([t.confidence for t in tokens]),
+                           spread([t.start for t in tokens], [t.start_sd for t in tokens]),
+                           spread([t.end for t in tokens], [t.end_sd for t in tokens]))
                 for tokens in zip(*rows)]
 
     return UtteranceAlignment(first.utterance_id, first.text, first.duration, mean("words"), mean("phones"),
@@ -291,7 +314,7 @@ def _close_gaps(tokens: Sequence[TimedToken], begin: float, end: float, min_paus
         starts[0] = begin
     if tokens and 0 < end - ends[-1] < min_pause:
         ends[-1] = end
-    return [TimedToken(t.symbol, s, e, t.confidence) for t, s, e in zip(tokens, starts, ends)]
+    return [replace(t, start=s, end=e) for t, s, e in zip(tokens, starts, ends)]
 
 
 def close_short_pauses(alignment: UtteranceAlignment, min_pause: float) -> UtteranceAlignment:

@@ -38,12 +38,14 @@ _KINDS = ("word", "phone")
 
 def _token_dict(token: TimedToken) -> dict[str, Any]:
     return {"symbol": token.symbol, "start": token.start, "end": token.end,
-            **({"confidence": token.confidence} if token.confidence is not None else {})}
+            **({"confidence": token.confidence} if token.confidence is not None else {}),
+            **{k: getattr(token, k) for k in ("start_sd", "end_sd") if getattr(token, k) is not None}}
 
 
 def alignment_to_dict(alignment: UtteranceAlignment) -> dict[str, Any]:
     """JSON-ready dict: ``utterance_id, text, start, duration`` and ``words``/``phones`` as
-    lists of ``{"symbol", "start", "end"}`` (seconds, each token's ``confidence`` when known);
+    lists of ``{"symbol", "start", "end"}`` (seconds, each token's ``confidence`` and the spreads
+    of its boundaries ``start_sd`` and ``end_sd``, seconds, when known);
     ``confidence``, ``relative_confidence`` and ``low_confidence`` (below the model's calibrated
     threshold) when known; ``pronunciations`` (``{word: {"source", "phones"}}``) when some words
     were not pronounced from the lexicon; ``untranscribed`` (``[[start, end], ...]`` seconds) when
@@ -66,7 +68,7 @@ def alignment_to_dict(alignment: UtteranceAlignment) -> dict[str, Any]:
 
 
 def alignment_from_dict(data: Mapping[str, Any]) -> UtteranceAlignment:
-    """Inverse of :func:`alignment_to_dict` (``start``, ``phones``, ``confidence``,
+    """Inverse of :func:`alignment_to_dict` (``start``, ``phones``, ``confidence``, the spreads,
     ``pronunciations`` and ``untranscribed`` may be missing)."""
     missing = {"utterance_id", "text", "duration", "words"} - set(data)
     if missing:
@@ -75,7 +77,8 @@ def alignment_from_dict(data: Mapping[str, Any]) -> UtteranceAlignment:
     def tokens(items: Iterable[Mapping[str, Any]]) -> list[TimedToken]:
         try:
             return [TimedToken(str(it["symbol"]), float(it["start"]), float(it["end"]),
-                               None if it.get("confidence") is None else float(it["confidence"])) for it in items]
+                               *(None if it.get(k) is None else float(it[k]) for k in ("confidence", "start_sd", "end_sd")))
+                    for it in items]
         except (KeyError, TypeError) as err:
             raise ValueError(f"utterance {data['utterance_id']!r}: tokens need 'symbol', 'start' and 'end' "
                              f"({err})") from err
