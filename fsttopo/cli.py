@@ -257,7 +257,8 @@ def _align_dir(args: argparse.Namespace) -> None:
                              identity=_model_identity(args), **run, **_alignment_options(args))
     kept = f" ({result.kept} kept up to date)" if result.kept else ""
     print(f"aligned {result.aligned + result.kept} utterances{kept}: {out}/ (JSON and TextGrid per file, "
-          "alignments.ctm, confidence.tsv: lowest first, manifest.jsonl)")
+          "alignments.ctm, confidence.tsv: lowest first, uncertain_words.tsv: word times to check, "
+          "manifest.jsonl)")
     _warn_noisy(result.noisy, out)
     _report_problems("align-dir", result.problems, "not aligned", result.files, out / "failed.tsv")
 

@@ -2,6 +2,7 @@
 aligned or listed with its reason, outputs at mirrored paths, a manifest, resume, atomic replacement."""
 
 import json
+import math
 import shutil
 from pathlib import Path
 
@@ -115,6 +116,14 @@ def test_align_dir_equals_aligning_each_file(aligner, corpus, tmp_path):
         assert by_file[a.utterance_id][2] == {True: "low", False: "ok", None: ""}[a.low_confidence]
     assert failed_reasons(tmp_path / "out") == {}
     assert manifest_status(tmp_path / "out") == {"a.wav": "aligned", "spk2/b.wav": "aligned"}
+    # the 2 % of the words with the widest boundary spread, widest first, as the JSON outputs hold them
+    words = [(max(w.start_sd, w.end_sd), a.utterance_id, i, w) for a in result.alignments for i, w in enumerate(a.words)]
+    listed = [line.split("\t") for line in (tmp_path / "out" / "uncertain_words.tsv").read_text().splitlines()]
+    assert len(listed) == math.ceil(0.02 * len(words)) >= 1
+    widest = sorted(words, key=lambda r: -r[0])[: len(listed)]
+    for row, (sd, utt, i, w) in zip(listed, widest):
+        assert (float(row[0]), row[1], int(row[2]), row[3]) == (pytest.approx(sd * 1000, abs=0.05), utt, i, w.symbol)
+        assert (float(row[4]), float(row[5])) == (pytest.approx(w.start, abs=5e-4), pytest.approx(w.end, abs=5e-4))
 
 
 def test_cli_align_dir_accounts_for_every_file(aligner, tmp_path, capsys, monkeypatch):

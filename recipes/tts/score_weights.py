@@ -101,7 +101,8 @@ def score(aligner: Aligner, cuts, splits: dict[str, list[torch.Tensor]]) -> dict
 def markdown(rows: dict[str, dict[str, float]]) -> str:
     cols = list(next(iter(rows.values())))
     lines = ["| weights | " + " | ".join(cols) + " |", "| --- |" + " ---: |" * len(cols)]
-    lines += [f"| {name} | " + " | ".join(f"{r[c]}" if isinstance(r[c], int) else f"{r[c]:.2f}" for c in cols) + " |" for name, r in rows.items()]
+    cell = lambda v: f"{v}" if isinstance(v, int) else f"{v:.2f}"  # noqa: E731
+    lines += [f"| {name} | " + " | ".join(cell(r[c]) for c in cols) + " |" for name, r in rows.items()]
     return "\n".join(lines) + "\n"
 
 
@@ -113,7 +114,8 @@ def main() -> None:
     p.add_argument("--no-devaug", action="store_true", help="clean dev only (models trained on clean audio)")
     p.add_argument("--devaug-seed", type=int, default=1)
     p.add_argument("--options", type=json.loads, default={},
-                   help='alignment options over the base\'s, as JSON, e.g. \'{"prior_scale": 1.0, "blank_penalty": 0}\'')
+                   help="alignment options over the base's, as JSON, e.g. "
+                        "'{\"prior_scale\": 1.0, \"blank_penalty\": 0}'")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--out", type=Path, required=True, help="output stem: <out>.json and <out>.md")
     args = p.parse_args()

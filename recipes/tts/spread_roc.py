@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from pathlib import Path
 
@@ -19,6 +20,7 @@ import numpy as np
 import torch
 
 from fsttopo.data.export import from_cuts
+from fsttopo.directory import UNCERTAIN_SHARE
 from fsttopo.files import load_aligner
 from recipes.tts.train_boundary import align_features, devaug_features, split_cuts, with_reference_words
 
@@ -68,7 +70,8 @@ def main() -> None:
         refs = {r.utterance_id: r for r in from_cuts(cuts)}
         feats = (devaug_features(cuts, args.devaug_seed) if split == "devaug"
                  else [torch.from_numpy(c.load_features()).float() for c in cuts])
-        errors, spreads, confidences = boundary_rows(with_reference_words(align_features(aligner, cuts, feats), refs), refs)
+        alis = with_reference_words(align_features(aligner, cuts, feats), refs)
+        errors, spreads, confidences = boundary_rows(alis, refs)
         row = {"utterances": len(cuts), "boundaries": int(errors.size)}
         for t in THRESHOLDS_MS:
             bad = errors > t
@@ -79,6 +82,12 @@ def main() -> None:
         good_p90 = float(np.percentile(spreads[errors <= 50], 90))
         row["within_50ms_spread_p90_ms"] = round(good_p90, 1)
         row["over_150ms_above_that"] = [int(np.sum(spreads[errors > 150] > good_p90)), int(np.sum(errors > 150))]
+        # the words uncertain_words.tsv lists (fsttopo.directory.UNCERTAIN_SHARE): how many of
+        # the words with a boundary more than 100 ms off are among them
+        word_spread, word_error = spreads.reshape(-1, 2).max(1), errors.reshape(-1, 2).max(1)
+        listed = np.argsort(-word_spread, kind="stable")[: math.ceil(UNCERTAIN_SHARE * word_spread.size)]
+        row["listed_words_over_100ms"] = [int(np.sum(word_error[listed] > 100)), int(np.sum(word_error > 100)),
+                                          int(listed.size)]
         result[split] = row
         print(split, json.dumps(row), flush=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)
