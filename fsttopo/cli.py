@@ -176,7 +176,9 @@ def _align(args: argparse.Namespace) -> None:
         else:
             warnings.showwarning(w.message, w.category, w.filename, w.lineno)
     for w in ali.words:
-        print(f"{w.start:8.3f} {w.end:8.3f}  {w.symbol}" + ("" if w.confidence is None else f"  ({w.confidence:.2f})"))
+        notes = ([] if w.confidence is None else [f"{w.confidence:.2f}"]) + (
+            [] if w.start_sd is None or w.end_sd is None else [f"+-{1000 * max(w.start_sd, w.end_sd):.0f} ms"])
+        print(f"{w.start:8.3f} {w.end:8.3f}  {w.symbol}" + (f"  ({', '.join(notes)})" if notes else ""))
     for start, end in ali.untranscribed:
         print(f"untranscribed audio at {start:.2f}-{end:.2f} s: the transcript does not cover it")
     if ali.confidence is not None:
