@@ -20,7 +20,8 @@ from .audio_batches import duration_batches
 from .batch_align import align_loaded
 from .data.alignment import UtteranceAlignment
 from .data.corpus_dir import Problem, write_problems
-from .output_dir import StagedOutput, run_settings, staged_output, up_to_date, write_manifest, write_noisy_list
+from .output_dir import (StagedOutput, run_settings, staged_output, uncertain_words, up_to_date, write_manifest,
+                         write_noisy_list, write_uncertain_list)
 from .shards import BLOCK_SIZE, UNSHARDED, Shard, shard_blocks, write_shard_info
 from .workers import map_blocks
 
@@ -174,6 +175,8 @@ def align_cuts_to_dir(aligner: Aligner, cuts: Iterable, out_dir: str | Path, max
     - ``failed.tsv``: ``file, reason, message`` per cut not aligned, ``file`` holding the cut id;
     - ``noisy.tsv``: ``cut id, dynamic range dB`` of each aligned cut that looks noisy
       (:mod:`fsttopo.inference.noise_check`);
+    - ``uncertain_words.tsv``: the words whose times are least sure, widest boundary spread first
+      (:func:`~fsttopo.output_dir.write_uncertain_list`; ids are supervision ids);
     - ``manifest.jsonl``: per cut, in the manifest's order, ``file`` (the cut id), its status
       (``aligned``, ``failed`` or ``skipped-up-to-date``), reasons, outputs, ``inputs`` (the cut's
       :func:`cut_fingerprint`), ``identity`` (``model``) and the alignment options used;
@@ -195,6 +198,7 @@ def align_cuts_to_dir(aligner: Aligner, cuts: Iterable, out_dir: str | Path, max
     problems: list[Problem] = []
     counts: dict[int, list[int]] = {}  # block number -> [aligned or kept, failed]
     rows: list[dict[str, Any]] = []
+    words = []
     seen = kept = 0
     with staged_output(out_dir, recover=resume) as stage:
         fingerprints: dict[str, str] = {}
@@ -234,12 +238,14 @@ def align_cuts_to_dir(aligner: Aligner, cuts: Iterable, out_dir: str | Path, max
                     row.update(reasons=[problem.reason], messages=[problem.message])
                     counts[outcome.block][1] += 1
                     continue
+                words += uncertain_words(ali)
                 cut = cut.map_supervisions(lambda s: ali.to_supervision(s) if s.id == ali.utterance_id else s)
                 writer.write(json.dumps(cut.to_dict(), ensure_ascii=False) + "\n")
                 counts[outcome.block][0] += 1
         write_problems(problems, stage.path / "failed.tsv")
         write_manifest(rows, stage.path)
         write_noisy_list(rows, stage.path)
+        write_uncertain_list(words, stage.path)
         if shard.count > 1:
             write_shard_info(stage.path, "align-cuts", shard, block_size, max_duration,
                              blocks=[[number, *counts[number]] for number in sorted(counts)])

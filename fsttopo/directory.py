@@ -8,8 +8,6 @@ processes and shards by blocks of files (:mod:`fsttopo.shards`)."""
 
 from __future__ import annotations
 
-import math
-
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any, Iterator, Mapping
@@ -23,8 +21,8 @@ from .corpus_check import (DirectoryUtterance, Problem, check_utterance, scan_di
                            write_problems)
 from .data.alignment import UtteranceAlignment
 from .data.export import ctm_lines
-from .output_dir import (input_fingerprint, read_manifest, run_settings, staged_output, up_to_date, write_manifest,
-                         write_noisy_list)
+from .output_dir import (input_fingerprint, read_manifest, run_settings, staged_output, uncertain_words, up_to_date,
+                         write_manifest, write_noisy_list, write_uncertain_list)
 from .shards import BLOCK_SIZE, UNSHARDED, Shard, shard_blocks, write_shard_info
 from .workers import map_blocks
 
@@ -148,12 +146,6 @@ def iter_output_alignments(out_dir: str | Path, rows: Mapping[str, Mapping[str, 
         yield read_json(Path(out_dir) / rows[file]["outputs"][0])[0]
 
 
-UNCERTAIN_SHARE = 0.02
-"""Share of a corpus's words that ``uncertain_words.tsv`` lists: those whose boundary spread
-(:attr:`~fsttopo.data.alignment.TimedToken.start_sd`, ``end_sd``) is widest, the word times most
-likely to be far off (docs/alignment.md, "Boundary spread")."""
-
-
 def write_summaries(out_dir: str | Path, rows: Mapping[str, Mapping[str, Any]]) -> None:
     """Write ``failed.tsv``, ``alignments.ctm``, ``confidence.tsv``, ``uncertain_words.tsv`` and ``noisy.tsv``
     (:func:`~fsttopo.output_dir.write_noisy_list`) of an output directory from its manifest ``rows``
@@ -164,22 +156,18 @@ def write_summaries(out_dir: str | Path, rows: Mapping[str, Mapping[str, Any]]) 
     out = Path(out_dir)
     write_problems([Problem(f, reason, message) for f in sorted(rows)
                     for reason, message in zip(rows[f]["reasons"], rows[f]["messages"])], out / "failed.tsv")
-    scored, spread = [], []
+    scored, words = [], []
     with atomic_path(out / "alignments.ctm") as tmp, open(tmp, "w", encoding="utf-8") as ctm:
         for ali in iter_output_alignments(out, rows):
             ctm.write(ctm_lines(ali))
             if ali.relative_confidence is not None:
                 scored.append((ali.relative_confidence, ali.utterance_id,
                                {True: "low", False: "ok", None: ""}[ali.low_confidence], ali.confidence))
-            spread += [(-max(w.start_sd, w.end_sd), ali.utterance_id, i, w.symbol, w.start, w.end)
-                       for i, w in enumerate(ali.words) if w.start_sd is not None and w.end_sd is not None]
+            words += uncertain_words(ali)
     scored.sort()
     write_text_atomic(out / "confidence.tsv", "".join(f"{r:.4f}\t{tsv_field(utt)}\t{flag}\t{c:.4f}\n"
                                                       for r, utt, flag, c in scored))
-    widest = sorted(spread)[:math.ceil(UNCERTAIN_SHARE * len(spread))]
-    write_text_atomic(out / "uncertain_words.tsv", "".join(
-        f"{-sd * 1000:.1f}\t{tsv_field(utt)}\t{i}\t{tsv_field(word)}\t{start:.3f}\t{end:.3f}\n"
-        for sd, utt, i, word, start, end in widest))
+    write_uncertain_list(words, out)
     write_noisy_list(({"file": f, **rows[f]} for f in sorted(rows, key=_path_order)), out)
 
 
@@ -197,8 +185,8 @@ def align_directory(aligner: Aligner, directory: str | Path, out_dir: str | Path
       transcripts to check; flag ``low`` below the model's calibrated threshold, else ``ok``, empty
       without one);
     - ``uncertain_words.tsv`` (``spread ms, file, word index, word, start, end``): the
-      :data:`UNCERTAIN_SHARE` of the words whose boundary spread is widest, widest first: the word
-      times to check (empty for Viterbi alignments, which have no spread);
+      :data:`~fsttopo.output_dir.UNCERTAIN_SHARE` of the words whose boundary spread is widest,
+      widest first: the word times to check (:func:`~fsttopo.output_dir.write_uncertain_list`);
     - ``noisy.tsv``: ``file, dynamic range dB`` of each aligned file that looks noisy
       (:mod:`fsttopo.inference.noise_check`: a model trained on clean speech misplaces words there);
     - ``failed.tsv``: ``file, reason, message`` of each file not aligned (reasons:

@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from .cut_corpus import ALIGNED_CUTS
-from .output_dir import link_or_copy, read_manifest, staged_output, write_manifest, write_noisy_list
+from .output_dir import (link_or_copy, read_manifest, staged_output, uncertain_words, write_manifest, write_noisy_list,
+                         write_uncertain_list)
 from .shards import read_shard_info
 
 __all__ = ["merge_alignments"]
@@ -69,6 +70,7 @@ def _merge_directories(dirs: Sequence[Path], out: Path) -> None:
 
 
 def _merge_cuts(dirs: Sequence[Path], infos: Sequence[dict[str, Any]], out: Path) -> None:
+    from .data.export import read_json
     from .data.jsonl import open_gzip_text_writer, read_gzip_lines
 
     blocks = sorted((number, aligned, failed, shard) for shard, info in enumerate(infos)
@@ -106,3 +108,5 @@ def _merge_cuts(dirs: Sequence[Path], infos: Sequence[dict[str, Any]], out: Path
         (stage.path / "failed.tsv").write_text("".join(failed_out), encoding="utf-8")
         write_manifest(rows, stage.path)
         write_noisy_list(rows, stage.path)
+        write_uncertain_list((w for row in rows for output in row.get("outputs", ())[:1]
+                              for w in uncertain_words(read_json(stage.path / output)[0])), stage.path)

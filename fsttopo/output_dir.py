@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import shutil
 import tempfile
@@ -22,6 +23,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping
 
+from .data.alignment import UtteranceAlignment
 from .data.atomic import write_text_atomic
 from .data.corpus_dir import tsv_field
 
@@ -142,6 +144,36 @@ def write_noisy_list(rows: Iterable[Mapping[str, Any]], directory: str | Path) -
     path = Path(directory) / NOISY_LIST
     write_text_atomic(path, "".join(f"{tsv_field(r['file'])}\t{r['noisy_db']:.1f}\n" for r in rows
                                     if r.get("noisy_db") is not None))
+    return path
+
+
+UNCERTAIN_LIST = "uncertain_words.tsv"
+UNCERTAIN_SHARE = 0.02
+"""Share of a corpus's words that :data:`UNCERTAIN_LIST` lists: those whose boundary spread
+(:attr:`~fsttopo.data.alignment.TimedToken.start_sd`, ``end_sd``) is widest, the word times most
+likely to be far off (docs/alignment.md, "Boundary spread")."""
+
+UncertainWord = tuple[float, str, int, str, float, float]
+"""(widest boundary spread in seconds, utterance id, word index, word, start, end)."""
+
+
+def uncertain_words(alignment: UtteranceAlignment) -> list[UncertainWord]:
+    """The words of ``alignment`` that have boundary spreads, each with the wider of its two."""
+    return [(max(w.start_sd, w.end_sd), alignment.utterance_id, i, w.symbol, w.start, w.end)
+            for i, w in enumerate(alignment.words) if w.start_sd is not None and w.end_sd is not None]
+
+
+def write_uncertain_list(words: Iterable[UncertainWord], directory: str | Path) -> Path:
+    """Write :data:`UNCERTAIN_LIST` into ``directory``: the :data:`UNCERTAIN_SHARE` of ``words``
+    (:func:`uncertain_words` of a run's alignments) with the widest spread, widest first (ties by
+    utterance and word), as ``spread ms, utterance id, word index, word, start, end`` (ids and words
+    escaped as in ``failed.tsv``). Written (empty) when no word has a spread (Viterbi), so that no
+    list of an earlier run survives."""
+    ranked = sorted(words, key=lambda w: (-w[0], w[1], w[2]))
+    widest = ranked[:math.ceil(UNCERTAIN_SHARE * len(ranked))]
+    path = Path(directory) / UNCERTAIN_LIST
+    write_text_atomic(path, "".join(f"{sd * 1000:.1f}\t{tsv_field(utt)}\t{i}\t{tsv_field(word)}\t{start:.3f}\t{end:.3f}\n"
+                                    for sd, utt, i, word, start, end in widest))
     return path
 
 

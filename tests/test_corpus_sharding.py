@@ -164,6 +164,14 @@ def test_align_cuts_shards_under_torchrun_ranks_write_what_one_process_writes(cu
     assert sorted(k for k in expected if k.startswith("json/")) == [f"json/utt{i}.json" for i in (0, 1, 2, 4)]
     assert [line.split("\t")[:2] for line in expected["failed.tsv"].decode().splitlines()[1:]] == [
         ["cut3", "no-path"], ["cut5", "bad-cut"], ["cut6", "unreadable-features"]]
+    # the word with the widest boundary spread (2 % of the 4 x 4 words, rounded up), as its JSON has it
+    spreads = sorted(((max(w["start_sd"], w["end_sd"]), f"utt{i}", k, w["symbol"]) for i in (0, 1, 2, 4)
+                      for k, w in enumerate(json.loads(expected[f"json/utt{i}.json"])["words"])),
+                     key=lambda r: (-r[0], r[1], r[2]))
+    listed = [line.split("\t") for line in expected["uncertain_words.tsv"].decode().splitlines()]
+    assert len(listed) == 1 and len(spreads) == 4 * len(CLIP_WORDS.split())
+    assert (float(listed[0][0]), *listed[0][1:4]) == (pytest.approx(spreads[0][0] * 1000, abs=0.05),
+                                                      spreads[0][1], str(spreads[0][2]), spreads[0][3])
     assert {p.name for p in sharded.iterdir()} == {"shard-0-of-2", "shard-1-of-2"}
     merge_alignments([sharded / "shard-0-of-2", sharded / "shard-1-of-2"], tmp_path / "merged")
     assert outputs_of(tmp_path / "merged") == expected

@@ -20,8 +20,8 @@ import numpy as np
 import torch
 
 from fsttopo.data.export import from_cuts
-from fsttopo.directory import UNCERTAIN_SHARE
 from fsttopo.files import load_aligner
+from fsttopo.output_dir import UNCERTAIN_SHARE
 from recipes.tts.train_boundary import align_features, devaug_features, split_cuts, with_reference_words
 
 THRESHOLDS_MS = (50.0, 100.0)
@@ -82,7 +82,7 @@ def main() -> None:
         good_p90 = float(np.percentile(spreads[errors <= 50], 90))
         row["within_50ms_spread_p90_ms"] = round(good_p90, 1)
         row["over_150ms_above_that"] = [int(np.sum(spreads[errors > 150] > good_p90)), int(np.sum(errors > 150))]
-        # the words uncertain_words.tsv lists (fsttopo.directory.UNCERTAIN_SHARE): how many of
+        # the words uncertain_words.tsv lists (fsttopo.output_dir.UNCERTAIN_SHARE): how many of
         # the words with a boundary more than 100 ms off are among them
         word_spread, word_error = spreads.reshape(-1, 2).max(1), errors.reshape(-1, 2).max(1)
         listed = np.argsort(-word_spread, kind="stable")[: math.ceil(UNCERTAIN_SHARE * word_spread.size)]
