@@ -123,3 +123,18 @@ def test_boundary_spreads_go_to_seconds_pool_over_phases_and_round_trip():
         TimedToken("a", 0.0, 1.0, None, -0.01)
     with pytest.raises(ValueError, match="end_sd"):
         TimedToken("a", 0.0, 1.0, None, 0.0, float("nan"))
+
+
+def test_lhotse_supervision_keeps_the_boundary_spreads():
+    words = [TimedToken("hello", 0.6, 1.0, 0.5, 0.012, 0.02), TimedToken("world", 1.125, 1.75, 0.7, 0.02, 0.031)]
+    ali = UtteranceAlignment("rec1-0", "hello world", 1.5, words, start=0.5)
+    sup = SupervisionSegment("rec1-0", "rec1", start=0.5, duration=1.5, text="hello world")
+    out = ali.to_supervision(sup)
+    assert out.custom["word_boundary_sd"] == [[0.012, 0.02], [0.02, 0.031]] and "phone_boundary_sd" not in out.custom
+    back = UtteranceAlignment.from_supervision(out)
+    assert [(t.start_sd, t.end_sd) for t in back.words] == [(0.012, 0.02), (0.02, 0.031)]
+    from lhotse.utils import fastcopy
+
+    assert UtteranceAlignment.from_supervision(fastcopy(out, custom=None)).words[0].start_sd is None
+    with pytest.raises(ValueError, match="1 word boundary spreads"):
+        UtteranceAlignment.from_supervision(fastcopy(out, custom={"word_boundary_sd": [[0.0, 0.0]]}))

@@ -17,7 +17,7 @@ if TYPE_CHECKING:  # Lhotse is imported where its types are made: aligning a fil
     from lhotse import SupervisionSegment
     from lhotse.supervision import AlignmentItem
 
-__all__ = ["TIME_TOLERANCE", "CONFIDENCE_KEY", "PRONUNCIATION_SOURCES", "Pronunciation", "TimedToken",
+__all__ = ["TIME_TOLERANCE", "CONFIDENCE_KEY", "SPREAD_KEYS", "PRONUNCIATION_SOURCES", "Pronunciation", "TimedToken",
            "UtteranceAlignment", "mean_alignment", "close_short_pauses"]
 
 TIME_TOLERANCE = 1e-6
@@ -25,6 +25,9 @@ TIME_TOLERANCE = 1e-6
 
 
 CONFIDENCE_KEY = "alignment_confidence"
+SPREAD_KEYS = {"word": "word_boundary_sd", "phone": "phone_boundary_sd"}
+"""The ``custom`` entries of a supervision that hold its words' and phones' boundary spreads,
+``[[start_sd, end_sd], ...]`` seconds in alignment order (Lhotse's alignment items have no field)."""
 """Key of :attr:`UtteranceAlignment.confidence` in a Lhotse supervision's ``custom`` dict."""
 
 
@@ -229,7 +232,8 @@ class UtteranceAlignment:
 
     def to_supervision(self, supervision: SupervisionSegment) -> SupervisionSegment:
         """A copy of ``supervision`` whose ``alignment`` holds this alignment's words and phones (and
-        ``custom["alignment_confidence"]`` its confidence, when known).
+        ``custom["alignment_confidence"]`` its confidence, and :data:`SPREAD_KEYS` the boundary
+        spreads, when known).
 
         Other alignment kinds already there are kept; ``supervision`` itself is not modified.
         """
@@ -240,6 +244,10 @@ class UtteranceAlignment:
         custom = supervision.custom
         if self.confidence is not None:
             custom = {**(custom or {}), CONFIDENCE_KEY: self.confidence}
+        for kind, key in SPREAD_KEYS.items():
+            tokens = getattr(self, f"{kind}s")
+            if tokens and all(t.start_sd is not None and t.end_sd is not None for t in tokens):
+                custom = {**(custom or {}), key: [[t.start_sd, t.end_sd] for t in tokens]}
         return fastcopy(supervision, alignment={**(supervision.alignment or {}), **self.to_lhotse()}, custom=custom)
 
     @classmethod
@@ -258,7 +266,14 @@ class UtteranceAlignment:
             raise ValueError(f"supervision {supervision.id!r} has no word alignment (alignment keys: {sorted(ali)})")
 
         def tokens(kind: str) -> list[TimedToken]:
-            return [TimedToken(item.symbol, item.start, item.end, item.score) for item in ali.get(kind, [])]
+            items = ali.get(kind, [])
+            spreads = (supervision.custom or {}).get(SPREAD_KEYS[kind])
+            if spreads is not None and len(spreads) != len(items):
+                raise ValueError(f"supervision {supervision.id!r}: {len(spreads)} {kind} boundary spreads "
+                                 f"({SPREAD_KEYS[kind]}) for {len(items)} {kind}s")
+            return [TimedToken(item.symbol, item.start, item.end, item.score,
+                               *((None, None) if spreads is None else map(float, spreads[i])))
+                    for i, item in enumerate(items)]
 
         confidence = (supervision.custom or {}).get(CONFIDENCE_KEY)
         return cls(supervision.id, supervision.text or "", supervision.duration, tokens("word"), tokens("phone"),
