@@ -177,7 +177,7 @@ def _align(args: argparse.Namespace) -> None:
             warnings.showwarning(w.message, w.category, w.filename, w.lineno)
     for w in ali.words:
         notes = ([] if w.confidence is None else [f"{w.confidence:.2f}"]) + (
-            [] if w.start_sd is None or w.end_sd is None else [f"+-{1000 * max(w.start_sd, w.end_sd):.0f} ms"])
+            [] if w.boundary_sd is None else [f"+-{1000 * w.boundary_sd:.0f} ms"])
         print(f"{w.start:8.3f} {w.end:8.3f}  {w.symbol}" + (f"  ({', '.join(notes)})" if notes else ""))
     for start, end in ali.untranscribed:
         print(f"untranscribed audio at {start:.2f}-{end:.2f} s: the transcript does not cover it")

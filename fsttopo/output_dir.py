@@ -159,8 +159,8 @@ UncertainWord = tuple[float, str, int, str, float, float]
 
 def uncertain_words(alignment: UtteranceAlignment) -> list[UncertainWord]:
     """The words of ``alignment`` that have boundary spreads, each with the wider of its two."""
-    return [(max(w.start_sd, w.end_sd), alignment.utterance_id, i, w.symbol, w.start, w.end)
-            for i, w in enumerate(alignment.words) if w.start_sd is not None and w.end_sd is not None]
+    return [(w.boundary_sd, alignment.utterance_id, i, w.symbol, w.start, w.end)
+            for i, w in enumerate(alignment.words) if w.boundary_sd is not None]
 
 
 def write_uncertain_list(words: Iterable[UncertainWord], directory: str | Path) -> Path:

@@ -25,10 +25,10 @@ TIME_TOLERANCE = 1e-6
 
 
 CONFIDENCE_KEY = "alignment_confidence"
+"""Key of :attr:`UtteranceAlignment.confidence` in a Lhotse supervision's ``custom`` dict."""
 SPREAD_KEYS = {"word": "word_boundary_sd", "phone": "phone_boundary_sd"}
 """The ``custom`` entries of a supervision that hold its words' and phones' boundary spreads,
 ``[[start_sd, end_sd], ...]`` seconds in alignment order (Lhotse's alignment items have no field)."""
-"""Key of :attr:`UtteranceAlignment.confidence` in a Lhotse supervision's ``custom`` dict."""
 
 
 PRONUNCIATION_SOURCES = ("lexicon", "g2p", "phone-loop")
@@ -85,6 +85,11 @@ class TimedToken:
     def duration(self) -> float:
         """``end - start`` in seconds."""
         return self.end - self.start
+
+    @property
+    def boundary_sd(self) -> float | None:
+        """The wider of the two boundary spreads (seconds), ``None`` when they are not known."""
+        return None if self.start_sd is None or self.end_sd is None else max(self.start_sd, self.end_sd)
 
     @property
     def center(self) -> float:
@@ -303,7 +308,7 @@ def mean_alignment(alignments: Sequence[UtteranceAlignment]) -> UtteranceAlignme
         if None in sds:
             return None
         centre = math.fsum(means) / len(means)
-        return math.sqrt(max(math.fsum(sd * sd + (m - centre) ** 2 for m, sd in zip(means, sds)) / len(means), 0.0))
+        return math.sqrt(math.fsum(sd * sd + (m - centre) ** 2 for m, sd in zip(means, sds)) / len(means))
 
     def mean(kind: str) -> list[TimedToken]:
         rows = [getattr(a, kind) for a in alignments]

@@ -35,11 +35,17 @@ from recipes.tts.train_boundary import align_features, devaug_features, split_cu
 PHASES = (1, 2, 4)
 
 
+def boundary_errors_ms(aligner, cuts, features: list[torch.Tensor], **options) -> np.ndarray:
+    """Word-boundary errors (ms, starts and ends, in cut order) of the cuts aligned from ``features``
+    (one per cut) with the alignment ``options`` over the aligner's own."""
+    refs = {r.utterance_id: r for r in from_cuts(cuts)}
+    alis = with_reference_words(align_features(aligner, cuts, features, **options), refs)
+    return np.array([e for a in alis for pair in word_boundary_errors(a, refs[a.utterance_id]) for e in pair])
+
+
 def mean_error_ms(aligner, cuts, features: list[torch.Tensor], phases: int) -> float:
     """Mean word-boundary error (ms, starts and ends pooled) of the cuts aligned with ``phases``."""
-    refs = {r.utterance_id: r for r in from_cuts(cuts)}
-    alis = with_reference_words(align_features(aligner, cuts, features, phases=phases), refs)
-    return float(np.mean([e for a in alis for pair in word_boundary_errors(a, refs[a.utterance_id]) for e in pair]))
+    return float(np.mean(boundary_errors_ms(aligner, cuts, features, phases=phases)))
 
 
 def choose(errors: dict[str, dict[int, float]], tolerance_ms: float) -> int:

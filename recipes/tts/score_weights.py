@@ -40,13 +40,14 @@ import soundfile
 import torch
 
 from fsttopo.aligner import Aligner
-from fsttopo.data.export import from_cuts, load_alignments
+from fsttopo.data.export import load_alignments
 from fsttopo.data.features import compute_features
 from fsttopo.resources import example_paths, model_path
 from fsttopo.scoring import word_boundary_errors
 from fsttopo.training import read_model_file
 from fsttopo.training.checkpoint import ModelFile
-from recipes.tts.train_boundary import align_features, devaug_features, split_cuts, with_reference_words
+from recipes.tts.choose_phases import boundary_errors_ms
+from recipes.tts.train_boundary import devaug_features, split_cuts
 
 LARGE_MS = 150.0
 """The issue's largest tolerated clean boundary error: each split also counts the boundaries beyond it."""
@@ -76,13 +77,6 @@ def example_errors(aligner: Aligner) -> tuple[float, float, float]:
         hyp = aligner.align([compute_features(audio, sr)], [txt.read_text()]).alignments[0]
         errors.append([abs(e) for pair in word_boundary_errors(hyp, ref) for e in pair])
     return float(np.mean(errors[0])), float(np.mean(errors[1])), float(np.max(errors[0]))
-
-
-def boundary_errors_ms(aligner: Aligner, cuts, features: list[torch.Tensor]) -> np.ndarray:
-    """Absolute word-boundary errors (ms, starts and ends) of the cuts aligned from ``features``."""
-    refs = {r.utterance_id: r for r in from_cuts(cuts)}
-    alis = with_reference_words(align_features(aligner, cuts, features), refs)
-    return np.abs([e for a in alis for pair in word_boundary_errors(a, refs[a.utterance_id]) for e in pair])
 
 
 def score(aligner: Aligner, cuts, splits: dict[str, list[torch.Tensor]]) -> dict[str, float]:

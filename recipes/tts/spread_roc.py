@@ -22,6 +22,7 @@ import torch
 from fsttopo.data.export import from_cuts
 from fsttopo.files import load_aligner
 from fsttopo.output_dir import UNCERTAIN_SHARE
+from fsttopo.scoring import word_boundary_errors
 from recipes.tts.train_boundary import align_features, devaug_features, split_cuts, with_reference_words
 
 THRESHOLDS_MS = (50.0, 100.0)
@@ -45,12 +46,11 @@ def boundary_rows(alis, refs) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per word boundary (starts and ends): absolute error (ms), spread (ms), word confidence."""
     errors, spreads, confidences = [], [], []
     for a in alis:
-        for hyp, ref in zip(a.words, refs[a.utterance_id].words):
-            if hyp.start_sd is None or hyp.end_sd is None:
-                raise ValueError(f"{a.utterance_id}: no boundary spreads (align with the posterior method)")
-            errors += [abs(hyp.start - ref.start) * 1000, abs(hyp.end - ref.end) * 1000]
-            spreads += [hyp.start_sd * 1000, hyp.end_sd * 1000]
-            confidences += [hyp.confidence] * 2
+        if any(w.boundary_sd is None for w in a.words):
+            raise ValueError(f"{a.utterance_id}: no boundary spreads (align with the posterior method)")
+        errors += [e for pair in word_boundary_errors(a, refs[a.utterance_id]) for e in pair]
+        spreads += [sd * 1000 for w in a.words for sd in (w.start_sd, w.end_sd)]
+        confidences += [w.confidence for w in a.words for _ in (0, 1)]
     return np.array(errors), np.array(spreads), np.array(confidences, dtype=np.float64)
 
 
