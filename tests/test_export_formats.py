@@ -2,6 +2,7 @@
 
 import json
 import re
+from dataclasses import replace
 
 import pytest
 from lhotse import CutSet, MonoCut, Recording, SupervisionSegment, SupervisionSet, load_manifest
@@ -146,6 +147,62 @@ def test_textgrid_float_noise_and_errors(tmp_path):
     tg.save(str(tmp_path / "o.TextGrid"), format="long_textgrid", includeBlankSpaces=True)
     with pytest.raises(ValueError, match="no 'words' tier"):
         E.read_textgrid(tmp_path / "o.TextGrid")
+
+
+def _with_spreads(a: UtteranceAlignment) -> UtteranceAlignment:
+    """``a`` with made-up boundary spreads: 1, 2, 3, ... ms in token order, start before end."""
+    def spread(tokens, first):
+        return [replace(t, start_sd=(first + 2 * i) / 1000, end_sd=(first + 2 * i + 1) / 1000)
+                for i, t in enumerate(tokens)]
+    return replace(a, words=spread(a.words, 1), phones=spread(a.phones, 11))
+
+
+def test_textgrid_keeps_the_boundary_spreads(tmp_path):
+    a = _with_spreads(_utt())
+    path = E.write_textgrid(a, tmp_path / "rec1-0.TextGrid")
+    tg = textgrid.openTextgrid(str(path), includeEmptyIntervals=False)
+    assert tg.tierNames == ("words", "phones", "words_sd", "phones_sd")
+    # one point per boundary, labelled in ms: 'hello' [0.6, 1.0) 1/2 ms, 'world' [1.125, 1.75) 3/4 ms
+    assert [tuple(p) for p in tg.getTier("words_sd").entries] == [(0.6, "1.0"), (1.0, "2.0"), (1.125, "3.0"),
+                                                                  (1.75, "4.0")]
+    # hh|ah|l|ow are adjacent: an end and the next start are one point with the wider spread
+    # (hh 11/12, ah 13/14, l 15/16, ow 17/18, w 19/20 ms)
+    phones = [tuple(p) for p in tg.getTier("phones_sd").entries]
+    assert [label for _, label in phones] == ["11.0", "13.0", "15.0", "17.0", "18.0", "19.0", "20.0"]
+    assert [time for time, _ in phones] == pytest.approx([0.6, 0.7, 0.85, 0.9, 1.0, 1.125, 1.75])
+
+    back = E.read_textgrid(path)
+    _assert_close(back, a, text=False)
+    assert [v for t in back.words for v in (t.start_sd, t.end_sd)] == pytest.approx([0.001, 0.002, 0.003, 0.004])
+    assert [v for t in back.phones for v in (t.start_sd, t.end_sd)] == pytest.approx(
+        [0.011, 0.013, 0.013, 0.015, 0.015, 0.017, 0.017, 0.018, 0.019, 0.020])
+
+
+def test_textgrid_spreads_only_when_every_token_has_them(tmp_path):
+    a = _with_spreads(_utt())
+    partial = replace(a, words=[a.words[0], replace(a.words[1], start_sd=None)], phones=_utt().phones)
+    tg = textgrid.openTextgrid(str(E.write_textgrid(partial, tmp_path / "p.TextGrid")), includeEmptyIntervals=False)
+    assert tg.tierNames == ("words", "phones")
+    back = E.read_textgrid(tmp_path / "p.TextGrid")
+    assert all(t.start_sd is None and t.end_sd is None for t in back.words + back.phones)
+
+
+def test_textgrid_bad_spread_tier_is_refused(tmp_path):
+    def grid(points, kind=textgrid.PointTier):
+        tg = textgrid.Textgrid(0.0, 1.0)
+        tg.addTier(textgrid.IntervalTier("words", [(0.1, 0.5, "a")], 0.0, 1.0))
+        tg.addTier(kind("words_sd", points, 0.0, 1.0))
+        tg.save(str(tmp_path / "g.TextGrid"), format="long_textgrid", includeBlankSpaces=True)
+        return tmp_path / "g.TextGrid"
+
+    with pytest.raises(ValueError, match="no point at 0.5 s, a boundary of 'a'"):
+        E.read_textgrid(grid([(0.1, "3.0")]))
+    with pytest.raises(ValueError, match="'x' at 0.5 s, not a spread in ms"):
+        E.read_textgrid(grid([(0.1, "3.0"), (0.5, "x")]))
+    with pytest.raises(ValueError, match="'words_sd' is not a point tier"):
+        E.read_textgrid(grid([(0.1, 0.5, "3.0")], kind=textgrid.IntervalTier))
+    (word,) = E.read_textgrid(grid([(0.1, "3.0"), (0.5, "4.5")])).words
+    assert (word.start_sd, word.end_sd) == pytest.approx((0.003, 0.0045))
 
 
 # -------------------------------------------------------------------------------------- Lhotse

@@ -6,7 +6,9 @@ returns :class:`UtteranceAlignment` objects; :func:`load_alignments` picks the r
 
 from __future__ import annotations
 
+import bisect
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 from urllib.parse import unquote
@@ -20,7 +22,7 @@ if TYPE_CHECKING:  # Lhotse is imported by the functions that take its manifests
     from lhotse import CutSet, SupervisionSet
 
 __all__ = [
-    "WORD_TIER", "PHONE_TIER", "UNTRANSCRIBED_TIER",
+    "WORD_TIER", "PHONE_TIER", "UNTRANSCRIBED_TIER", "SPREAD_TIERS",
     "alignment_to_dict", "alignment_from_dict", "write_json", "write_json_dir", "read_json",
     "write_ctm", "ctm_lines", "read_ctm", "write_textgrid", "read_textgrid",
     "add_to_supervisions", "add_to_cuts", "from_supervisions", "from_cuts",
@@ -31,6 +33,11 @@ WORD_TIER = "words"
 PHONE_TIER = "phones"
 UNTRANSCRIBED_TIER = "untranscribed"
 """TextGrid tier of :attr:`UtteranceAlignment.untranscribed` (written when there are spans)."""
+SPREAD_TIERS = {WORD_TIER: "words_sd", PHONE_TIER: "phones_sd"}
+"""TextGrid point tiers of the boundary spreads (:attr:`TimedToken.start_sd`, ``end_sd``) of the
+interval tier named by the key: one point per boundary time, labelled with its spread in
+milliseconds; written when every token of that tier has its spreads."""
+_SPREAD_TIME_TOLERANCE = 1e-6  # seconds between a boundary and its spread point when read back
 _KINDS = ("word", "phone")
 
 # ---------------------------------------------------------------------------------------- JSON
@@ -228,12 +235,31 @@ def _intervals(tokens: Sequence[TimedToken], utterance_id: str) -> list[tuple[fl
     return out
 
 
+def _spread_points(intervals: Sequence[tuple[float, float, str]],
+                   tokens: Sequence[TimedToken]) -> list[tuple[float, str]] | None:
+    """One ``(time, "spread in ms")`` point per distinct boundary of ``intervals``, or ``None``
+    when some token has no spreads. An end and the next start at the same time are one boundary
+    in Praat's point tier, and it gets the wider of their spreads."""
+    if not tokens or any(t.start_sd is None or t.end_sd is None for t in tokens):
+        return None
+    points: list[tuple[float, float]] = []
+    for (start, end, _), token in zip(intervals, tokens):
+        for time, sd in ((start, token.start_sd), (end, token.end_sd)):
+            if points and abs(points[-1][0] - time) <= _SPREAD_TIME_TOLERANCE:
+                points[-1] = (points[-1][0], max(points[-1][1], sd))
+            else:
+                points.append((time, sd))
+    return [(time, f"{1000.0 * sd:.1f}") for time, sd in points]
+
+
 def write_textgrid(alignment: UtteranceAlignment, path: str | Path) -> Path:
     """Write a Praat TextGrid (long text format) with interval tiers ``words`` and ``phones`` (and
     ``untranscribed``, intervals labelled ``untranscribed``, when the alignment has such spans).
 
     The tiers span the utterance ``[start, start + duration]`` (widened to cover every token);
-    gaps between tokens become empty intervals.
+    gaps between tokens become empty intervals. Posterior alignments also get the point tiers
+    ``words_sd`` and ``phones_sd`` (:data:`SPREAD_TIERS`): a point at each boundary labelled with
+    its spread in ms (0.1 ms resolution), which :func:`read_textgrid` reads back.
     """
     spans = [TimedToken(UNTRANSCRIBED_TIER, s, e) for s, e in alignment.untranscribed if e > s]
     tokens = alignment.words + alignment.phones + spans
@@ -243,12 +269,46 @@ def write_textgrid(alignment: UtteranceAlignment, path: str | Path) -> Path:
     tiers = [(WORD_TIER, alignment.words), (PHONE_TIER, alignment.phones)]
     if spans:
         tiers.append((UNTRANSCRIBED_TIER, spans))
+    spreads = []
     for name, items in tiers:
-        tg.addTier(textgrid.IntervalTier(name, _intervals(items, alignment.utterance_id), xmin, xmax))
+        intervals = _intervals(items, alignment.utterance_id)
+        tg.addTier(textgrid.IntervalTier(name, intervals, xmin, xmax))
+        points = _spread_points(intervals, items) if name in SPREAD_TIERS else None
+        if points is not None:
+            spreads.append(textgrid.PointTier(SPREAD_TIERS[name], points, xmin, xmax))
+    for tier in spreads:
+        tg.addTier(tier)
     path = Path(path)
     with atomic_path(path) as tmp:
         tg.save(str(tmp), format="long_textgrid", includeBlankSpaces=True)
     return path
+
+
+def _with_spreads(path: Path, tg: textgrid.Textgrid, name: str, tokens: list[TimedToken]) -> list[TimedToken]:
+    """``tokens`` with the spreads of the point tier ``SPREAD_TIERS[name]`` when the TextGrid has it."""
+    if SPREAD_TIERS[name] not in tg.tierNames or not tokens:
+        return tokens
+    tier = tg.getTier(SPREAD_TIERS[name])
+    if not isinstance(tier, textgrid.PointTier):
+        raise ValueError(f"{path}: tier {SPREAD_TIERS[name]!r} is not a point tier")
+    times, spreads = [], []
+    for point in tier.entries:
+        try:
+            spread = float(point.label) / 1000.0
+        except ValueError:
+            raise ValueError(f"{path}: tier {SPREAD_TIERS[name]!r} has the point {point.label!r} at "
+                             f"{point.time} s, not a spread in ms") from None
+        times.append(point.time)
+        spreads.append(spread)
+
+    def spread_at(time: float, token: TimedToken) -> float:
+        i = bisect.bisect_left(times, time - _SPREAD_TIME_TOLERANCE)
+        if i == len(times) or times[i] > time + _SPREAD_TIME_TOLERANCE:
+            raise ValueError(f"{path}: tier {SPREAD_TIERS[name]!r} has no point at {time} s, a boundary "
+                             f"of {token.symbol!r}")
+        return spreads[i]
+
+    return [replace(t, start_sd=spread_at(t.start, t), end_sd=spread_at(t.end, t)) for t in tokens]
 
 
 def read_textgrid(path: str | Path, utterance_id: str | None = None) -> UtteranceAlignment:
@@ -256,6 +316,8 @@ def read_textgrid(path: str | Path, utterance_id: str | None = None) -> Utteranc
 
     Empty intervals are gaps. ``utterance_id`` defaults to the file name without its suffix,
     ``text`` is the words joined by spaces, the utterance spans the TextGrid's ``[xmin, xmax]``.
+    The point tiers ``words_sd`` and ``phones_sd`` (:func:`write_textgrid`), when present, give
+    the tokens' ``start_sd`` and ``end_sd``.
     """
     path = Path(path)
     tg = textgrid.openTextgrid(str(path), includeEmptyIntervals=False)
@@ -268,7 +330,8 @@ def read_textgrid(path: str | Path, utterance_id: str | None = None) -> Utteranc
         tier = tg.getTier(name)
         if not isinstance(tier, textgrid.IntervalTier):
             raise ValueError(f"{path}: tier {name!r} is not an interval tier")
-        return [TimedToken(e.label, e.start, e.end) for e in tier.entries if e.label.strip()]
+        found = [TimedToken(e.label, e.start, e.end) for e in tier.entries if e.label.strip()]
+        return _with_spreads(path, tg, name, found) if name in SPREAD_TIERS else found
 
     words = tokens(WORD_TIER)
     return UtteranceAlignment(utterance_id or path.stem, " ".join(t.symbol for t in words),
