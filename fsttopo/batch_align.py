@@ -12,7 +12,7 @@ import torch
 from .aligner import Aligner
 from .data.alignment import UtteranceAlignment
 from .engine import NoPathError
-from .inference.noise_check import noisy_range_db
+from .inference.recording_check import recording_conditions
 
 __all__ = ["Failure", "align_or_each", "align_loaded"]
 
@@ -53,21 +53,23 @@ def align_or_each(aligner: Aligner, features: Sequence[torch.Tensor], texts: Seq
 
 def align_loaded(aligner: Aligner, items: Sequence[Item], load: Callable[[Item], torch.Tensor | str],
                  texts: Sequence[str], utterance_ids: Sequence[str], options: Mapping[str, Any], unreadable: str,
-                 offsets: Sequence[float] | None = None) -> list[tuple[UtteranceAlignment | Failure, float | None]]:
+                 offsets: Sequence[float] | None = None
+                 ) -> list[tuple[UtteranceAlignment | Failure, dict[str, float]]]:
     """One batch of a corpus (a directory's recordings, a CutSet's cuts), in its order: per item its
-    alignment or its :class:`Failure`, and the dynamic range in dB of a recording that looks noisy
-    (:func:`~fsttopo.inference.noise_check.noisy_range_db`, else None).
+    alignment or its :class:`Failure`, and the conditions its recording shows
+    (:func:`~fsttopo.inference.recording_check.recording_conditions`: noisy, band-limited; empty
+    for an unreadable item).
 
     ``load(item)`` gives the item's ``[T', 80]`` features, or a message saying why they cannot be
     read: that item fails with reason ``unreadable`` and the others are aligned
     (:func:`align_or_each`). The features are loaded per batch, so that a block of long recordings
     does not have to fit in memory at once."""
-    out: list[tuple[UtteranceAlignment | Failure, float | None] | None] = [None] * len(items)
+    out: list[tuple[UtteranceAlignment | Failure, dict[str, float]] | None] = [None] * len(items)
     features = {}
     for i, item in enumerate(items):
         loaded = load(item)
         if isinstance(loaded, str):
-            out[i] = (Failure(unreadable, loaded), None)
+            out[i] = (Failure(unreadable, loaded), {})
         else:
             features[i] = loaded
     ready = list(features)
@@ -76,5 +78,5 @@ def align_loaded(aligner: Aligner, items: Sequence[Item], load: Callable[[Item],
                                 [utterance_ids[i] for i in ready], options,
                                 offsets=None if offsets is None else [offsets[i] for i in ready])
         for i, result in zip(ready, aligned):
-            out[i] = (result, noisy_range_db(features[i]))
+            out[i] = (result, recording_conditions(features[i]))
     return out

@@ -163,15 +163,18 @@ def _align(args: argparse.Namespace) -> None:
     with (None if args.no_plot else PlotProcess.start()) or nullcontext() as plot_process:
         audio_duration(args.audio)  # names a missing or unreadable audio file before the model loads
         from .files import align_audio_file
+        from .inference.band_check import BandLimitedRecordingWarning
         from .inference.noise_check import NoisyRecordingWarning
 
+        conditions = (NoisyRecordingWarning, BandLimitedRecordingWarning)
         aligner = _load_aligner(args)
         with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", NoisyRecordingWarning)
+            for condition in conditions:
+                warnings.simplefilter("always", condition)
             ali = align_audio_file(aligner, args.audio, transcript, args.out, plot=not args.no_plot,
                                    plot_process=plot_process, **_alignment_options(args))
     for w in caught:  # one line each, not Python's file:line form
-        if issubclass(w.category, NoisyRecordingWarning):
+        if issubclass(w.category, conditions):
             print(f"warning: {w.message}", file=sys.stderr)
         else:
             warnings.showwarning(w.message, w.category, w.filename, w.lineno)
@@ -225,7 +228,7 @@ def _align_cuts(args: argparse.Namespace) -> None:
     kept = f" ({result.kept} kept up to date)" if result.kept else ""
     print(f"aligned {result.aligned + result.kept} utterances{kept}: {out}/{ALIGNED_CUTS}, {out}/json/, "
           f"{out}/manifest.jsonl")
-    _warn_noisy(result.noisy, out)
+    _warn_conditions(result.noisy, result.band_limited, out)
     _report_problems("align-cuts", result.problems, "not aligned", result.cuts, out / "failed.tsv")
 
 
@@ -238,14 +241,19 @@ def _model_identity(args: argparse.Namespace) -> dict:
     return identity
 
 
-def _warn_noisy(count: int, out: Path) -> None:
-    """The corpus commands' line about the recordings that look noisy (``OUT/noisy.tsv``)."""
+def _warn_conditions(noisy: int, band_limited: int, out: Path) -> None:
+    """The corpus commands' lines about the recordings that look noisy (``OUT/noisy.tsv``) or
+    band-limited (``OUT/band_limited.tsv``)."""
+    from .inference.band_check import BAND_ADVICE, BAND_LIMITED_BELOW_DB
     from .inference.noise_check import ADVICE, NOISY_BELOW_DB
-    from .output_dir import NOISY_LIST
+    from .output_dir import BAND_LIMITED_LIST, NOISY_LIST
 
-    if count:
-        print(f"warning: {count} of them look noisy (listed in {out}/{NOISY_LIST} with their dynamic range, below "
+    if noisy:
+        print(f"warning: {noisy} of them look noisy (listed in {out}/{NOISY_LIST} with their dynamic range, below "
               f"{NOISY_BELOW_DB:.0f} dB): {ADVICE}", file=sys.stderr)
+    if band_limited:
+        print(f"warning: {band_limited} of them look band-limited (listed in {out}/{BAND_LIMITED_LIST} with the "
+              f"level of their band above 5 kHz, below {BAND_LIMITED_BELOW_DB:.0f} dB): {BAND_ADVICE}", file=sys.stderr)
 
 
 def _align_dir(args: argparse.Namespace) -> None:
@@ -261,7 +269,7 @@ def _align_dir(args: argparse.Namespace) -> None:
     print(f"aligned {result.aligned + result.kept} utterances{kept}: {out}/ (JSON and TextGrid per file, "
           "alignments.ctm, confidence.tsv: lowest first, uncertain_words.tsv: word times to check, "
           "manifest.jsonl)")
-    _warn_noisy(result.noisy, out)
+    _warn_conditions(result.noisy, result.band_limited, out)
     _report_problems("align-dir", result.problems, "not aligned", result.files, out / "failed.tsv")
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping
 
@@ -20,8 +20,9 @@ from .audio_batches import duration_batches
 from .batch_align import align_loaded
 from .data.alignment import UtteranceAlignment
 from .data.corpus_dir import Problem, write_problems
+from .inference.recording_check import CONDITION_KEYS
 from .output_dir import (StagedOutput, run_settings, staged_output, uncertain_words, up_to_date, write_manifest,
-                         write_noisy_list, write_uncertain_list)
+                         write_condition_lists, write_uncertain_list, condition_counts)
 from .shards import BLOCK_SIZE, UNSHARDED, Shard, shard_blocks, write_shard_info
 from .workers import map_blocks
 
@@ -34,23 +35,23 @@ ALIGNED_CUTS = "cuts_aligned.jsonl.gz"
 class CutOutcome:
     """One cut of :func:`iter_cut_alignments`: its alignment (times relative to the recording) or the
     problem that stopped it (``file`` holds the cut id), the number of its block, and whether the
-    alignment was kept from a previous run instead of aligned (``keep``); ``noisy_db``: the dynamic
-    range of an aligned cut that looks noisy (:func:`~fsttopo.inference.noise_check.noisy_range_db`),
-    else None."""
+    alignment was kept from a previous run instead of aligned (``keep``); ``conditions``: what an
+    aligned cut's recording shows (:func:`~fsttopo.inference.recording_check.recording_conditions`:
+    noisy, band-limited), by manifest key."""
 
     cut: Any
     block: int
     alignment: UtteranceAlignment | None
     problem: Problem | None
     kept: bool = False
-    noisy_db: float | None = None
+    conditions: Mapping[str, float] = field(default_factory=dict)
 
 
 @dataclass
 class CutsResult:
     """What :func:`align_cuts_to_dir` did: cuts aligned, the problems of the others (by cut id), cuts
     seen (this shard's), cuts whose previous outputs were kept (``resume``; not in ``aligned``), and
-    aligned or kept cuts that look noisy (listed in ``noisy.tsv``)."""
+    aligned or kept cuts that look noisy (listed in ``noisy.tsv``) or band-limited (``band_limited.tsv``)."""
 
     out_dir: Path
     aligned: int
@@ -58,6 +59,7 @@ class CutsResult:
     cuts: int
     kept: int = 0
     noisy: int = 0
+    band_limited: int = 0
 
 
 def _cut_text(cut) -> str:
@@ -71,12 +73,12 @@ def _cut_text(cut) -> str:
 
 
 def _align_cut_block(aligner: Aligner, task: tuple[list, float, dict[str, Any]]
-                     ) -> list[tuple[UtteranceAlignment | Problem, float | None]]:
+                     ) -> list[tuple[UtteranceAlignment | Problem, dict[str, float]]]:
     """Align a block of cuts (a worker's task): per cut its alignment or its problem, and the
-    dynamic range of a cut that looks noisy (else None), in order."""
+    conditions its recording shows (empty for most), in order."""
     cuts, max_duration, options = task
     results: list[UtteranceAlignment | Problem | None] = [None] * len(cuts)
-    noisy: list[float | None] = [None] * len(cuts)
+    conditions: list[dict[str, float]] = [{} for _ in cuts]
     durations = {}
     for i, cut in enumerate(cuts):
         try:
@@ -89,11 +91,11 @@ def _align_cut_block(aligner: Aligner, task: tuple[list, float, dict[str, Any]]
         aligned = align_loaded(aligner, part, _load_features, [_cut_text(c) for c in part],
                                [c.supervisions[0].id for c in part], options, "unreadable-features",
                                offsets=[c.start for c in part])
-        for i, (result, noisy_db) in zip(batch, aligned):
+        for i, (result, shown) in zip(batch, aligned):
             results[i] = result if isinstance(result, UtteranceAlignment) else \
                 Problem(cuts[i].id, result.reason, result.message)
-            noisy[i] = noisy_db
-    return list(zip(results, noisy))
+            conditions[i] = shown
+    return list(zip(results, conditions))
 
 
 def _load_features(cut) -> torch.Tensor | str:
@@ -136,9 +138,9 @@ def iter_cut_alignments(aligner: Aligner, cuts: Iterable, max_duration: float = 
             if i in kept:
                 yield CutOutcome(cut, number, kept[i], None, kept=True)
                 continue
-            result, noisy_db = next(aligned)
+            result, conditions = next(aligned)
             yield CutOutcome(cut, number, result if isinstance(result, UtteranceAlignment) else None,
-                             result if isinstance(result, Problem) else None, noisy_db=noisy_db)
+                             result if isinstance(result, Problem) else None, conditions=conditions)
 
 
 def cut_fingerprint(cut) -> str:
@@ -175,6 +177,8 @@ def align_cuts_to_dir(aligner: Aligner, cuts: Iterable, out_dir: str | Path, max
     - ``failed.tsv``: ``file, reason, message`` per cut not aligned, ``file`` holding the cut id;
     - ``noisy.tsv``: ``cut id, dynamic range dB`` of each aligned cut that looks noisy
       (:mod:`fsttopo.inference.noise_check`);
+    - ``band_limited.tsv``: ``cut id, upper band dB`` of each aligned cut that looks band-limited
+      (:mod:`fsttopo.inference.band_check`);
     - ``uncertain_words.tsv``: the words whose times are least sure, widest boundary spread first
       (:func:`~fsttopo.output_dir.write_uncertain_list`; ids are supervision ids);
     - ``manifest.jsonl``: per cut, in the manifest's order, ``file`` (the cut id), its status
@@ -219,16 +223,14 @@ def align_cuts_to_dir(aligner: Aligner, cuts: Iterable, out_dir: str | Path, max
                     previous, source = stage.previous_row(cut.id)
                     stage.keep(previous["outputs"][0], source)
                     row.update(status="skipped-up-to-date", outputs=previous["outputs"][:1])
-                    if previous.get("noisy_db") is not None:
-                        row["noisy_db"] = previous["noisy_db"]
+                    row.update({k: previous[k] for k in CONDITION_KEYS if previous.get(k) is not None})
                     stage.record(row)
                     kept += 1
                 elif problem is None:
                     try:
                         path = write_json_dir([ali], stage.path / "json")[0]
                         row.update(status="aligned", outputs=[path.relative_to(stage.path).as_posix()])
-                        if outcome.noisy_db is not None:
-                            row["noisy_db"] = outcome.noisy_db
+                        row.update(outcome.conditions)
                         stage.record(row)
                     except ValueError as err:
                         problem = Problem(cut.id, "align-error", f"cannot write the alignment: {err}")
@@ -244,10 +246,11 @@ def align_cuts_to_dir(aligner: Aligner, cuts: Iterable, out_dir: str | Path, max
                 counts[outcome.block][0] += 1
         write_problems(problems, stage.path / "failed.tsv")
         write_manifest(rows, stage.path)
-        write_noisy_list(rows, stage.path)
+        write_condition_lists(rows, stage.path)
         write_uncertain_list(words, stage.path)
         if shard.count > 1:
             write_shard_info(stage.path, "align-cuts", shard, block_size, max_duration,
                              blocks=[[number, *counts[number]] for number in sorted(counts)])
-    return CutsResult(Path(out_dir), seen - len(problems) - kept, problems, seen, kept,
-                      sum(r.get("noisy_db") is not None for r in rows))
+    counts = condition_counts(rows)
+    return CutsResult(Path(out_dir), seen - len(problems) - kept, problems, seen, kept, counts["noisy_db"],
+                      counts["band_limited_db"])

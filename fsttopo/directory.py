@@ -21,8 +21,9 @@ from .corpus_check import (DirectoryUtterance, Problem, check_utterance, scan_di
                            write_problems)
 from .data.alignment import UtteranceAlignment
 from .data.export import ctm_lines
+from .inference.recording_check import CONDITION_KEYS
 from .output_dir import (input_fingerprint, read_manifest, run_settings, staged_output, uncertain_words, up_to_date,
-                         write_manifest, write_noisy_list, write_uncertain_list)
+                         write_manifest, write_condition_lists, write_uncertain_list, condition_counts)
 from .shards import BLOCK_SIZE, UNSHARDED, Shard, shard_blocks, write_shard_info
 from .workers import map_blocks
 
@@ -41,6 +42,7 @@ class DirectoryResult:
         kept: files whose previous outputs were up to date (``resume``).
         files: audio files accounted for (this shard's).
         noisy: aligned or kept files that look noisy (listed in ``noisy.tsv``).
+        band_limited: aligned or kept files that look band-limited (listed in ``band_limited.tsv``).
     """
 
     out_dir: Path
@@ -49,6 +51,7 @@ class DirectoryResult:
     kept: int
     files: int
     noisy: int = 0
+    band_limited: int = 0
 
     @property
     def failed_files(self) -> list[str]:
@@ -73,10 +76,15 @@ def output_files(utterance: DirectoryUtterance) -> list[str]:
 
 
 def _row(file: str, row: Mapping[str, Any], settings: Mapping[str, Any]) -> dict[str, Any]:
-    """A file's manifest row (``noisy_db``: the dynamic range of a recording that looks noisy,
-    :func:`fsttopo.inference.noise_check.noisy_range_db`; left out for the others)."""
+    """A file's manifest row, with the conditions its recording shows
+    (:func:`fsttopo.inference.recording_check.recording_conditions`; keys left out for the others)."""
     return {"file": file, **{k: row[k] for k in ("status", "outputs", "reasons", "messages", "inputs")},
-            **({"noisy_db": row["noisy_db"]} if row.get("noisy_db") is not None else {}), **settings}
+            **_conditions(row), **settings}
+
+
+def _conditions(row: Mapping[str, Any] | None) -> dict[str, float]:
+    """The condition keys (:data:`~fsttopo.inference.recording_check.CONDITION_KEYS`) of a manifest row."""
+    return {k: row[k] for k in CONDITION_KEYS if row is not None and row.get(k) is not None}
 
 
 def _previous_alignment(row: Mapping[str, Any] | None, source: Path | None, utt: DirectoryUtterance,
@@ -95,17 +103,17 @@ def _previous_alignment(row: Mapping[str, Any] | None, source: Path | None, utt:
 
 
 def _align_block(aligner: Aligner, task: tuple[list[list[DirectoryUtterance]], dict[str, Any]]
-                 ) -> list[tuple[DirectoryUtterance, UtteranceAlignment | Problem, float | None]]:
+                 ) -> list[tuple[DirectoryUtterance, UtteranceAlignment | Problem, dict[str, float]]]:
     """Align a block's batches (a worker's task, :func:`fsttopo.workers.map_blocks`): per utterance its
-    alignment or its problem and, for a recording that looks noisy, its dynamic range in dB
-    (:func:`~fsttopo.inference.noise_check.noisy_range_db`), in the block's order."""
+    alignment or its problem and the conditions its recording shows
+    (:func:`~fsttopo.inference.recording_check.recording_conditions`), in the block's order."""
     batches, options = task
-    out: list[tuple[DirectoryUtterance, UtteranceAlignment | Problem, float | None]] = []
+    out: list[tuple[DirectoryUtterance, UtteranceAlignment | Problem, dict[str, float]]] = []
     for batch in batches:
         results = align_loaded(aligner, batch, _load_features, [u.text for u in batch],
                                [u.utterance_id for u in batch], options, "unreadable-audio")
-        out += [(u, r if isinstance(r, UtteranceAlignment) else Problem(u.file, r.reason, r.message), noisy_db)
-                for u, (r, noisy_db) in zip(batch, results)]
+        out += [(u, r if isinstance(r, UtteranceAlignment) else Problem(u.file, r.reason, r.message), conditions)
+                for u, (r, conditions) in zip(batch, results)]
     return out
 
 
@@ -147,8 +155,8 @@ def iter_output_alignments(out_dir: str | Path, rows: Mapping[str, Mapping[str, 
 
 
 def write_summaries(out_dir: str | Path, rows: Mapping[str, Mapping[str, Any]]) -> None:
-    """Write ``failed.tsv``, ``alignments.ctm``, ``confidence.tsv``, ``uncertain_words.tsv`` and ``noisy.tsv``
-    (:func:`~fsttopo.output_dir.write_noisy_list`) of an output directory from its manifest ``rows``
+    """Write ``failed.tsv``, ``alignments.ctm``, ``confidence.tsv``, ``uncertain_words.tsv``, ``noisy.tsv``
+    and ``band_limited.tsv`` (:func:`~fsttopo.output_dir.write_condition_lists`) of an output directory from its manifest ``rows``
     and per-file JSON outputs (read one at a time): one implementation for a run and for merging
     shards (:mod:`fsttopo.merge`)."""
     from .data.atomic import atomic_path, write_text_atomic
@@ -168,7 +176,7 @@ def write_summaries(out_dir: str | Path, rows: Mapping[str, Mapping[str, Any]]) 
     write_text_atomic(out / "confidence.tsv", "".join(f"{r:.4f}\t{tsv_field(utt)}\t{flag}\t{c:.4f}\n"
                                                       for r, utt, flag, c in scored))
     write_uncertain_list(words, out)
-    write_noisy_list(({"file": f, **rows[f]} for f in sorted(rows, key=_path_order)), out)
+    write_condition_lists(({"file": f, **rows[f]} for f in sorted(rows, key=_path_order)), out)
 
 
 def align_directory(aligner: Aligner, directory: str | Path, out_dir: str | Path, max_duration: float = 200.0, *,
@@ -189,6 +197,8 @@ def align_directory(aligner: Aligner, directory: str | Path, out_dir: str | Path
       widest first: the word times to check (:func:`~fsttopo.output_dir.write_uncertain_list`);
     - ``noisy.tsv``: ``file, dynamic range dB`` of each aligned file that looks noisy
       (:mod:`fsttopo.inference.noise_check`: a model trained on clean speech misplaces words there);
+    - ``band_limited.tsv``: ``file, upper band dB`` of each aligned file that looks band-limited
+      (:mod:`fsttopo.inference.band_check`: telephone or 8 kHz audio);
     - ``failed.tsv``: ``file, reason, message`` of each file not aligned (reasons:
       :data:`fsttopo.corpus_check.REASONS`);
     - ``manifest.jsonl``: per audio file its status (``aligned``, ``failed`` or ``skipped-up-to-date``),
@@ -248,7 +258,7 @@ def align_directory(aligner: Aligner, directory: str | Path, out_dir: str | Path
                         for f in previous["outputs"]:
                             stage.keep(f, source)
                         rows[entry.file].update(status="skipped-up-to-date", outputs=previous["outputs"],
-                                                reasons=[], messages=[], noisy_db=previous.get("noisy_db"))
+                                                reasons=[], messages=[], **_conditions(previous))
                         stage.record(_row(entry.file, rows[entry.file], settings))
                         continue
                     check = check_utterance(aligner, entry, options.get("oov"))
@@ -262,11 +272,11 @@ def align_directory(aligner: Aligner, directory: str | Path, out_dir: str | Path
 
         for results in tqdm(map_blocks(_align_block, tasks(), aligner, jobs, threads), desc="aligning",
                             unit="block"):
-            for utt, result, noisy_db in results:
+            for utt, result, conditions in results:
                 problem = result if isinstance(result, Problem) else _write_outputs(result, utt, stage.path)
                 if problem is None:
                     rows[utt.file].update(status="aligned", outputs=output_files(utt), reasons=[], messages=[],
-                                          noisy_db=noisy_db)
+                                          **conditions)
                     stage.record(_row(utt.file, rows[utt.file], settings))
                 else:
                     rows[utt.file].update(status="failed", outputs=[], reasons=[], messages=[])
@@ -280,5 +290,6 @@ def align_directory(aligner: Aligner, directory: str | Path, out_dir: str | Path
     problems.sort(key=lambda p: p.file)
     kept = sum(r["status"] == "skipped-up-to-date" for r in rows.values())
     aligned = sum(r["status"] == "aligned" for r in rows.values())
-    noisy = sum(r.get("noisy_db") is not None for r in rows.values())
-    return DirectoryResult(Path(out_dir), problems, aligned, kept, len(rows), noisy)
+    counts = condition_counts(rows.values())
+    return DirectoryResult(Path(out_dir), problems, aligned, kept, len(rows), counts["noisy_db"],
+                           counts["band_limited_db"])

@@ -61,11 +61,11 @@ def _align_one(aligner: Aligner, audio: str | Path, text: str, name: str, option
                ) -> tuple[torch.Tensor, AlignerOutput]:
     """The features ``[T', F]`` of one recording and the :meth:`Aligner.align` result of it with
     ``text``: the transcript checked first, a noisy recording warned about."""
-    from .inference.noise_check import warn_if_noisy
+    from .inference.recording_check import warn_about_recording
 
     check_audio_transcript(aligner, audio, text, name, options)
     feats = compute_features(audio)
-    warn_if_noisy(feats, name)
+    warn_about_recording(feats, name)
     return feats, aligner.align([feats], [text], [name], **options)
 
 

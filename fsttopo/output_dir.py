@@ -27,8 +27,8 @@ from .data.alignment import UtteranceAlignment
 from .data.atomic import write_text_atomic
 from .data.corpus_dir import tsv_field
 
-__all__ = ["MANIFEST", "NOISY_LIST", "StagedOutput", "staged_output", "read_manifest", "write_manifest",
-           "write_noisy_list", "file_identity", "input_fingerprint", "run_settings", "up_to_date", "link_or_copy"]
+__all__ = ["MANIFEST", "NOISY_LIST", "BAND_LIMITED_LIST", "CONDITION_LISTS", "StagedOutput", "staged_output",
+           "read_manifest", "write_manifest", "write_condition_lists", "condition_counts", "file_identity", "input_fingerprint", "run_settings", "up_to_date", "link_or_copy"]
 
 MANIFEST = "manifest.jsonl"
 PROGRESS = "progress.jsonl"
@@ -134,17 +134,31 @@ class StagedOutput:
 
 NOISY_LIST = "noisy.tsv"
 """The recordings of an output directory that look noisy: ``file<TAB>dynamic range dB`` per line."""
+BAND_LIMITED_LIST = "band_limited.tsv"
+"""The recordings of an output directory that look band-limited: ``file<TAB>upper band dB`` per line."""
+CONDITION_LISTS = {"noisy_db": NOISY_LIST, "band_limited_db": BAND_LIMITED_LIST}
+"""The list file of each manifest key of :data:`fsttopo.inference.recording_check.CONDITION_KEYS`."""
 
 
-def write_noisy_list(rows: Iterable[Mapping[str, Any]], directory: str | Path) -> Path:
-    """Write :data:`NOISY_LIST` into ``directory`` from manifest ``rows`` (in the given order): each
-    row with a ``noisy_db`` (:func:`fsttopo.inference.noise_check.noisy_range_db`), by its ``file``,
-    tab and newline escaped as in ``failed.tsv``. Written (empty) when there is none, so that no
-    list of an earlier run survives."""
-    path = Path(directory) / NOISY_LIST
-    write_text_atomic(path, "".join(f"{tsv_field(r['file'])}\t{r['noisy_db']:.1f}\n" for r in rows
-                                    if r.get("noisy_db") is not None))
-    return path
+def write_condition_lists(rows: Iterable[Mapping[str, Any]], directory: str | Path) -> list[Path]:
+    """Write :data:`NOISY_LIST` and :data:`BAND_LIMITED_LIST` into ``directory`` from manifest
+    ``rows`` (in the given order): each row with that condition's key
+    (:func:`fsttopo.inference.recording_check.recording_conditions`), by its ``file`` and the
+    measure in dB, tab and newline escaped as in ``failed.tsv``. Each is written (empty) when no
+    row has it, so that no list of an earlier run survives."""
+    rows = list(rows)
+    paths = []
+    for key, name in CONDITION_LISTS.items():
+        paths.append(Path(directory) / name)
+        write_text_atomic(paths[-1], "".join(f"{tsv_field(r['file'])}\t{r[key]:.1f}\n" for r in rows
+                                             if r.get(key) is not None))
+    return paths
+
+
+def condition_counts(rows: Iterable[Mapping[str, Any]]) -> dict[str, int]:
+    """How many manifest ``rows`` have each condition key of :data:`CONDITION_LISTS`."""
+    rows = list(rows)
+    return {key: sum(r.get(key) is not None for r in rows) for key in CONDITION_LISTS}
 
 
 UNCERTAIN_LIST = "uncertain_words.tsv"

@@ -9,8 +9,8 @@ import torch
 
 from .level import normalize_level
 
-__all__ = ["SAMPLE_RATE", "FEATURE_SHIFT", "compute_features", "cut_features", "dynamic_range_db", "lhotse_fbank",
-           "pad_features"]
+__all__ = ["SAMPLE_RATE", "FEATURE_SHIFT", "compute_features", "cut_features", "dynamic_range_db", "high_band_db",
+           "lhotse_fbank", "mel_bin_centers", "pad_features"]
 
 SAMPLE_RATE = 16000
 FEATURE_SHIFT = 0.01  # seconds per feature frame (Lhotse Fbank default)
@@ -90,6 +90,29 @@ def dynamic_range_db(features: torch.Tensor, low: float = 0.10, high: float = 0.
     the quietest parts of speech are the low quantile)."""
     energy = log_mel_energy_db(features)
     return float(torch.quantile(energy, high) - torch.quantile(energy, low))
+
+
+def mel_bin_centers(num_mel: int = 80, low: float = 20.0, high: float = SAMPLE_RATE / 2 - 400.0) -> np.ndarray:
+    """``[num_mel]`` centre frequencies (Hz) of the Kaldi mel filterbank of :func:`lhotse_fbank`
+    (``low_freq=20``, ``high_freq=-400``: 7.6 kHz at 16 kHz)."""
+    mel_low, mel_high = (1127.0 * np.log1p(f / 700.0) for f in (low, high))
+    mels = mel_low + (mel_high - mel_low) / (num_mel + 1) * np.arange(1, num_mel + 1)
+    return 700.0 * np.expm1(mels / 1127.0)
+
+
+def high_band_db(features: torch.Tensor, below: float = 25.0, quantile: float = 0.95) -> float:
+    """How strong a recording's band above 5 kHz gets against its 0.3-3.4 kHz (telephone) band,
+    in dB: per frame, the mean log-mel energy of the bins centred above 5 kHz minus that of the
+    bins centred in 0.3-3.4 kHz; of those, the ``quantile`` quantile over the frames of ``[T, 80]``
+    log-mel features within ``below`` dB of the recording's loud end (the 99.9th percentile of the
+    frame energies: pauses, silence and a noise floor do not count, however long). The frames at
+    the top are the fricatives', which carry the upper band in wideband speech."""
+    energy = log_mel_energy_db(features)
+    centers = torch.from_numpy(mel_bin_centers(features.shape[1]))
+    upper, phone_band = centers >= 5000.0, (centers >= 300.0) & (centers <= 3400.0)
+    frames = features[energy >= torch.quantile(energy, 0.999) - below].double()
+    balance = frames[:, upper].mean(1) - frames[:, phone_band].mean(1)
+    return float(torch.quantile(balance, quantile)) * 10 / np.log(10)
 
 
 def decay_asymmetry(features: torch.Tensor, span: int = 5, quantile: float = 0.02) -> float:
