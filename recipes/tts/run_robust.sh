@@ -5,8 +5,11 @@
 # the degraded-conditions table against pocketsphinx.
 #   bash recipes/tts/run_robust.sh [DATA=data/tts]
 # (the stage configs start from exp/tts/hmm_robust*/epoch3.pt: the experiments go to exp/tts)
-# About 70 min of training on 2 cores (3 x 3 epochs of 71 batches, 4-5 s a batch on an idle machine),
-# then 30 min for the flite-slt-var run (2 x 242 batches) and 10 min for the boundary detector.
+# The shipped stages trained 3 x 3 epochs of 71 batches (what the 2.0 h split at original speed
+# gives, 4-5 s a batch on an idle 2-core machine), then 30 min for the flite-slt-var run (2 x 242
+# batches) and 10 min for the boundary detector. As written, the stages get the speed copies of
+# prepare.py too: 208 batches an epoch, 3.3 h in all (docs/augmentation.md, "Not reproducible as
+# written").
 set -e
 DATA=${1:-data/tts}
 EXP=exp/tts
