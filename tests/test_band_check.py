@@ -85,27 +85,6 @@ def test_align_warns_once_about_an_8_khz_recording(tmp_path, capsys):
     assert "band-limited" not in capsys.readouterr().err
 
 
-def test_align_dir_lists_band_limited_files_and_keeps_them_on_resume(tmp_path, capsys):
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    path, txt = narrowband_copy(corpus / "call.wav")
-    path.with_suffix(".txt").write_text(txt.read_text())
-    wav, _, _ = example_paths()
-    (corpus / "clean.wav").write_bytes(wav.read_bytes())
-    (corpus / "clean.txt").write_text(txt.read_text())
-    out = tmp_path / "out"
-    cli.main(["align-dir", str(corpus), "--out", str(out)])
-    err = capsys.readouterr().err
-    assert "warning: 1 of them look band-limited" in err and "look noisy" not in err
-    lines = (out / "band_limited.tsv").read_text().splitlines()
-    assert len(lines) == 1 and lines[0].split("\t")[0] == "call.wav"
-    assert float(lines[0].split("\t")[1]) < BAND_LIMITED_BELOW_DB
-    assert (out / "noisy.tsv").read_text() == ""
-    cli.main(["align-dir", str(corpus), "--out", str(out), "--resume"])
-    assert "2 kept up to date" in capsys.readouterr().out
-    assert (out / "band_limited.tsv").read_text().splitlines() == lines
-
-
 def test_condition_lists_are_written_empty_and_counted(tmp_path):
     rows = [{"file": "a b.wav", "noisy_db": 4.25}, {"file": "c\td.wav", "band_limited_db": -51.04},
             {"file": "e.wav", "noisy_db": 7.0, "band_limited_db": -40.0}, {"file": "f.wav"}]

@@ -8,6 +8,7 @@ import torch
 
 from fsttopo import cli
 from fsttopo.data.features import compute_features, dynamic_range_db
+from fsttopo.inference.band_check import BAND_LIMITED_BELOW_DB
 from fsttopo.inference.noise_check import NOISY_BELOW_DB, NoisyRecordingWarning, noise_warning
 from fsttopo.resources import example_paths
 
@@ -52,23 +53,31 @@ def test_align_prints_the_warning_and_still_writes_the_alignment(tmp_path, capsy
     assert "looks noisy" not in capsys.readouterr().err
 
 
-def test_align_dir_lists_noisy_files_and_keeps_them_on_resume(tmp_path, capsys):
+def test_align_dir_lists_noisy_and_band_limited_files_and_keeps_them_on_resume(tmp_path, capsys):
+    from test_band_check import narrowband_copy
+
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     path, txt = noisy_copy(corpus, 10.0)
     path.with_suffix(".txt").write_text(txt.read_text())
+    narrowband_copy(corpus / "call.wav")[0].with_suffix(".txt").write_text(txt.read_text())
     wav, _, _ = example_paths()
     (corpus / "clean.wav").write_bytes(wav.read_bytes())
     (corpus / "clean.txt").write_text(txt.read_text())
     out = tmp_path / "out"
     cli.main(["align-dir", str(corpus), "--out", str(out)])
-    assert "warning: 1 of them look noisy" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "warning: 1 of them look noisy" in err and "warning: 1 of them look band-limited" in err
     lines = (out / "noisy.tsv").read_text().splitlines()
     assert len(lines) == 1 and lines[0].split("\t")[0] == "noisy example.wav"
     assert float(lines[0].split("\t")[1]) < NOISY_BELOW_DB
+    band = (out / "band_limited.tsv").read_text().splitlines()
+    assert len(band) == 1 and band[0].split("\t")[0] == "call.wav"
+    assert float(band[0].split("\t")[1]) < BAND_LIMITED_BELOW_DB
     cli.main(["align-dir", str(corpus), "--out", str(out), "--resume"])
-    assert "2 kept up to date" in capsys.readouterr().out
+    assert "3 kept up to date" in capsys.readouterr().out
     assert (out / "noisy.tsv").read_text().splitlines() == lines
+    assert (out / "band_limited.tsv").read_text().splitlines() == band
 
 
 def test_align_cuts_lists_noisy_cuts_whole_resumed_and_merged_from_shards(tmp_path, capsys):

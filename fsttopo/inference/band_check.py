@@ -14,14 +14,11 @@ silence-padded copy is flagged (docs/robustness.md).
 
 from __future__ import annotations
 
-import warnings
-
 import torch
 
 from ..data.features import high_band_db
 
-__all__ = ["BAND_LIMITED_BELOW_DB", "BAND_ADVICE", "BandLimitedRecordingWarning", "band_limited_db", "band_warning",
-           "warn_if_band_limited"]
+__all__ = ["BAND_LIMITED_BELOW_DB", "BAND_ADVICE", "BandLimitedRecordingWarning", "band_limited_db", "band_warning"]
 
 BAND_LIMITED_BELOW_DB = -16.0
 """Recordings whose band above 5 kHz is weaker than this (dB against 0.3-3.4 kHz) look band-limited."""
@@ -51,12 +48,6 @@ def band_warning(features: torch.Tensor, name: str) -> str | None:
     level = band_limited_db(features)
     if level is None:
         return None
-    return (f"{name} looks band-limited (telephone or 8 kHz audio): above 5 kHz it is {-level:.1f} dB weaker "
-            f"than at 0.3-3.4 kHz (wideband speech: {-BAND_LIMITED_BELOW_DB:.0f} dB or less): {BAND_ADVICE}")
+    return (f"{name} looks band-limited (telephone or 8 kHz audio): its band above 5 kHz peaks {-level:.1f} dB "
+            f"below its 0.3-3.4 kHz band (wideband speech: 6 dB below at most): {BAND_ADVICE}")
 
-
-def warn_if_band_limited(features: torch.Tensor, name: str) -> None:
-    """:func:`band_warning` as a :class:`BandLimitedRecordingWarning`, when there is one."""
-    message = band_warning(features, name)
-    if message is not None:
-        warnings.warn(message, BandLimitedRecordingWarning, stacklevel=2)

@@ -11,13 +11,11 @@ ones), so clean speech is not flagged; white noise at 10 dB SNR measures 2-9 dB.
 
 from __future__ import annotations
 
-import warnings
-
 import torch
 
 from ..data.features import dynamic_range_db
 
-__all__ = ["NOISY_BELOW_DB", "ADVICE", "NoisyRecordingWarning", "noisy_range_db", "noise_warning", "warn_if_noisy"]
+__all__ = ["NOISY_BELOW_DB", "ADVICE", "NoisyRecordingWarning", "noisy_range_db", "noise_warning"]
 
 NOISY_BELOW_DB = 15.0
 """Recordings whose dynamic range (dB) is below this look noisy."""
@@ -49,9 +47,3 @@ def noise_warning(features: torch.Tensor, name: str) -> str | None:
     return (f"{name} looks noisy: its loud frames stand only {level:.1f} dB above its quiet ones (clean "
             f"recordings: 18 dB or more): {ADVICE}")
 
-
-def warn_if_noisy(features: torch.Tensor, name: str) -> None:
-    """:func:`noise_warning` as a :class:`NoisyRecordingWarning`, when there is one."""
-    message = noise_warning(features, name)
-    if message is not None:
-        warnings.warn(message, NoisyRecordingWarning, stacklevel=2)

@@ -6,10 +6,12 @@ manifest rows under :data:`CONDITION_KEYS` and list each kind's recordings in a 
 
 from __future__ import annotations
 
+import warnings
+
 import torch
 
-from .band_check import band_limited_db, warn_if_band_limited
-from .noise_check import noisy_range_db, warn_if_noisy
+from .band_check import BandLimitedRecordingWarning, band_limited_db, band_warning
+from .noise_check import NoisyRecordingWarning, noise_warning, noisy_range_db
 
 __all__ = ["CONDITION_KEYS", "recording_conditions", "warn_about_recording"]
 
@@ -17,6 +19,7 @@ _MEASURES = {"noisy_db": noisy_range_db, "band_limited_db": band_limited_db}
 CONDITION_KEYS = tuple(_MEASURES)
 """Manifest keys of the conditions: the dynamic range (dB) of a noisy recording, the upper band's
 level (dB) of a band-limited one."""
+_WARNINGS = ((noise_warning, NoisyRecordingWarning), (band_warning, BandLimitedRecordingWarning))
 
 
 def recording_conditions(features: torch.Tensor) -> dict[str, float]:
@@ -29,5 +32,7 @@ def recording_conditions(features: torch.Tensor) -> dict[str, float]:
 def warn_about_recording(features: torch.Tensor, name: str) -> None:
     """A :class:`~.noise_check.NoisyRecordingWarning` and a
     :class:`~.band_check.BandLimitedRecordingWarning` for recording ``name``, where it looks so."""
-    warn_if_noisy(features, name)
-    warn_if_band_limited(features, name)
+    for message_of, category in _WARNINGS:
+        message = message_of(features, name)
+        if message is not None:
+            warnings.warn(message, category, stacklevel=2)

@@ -5,25 +5,29 @@
 # the degraded-conditions table against pocketsphinx.
 #   bash recipes/tts/run_robust.sh [DATA=data/tts]
 # (the stage configs start from exp/tts/hmm_robust*/epoch3.pt: the experiments go to exp/tts)
-# The shipped stages trained 3 x 3 epochs of 71 batches (what the 2.0 h split at original speed
-# gives, 4-5 s a batch on an idle 2-core machine), then 30 min for the flite-slt-var run (2 x 242
-# batches) and 10 min for the boundary detector. As written, the stages get the speed copies of
-# prepare.py too: 208 batches an epoch, 3.3 h in all (docs/augmentation.md, "Not reproducible as
-# written").
+# The three stages train 3 x 3 epochs of 72 batches (the 2.0 h split at original speed, 4-5 s a
+# batch on an idle 2-core machine: 15 min a stage), then 30 min for the flite-slt-var run (2 x 242
+# batches) and 10 min for the boundary detector (docs/augmentation.md, "The robust model").
 set -e
 DATA=${1:-data/tts}
 EXP=exp/tts
 M=$DATA/manifests
 PY=.venv/bin/python
-train() {  # $1 = config name (its train.init_from names the previous stage's epoch file)
-    .venv/bin/fsttopo train recipes/tts/configs/$1.json --train $M/cuts_train.jsonl.gz --dev $M/cuts_dev.jsonl.gz \
+train() {  # $1 = config name (its train.init_from names the previous stage's epoch file), $2 = training cuts
+    .venv/bin/fsttopo train recipes/tts/configs/$1.json --train $2 --dev $M/cuts_dev.jsonl.gz \
         --out $EXP/$1 --threads 2
 }
+# 0. The stages train on the original-speed cuts, as the shipped stages did: their on-the-fly speed
+#    perturbation (speed_prob 0.5) stands in for prepare.py's 0.9/1.1 copies, which would triple
+#    an epoch (208 batches instead of 72).
+$PY -c "import sys; from lhotse import load_manifest_lazy
+load_manifest_lazy(sys.argv[1]).filter(lambda c: c.supervisions[0].custom['speed'] == 1.0).to_file(sys.argv[2])" \
+    $M/cuts_train.jsonl.gz $M/cuts_train_speed1.jsonl.gz
 # 1. Three fine-tuning stages from the clean shipped model (mixed clean/augmented batches, speed
 #    perturbation, silence padding): LR 2e-4, then 1e-4 twice, new augmentation draws each stage.
-train hmm_robust
-train hmm_robust_stage2
-train hmm_robust_stage3
+train hmm_robust $M/cuts_train_speed1.jsonl.gz
+train hmm_robust_stage2 $M/cuts_train_speed1.jsonl.gz
+train hmm_robust_stage3 $M/cuts_train_speed1.jsonl.gz
 # 2. Dev selection of the alignment options of the last stage. Shipped as $R without a detector
 #    for now: the next stage's config starts from $R/model.pt.
 R=fsttopo/assets/model_robust
@@ -33,7 +37,7 @@ $PY recipes/tts/ship.py --tuned $EXP/hmm_robust_stage3/tuned.json --boundary-det
 #    "More voices"): flite-slt-var joins the training split, 2 epochs from stage 3, then the
 #    half-half weight average, shipped with stage 3's options.
 $PY recipes/tts/prepare.py --out $DATA --hours 3 --extra-hours 0.3333 --extra-voices flite-slt-var
-train hmm_robust_sltvar_pitch
+train hmm_robust_sltvar_pitch $M/cuts_train.jsonl.gz
 $PY recipes/tts/average_models.py --models $R/model.pt $EXP/hmm_robust_sltvar_pitch/epoch2.pt --weights 0.5 0.5 \
     --cuts $M/cuts_train.jsonl.gz --out $EXP/robust_soup50
 $PY recipes/tts/ship.py --tuned $EXP/hmm_robust_stage3/tuned.json --weights $EXP/robust_soup50/model.pt \
