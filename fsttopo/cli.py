@@ -14,6 +14,8 @@ from .resources import MODEL_DIR, model_path
 from .shards import BLOCK_SIZE
 
 DEFAULT_MODEL = MODEL_DIR / "model.pt"
+CHANNEL_HELP = ("the channel of multi-channel audio to align, numbered from 0 (e.g. one speaker of a call recorded "
+                "on two channels); default: the mean of the channels")
 MODEL_HELP = ("model file, or a shipped model: 'default' (the default; clean speech) or 'robust' (fine-tuned on noisy, "
               "reverberant, telephone and quiet audio; docs/augmentation.md)")
 LEXICON_HELP = "extra pronunciations ('word PHONE ...' lines, ARPAbet) added to CMUdict"
@@ -152,8 +154,17 @@ def _transcript(args: argparse.Namespace) -> str:
                          f"{err.object[err.start:err.start + 1]!r}); convert it, e.g. iconv -f latin1 -t utf-8") from None
 
 
+def _check_channel(audio: str, channel: int | None) -> None:
+    """ValueError for an unreadable audio file, or one without ``channel``, from its header."""
+    from .audio_batches import audio_info
+
+    channels = audio_info(audio).channels
+    if channel is not None and not 0 <= channel < channels:
+        raise ValueError(f"--channel {channel}: {audio} has {channels} channel{'s' if channels > 1 else ''} "
+                         "(numbered from 0)")
+
+
 def _align(args: argparse.Namespace) -> None:
-    from .audio_batches import audio_duration
     from .data.plot_process import PlotProcess
 
     transcript = _transcript(args)
@@ -161,7 +172,7 @@ def _align(args: argparse.Namespace) -> None:
     # the process that draws the plot while this one loads torch and aligns (None: draw here);
     # forked before numpy, torch and their thread pools are loaded
     with (None if args.no_plot else PlotProcess.start()) or nullcontext() as plot_process:
-        audio_duration(args.audio)  # names a missing or unreadable audio file before the model loads
+        _check_channel(args.audio, args.channel)  # names a missing or unreadable file before the model loads
         from .files import align_audio_file
         from .inference.band_check import BandLimitedRecordingWarning
         from .inference.noise_check import NoisyRecordingWarning
@@ -172,7 +183,7 @@ def _align(args: argparse.Namespace) -> None:
             for condition in conditions:
                 warnings.simplefilter("always", condition)
             ali = align_audio_file(aligner, args.audio, transcript, args.out, plot=not args.no_plot,
-                                   plot_process=plot_process, **_alignment_options(args))
+                                   plot_process=plot_process, channel=args.channel, **_alignment_options(args))
     for w in caught:  # one line each, not Python's file:line form
         if issubclass(w.category, conditions):
             print(f"warning: {w.message}", file=sys.stderr)
@@ -264,7 +275,7 @@ def _align_dir(args: argparse.Namespace) -> None:
     out = shard_output_dir(args.out, run["shard"])
     _check_output(str(out))
     result = align_directory(_load_aligner(args), args.directory, out, args.max_duration, resume=args.resume,
-                             identity=_model_identity(args), **run, **_alignment_options(args))
+                             identity=_model_identity(args), channel=args.channel, **run, **_alignment_options(args))
     kept = f" ({result.kept} kept up to date)" if result.kept else ""
     print(f"aligned {result.aligned + result.kept} utterances{kept}: {out}/ (JSON and TextGrid per file, "
           "alignments.ctm, confidence.tsv: lowest first, uncertain_words.tsv: word times to check, "
@@ -502,6 +513,7 @@ def main(argv: list[str] | None = None) -> None:
     align.add_argument("--text", help="instead: the words themselves, e.g. --text \"hello world\"")
     align.add_argument("--out", default="exp/align", help="output directory")
     align.add_argument("--no-plot", action="store_true")
+    align.add_argument("--channel", type=int, help=CHANNEL_HELP)
     _add_alignment_options(align)
     align.set_defaults(func=_align)
 
@@ -522,6 +534,7 @@ def main(argv: list[str] | None = None) -> None:
     _add_corpus_options(align_d, "files")
     align_d.add_argument("--resume", action="store_true", help="keep the outputs of files whose inputs, model "
                          "and options are unchanged since the last run (its manifest.jsonl), align the rest")
+    align_d.add_argument("--channel", type=int, help=CHANNEL_HELP + "; a file without it fails alone")
     _add_alignment_options(align_d)
     align_d.set_defaults(func=_align_dir)
 

@@ -9,6 +9,7 @@ processes and shards by blocks of files (:mod:`fsttopo.shards`)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path, PurePosixPath
 from typing import Any, Iterator, Mapping
 
@@ -102,24 +103,24 @@ def _previous_alignment(row: Mapping[str, Any] | None, source: Path | None, utt:
         return None
 
 
-def _align_block(aligner: Aligner, task: tuple[list[list[DirectoryUtterance]], dict[str, Any]]
+def _align_block(aligner: Aligner, task: tuple[list[list[DirectoryUtterance]], dict[str, Any], int | None]
                  ) -> list[tuple[DirectoryUtterance, UtteranceAlignment | Problem, dict[str, float]]]:
     """Align a block's batches (a worker's task, :func:`fsttopo.workers.map_blocks`): per utterance its
     alignment or its problem and the conditions its recording shows
     (:func:`~fsttopo.inference.recording_check.recording_conditions`), in the block's order."""
-    batches, options = task
+    batches, options, channel = task
     out: list[tuple[DirectoryUtterance, UtteranceAlignment | Problem, dict[str, float]]] = []
     for batch in batches:
-        results = align_loaded(aligner, batch, _load_features, [u.text for u in batch],
+        results = align_loaded(aligner, batch, partial(_load_features, channel=channel), [u.text for u in batch],
                                [u.utterance_id for u in batch], options, "unreadable-audio")
         out += [(u, r if isinstance(r, UtteranceAlignment) else Problem(u.file, r.reason, r.message), conditions)
                 for u, (r, conditions) in zip(batch, results)]
     return out
 
 
-def _load_features(utt: DirectoryUtterance) -> torch.Tensor | str:
+def _load_features(utt: DirectoryUtterance, channel: int | None = None) -> torch.Tensor | str:
     try:
-        return compute_features(utt.audio)
+        return compute_features(utt.audio, channel=channel)
     except ValueError as err:  # the header was readable, the samples are not
         return str(err)
 
@@ -182,7 +183,7 @@ def write_summaries(out_dir: str | Path, rows: Mapping[str, Mapping[str, Any]]) 
 def align_directory(aligner: Aligner, directory: str | Path, out_dir: str | Path, max_duration: float = 200.0, *,
                     resume: bool = False, identity: Mapping[str, Any] | None = None, shard: Shard = UNSHARDED,
                     jobs: int = 1, threads: int | None = None, block_size: int = BLOCK_SIZE,
-                    **options) -> DirectoryResult:
+                    channel: int | None = None, **options) -> DirectoryResult:
     """Align every audio file under ``directory`` with its transcript and write into ``out_dir``:
 
     - ``REL.json`` and ``REL.TextGrid`` per file (:func:`output_files`: the input's relative path
@@ -212,7 +213,9 @@ def align_directory(aligner: Aligner, directory: str | Path, out_dir: str | Path
     aligned one by one. ``shard`` takes its blocks only; ``jobs`` worker processes
     (:func:`fsttopo.workers.map_blocks`, ``threads`` each) align blocks in parallel. The outputs are
     the same for any ``shard`` (once merged) and ``jobs`` at the same ``block_size``, ``max_duration``
-    and threads per process. ``options`` go to :meth:`Aligner.align`.
+    and threads per process. ``channel`` (0-based) aligns that channel of every file instead of the
+    mean of its channels; a file without it fails (``unreadable-audio``, its channel count named).
+    ``options`` go to :meth:`Aligner.align`.
 
     The output is built in ``OUT.partial-XXXX`` beside ``out_dir`` and replaces it at the end
     (:func:`~fsttopo.output_dir.staged_output`): an interrupted run leaves the previous output as
@@ -231,7 +234,7 @@ def align_directory(aligner: Aligner, directory: str | Path, out_dir: str | Path
         raise ValueError(f"the corpus {root} is inside the output directory {out_dir}, which is replaced as a whole")
     utterances, scan_problems = scan_directory(root)
     entries = sorted([*utterances, *scan_problems], key=lambda e: _path_order(e.file))
-    settings = run_settings(aligner.align_options, identity, options)
+    settings = run_settings(aligner.align_options, identity, options, channel)
     rows: dict[str, dict[str, Any]] = {}
     problems: list[Problem] = []
 
@@ -268,7 +271,7 @@ def align_directory(aligner: Aligner, directory: str | Path, out_dir: str | Path
                             fail(p)
                     else:
                         durations[entry] = check.info.duration
-                yield (duration_batches(durations, max_duration) if durations else []), dict(options)
+                yield (duration_batches(durations, max_duration) if durations else []), dict(options), channel
 
         for results in tqdm(map_blocks(_align_block, tasks(), aligner, jobs, threads), desc="aligning",
                             unit="block"):

@@ -35,7 +35,7 @@ def load_aligner(model: str | Path | None = None, device: str = "cpu") -> Aligne
 
 
 def align_file(audio: str | Path, text: str, *, model: str | Path | None = None, device: str = "cpu",
-               **options) -> UtteranceAlignment:
+               channel: int | None = None, **options) -> UtteranceAlignment:
     """Align one recording with its transcript and return the words and phones with times.
 
     Example::
@@ -49,22 +49,24 @@ def align_file(audio: str | Path, text: str, *, model: str | Path | None = None,
         text: the words spoken (punctuation around words is dropped).
         model: a model file (default: the shipped English phoneme aligner).
         device: where the acoustic model runs (``"cpu"``, ``"cuda"``).
+        channel: the channel of a multi-channel file to align (0-based; default: their mean).
         options: alignment options of :meth:`Aligner.align` (default: the model's stored ones).
 
     A recording that looks noisy gets a :class:`~fsttopo.inference.noise_check.NoisyRecordingWarning`.
     """
     name = Path(audio).stem
-    return _align_one(load_aligner(model, device), audio, text, name, options)[1].alignments[0]
+    return _align_one(load_aligner(model, device), audio, text, name, options, channel)[1].alignments[0]
 
 
-def _align_one(aligner: Aligner, audio: str | Path, text: str, name: str, options: dict
+def _align_one(aligner: Aligner, audio: str | Path, text: str, name: str, options: dict, channel: int | None = None
                ) -> tuple[torch.Tensor, AlignerOutput]:
-    """The features ``[T', F]`` of one recording and the :meth:`Aligner.align` result of it with
-    ``text``: the transcript checked first, a noisy recording warned about."""
+    """The features ``[T', F]`` of one recording (its ``channel``, or the mean of its channels) and
+    the :meth:`Aligner.align` result of it with ``text``: the transcript checked first, a noisy or
+    band-limited recording warned about."""
     from .inference.recording_check import warn_about_recording
 
     check_audio_transcript(aligner, audio, text, name, options)
-    feats = compute_features(audio)
+    feats = compute_features(audio, channel=channel)
     warn_about_recording(feats, name)
     return feats, aligner.align([feats], [text], [name], **options)
 
@@ -83,18 +85,20 @@ def check_audio_transcript(aligner: Aligner, audio: str | Path, text: str, name:
 
 def align_audio_file(aligner: Aligner, audio: str | Path, transcript: str, out_dir: str | Path,
                      name: str | None = None, plot: bool = True, plot_process: PlotProcess | None = None,
-                     **options) -> UtteranceAlignment:
+                     channel: int | None = None, **options) -> UtteranceAlignment:
     """Align one recording and write ``NAME.json``, ``NAME.TextGrid``, ``NAME.ctm`` (words) and
     ``NAME.png`` (features, posteriors, segments) into ``out_dir`` (each file written whole or not at
     all; nothing is written when the alignment fails). ``plot_process`` (started before torch was
     imported: :class:`~fsttopo.data.plot_process.PlotProcess`) draws the PNG instead of this
-    process. ``options`` go to :meth:`Aligner.align`. A recording that looks noisy gets a
-    :class:`~fsttopo.inference.noise_check.NoisyRecordingWarning`. Returns the alignment (seconds)."""
+    process. ``channel``: the channel of a multi-channel file (0-based; default: their mean).
+    ``options`` go to :meth:`Aligner.align`. A recording that looks noisy gets a
+    :class:`~fsttopo.inference.noise_check.NoisyRecordingWarning`, a band-limited one a
+    :class:`~fsttopo.inference.band_check.BandLimitedRecordingWarning`. Returns the alignment (seconds)."""
     from .data.export import write_ctm, write_json, write_textgrid
     from .data.plot import plot_alignment
 
     name = name or Path(audio).stem
-    feats, result = _align_one(aligner, audio, transcript, name, options)
+    feats, result = _align_one(aligner, audio, transcript, name, options, channel)
     ali = result.alignments[0]
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

@@ -53,19 +53,21 @@ def input_fingerprint(root: str | Path, paths: Iterable[Path]) -> dict[str, list
 
 
 def run_settings(align_options: Mapping[str, Any], identity: Mapping[str, Any] | None,
-                 options: Mapping[str, Any]) -> dict[str, Any]:
+                 options: Mapping[str, Any], channel: int | None = None) -> dict[str, Any]:
     """What the outputs depend on besides the inputs, as JSON values: the model (and lexicon)
-    ``identity`` and the alignment options in effect (the model's stored ``align_options``
-    overridden by the given ``options``)."""
+    ``identity``, the alignment options in effect (the model's stored ``align_options``
+    overridden by the given ``options``) and the audio ``channel`` aligned (only when one was
+    chosen, so that the manifests of runs on the mean of the channels stay as they were)."""
     used = {**align_options, **{k: v for k, v in options.items() if v is not None}}
-    return json.loads(json.dumps({"model": identity, "options": used}, sort_keys=True))
+    return json.loads(json.dumps({"model": identity, "options": used,
+                                  **({"channel": channel} if channel is not None else {})}, sort_keys=True))
 
 
 def up_to_date(row: Mapping[str, Any] | None, source: Path | None, inputs: Any, settings: Mapping[str, Any]) -> bool:
     """Whether an earlier run's manifest ``row`` (its outputs in ``source``) still holds: aligned (or
     kept) from the same ``inputs``, model and options (:func:`run_settings`), every output present."""
     return (row is not None and row.get("status") in ("aligned", "skipped-up-to-date") and row.get("inputs") == inputs
-            and {"model": row.get("model"), "options": row.get("options")} == settings
+            and {k: row[k] for k in ("model", "options", "channel") if k in row} == settings
             and all((source / f).is_file() for f in row.get("outputs", ())))
 
 

@@ -17,11 +17,13 @@ FEATURE_SHIFT = 0.01  # seconds per feature frame (Lhotse Fbank default)
 
 
 def compute_features(audio: np.ndarray | str | Path, sampling_rate: int | None = None,
-                     normalize: bool = True) -> torch.Tensor:
+                     normalize: bool = True, channel: int | None = None) -> torch.Tensor:
     """80-dim log-mel filterbank ``[T', 80]`` float32 at 10 ms, as the recipes' Lhotse ``Fbank``.
 
     ``audio``: a file path (any format soundfile reads) or mono samples ``[N]`` at ``sampling_rate``.
-    Audio at other rates is resampled to 16 kHz; multi-channel files are averaged. With
+    Audio at other rates is resampled to 16 kHz; the channels of a multi-channel file are averaged,
+    or only ``channel`` (0-based) is taken: a call recorded with one speaker per channel is aligned
+    per speaker (ValueError when the file has no such channel). With
     ``normalize`` the whole recording is first scaled to one speech level
     (:func:`fsttopo.data.level.normalize_level`), as every feature the toolkit stores or trains on.
     """
@@ -32,8 +34,11 @@ def compute_features(audio: np.ndarray | str | Path, sampling_rate: int | None =
             samples, sampling_rate = soundfile.read(str(audio), dtype="float32", always_2d=True)
         except (soundfile.LibsndfileError, RuntimeError) as err:  # unreadable, truncated, unknown format
             raise ValueError(f"cannot read audio file {str(audio)!r}: {err}") from err
-        samples = samples.mean(axis=1)
+        samples = _channel_of(samples, channel, str(audio))
     else:
+        if channel is not None:
+            raise ValueError(f"channel {channel} selects a channel of an audio file; samples given as an array "
+                             "must be mono [N]")
         if sampling_rate is None:
             raise ValueError("sampling_rate is required for raw samples")
         samples = np.asarray(audio, dtype=np.float32)
@@ -48,6 +53,17 @@ def compute_features(audio: np.ndarray | str | Path, sampling_rate: int | None =
     if normalize:
         samples = normalize_level(samples, SAMPLE_RATE)[0]
     return torch.from_numpy(np.asarray(_extract_in_chunks(lhotse_fbank, samples), dtype=np.float32))
+
+
+def _channel_of(samples: np.ndarray, channel: int | None, name: str) -> np.ndarray:
+    """Mono ``[N]`` from a file's ``[N, C]`` samples: the mean of the channels, or ``channel``."""
+    if channel is None:
+        return samples.mean(axis=1)
+    if not 0 <= channel < samples.shape[1]:
+        count = samples.shape[1]
+        raise ValueError(f"audio file {name!r} has {count} channel{'s' if count > 1 else ''}: channel {channel} "
+                         f"does not exist (channels are numbered from 0)")
+    return np.ascontiguousarray(samples[:, channel])
 
 
 def lhotse_fbank(samples: np.ndarray, sampling_rate: int = SAMPLE_RATE) -> np.ndarray:
