@@ -204,7 +204,7 @@ def train(model_config: ModelConfig, objective_config: ObjectiveConfig, config: 
     if config.init_from:
         init = torch.load(config.init_from, map_location=device, weights_only=False)
         model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in init["model"].items()})
-    start_epoch = 0
+    start_epoch, log = 0, []
     ckpt_path = out / "checkpoint.pt"
     if resume and ckpt_path.exists():
         ckpt = torch.load(ckpt_path, map_location=device, weights_only=False)
@@ -212,14 +212,20 @@ def train(model_config: ModelConfig, objective_config: ObjectiveConfig, config: 
         objective.load_state_dict(ckpt["objective"])
         optimizer.load_state_dict(ckpt["optimizer"])
         scheduler.load_state_dict(ckpt["scheduler"])
-        start_epoch = ckpt["epoch"] + 1
+        start_epoch, log = ckpt["epoch"] + 1, ckpt.get("log", [])
+        # dropout and SpecAugment draw from torch's generator: restored, the resumed epochs are
+        # those of an uninterrupted run, bit for bit
+        if "torch_rng" in ckpt:
+            torch.set_rng_state(ckpt["torch_rng"])
+        if "cuda_rng" in ckpt and device.type == "cuda":
+            torch.cuda.set_rng_state_all(ckpt["cuda_rng"])
     net = torch.nn.parallel.DistributedDataParallel(model) if distributed else model
     augment = SpecAugment() if config.spec_augment else None
     dev_loader = None
     if dev_cuts is not None and rank == 0:
         dev_loader = torch.utils.data.DataLoader(
             CutBatches(lexicon), sampler=make_sampler(dev_cuts, config.max_duration, shuffle=False), batch_size=None)
-    log, log_prior = [], None
+    log_prior = None
     for epoch in range(start_epoch, config.epochs):
         sampler.set_epoch(epoch)
         if isinstance(dataset, AugmentedCutBatches):
@@ -246,7 +252,9 @@ def train(model_config: ModelConfig, objective_config: ObjectiveConfig, config: 
             torch.save({"model": model.state_dict(), "objective": objective.state_dict(),
                         "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
                         "epoch": epoch, "model_config": model_config.to_dict(),
-                        "objective_config": objective_config.to_dict(), "tokens": list(tokens), "units": units},
+                        "objective_config": objective_config.to_dict(), "tokens": list(tokens), "units": units,
+                        "log": log, "torch_rng": torch.get_rng_state(),
+                        **({"cuda_rng": torch.cuda.get_rng_state_all()} if device.type == "cuda" else {})},
                        ckpt_path)
     if rank == 0:
         if log_prior is None:  # resumed with no epoch left to run

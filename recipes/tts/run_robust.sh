@@ -13,9 +13,10 @@ DATA=${1:-data/tts}
 EXP=exp/tts
 M=$DATA/manifests
 PY=.venv/bin/python
-train() {  # $1 = config name (its train.init_from names the previous stage's epoch file), $2 = training cuts
+train() {  # $1 = config name (its train.init_from names the previous stage's epoch file), $2 = training cuts;
+           # --resume: a run started again continues each stage from its last finished epoch, to the same weights
     .venv/bin/fsttopo train recipes/tts/configs/$1.json --train $2 --dev $M/cuts_dev.jsonl.gz \
-        --out $EXP/$1 --threads 2
+        --out $EXP/$1 --threads 2 --resume
 }
 # 0. The stages train on the original-speed cuts, as the shipped stages did: their on-the-fly speed
 #    perturbation (speed_prob 0.5) stands in for prepare.py's 0.9/1.1 copies, which would triple
