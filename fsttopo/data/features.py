@@ -126,8 +126,8 @@ def high_band_db(features: torch.Tensor, below: float = 25.0, quantile: float = 
     energy = log_mel_energy_db(features)
     centers = torch.from_numpy(mel_bin_centers(features.shape[1]))
     upper, phone_band = centers >= 5000.0, (centers >= 300.0) & (centers <= 3400.0)
-    frames = features[energy >= torch.quantile(energy, 0.999) - below].double()
-    balance = frames[:, upper].mean(1) - frames[:, phone_band].mean(1)
+    frames = features[energy >= torch.quantile(energy, 0.999) - below]
+    balance = frames[:, upper].mean(1, dtype=torch.float64) - frames[:, phone_band].mean(1, dtype=torch.float64)
     return float(torch.quantile(balance, quantile)) * 10 / np.log(10)
 
 
