@@ -20,9 +20,8 @@ from .audio_batches import duration_batches
 from .batch_align import align_loaded
 from .data.alignment import UtteranceAlignment
 from .data.corpus_dir import Problem, write_problems
-from .inference.recording_check import CONDITION_KEYS
 from .output_dir import (StagedOutput, run_settings, staged_output, uncertain_words, up_to_date, write_manifest,
-                         write_condition_lists, write_uncertain_list, condition_counts)
+                         write_condition_lists, write_uncertain_list, condition_counts, row_conditions)
 from .shards import BLOCK_SIZE, UNSHARDED, Shard, shard_blocks, write_shard_info
 from .workers import map_blocks
 
@@ -223,7 +222,7 @@ def align_cuts_to_dir(aligner: Aligner, cuts: Iterable, out_dir: str | Path, max
                     previous, source = stage.previous_row(cut.id)
                     stage.keep(previous["outputs"][0], source)
                     row.update(status="skipped-up-to-date", outputs=previous["outputs"][:1])
-                    row.update({k: previous[k] for k in CONDITION_KEYS if previous.get(k) is not None})
+                    row.update(row_conditions(previous))
                     stage.record(row)
                     kept += 1
                 elif problem is None:

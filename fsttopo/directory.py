@@ -22,9 +22,9 @@ from .corpus_check import (DirectoryUtterance, Problem, check_utterance, scan_di
                            write_problems)
 from .data.alignment import UtteranceAlignment
 from .data.export import ctm_lines
-from .inference.recording_check import CONDITION_KEYS
 from .output_dir import (input_fingerprint, read_manifest, run_settings, staged_output, uncertain_words, up_to_date,
-                         write_manifest, write_condition_lists, write_uncertain_list, condition_counts)
+                         write_manifest, write_condition_lists, write_uncertain_list, condition_counts,
+                         row_conditions)
 from .shards import BLOCK_SIZE, UNSHARDED, Shard, shard_blocks, write_shard_info
 from .workers import map_blocks
 
@@ -80,12 +80,7 @@ def _row(file: str, row: Mapping[str, Any], settings: Mapping[str, Any]) -> dict
     """A file's manifest row, with the conditions its recording shows
     (:func:`fsttopo.inference.recording_check.recording_conditions`; keys left out for the others)."""
     return {"file": file, **{k: row[k] for k in ("status", "outputs", "reasons", "messages", "inputs")},
-            **_conditions(row), **settings}
-
-
-def _conditions(row: Mapping[str, Any] | None) -> dict[str, float]:
-    """The condition keys (:data:`~fsttopo.inference.recording_check.CONDITION_KEYS`) of a manifest row."""
-    return {k: row[k] for k in CONDITION_KEYS if row is not None and row.get(k) is not None}
+            **row_conditions(row), **settings}
 
 
 def _previous_alignment(row: Mapping[str, Any] | None, source: Path | None, utt: DirectoryUtterance,
@@ -261,7 +256,7 @@ def align_directory(aligner: Aligner, directory: str | Path, out_dir: str | Path
                         for f in previous["outputs"]:
                             stage.keep(f, source)
                         rows[entry.file].update(status="skipped-up-to-date", outputs=previous["outputs"],
-                                                reasons=[], messages=[], **_conditions(previous))
+                                                reasons=[], messages=[], **row_conditions(previous))
                         stage.record(_row(entry.file, rows[entry.file], settings))
                         continue
                     check = check_utterance(aligner, entry, options.get("oov"))

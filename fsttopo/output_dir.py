@@ -28,7 +28,8 @@ from .data.atomic import write_text_atomic
 from .data.corpus_dir import tsv_field
 
 __all__ = ["MANIFEST", "NOISY_LIST", "BAND_LIMITED_LIST", "CONDITION_LISTS", "StagedOutput", "staged_output",
-           "read_manifest", "write_manifest", "write_condition_lists", "condition_counts", "file_identity", "input_fingerprint", "run_settings", "up_to_date", "link_or_copy"]
+           "read_manifest", "write_manifest", "row_conditions", "write_condition_lists", "condition_counts",
+           "file_identity", "input_fingerprint", "run_settings", "up_to_date", "link_or_copy"]
 
 MANIFEST = "manifest.jsonl"
 PROGRESS = "progress.jsonl"
@@ -142,6 +143,12 @@ CONDITION_LISTS = {"noisy_db": NOISY_LIST, "band_limited_db": BAND_LIMITED_LIST}
 """The list file of each manifest key of :data:`fsttopo.inference.recording_check.CONDITION_KEYS`."""
 
 
+def row_conditions(row: Mapping[str, Any] | None) -> dict[str, float]:
+    """The condition entries (keys of :data:`CONDITION_LISTS`) a manifest row holds: what a run
+    that keeps the row's outputs keeps with them."""
+    return {key: row[key] for key in CONDITION_LISTS if row is not None and row.get(key) is not None}
+
+
 def write_condition_lists(rows: Iterable[Mapping[str, Any]], directory: str | Path) -> list[Path]:
     """Write :data:`NOISY_LIST` and :data:`BAND_LIMITED_LIST` into ``directory`` from manifest
     ``rows`` (in the given order): each row with that condition's key
@@ -160,7 +167,7 @@ def write_condition_lists(rows: Iterable[Mapping[str, Any]], directory: str | Pa
 def condition_counts(rows: Iterable[Mapping[str, Any]]) -> dict[str, int]:
     """How many manifest ``rows`` have each condition key of :data:`CONDITION_LISTS`."""
     rows = list(rows)
-    return {key: sum(r.get(key) is not None for r in rows) for key in CONDITION_LISTS}
+    return {key: sum(key in row_conditions(r) for r in rows) for key in CONDITION_LISTS}
 
 
 UNCERTAIN_LIST = "uncertain_words.tsv"

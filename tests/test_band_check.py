@@ -15,8 +15,8 @@ from fsttopo import cli
 from fsttopo.data.features import compute_features, high_band_db, mel_bin_centers
 from fsttopo.inference.band_check import (BAND_LIMITED_BELOW_DB, BandLimitedRecordingWarning, band_limited_db,
                                           band_warning)
-from fsttopo.inference.recording_check import recording_conditions
-from fsttopo.output_dir import condition_counts, write_condition_lists
+from fsttopo.inference.recording_check import CONDITION_KEYS, recording_conditions
+from fsttopo.output_dir import CONDITION_LISTS, condition_counts, row_conditions, write_condition_lists
 from fsttopo.resources import example_paths
 from fsttopo.training.augment import telephone
 
@@ -92,5 +92,7 @@ def test_condition_lists_are_written_empty_and_counted(tmp_path):
     assert (tmp_path / "noisy.tsv").read_text() == "a b.wav\t4.2\ne.wav\t7.0\n"
     assert (tmp_path / "band_limited.tsv").read_text() == "c\\td.wav\t-51.0\ne.wav\t-40.0\n"
     assert condition_counts(rows) == {"noisy_db": 2, "band_limited_db": 2}
+    assert row_conditions(rows[2]) == {"noisy_db": 7.0, "band_limited_db": -40.0} and row_conditions(rows[3]) == {}
+    assert set(CONDITION_LISTS) == set(CONDITION_KEYS)  # every measured condition has its list
     write_condition_lists([{"file": "f.wav"}], tmp_path)
     assert (tmp_path / "noisy.tsv").read_text() == "" and (tmp_path / "band_limited.tsv").read_text() == ""

@@ -240,7 +240,7 @@ def _spread_points(intervals: Sequence[tuple[float, float, str]],
     """One ``(time, "spread in ms")`` point per distinct boundary of ``intervals``, or ``None``
     when some token has no spreads. An end and the next start at the same time are one boundary
     in Praat's point tier, and it gets the wider of their spreads."""
-    if not tokens or any(t.start_sd is None or t.end_sd is None for t in tokens):
+    if not tokens or any(t.boundary_sd is None for t in tokens):
         return None
     points: list[tuple[float, float]] = []
     for (start, end, _), token in zip(intervals, tokens):

@@ -124,10 +124,11 @@ def high_band_db(features: torch.Tensor, below: float = 25.0, quantile: float = 
     frame energies: pauses, silence and a noise floor do not count, however long). The frames at
     the top are the fricatives', which carry the upper band in wideband speech."""
     energy = log_mel_energy_db(features)
-    centers = torch.from_numpy(mel_bin_centers(features.shape[1]))
+    centers = mel_bin_centers(features.shape[1])
     upper, phone_band = centers >= 5000.0, (centers >= 300.0) & (centers <= 3400.0)
-    frames = features[energy >= torch.quantile(energy, 0.999) - below]
-    balance = frames[:, upper].mean(1, dtype=torch.float64) - frames[:, phone_band].mean(1, dtype=torch.float64)
+    # one product gives each frame's upper-band mean minus its phone-band mean
+    weights = torch.from_numpy(upper / upper.sum() - phone_band / phone_band.sum())
+    balance = features[energy >= torch.quantile(energy, 0.999) - below].double() @ weights
     return float(torch.quantile(balance, quantile)) * 10 / np.log(10)
 
 
