@@ -1,7 +1,7 @@
 """A warning for recordings whose band stops near 4 kHz: telephone calls, narrowband codecs and
 anything that passed through 8 kHz sampling, upsampled or not. The shipped default model has
-heard only wideband 16 kHz speech; the shipped example through 8 kHz sampling came out 24.0 ms
-mean word-boundary error (max 179 ms) with it, against 11.8 ms (max 34 ms) with ``--model
+heard only wideband 16 kHz speech; the shipped example through 8 kHz sampling came out 23.0 ms
+mean word-boundary error (max 179 ms) with it, against 14.6 ms (max 65 ms) with ``--model
 robust``, which was trained with telephone-band copies (docs/robustness.md).
 
 The measure is :func:`fsttopo.data.features.high_band_db` (how strong the band above 5 kHz gets

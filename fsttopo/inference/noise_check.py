@@ -1,6 +1,6 @@
 """A warning for recordings that look noisy: the shipped default model has heard only clean
 synthesized speech and places words hundreds of ms off under noise (white noise at 10 dB SNR:
-584 ms mean word-boundary error, against 23.3 ms with ``--model robust``; docs/results.md), and
+584 ms mean word-boundary error, against 22.9 ms with ``--model robust``; docs/results.md), and
 an alignment that looks like any other is the worst way to find that out.
 
 The measure is :func:`fsttopo.data.features.dynamic_range_db` (the 95th minus the 10th percentile
