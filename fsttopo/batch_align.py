@@ -51,32 +51,34 @@ def align_or_each(aligner: Aligner, features: Sequence[torch.Tensor], texts: Seq
     return out
 
 
-def align_loaded(aligner: Aligner, items: Sequence[Item], load: Callable[[Item], torch.Tensor | str],
+def align_loaded(aligner: Aligner, items: Sequence[Item],
+                 load: Callable[[Item], tuple[torch.Tensor, dict[str, float]] | str],
                  texts: Sequence[str], utterance_ids: Sequence[str], options: Mapping[str, Any], unreadable: str,
                  offsets: Sequence[float] | None = None
                  ) -> list[tuple[UtteranceAlignment | Failure, dict[str, float]]]:
     """One batch of a corpus (a directory's recordings, a CutSet's cuts), in its order: per item its
     alignment or its :class:`Failure`, and the conditions its recording shows
-    (:func:`~fsttopo.inference.recording_check.recording_conditions`: noisy, band-limited; empty
-    for an unreadable item).
+    (:func:`~fsttopo.inference.recording_check.recording_conditions`: noisy, band-limited; with
+    those ``load`` measured on the samples, clipped; empty for an unreadable item).
 
-    ``load(item)`` gives the item's ``[T', 80]`` features, or a message saying why they cannot be
-    read: that item fails with reason ``unreadable`` and the others are aligned
-    (:func:`align_or_each`). The features are loaded per batch, so that a block of long recordings
+    ``load(item)`` gives the item's ``[T', 80]`` features and the conditions its samples show
+    (:func:`~fsttopo.inference.recording_check.sample_conditions`; empty where only features are
+    stored), or a message saying why they cannot be read: that item fails with reason
+    ``unreadable`` and the others are aligned (:func:`align_or_each`). The features are loaded per batch, so that a block of long recordings
     does not have to fit in memory at once."""
     out: list[tuple[UtteranceAlignment | Failure, dict[str, float]] | None] = [None] * len(items)
-    features = {}
+    features, measured = {}, {}
     for i, item in enumerate(items):
         loaded = load(item)
         if isinstance(loaded, str):
             out[i] = (Failure(unreadable, loaded), {})
         else:
-            features[i] = loaded
+            features[i], measured[i] = loaded
     ready = list(features)
     if ready:
         aligned = align_or_each(aligner, [features[i] for i in ready], [texts[i] for i in ready],
                                 [utterance_ids[i] for i in ready], options,
                                 offsets=None if offsets is None else [offsets[i] for i in ready])
         for i, result in zip(ready, aligned):
-            out[i] = (result, recording_conditions(features[i]))
+            out[i] = (result, {**recording_conditions(features[i]), **measured[i]})
     return out

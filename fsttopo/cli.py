@@ -174,10 +174,8 @@ def _align(args: argparse.Namespace) -> None:
     with (None if args.no_plot else PlotProcess.start()) or nullcontext() as plot_process:
         _check_channel(args.audio, args.channel)  # names a missing or unreadable file before the model loads
         from .files import align_audio_file
-        from .inference.band_check import BandLimitedRecordingWarning
-        from .inference.noise_check import NoisyRecordingWarning
+        from .inference.recording_check import RECORDING_WARNINGS as conditions
 
-        conditions = (NoisyRecordingWarning, BandLimitedRecordingWarning)
         aligner = _load_aligner(args)
         with warnings.catch_warnings(record=True) as caught:
             for condition in conditions:
@@ -252,12 +250,13 @@ def _model_identity(args: argparse.Namespace) -> dict:
     return identity
 
 
-def _warn_conditions(noisy: int, band_limited: int, out: Path) -> None:
-    """The corpus commands' lines about the recordings that look noisy (``OUT/noisy.tsv``) or
-    band-limited (``OUT/band_limited.tsv``)."""
+def _warn_conditions(noisy: int, band_limited: int, out: Path, clipped: int = 0) -> None:
+    """The corpus commands' lines about the recordings that look noisy (``OUT/noisy.tsv``),
+    band-limited (``OUT/band_limited.tsv``) or clipped (``OUT/clipped.tsv``)."""
     from .inference.band_check import BAND_ADVICE, BAND_LIMITED_BELOW_DB
+    from .inference.clip_check import CLIP_ADVICE, CLIPPED_ABOVE_PERCENT
     from .inference.noise_check import ADVICE, NOISY_BELOW_DB
-    from .output_dir import BAND_LIMITED_LIST, NOISY_LIST
+    from .output_dir import BAND_LIMITED_LIST, CLIPPED_LIST, NOISY_LIST
 
     if noisy:
         print(f"warning: {noisy} of them look noisy (listed in {out}/{NOISY_LIST} with their dynamic range, below "
@@ -265,6 +264,9 @@ def _warn_conditions(noisy: int, band_limited: int, out: Path) -> None:
     if band_limited:
         print(f"warning: {band_limited} of them look band-limited (listed in {out}/{BAND_LIMITED_LIST} with the "
               f"level of their band above 5 kHz, below {BAND_LIMITED_BELOW_DB:.0f} dB): {BAND_ADVICE}", file=sys.stderr)
+    if clipped:
+        print(f"warning: {clipped} of them look clipped (listed in {out}/{CLIPPED_LIST} with the share of their loud "
+              f"samples flat on the peak level, above {CLIPPED_ABOVE_PERCENT:g} %): {CLIP_ADVICE}", file=sys.stderr)
 
 
 def _align_dir(args: argparse.Namespace) -> None:
@@ -280,7 +282,7 @@ def _align_dir(args: argparse.Namespace) -> None:
     print(f"aligned {result.aligned + result.kept} utterances{kept}: {out}/ (JSON and TextGrid per file, "
           "alignments.ctm, confidence.tsv: lowest first, uncertain_words.tsv: word times to check, "
           "manifest.jsonl)")
-    _warn_conditions(result.noisy, result.band_limited, out)
+    _warn_conditions(result.noisy, result.band_limited, out, result.clipped)
     _report_problems("align-dir", result.problems, "not aligned", result.files, out / "failed.tsv")
 
 

@@ -18,6 +18,7 @@ import torch
 from .aligner import Aligner
 from .audio_batches import duration_batches
 from .batch_align import align_loaded
+from .inference.recording_check import FEATURE_CONDITION_KEYS
 from .data.alignment import UtteranceAlignment
 from .data.corpus_dir import Problem, write_problems
 from .output_dir import (StagedOutput, run_settings, staged_output, uncertain_words, up_to_date, write_manifest,
@@ -97,9 +98,10 @@ def _align_cut_block(aligner: Aligner, task: tuple[list, float, dict[str, Any]]
     return list(zip(results, conditions))
 
 
-def _load_features(cut) -> torch.Tensor | str:
+def _load_features(cut) -> tuple[torch.Tensor, dict[str, float]] | str:
+    # stored features only: the conditions of the samples (clipping) are not checked
     try:
-        return torch.from_numpy(cut.load_features()).float()
+        return torch.from_numpy(cut.load_features()).float(), {}
     except Exception as err:  # any storage backend's error: the cut is reported, the rest go on
         return f"{type(err).__name__}: {err}"
 
@@ -245,7 +247,7 @@ def align_cuts_to_dir(aligner: Aligner, cuts: Iterable, out_dir: str | Path, max
                 counts[outcome.block][0] += 1
         write_problems(problems, stage.path / "failed.tsv")
         write_manifest(rows, stage.path)
-        write_condition_lists(rows, stage.path)
+        write_condition_lists(rows, stage.path, FEATURE_CONDITION_KEYS)
         write_uncertain_list(words, stage.path)
         if shard.count > 1:
             write_shard_info(stage.path, "align-cuts", shard, block_size, max_duration,

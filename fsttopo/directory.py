@@ -22,6 +22,8 @@ from .corpus_check import (DirectoryUtterance, Problem, check_utterance, scan_di
                            write_problems)
 from .data.alignment import UtteranceAlignment
 from .data.export import ctm_lines
+from .data.features import read_samples
+from .inference.recording_check import sample_conditions
 from .output_dir import (input_fingerprint, read_manifest, run_settings, staged_output, uncertain_words, up_to_date,
                          write_manifest, write_condition_lists, write_uncertain_list, condition_counts,
                          row_conditions)
@@ -44,6 +46,7 @@ class DirectoryResult:
         files: audio files accounted for (this shard's).
         noisy: aligned or kept files that look noisy (listed in ``noisy.tsv``).
         band_limited: aligned or kept files that look band-limited (listed in ``band_limited.tsv``).
+        clipped: aligned or kept files that look clipped (listed in ``clipped.tsv``).
     """
 
     out_dir: Path
@@ -53,6 +56,7 @@ class DirectoryResult:
     files: int
     noisy: int = 0
     band_limited: int = 0
+    clipped: int = 0
 
     @property
     def failed_files(self) -> list[str]:
@@ -113,9 +117,10 @@ def _align_block(aligner: Aligner, task: tuple[list[list[DirectoryUtterance]], d
     return out
 
 
-def _load_features(utt: DirectoryUtterance, channel: int | None = None) -> torch.Tensor | str:
+def _load_features(utt: DirectoryUtterance, channel: int | None = None) -> tuple[torch.Tensor, dict[str, float]] | str:
     try:
-        return compute_features(utt.audio, channel=channel)
+        samples, sampling_rate = read_samples(utt.audio, channel)
+        return compute_features(samples, sampling_rate), sample_conditions(samples)
     except ValueError as err:  # the header was readable, the samples are not
         return str(err)
 
@@ -290,4 +295,4 @@ def align_directory(aligner: Aligner, directory: str | Path, out_dir: str | Path
     aligned = sum(r["status"] == "aligned" for r in rows.values())
     counts = condition_counts(rows.values())
     return DirectoryResult(Path(out_dir), problems, aligned, kept, len(rows), counts["noisy_db"],
-                           counts["band_limited_db"])
+                           counts["band_limited_db"], counts["clipped_percent"])

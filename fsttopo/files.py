@@ -61,13 +61,15 @@ def align_file(audio: str | Path, text: str, *, model: str | Path | None = None,
 def _align_one(aligner: Aligner, audio: str | Path, text: str, name: str, options: dict, channel: int | None = None
                ) -> tuple[torch.Tensor, AlignerOutput]:
     """The features ``[T', F]`` of one recording (its ``channel``, or the mean of its channels) and
-    the :meth:`Aligner.align` result of it with ``text``: the transcript checked first, a noisy or
-    band-limited recording warned about."""
+    the :meth:`Aligner.align` result of it with ``text``: the transcript checked first, a noisy,
+    band-limited or clipped recording warned about."""
+    from .data.features import read_samples
     from .inference.recording_check import warn_about_recording
 
     check_audio_transcript(aligner, audio, text, name, options)
-    feats = compute_features(audio, channel=channel)
-    warn_about_recording(feats, name)
+    samples, sampling_rate = read_samples(audio, channel)
+    feats = compute_features(samples, sampling_rate)
+    warn_about_recording(feats, name, samples)
     return feats, aligner.align([feats], [text], [name], **options)
 
 

@@ -27,7 +27,7 @@ from .data.alignment import UtteranceAlignment
 from .data.atomic import write_text_atomic
 from .data.corpus_dir import tsv_field
 
-__all__ = ["MANIFEST", "NOISY_LIST", "BAND_LIMITED_LIST", "CONDITION_LISTS", "StagedOutput", "staged_output",
+__all__ = ["MANIFEST", "NOISY_LIST", "BAND_LIMITED_LIST", "CLIPPED_LIST", "CONDITION_LISTS", "StagedOutput", "staged_output",
            "read_manifest", "write_manifest", "row_conditions", "write_condition_lists", "condition_counts",
            "file_identity", "input_fingerprint", "run_settings", "up_to_date", "link_or_copy"]
 
@@ -139,7 +139,9 @@ NOISY_LIST = "noisy.tsv"
 """The recordings of an output directory that look noisy: ``file<TAB>dynamic range dB`` per line."""
 BAND_LIMITED_LIST = "band_limited.tsv"
 """The recordings of an output directory that look band-limited: ``file<TAB>upper band dB`` per line."""
-CONDITION_LISTS = {"noisy_db": NOISY_LIST, "band_limited_db": BAND_LIMITED_LIST}
+CLIPPED_LIST = "clipped.tsv"
+"""The recordings of an output directory that look clipped: ``file<TAB>clipped share %`` per line."""
+CONDITION_LISTS = {"noisy_db": NOISY_LIST, "band_limited_db": BAND_LIMITED_LIST, "clipped_percent": CLIPPED_LIST}
 """The list file of each manifest key of :data:`fsttopo.inference.recording_check.CONDITION_KEYS`."""
 
 
@@ -149,15 +151,18 @@ def row_conditions(row: Mapping[str, Any] | None) -> dict[str, float]:
     return {key: row[key] for key in CONDITION_LISTS if row is not None and row.get(key) is not None}
 
 
-def write_condition_lists(rows: Iterable[Mapping[str, Any]], directory: str | Path) -> list[Path]:
-    """Write :data:`NOISY_LIST` and :data:`BAND_LIMITED_LIST` into ``directory`` from manifest
-    ``rows`` (in the given order): each row with that condition's key
-    (:func:`fsttopo.inference.recording_check.recording_conditions`), by its ``file`` and the
-    measure in dB, tab and newline escaped as in ``failed.tsv``. Each is written (empty) when no
-    row has it, so that no list of an earlier run survives."""
+def write_condition_lists(rows: Iterable[Mapping[str, Any]], directory: str | Path,
+                          keys: Iterable[str] = tuple(CONDITION_LISTS)) -> list[Path]:
+    """Write the list of each condition of ``keys`` (:data:`CONDITION_LISTS`: ``noisy.tsv``,
+    ``band_limited.tsv``, ``clipped.tsv``; a corpus aligned from stored features is not checked for
+    clipping and leaves that one out) into ``directory`` from manifest ``rows`` (in the given
+    order): each row with that condition's key
+    (:mod:`fsttopo.inference.recording_check`), by its ``file`` and the measure (dB, or % for
+    clipping), tab and newline escaped as in ``failed.tsv``. Each is written (empty) when no row
+    has it, so that no list of an earlier run survives."""
     rows = list(rows)
     paths = []
-    for key, name in CONDITION_LISTS.items():
+    for key, name in ((key, CONDITION_LISTS[key]) for key in keys):
         paths.append(Path(directory) / name)
         write_text_atomic(paths[-1], "".join(f"{tsv_field(r['file'])}\t{r[key]:.1f}\n" for r in rows
                                              if r.get(key) is not None))

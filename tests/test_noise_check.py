@@ -53,14 +53,18 @@ def test_align_prints_the_warning_and_still_writes_the_alignment(tmp_path, capsy
     assert "looks noisy" not in capsys.readouterr().err
 
 
-def test_align_dir_lists_noisy_and_band_limited_files_and_keeps_them_on_resume(tmp_path, capsys):
+def test_align_dir_lists_noisy_band_limited_and_clipped_files_and_keeps_them_on_resume(tmp_path, capsys):
     from test_band_check import narrowband_copy
+    from test_clip_check import clipped_copy
+
+    from fsttopo.inference.clip_check import CLIPPED_ABOVE_PERCENT
 
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     path, txt = noisy_copy(corpus, 10.0)
     path.with_suffix(".txt").write_text(txt.read_text())
     narrowband_copy(corpus / "call.wav")[0].with_suffix(".txt").write_text(txt.read_text())
+    clipped_copy(corpus / "loud one.wav", 10.0).with_suffix(".txt").write_text(txt.read_text())
     wav, _, _ = example_paths()
     (corpus / "clean.wav").write_bytes(wav.read_bytes())
     (corpus / "clean.txt").write_text(txt.read_text())
@@ -68,16 +72,21 @@ def test_align_dir_lists_noisy_and_band_limited_files_and_keeps_them_on_resume(t
     cli.main(["align-dir", str(corpus), "--out", str(out)])
     err = capsys.readouterr().err
     assert "warning: 1 of them look noisy" in err and "warning: 1 of them look band-limited" in err
+    assert "warning: 1 of them look clipped" in err
     lines = (out / "noisy.tsv").read_text().splitlines()
     assert len(lines) == 1 and lines[0].split("\t")[0] == "noisy example.wav"
     assert float(lines[0].split("\t")[1]) < NOISY_BELOW_DB
     band = (out / "band_limited.tsv").read_text().splitlines()
     assert len(band) == 1 and band[0].split("\t")[0] == "call.wav"
     assert float(band[0].split("\t")[1]) < BAND_LIMITED_BELOW_DB
+    clipped = (out / "clipped.tsv").read_text().splitlines()
+    assert len(clipped) == 1 and clipped[0].split("\t")[0] == "loud one.wav"
+    assert float(clipped[0].split("\t")[1]) > CLIPPED_ABOVE_PERCENT
     cli.main(["align-dir", str(corpus), "--out", str(out), "--resume"])
-    assert "3 kept up to date" in capsys.readouterr().out
+    assert "4 kept up to date" in capsys.readouterr().out
     assert (out / "noisy.tsv").read_text().splitlines() == lines
     assert (out / "band_limited.tsv").read_text().splitlines() == band
+    assert (out / "clipped.tsv").read_text().splitlines() == clipped
 
 
 def test_align_cuts_lists_noisy_cuts_whole_resumed_and_merged_from_shards(tmp_path, capsys):
@@ -115,3 +124,5 @@ def test_align_cuts_lists_noisy_cuts_whole_resumed_and_merged_from_shards(tmp_pa
     assert (shards[0] / "noisy.tsv").read_text() == "" and (shards[1] / "noisy.tsv").read_text().splitlines() == lines
     merge_alignments(shards, tmp_path / "merged")
     assert (tmp_path / "merged" / "noisy.tsv").read_text().splitlines() == lines
+    # stored features only: clipping is not checked, so no list says nothing was clipped
+    assert not any((d / "clipped.tsv").exists() for d in (whole, *shards, tmp_path / "merged"))

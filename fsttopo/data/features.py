@@ -10,7 +10,7 @@ import torch
 from .level import normalize_level
 
 __all__ = ["SAMPLE_RATE", "FEATURE_SHIFT", "compute_features", "cut_features", "dynamic_range_db", "high_band_db",
-           "lhotse_fbank", "mel_bin_centers", "pad_features"]
+           "lhotse_fbank", "mel_bin_centers", "pad_features", "read_samples"]
 
 SAMPLE_RATE = 16000
 FEATURE_SHIFT = 0.01  # seconds per feature frame (Lhotse Fbank default)
@@ -27,14 +27,8 @@ def compute_features(audio: np.ndarray | str | Path, sampling_rate: int | None =
     ``normalize`` the whole recording is first scaled to one speech level
     (:func:`fsttopo.data.level.normalize_level`), as every feature the toolkit stores or trains on.
     """
-    import soundfile
-
     if isinstance(audio, (str, Path)):
-        try:
-            samples, sampling_rate = soundfile.read(str(audio), dtype="float32", always_2d=True)
-        except (soundfile.LibsndfileError, RuntimeError) as err:  # unreadable, truncated, unknown format
-            raise ValueError(f"cannot read audio file {str(audio)!r}: {err}") from err
-        samples = _channel_of(samples, channel, str(audio))
+        samples, sampling_rate = read_samples(audio, channel)
     else:
         if channel is not None:
             raise ValueError(f"channel {channel} selects a channel of an audio file; samples given as an array "
@@ -53,6 +47,19 @@ def compute_features(audio: np.ndarray | str | Path, sampling_rate: int | None =
     if normalize:
         samples = normalize_level(samples, SAMPLE_RATE)[0]
     return torch.from_numpy(np.asarray(_extract_in_chunks(lhotse_fbank, samples), dtype=np.float32))
+
+
+def read_samples(path: str | Path, channel: int | None = None) -> tuple[np.ndarray, int]:
+    """An audio file's mono float32 samples ``[N]`` in [-1, 1] at its own sampling rate, and that
+    rate (Hz): the mean of its channels, or only ``channel`` (0-based). ValueError for a file that
+    cannot be read or has no such channel."""
+    import soundfile
+
+    try:
+        samples, sampling_rate = soundfile.read(str(path), dtype="float32", always_2d=True)
+    except (soundfile.LibsndfileError, RuntimeError) as err:  # unreadable, truncated, unknown format
+        raise ValueError(f"cannot read audio file {str(path)!r}: {err}") from err
+    return _channel_of(samples, channel, str(path)), sampling_rate
 
 
 def _channel_of(samples: np.ndarray, channel: int | None, name: str) -> np.ndarray:

@@ -1,38 +1,61 @@
 """What a recording looks like against the speech the shipped default model was trained on
-(clean, wideband): noisy (:mod:`.noise_check`) or band-limited (:mod:`.band_check`). Both are
-measured on the features the aligner computes anyway; corpus commands keep them in their
-manifest rows under :data:`CONDITION_KEYS` and list each kind's recordings in a file of its own
-(``noisy.tsv``, ``band_limited.tsv``)."""
+(clean, wideband, unclipped): noisy (:mod:`.noise_check`) or band-limited (:mod:`.band_check`),
+measured on the features the aligner computes anyway, or clipped (:mod:`.clip_check`), measured
+on the samples as they were read. Corpus commands keep them in their manifest rows under
+:data:`CONDITION_KEYS` and list each kind's recordings in a file of its own (``noisy.tsv``,
+``band_limited.tsv``, ``clipped.tsv``)."""
 
 from __future__ import annotations
 
 import warnings
 
+import numpy as np
 import torch
 
 from .band_check import BandLimitedRecordingWarning, band_limited_db, band_warning
+from .clip_check import ClippedRecordingWarning, clip_warning, clipped_share
 from .noise_check import NoisyRecordingWarning, noise_warning, noisy_range_db
 
-__all__ = ["CONDITION_KEYS", "recording_conditions", "warn_about_recording"]
+__all__ = ["CONDITION_KEYS", "FEATURE_CONDITION_KEYS", "SAMPLE_CONDITION_KEYS", "RECORDING_WARNINGS",
+           "recording_conditions", "sample_conditions", "warn_about_recording"]
 
-_MEASURES = {"noisy_db": noisy_range_db, "band_limited_db": band_limited_db}
-CONDITION_KEYS = tuple(_MEASURES)
-"""Manifest keys of the conditions: the dynamic range (dB) of a noisy recording, the upper band's
-level (dB) of a band-limited one."""
-_WARNINGS = ((noise_warning, NoisyRecordingWarning), (band_warning, BandLimitedRecordingWarning))
+_FEATURE_MEASURES = {"noisy_db": noisy_range_db, "band_limited_db": band_limited_db}
+_SAMPLE_MEASURES = {"clipped_percent": clipped_share}
+FEATURE_CONDITION_KEYS = tuple(_FEATURE_MEASURES)
+"""Manifest keys of the conditions the features show: the dynamic range (dB) of a noisy recording,
+the upper band's level (dB) of a band-limited one."""
+SAMPLE_CONDITION_KEYS = tuple(_SAMPLE_MEASURES)
+"""Manifest keys of the conditions only the samples show: the clipped share (%) of a clipped recording.
+Corpora aligned from stored features (``align-cuts``) are not checked for them."""
+CONDITION_KEYS = FEATURE_CONDITION_KEYS + SAMPLE_CONDITION_KEYS
+_FEATURE_WARNINGS = ((noise_warning, NoisyRecordingWarning), (band_warning, BandLimitedRecordingWarning))
+RECORDING_WARNINGS = (NoisyRecordingWarning, BandLimitedRecordingWarning, ClippedRecordingWarning)
+"""The warning categories of :func:`warn_about_recording`."""
 
 
 def recording_conditions(features: torch.Tensor) -> dict[str, float]:
-    """The conditions a recording's ``[T', 80]`` log-mel features show, by :data:`CONDITION_KEYS`
+    """The conditions a recording's ``[T', 80]`` log-mel features show, by :data:`FEATURE_CONDITION_KEYS`
     key with its measure in dB; empty for a recording like the training speech."""
-    measured = {key: measure(features) for key, measure in _MEASURES.items()}
+    return _present({key: measure(features) for key, measure in _FEATURE_MEASURES.items()})
+
+
+def sample_conditions(samples: np.ndarray) -> dict[str, float]:
+    """The conditions a recording's mono samples ``[N]`` (as read, before resampling) show, by
+    :data:`SAMPLE_CONDITION_KEYS` key with its measure; empty for an unclipped recording."""
+    return _present({key: measure(samples) for key, measure in _SAMPLE_MEASURES.items()})
+
+
+def _present(measured: dict[str, float | None]) -> dict[str, float]:
     return {key: value for key, value in measured.items() if value is not None}
 
 
-def warn_about_recording(features: torch.Tensor, name: str) -> None:
-    """A :class:`~.noise_check.NoisyRecordingWarning` and a
-    :class:`~.band_check.BandLimitedRecordingWarning` for recording ``name``, where it looks so."""
-    for message_of, category in _WARNINGS:
-        message = message_of(features, name)
+def warn_about_recording(features: torch.Tensor, name: str, samples: np.ndarray | None = None) -> None:
+    """A :class:`~.noise_check.NoisyRecordingWarning`, a :class:`~.band_check.BandLimitedRecordingWarning`
+    and, given its ``samples``, a :class:`~.clip_check.ClippedRecordingWarning` for recording ``name``,
+    where it looks so."""
+    messages = [(message_of(features, name), category) for message_of, category in _FEATURE_WARNINGS]
+    if samples is not None:
+        messages.append((clip_warning(samples, name), ClippedRecordingWarning))
+    for message, category in messages:
         if message is not None:
             warnings.warn(message, category, stacklevel=2)

@@ -1,0 +1,60 @@
+"""Clipped recordings are flagged (fsttopo/inference/clip_check.py): the measure by hand, the shipped
+example unclipped and clipped as a 16-bit file stores it, the warning of `fsttopo align`. The
+align-dir list is tested with the other conditions' lists (tests/test_noise_check.py)."""
+
+import numpy as np
+import pytest
+import soundfile
+
+from fsttopo import cli
+from fsttopo.data.clipping import clipped_percent
+from fsttopo.inference.clip_check import CLIPPED_ABOVE_PERCENT, clip_warning, clipped_share
+from fsttopo.inference.recording_check import sample_conditions
+from fsttopo.resources import example_paths
+
+WAV, TXT, _ = example_paths()
+
+
+def clipped_copy(path, over_db: float):
+    """The example scaled so that its peak would be ``over_db`` dB over full scale, clipped there and
+    written as 16-bit PCM at ``path``."""
+    x, sr = soundfile.read(WAV, dtype="float64")
+    soundfile.write(path, np.clip(x * 10 ** (over_db / 20) / np.abs(x).max(), -1.0, 1.0), sr, subtype="PCM_16")
+    return path
+
+
+def test_clipped_percent_by_hand():
+    # peak 1: plateaus at +1 (3 samples) and -1 (2, within the 1e-3 tolerance); 8 samples of >= 0.1
+    x = np.array([0.0, 0.05, 0.5, 1.0, 1.0, 0.9995, 0.5, 0.0, -0.5, -1.0, -1.0, 0.0])
+    assert clipped_percent(x) == pytest.approx(100 * 5 / 8)
+    assert clipped_percent(np.array([0.0, 0.5, 1.0, 0.5, 0.0, -0.99])) == 0.0  # single crests are no plateau
+    assert clipped_percent(0.25 * x) == pytest.approx(100 * 5 / 8)  # clipped, then made quieter
+    assert clipped_percent(np.array([1.0, 1.0, 0.2])) == pytest.approx(100 * 2 / 3)  # at the ends too
+    assert clipped_percent(np.zeros(100)) == 0.0 and clipped_percent(np.zeros(0)) == 0.0
+    assert clipped_percent(np.array([0.7])) == 0.0
+
+
+def test_the_example_is_unclipped_and_its_clipped_copies_are_flagged(tmp_path):
+    x, _ = soundfile.read(WAV, dtype="float32")
+    assert clipped_share(x) is None and clip_warning(x, "rec") is None and sample_conditions(x) == {}
+    shares = []
+    for over_db in (6.0, 10.0, 20.0):  # 2.0, 14.1 and 47.4 %
+        y, _ = soundfile.read(clipped_copy(tmp_path / f"c{over_db}.wav", over_db), dtype="float32")
+        shares.append(clipped_share(y))
+        assert shares[-1] is not None and sample_conditions(y) == {"clipped_percent": shares[-1]}
+    assert shares == sorted(shares) and shares[-1] > 20  # 20 dB over: most loud samples are cut flat
+    # at full scale, or 3 dB over it (0.3 %: the test utterances so clipped align as the originals)
+    for over_db in (0.0, 3.0):
+        y, _ = soundfile.read(clipped_copy(tmp_path / "loud.wav", over_db), dtype="float32")
+        assert clipped_share(y) is None, over_db
+    message = clip_warning(soundfile.read(tmp_path / "c20.0.wav", dtype="float32")[0], "rec")
+    assert message.startswith("rec looks clipped: ") and f"{CLIPPED_ABOVE_PERCENT:g} % at most" in message
+
+
+def test_align_warns_once_about_a_clipped_recording(tmp_path, capsys):
+    clipped = clipped_copy(tmp_path / "too loud.wav", 10.0)
+    cli.main(["align", str(clipped), str(TXT), "--out", str(tmp_path / "a"), "--no-plot"])
+    err = capsys.readouterr().err
+    assert err.count("looks clipped") == 1 and "warning: too loud looks clipped" in err
+    cli.main(["align", str(WAV), str(TXT), "--out", str(tmp_path / "b"), "--no-plot"])
+    assert "clipped" not in capsys.readouterr().err
