@@ -34,6 +34,26 @@ def test_clipped_percent_by_hand():
     assert clipped_percent(np.array([0.7])) == 0.0
 
 
+def brute_force_clipped_percent(x) -> float:
+    x = [abs(float(v)) for v in x]
+    peak = max(x)
+    at = [v >= peak * (1 - 1e-3) for v in x]
+    on = sum(at[i] and ((i > 0 and at[i - 1]) or (i + 1 < len(x) and at[i + 1])) for i in range(len(x)))
+    return 100.0 * on / sum(v >= 0.1 * peak for v in x)
+
+
+@pytest.mark.parametrize("chunk", [1, 2, 3, 7, 64, 1 << 20])
+def test_clipped_percent_in_chunks_is_the_brute_force_one(chunk):
+    rng = np.random.default_rng(0)
+    for trial in range(20):
+        x = rng.standard_normal(int(rng.integers(1, 300))) * 0.3
+        x = np.clip(x, -rng.uniform(0.2, 1.0), rng.uniform(0.2, 1.0))  # plateaus, across chunk edges too
+        if trial % 3 == 0:
+            x = np.round(x * 32767).astype(np.int16)  # integer samples: -32768 has no int16 magnitude
+            x[0] = -32768
+        assert clipped_percent(x, chunk=chunk) == pytest.approx(brute_force_clipped_percent(x)), (trial, chunk)
+
+
 def test_the_example_is_unclipped_and_its_clipped_copies_are_flagged(tmp_path):
     x, _ = soundfile.read(WAV, dtype="float32")
     assert clipped_share(x) is None and clip_warning(x, "rec") is None and sample_conditions(x) == {}
