@@ -52,7 +52,8 @@ def align_file(audio: str | Path, text: str, *, model: str | Path | None = None,
         channel: the channel of a multi-channel file to align (0-based; default: their mean).
         options: alignment options of :meth:`Aligner.align` (default: the model's stored ones).
 
-    A recording that looks noisy gets a :class:`~fsttopo.inference.noise_check.NoisyRecordingWarning`.
+    A recording that looks noisy, band-limited or clipped gets a warning of its kind
+    (:data:`fsttopo.inference.recording_check.RECORDING_WARNINGS`).
     """
     name = Path(audio).stem
     return _align_one(load_aligner(model, device), audio, text, name, options, channel)[1].alignments[0]
@@ -93,9 +94,9 @@ def align_audio_file(aligner: Aligner, audio: str | Path, transcript: str, out_d
     all; nothing is written when the alignment fails). ``plot_process`` (started before torch was
     imported: :class:`~fsttopo.data.plot_process.PlotProcess`) draws the PNG instead of this
     process. ``channel``: the channel of a multi-channel file (0-based; default: their mean).
-    ``options`` go to :meth:`Aligner.align`. A recording that looks noisy gets a
-    :class:`~fsttopo.inference.noise_check.NoisyRecordingWarning`, a band-limited one a
-    :class:`~fsttopo.inference.band_check.BandLimitedRecordingWarning`. Returns the alignment (seconds)."""
+    ``options`` go to :meth:`Aligner.align`. A recording that looks noisy, band-limited or clipped
+    gets a warning of its kind (:data:`fsttopo.inference.recording_check.RECORDING_WARNINGS`).
+    Returns the alignment (seconds)."""
     from .data.export import write_ctm, write_json, write_textgrid
     from .data.plot import plot_alignment
 

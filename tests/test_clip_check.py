@@ -78,3 +78,12 @@ def test_align_warns_once_about_a_clipped_recording(tmp_path, capsys):
     assert err.count("looks clipped") == 1 and "warning: too loud looks clipped" in err
     cli.main(["align", str(WAV), str(TXT), "--out", str(tmp_path / "b"), "--no-plot"])
     assert "clipped" not in capsys.readouterr().err
+
+
+def test_align_file_raises_the_warning(tmp_path):
+    from fsttopo.files import align_file
+    from fsttopo.inference.clip_check import ClippedRecordingWarning
+
+    with pytest.warns(ClippedRecordingWarning, match="looks clipped"):
+        ali = align_file(clipped_copy(tmp_path / "c.wav", 10.0), TXT.read_text().strip())
+    assert len(ali.words) == len(TXT.read_text().split())
