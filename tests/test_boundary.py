@@ -396,3 +396,21 @@ def test_refinement_does_not_depend_on_the_noise_around_the_words(noise_seconds)
     got = [t - pad / 100 for w in padded.words for t in (w.start, w.end)]
     assert got == pytest.approx([t for w in plain.words for t in (w.start, w.end)], abs=1e-9)
     assert [(w.start, w.end) for w in plain.words] != [(w.start, w.end) for w in words]  # it did refine
+
+
+def test_a_gap_holding_untranscribed_speech_takes_no_pause_offsets():
+    """Flat logits leave every boundary where it is, so only the pause offsets (0.1 s into each
+    pause) move them: with an untranscribed span between the words, a's end and b's start border
+    speech, not a pause, and stay."""
+    from dataclasses import replace
+
+    from fsttopo.align.refine import refine_word_times
+
+    options = RefineOptions(pause_window=0.05, pause_sigma=0.02, pause_knots_db=(0.0,), pause_start_offsets=(0.1,),
+                            pause_end_offsets=(0.1,), min_word=0.01, shift=0.0)
+    words = [TimedToken("a", 0.3, 0.7), TimedToken("b", 1.2, 1.6)]
+    plain = UtteranceAlignment("u", "a b", 2.0, words)
+    logits, lengths = torch.zeros(1, 200), torch.tensor([200])
+    for ali, expected in ((plain, [0.2, 0.8, 1.1, 1.7]), (replace(plain, untranscribed=[(0.8, 1.1)]), [0.2, 0.7, 1.2, 1.7])):
+        refined = refine_word_times([ali], logits, lengths, options)[1]
+        assert refined[0].tolist() == pytest.approx(expected, abs=1e-9), ali.untranscribed

@@ -53,6 +53,26 @@ def test_edges_out_of_reach_and_word_junctions_stay():
     assert snap_pause_edges([ali], [recording([(0.3, 1.4)])], 30.0)[0].words[0].end == 0.78
 
 
+def test_edges_next_to_untranscribed_speech_stay():
+    """The gap between "a" and "b" holds speech the transcript lacks (an untranscribed span): it is
+    no pause, so a's end and b's start keep the model's times; b's end, before a real pause, moves."""
+    from dataclasses import replace
+
+    feats = recording([(0.3, 0.7), (0.75, 1.05), (1.1, 1.5)])
+    ali = replace(alignment([("a", 0.3, 0.74), ("b", 1.12, 1.55)]), untranscribed=[(0.78, 1.08)])
+    out = snap_pause_edges([ali], [feats], 30.0)[0]
+    assert out.words[0].end == 0.74 and out.words[1].start == 1.12
+    assert abs(out.words[1].end - 1.5) <= 0.0125 and abs(out.words[0].start - 0.3) <= 0.0125
+    without = snap_pause_edges([replace(ali, untranscribed=[])], [feats], 30.0)[0]
+    assert without.words[0].end != 0.74 and without.words[1].start != 1.12  # what the span prevents
+
+
+def test_untranscribed_between():
+    ali = UtteranceAlignment("u", "a", 3.0, [TimedToken("a", 0.1, 0.5)], untranscribed=[(1.0, 2.0)])
+    assert ali.untranscribed_between(0.5, 1.2) and ali.untranscribed_between(1.5, 1.6)
+    assert not ali.untranscribed_between(0.5, 1.0) and not ali.untranscribed_between(2.0, 2.5)
+
+
 def test_search_stays_inside_the_pause():
     """Sound over [0.2, 0.6) and [0.65, 1.0): a word ending at 0.62 before a 0.05 s gap may not
     move into the next word, and no crossing lies between 0.62 and 0.67: it stays."""

@@ -354,6 +354,9 @@ def refine_word_times(alignments: Sequence[UtteranceAlignment], logits: torch.Te
     with torch.no_grad():
         pause, reverb = options.has_pause_settings, options.has_reverb_settings
         side, room = pause_edges(times, valid, durations) if pause or reverb else (None, None)
+        if side is not None:  # a gap that holds untranscribed speech is no pause
+            speech = _untranscribed_gaps(alignments, times, valid, durations)
+            side, room = side.masked_fill(speech, 0), room.masked_fill(speech, 0.0)
         refined = refine_times(logits.detach().cpu(), lengths.cpu(), times, valid, options,
                                *((side, room, options.pause_offsets(side, ranges_db)) if pause else ()))
         if reverb:
@@ -363,6 +366,22 @@ def refine_word_times(alignments: Sequence[UtteranceAlignment], logits: torch.Te
         gaps[:, 1::2] = options.min_word                       # a word's end after its start
         refined = enforce_order(refined, valid, gaps, durations)
     return times, refined, valid
+
+
+def _untranscribed_gaps(alignments: Sequence[UtteranceAlignment], times: torch.Tensor, valid: torch.Tensor,
+                        durations: torch.Tensor) -> torch.Tensor:
+    """``[B, N]`` bool: the word boundaries (:func:`word_boundaries`) whose gap, before a start or
+    after an end, overlaps one of the alignment's untranscribed spans."""
+    out = torch.zeros_like(valid)
+    for i, a in enumerate(alignments):
+        if not a.untranscribed:
+            continue
+        t = [a.start + float(x) for x in times[i, valid[i]]]
+        bounds = [a.start, *t, a.start + float(durations[i])]
+        for j in range(len(t)):
+            lo, hi = (bounds[j], bounds[j + 1]) if j % 2 == 0 else (bounds[j + 1], bounds[j + 2])
+            out[i, j] = a.untranscribed_between(lo, hi)
+    return out
 
 
 def _moved(tokens: Sequence[TimedToken], old: np.ndarray, new: np.ndarray) -> list[TimedToken]:

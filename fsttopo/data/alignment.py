@@ -165,6 +165,11 @@ class UtteranceAlignment:
         """End of the utterance in its recording, seconds."""
         return self.start + self.duration
 
+    def untranscribed_between(self, start: float, end: float) -> bool:
+        """Whether an :attr:`untranscribed` span overlaps ``(start, end)`` (seconds in the
+        recording): a gap between words that holds speech, not a pause."""
+        return any(s < end and e > start for s, e in self.untranscribed)
+
     @classmethod
     def from_segments(cls, utterance_id: str, text: str, duration: float, word_segments: Sequence[Segment],
                       phone_segments: Sequence[Segment], word_symbols: Sequence[str],

@@ -102,11 +102,13 @@ def snap_to_energy(alignments: Sequence[UtteranceAlignment], energies: Sequence[
         for i in range(len(starts)):
             before = 0.0 if i == 0 else ends[i - 1]
             after = end_of_audio if i == len(starts) - 1 else starts[i + 1]
-            if i == 0 or starts[i] - before >= min_gap:
+            if (i == 0 or starts[i] - before >= min_gap) and not ali.untranscribed_between(ali.start + before,
+                                                                                            ali.start + starts[i]):
                 t = _crossing(energy, threshold, max(starts[i] - window, before), min(starts[i] + window, ends[i]), True)
                 if t is not None:
                     new[2 * i] = t
-            if i == len(starts) - 1 or after - ends[i] >= min_gap:
+            if (i == len(starts) - 1 or after - ends[i] >= min_gap) and not ali.untranscribed_between(
+                    ali.start + ends[i], ali.start + after):
                 t = _crossing(energy, threshold, max(ends[i] - window, starts[i]), min(ends[i] + window, after), False)
                 if t is not None:
                     new[2 * i + 1] = t
