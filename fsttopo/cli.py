@@ -237,7 +237,7 @@ def _align_cuts(args: argparse.Namespace) -> None:
     kept = f" ({result.kept} kept up to date)" if result.kept else ""
     print(f"aligned {result.aligned + result.kept} utterances{kept}: {out}/{ALIGNED_CUTS}, {out}/json/, "
           f"{out}/manifest.jsonl")
-    _warn_conditions(result.noisy, result.band_limited, out)
+    _warn_conditions(result.noisy, result.band_limited, out, result.clipped)
     _report_problems("align-cuts", result.problems, "not aligned", result.cuts, out / "failed.tsv")
 
 
@@ -250,7 +250,7 @@ def _model_identity(args: argparse.Namespace) -> dict:
     return identity
 
 
-def _warn_conditions(noisy: int, band_limited: int, out: Path, clipped: int = 0) -> None:
+def _warn_conditions(noisy: int, band_limited: int, out: Path, clipped: int) -> None:
     """The corpus commands' lines about the recordings that look noisy (``OUT/noisy.tsv``),
     band-limited (``OUT/band_limited.tsv``) or clipped (``OUT/clipped.tsv``)."""
     from .inference.band_check import BAND_ADVICE, BAND_LIMITED_BELOW_DB

@@ -18,9 +18,10 @@ import torch
 from .aligner import Aligner
 from .audio_batches import duration_batches
 from .batch_align import align_loaded
-from .inference.recording_check import FEATURE_CONDITION_KEYS
 from .data.alignment import UtteranceAlignment
 from .data.corpus_dir import Problem, write_problems
+from .data.features import compute_features
+from .inference.recording_check import sample_conditions
 from .output_dir import (StagedOutput, run_settings, staged_output, uncertain_words, up_to_date, write_manifest,
                          write_condition_lists, write_uncertain_list, condition_counts, row_conditions)
 from .shards import BLOCK_SIZE, UNSHARDED, Shard, shard_blocks, write_shard_info
@@ -36,8 +37,8 @@ class CutOutcome:
     """One cut of :func:`iter_cut_alignments`: its alignment (times relative to the recording) or the
     problem that stopped it (``file`` holds the cut id), the number of its block, and whether the
     alignment was kept from a previous run instead of aligned (``keep``); ``conditions``: what an
-    aligned cut's recording shows (:func:`~fsttopo.inference.recording_check.recording_conditions`:
-    noisy, band-limited), by manifest key."""
+    aligned cut's recording shows (:mod:`fsttopo.inference.recording_check`: noisy, band-limited;
+    clipped for a cut aligned from its audio), by manifest key."""
 
     cut: Any
     block: int
@@ -51,7 +52,8 @@ class CutOutcome:
 class CutsResult:
     """What :func:`align_cuts_to_dir` did: cuts aligned, the problems of the others (by cut id), cuts
     seen (this shard's), cuts whose previous outputs were kept (``resume``; not in ``aligned``), and
-    aligned or kept cuts that look noisy (listed in ``noisy.tsv``) or band-limited (``band_limited.tsv``)."""
+    aligned or kept cuts that look noisy (listed in ``noisy.tsv``), band-limited (``band_limited.tsv``) or
+    clipped (``clipped.tsv``; only cuts without stored features are checked: their audio is read)."""
 
     out_dir: Path
     aligned: int
@@ -60,6 +62,7 @@ class CutsResult:
     kept: int = 0
     noisy: int = 0
     band_limited: int = 0
+    clipped: int = 0
 
 
 def _cut_text(cut) -> str:
@@ -99,8 +102,13 @@ def _align_cut_block(aligner: Aligner, task: tuple[list, float, dict[str, Any]]
 
 
 def _load_features(cut) -> tuple[torch.Tensor, dict[str, float]] | str:
-    # stored features only: the conditions of the samples (clipping) are not checked
+    """A cut's stored features, or those of its audio (a cut without features, as Lhotse recipes that
+    compute them on the fly make), with the conditions of its samples; the samples of a cut with
+    stored features are not read, so it is not checked for clipping."""
     try:
+        if not cut.has_features:
+            samples = cut.load_audio()[0]
+            return compute_features(samples, cut.sampling_rate), sample_conditions(samples)
         return torch.from_numpy(cut.load_features()).float(), {}
     except Exception as err:  # any storage backend's error: the cut is reported, the rest go on
         return f"{type(err).__name__}: {err}"
@@ -180,6 +188,8 @@ def align_cuts_to_dir(aligner: Aligner, cuts: Iterable, out_dir: str | Path, max
       (:mod:`fsttopo.inference.noise_check`);
     - ``band_limited.tsv``: ``cut id, upper band dB`` of each aligned cut that looks band-limited
       (:mod:`fsttopo.inference.band_check`);
+    - ``clipped.tsv``: ``cut id, clipped share %`` of each aligned cut that looks clipped
+      (:mod:`fsttopo.inference.clip_check`; only cuts without stored features, aligned from their audio);
     - ``uncertain_words.tsv``: the words whose times are least sure, widest boundary spread first
       (:func:`~fsttopo.output_dir.write_uncertain_list`; ids are supervision ids);
     - ``manifest.jsonl``: per cut, in the manifest's order, ``file`` (the cut id), its status
@@ -247,11 +257,11 @@ def align_cuts_to_dir(aligner: Aligner, cuts: Iterable, out_dir: str | Path, max
                 counts[outcome.block][0] += 1
         write_problems(problems, stage.path / "failed.tsv")
         write_manifest(rows, stage.path)
-        write_condition_lists(rows, stage.path, FEATURE_CONDITION_KEYS)
+        write_condition_lists(rows, stage.path)
         write_uncertain_list(words, stage.path)
         if shard.count > 1:
             write_shard_info(stage.path, "align-cuts", shard, block_size, max_duration,
                              blocks=[[number, *counts[number]] for number in sorted(counts)])
     counts = condition_counts(rows)
     return CutsResult(Path(out_dir), seen - len(problems) - kept, problems, seen, kept, counts["noisy_db"],
-                      counts["band_limited_db"])
+                      counts["band_limited_db"], counts["clipped_percent"])

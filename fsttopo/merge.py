@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from .cut_corpus import ALIGNED_CUTS
-from .inference.recording_check import FEATURE_CONDITION_KEYS
 from .output_dir import (link_or_copy, read_manifest, staged_output, uncertain_words, write_manifest, write_condition_lists,
                          write_uncertain_list)
 from .shards import read_shard_info
@@ -108,6 +107,6 @@ def _merge_cuts(dirs: Sequence[Path], infos: Sequence[dict[str, Any]], out: Path
                 raise ValueError(f"{dirs[shard]}: more aligned cuts or manifest rows than its shard.json counts")
         (stage.path / "failed.tsv").write_text("".join(failed_out), encoding="utf-8")
         write_manifest(rows, stage.path)
-        write_condition_lists(rows, stage.path, FEATURE_CONDITION_KEYS)
+        write_condition_lists(rows, stage.path)
         write_uncertain_list((w for row in rows for output in row.get("outputs", ())[:1]
                               for w in uncertain_words(read_json(stage.path / output)[0])), stage.path)

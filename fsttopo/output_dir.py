@@ -151,18 +151,16 @@ def row_conditions(row: Mapping[str, Any] | None) -> dict[str, float]:
     return {key: row[key] for key in CONDITION_LISTS if row is not None and row.get(key) is not None}
 
 
-def write_condition_lists(rows: Iterable[Mapping[str, Any]], directory: str | Path,
-                          keys: Iterable[str] = tuple(CONDITION_LISTS)) -> list[Path]:
-    """Write the list of each condition of ``keys`` (:data:`CONDITION_LISTS`: ``noisy.tsv``,
-    ``band_limited.tsv``, ``clipped.tsv``; a corpus aligned from stored features is not checked for
-    clipping and leaves that one out) into ``directory`` from manifest ``rows`` (in the given
-    order): each row with that condition's key
+def write_condition_lists(rows: Iterable[Mapping[str, Any]], directory: str | Path) -> list[Path]:
+    """Write the list of each condition (:data:`CONDITION_LISTS`: ``noisy.tsv``, ``band_limited.tsv``,
+    ``clipped.tsv``) into ``directory`` from manifest ``rows`` (in the given order): each row with
+    that condition's key
     (:mod:`fsttopo.inference.recording_check`), by its ``file`` and the measure (dB, or % for
     clipping), tab and newline escaped as in ``failed.tsv``. Each is written (empty) when no row
     has it, so that no list of an earlier run survives."""
     rows = list(rows)
     paths = []
-    for key, name in ((key, CONDITION_LISTS[key]) for key in keys):
+    for key, name in CONDITION_LISTS.items():
         paths.append(Path(directory) / name)
         write_text_atomic(paths[-1], "".join(f"{tsv_field(r['file'])}\t{r[key]:.1f}\n" for r in rows
                                              if r.get(key) is not None))

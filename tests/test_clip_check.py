@@ -87,3 +87,32 @@ def test_align_file_raises_the_warning(tmp_path):
     with pytest.warns(ClippedRecordingWarning, match="looks clipped"):
         ali = align_file(clipped_copy(tmp_path / "c.wav", 10.0), TXT.read_text().strip())
     assert len(ali.words) == len(TXT.read_text().split())
+
+
+def test_align_cuts_aligns_cuts_without_features_and_lists_the_clipped(tmp_path, capsys):
+    """Cuts without stored features (Lhotse recipes that compute them on the fly, ``fsttopo prepare
+    --no-features``) are aligned from their audio, as `fsttopo align` would, and checked for clipping."""
+    from lhotse import CutSet, Recording, SupervisionSegment
+    from lhotse.cut import MonoCut
+
+    from fsttopo.aligner import Aligner, compute_features
+    from fsttopo.data.export import read_json
+    from fsttopo.resources import default_model_path
+
+    text = TXT.read_text().strip()
+    cuts = []
+    for i, path in enumerate([WAV, clipped_copy(tmp_path / "loud.wav", 10.0)]):
+        rec = Recording.from_file(path, recording_id=f"rec{i}")
+        sup = SupervisionSegment(f"utt{i}", rec.id, 0.0, rec.duration, text=text)
+        cuts.append(MonoCut(f"cut{i}", 0.0, rec.duration, 0, recording=rec, supervisions=[sup]))
+    manifest = tmp_path / "cuts.jsonl.gz"
+    CutSet.from_cuts(cuts).to_file(manifest)
+    out = tmp_path / "out"
+    cli.main(["align-cuts", str(manifest), "--out", str(out)])
+    assert "warning: 1 of them look clipped" in capsys.readouterr().err
+    assert [line.split("\t")[0] for line in (out / "clipped.tsv").read_text().splitlines()] == ["cut1"]
+    assert (out / "failed.tsv").read_text().count("\n") <= 1  # the header at most: both aligned
+    ours = read_json(out / "json" / "utt0.json")[0]
+    alone = Aligner.from_file(default_model_path()).align([compute_features(str(WAV))], [text]).alignments[0]
+    np.testing.assert_allclose([(w.start, w.end) for w in ours.words], [(w.start, w.end) for w in alone.words],
+                               atol=1e-6)

@@ -26,7 +26,7 @@ FEATURE_CONDITION_KEYS = tuple(_FEATURE_MEASURES)
 the upper band's level (dB) of a band-limited one."""
 SAMPLE_CONDITION_KEYS = tuple(_SAMPLE_MEASURES)
 """Manifest keys of the conditions only the samples show: the clipped share (%) of a clipped recording.
-Corpora aligned from stored features (``align-cuts``) are not checked for them."""
+Cuts aligned from their stored features (``align-cuts``) are not checked for them."""
 CONDITION_KEYS = FEATURE_CONDITION_KEYS + SAMPLE_CONDITION_KEYS
 _FEATURE_WARNINGS = ((noise_warning, NoisyRecordingWarning), (band_warning, BandLimitedRecordingWarning))
 RECORDING_WARNINGS = (NoisyRecordingWarning, BandLimitedRecordingWarning, ClippedRecordingWarning)
