@@ -154,16 +154,18 @@ def load_recognizer(aligner: Aligner, model_path: str | Path, decoder: str | Pat
 
 
 def transcribe_cuts(recognizer: Recognizer, cuts, max_duration: float = 200.0, **options) -> dict[str, str]:
-    """Decoded text per supervision id of every cut of a Lhotse CutSet (features attached, one
-    supervision each), in batches of up to ``max_duration`` seconds, with a progress bar."""
+    """Decoded text per supervision id of every cut of a Lhotse CutSet (one supervision each; its
+    stored features, else those of its audio: :func:`~fsttopo.data.features.cut_features`), in
+    batches of up to ``max_duration`` seconds, with a progress bar."""
     from tqdm import tqdm
 
+    from .data.features import cut_features
     from .training.data import make_sampler
 
     out: dict[str, str] = {}
     for batch in tqdm(make_sampler(cuts, max_duration, shuffle=False), desc="decoding", unit="batch"):
         batch = list(batch)
-        hyps = recognizer.transcribe([torch.from_numpy(c.load_features()).float() for c in batch], **options)
+        hyps = recognizer.transcribe([cut_features(c) for c in batch], **options)
         out.update({c.supervisions[0].id: h.text for c, h in zip(batch, hyps)})
     return out
 

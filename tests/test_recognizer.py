@@ -140,6 +140,14 @@ def test_cli_transcribe_cuts_equals_transcribing_their_features(aligner, tmp_pat
     cut = cuts[0]
     expected = recognizer.transcribe([torch.from_numpy(cut.load_features()).float()])[0].text
     assert texts == {cut.supervisions[0].id: expected}
+    # cuts without stored features: their audio's features
+    plain = CutSet.from_manifests(recordings, SupervisionSet.from_file(EXAMPLE / "supervisions.jsonl"))
+    plain.to_file(tmp_path / "plain.jsonl.gz")
+    cli.main(["transcribe", "--cuts", str(tmp_path / "plain.jsonl.gz"), "--lm-text", str(lm_text),
+              "--word-penalty", "-1", "--out", str(tmp_path / "plain.txt")])
+    audio = plain[0].load_audio()[0]
+    expected = recognizer.transcribe([compute_features(audio, plain[0].sampling_rate)])[0].text
+    assert read_text(tmp_path / "plain.txt") == {cut.supervisions[0].id: expected}
 
 
 def test_cli_transcribe_with_an_arpa_lm_equals_the_same_lm_from_text(aligner, tmp_path, capsys):
