@@ -33,7 +33,7 @@ from .inference import ALIGN_OPTIONS, GRADIENT_METHODS, check_align_options, emi
 from .inference.options import OPTIONAL_ALIGN_OPTIONS
 from .inference.pause_edges import snap_pause_edges
 from .inference.silence_edges import keep_words_out_of_digital_silence
-from .inference.silence_trim import plan_trim, restore_frames
+from .inference.silence_trim import check_not_all_silence, plan_trim, restore_frames
 from .inference.transcript_check import check_transcripts
 from .models import AlignmentModel
 from .names import METHODS, OOV_MODES, PRECISIONS, TOPOLOGIES
@@ -296,6 +296,7 @@ class Aligner:
             raise ValueError(f"got {len(features)} feature tensors for {len(texts)} transcripts")
         check_transcripts(self, texts, [f.shape[0] for f in features], oov=oov, topology=topology,
                           phases=options["phases"], utterance_ids=utterance_ids)  # before the model runs
+        check_not_all_silence(features, utterance_ids)
         trims = [plan_trim(f, block=self.model.config.subsampling) for f in features] if trim else []
         if any(t.trimmed for t in trims):
             features = [t.apply(f) for t, f in zip(trims, features)]

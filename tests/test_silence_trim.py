@@ -82,3 +82,33 @@ def test_minutes_of_silence_align_as_the_margins_alone(aligner):
     assert out.log_probs.shape == full.log_probs.shape and torch.equal(out.lengths, full.lengths)
     with pytest.raises(ValueError, match="trim_silence must be true or false"):
         aligner.align([feats], [text], trim_silence="yes")
+
+
+def test_a_recording_of_digital_silence_is_refused_and_fails_alone_in_a_corpus(tmp_path, capsys):
+    """All zeros (a muted recording, the wrong channel) has no speech: aligned anyway, its words came
+    out on nothing (100 ms from the example's times on average, with a low confidence and a noise
+    warning). It is refused, named, and in a corpus fails alone; speech with long silence around it
+    is not (tests/test_silence.py)."""
+    from fsttopo import cli
+
+    wav, txt, _ = example_paths()
+    speech, sr = soundfile.read(wav, dtype="float32")
+    text = txt.read_text().strip()
+    aligner = Aligner.from_file(default_model_path())
+    silent = compute_features(np.zeros_like(speech), sr)
+    with pytest.raises(ValueError, match="utterance 'muted': its audio is digital silence throughout"):
+        aligner.align([compute_features(speech, sr), silent], [text, text], ["speech", "muted"])
+    # dither alone is scaled up to the speech level like any recording (fsttopo/data/level.py): noise,
+    # which the noise check flags, not digital silence
+    dithered = (3e-5 * np.random.default_rng(0).standard_normal(speech.size)).astype(np.float32)
+    assert len(aligner.align([compute_features(dithered, sr)], [text]).alignments[0].words) == len(text.split())
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for name, samples in (("speech", speech), ("muted", np.zeros_like(speech))):
+        soundfile.write(corpus / f"{name}.wav", samples, sr)
+        (corpus / f"{name}.txt").write_text(text)
+    with pytest.raises(SystemExit):
+        cli.main(["align-dir", str(corpus), "--out", str(tmp_path / "out")])
+    failed = (tmp_path / "out" / "failed.tsv").read_text().splitlines()[1:]
+    assert len(failed) == 1 and failed[0].startswith("muted.wav\t") and "digital silence throughout" in failed[0]
+    assert (tmp_path / "out" / "speech.json").exists()

@@ -18,6 +18,7 @@ noise at -60 dBFS (which the robust model aligns as silence) is kept.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Sequence
 
 import torch
 
@@ -25,7 +26,8 @@ from ..data.alignment import TimedToken, UtteranceAlignment
 from ..data.features import FEATURE_SHIFT
 from ..data.runs import true_runs
 
-__all__ = ["SILENT_LOG_MEL", "SilenceTrim", "digital_silence_runs", "plan_trim", "restore_frames"]
+__all__ = ["SILENT_LOG_MEL", "SilenceTrim", "digital_silence_runs", "check_not_all_silence", "plan_trim",
+           "restore_frames"]
 
 SILENT_LOG_MEL = -14.4
 """Mean log-mel (natural log) below which a 10 ms frame is digital silence: exact zeros give -15.94
@@ -90,6 +92,18 @@ def digital_silence_runs(features: torch.Tensor) -> tuple[torch.Tensor, torch.Te
         raise ValueError(f"features must be [T, F], got shape {tuple(features.shape)}")
     starts, ends = true_runs(features.float().mean(dim=1) < SILENT_LOG_MEL)
     return torch.from_numpy(starts), torch.from_numpy(ends)
+
+
+def check_not_all_silence(features: Sequence[torch.Tensor], utterance_ids: Sequence[str] | None = None) -> None:
+    """ValueError naming the first utterance whose ``[T, F]`` log-mel features are digital silence
+    in every frame (an empty or muted recording, a wrong channel): no alignment of words to it
+    means anything, whatever the transcript."""
+    for i, f in enumerate(features):
+        if f.shape[0] and bool((f.float().mean(dim=1) < SILENT_LOG_MEL).all()):
+            name = repr(utterance_ids[i]) if utterance_ids is not None else str(i)
+            raise ValueError(f"utterance {name}: its audio is digital silence throughout ({f.shape[0] * FEATURE_SHIFT:.2f} s, "
+                             f"every 10 ms frame quieter than the last bit of 16-bit audio): there is no speech "
+                             f"to align (a muted recording or the wrong channel?)")
 
 
 def plan_trim(features: torch.Tensor, min_run: float = 2.0, margin: float = 0.5, block: int = 4) -> SilenceTrim:
