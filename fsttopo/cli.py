@@ -182,9 +182,11 @@ def _align(args: argparse.Namespace) -> None:
                 warnings.simplefilter("always", condition)
             ali = align_audio_file(aligner, args.audio, transcript, args.out, plot=not args.no_plot,
                                    plot_process=plot_process, channel=args.channel, **_alignment_options(args))
+    degraded = False
     for w in caught:  # one line each, not Python's file:line form
         if issubclass(w.category, conditions):
             print(f"warning: {w.message}", file=sys.stderr)
+            degraded = True
         else:
             warnings.showwarning(w.message, w.category, w.filename, w.lineno)
     for w in ali.words:
@@ -194,7 +196,9 @@ def _align(args: argparse.Namespace) -> None:
     for start, end in ali.untranscribed:
         print(f"untranscribed audio at {start:.2f}-{end:.2f} s: the transcript does not cover it")
     if ali.confidence is not None:
-        verdict = {True: "LOW: the transcript may not match the audio", False: "ok", None: "not calibrated"}
+        verdict = {True: "LOW: the transcript may not match the audio" + (
+                       ", or the recording's condition lowers it: right transcripts of such recordings are often "
+                       "flagged too" if degraded else ""), False: "ok", None: "not calibrated"}
         print(f"confidence {ali.confidence:.3f}, relative {ali.relative_confidence:.3f} "
               f"({verdict[ali.low_confidence]}; mean posterior of the aligned labels, and its ratio to the "
               "best labels')")

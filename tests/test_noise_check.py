@@ -45,12 +45,15 @@ def test_align_prints_the_warning_and_still_writes_the_alignment(tmp_path, capsy
         noisy = align_file(path, txt.read_text())
     assert len(noisy.words) == len(txt.read_text().split())
     cli.main(["align", str(path), str(txt), "--out", str(tmp_path / "cli"), "--no-plot"])
-    err = capsys.readouterr().err
-    assert err.count("warning: noisy example looks noisy") == 1
+    printed = capsys.readouterr()
+    assert printed.err.count("warning: noisy example looks noisy") == 1
     assert (tmp_path / "cli" / "noisy example.json").exists()
+    # the right transcript, flagged: the verdict says the recording's condition can be why
+    assert "LOW: the transcript may not match the audio, or the recording's condition lowers it" in printed.out
     wav, _, _ = example_paths()
     cli.main(["align", str(wav), str(txt), "--out", str(tmp_path / "clean"), "--no-plot"])
-    assert "looks noisy" not in capsys.readouterr().err
+    printed = capsys.readouterr()
+    assert "looks noisy" not in printed.err and "condition lowers it" not in printed.out
 
 
 def test_align_dir_lists_noisy_band_limited_and_clipped_files_and_keeps_them_on_resume(tmp_path, capsys):
