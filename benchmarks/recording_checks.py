@@ -1,5 +1,5 @@
-"""Recording-check benchmark: what the checks every aligned recording gets (noise and band limit
-on the features, clipping on the samples; fsttopo/inference/recording_check.py) cost on an hour of
+"""Recording-check benchmark: what the checks every aligned recording gets (noise, band limit and
+reverberation on the features, clipping on the samples; fsttopo/inference/recording_check.py) cost on an hour of
 audio, against computing that hour's features (``lhotse_fbank``, which the aligner does anyway) and,
 for the clipping measure, against a straightforward float64 version of it (``np.abs`` in float64,
 both neighbours compared per sample).
@@ -18,7 +18,7 @@ import numpy as np
 import soundfile
 
 from fsttopo.data.clipping import LOUD_FRACTION, PLATEAU_TOLERANCE, clipped_percent
-from fsttopo.data.features import dynamic_range_db, high_band_db, lhotse_fbank
+from fsttopo.data.features import decay_asymmetry, dynamic_range_db, high_band_db, lhotse_fbank
 from fsttopo.resources import example_paths
 
 
@@ -57,6 +57,7 @@ def main() -> None:
     features = torch.from_numpy(features)
     rows = [("dynamic_range_db (features)", median_seconds(lambda: dynamic_range_db(features), args.repeats)),
             ("high_band_db (features)", median_seconds(lambda: high_band_db(features), args.repeats)),
+            ("decay_asymmetry (features)", median_seconds(lambda: decay_asymmetry(features), args.repeats)),
             ("clipped_percent (samples)", median_seconds(lambda: clipped_percent(hour), args.repeats))]
     plain_s = median_seconds(lambda: straightforward_clipped_percent(hour), args.repeats)
     print(f"an hour of 16 kHz audio; its features: {fbank_s:.1f} s")
@@ -65,7 +66,7 @@ def main() -> None:
     for name, seconds in rows:
         print(f"| {name} | {seconds:.3f} | {100 * seconds / fbank_s:.2f} % |")
     print(f"| all | {sum(s for _, s in rows):.3f} | {100 * sum(s for _, s in rows) / fbank_s:.2f} % |")
-    print(f"clipped_percent: {rows[2][1]:.3f} s against {plain_s:.3f} s straightforward: {plain_s / rows[2][1]:.1f}x faster")
+    print(f"clipped_percent: {rows[3][1]:.3f} s against {plain_s:.3f} s straightforward: {plain_s / rows[3][1]:.1f}x faster")
 
 
 if __name__ == "__main__":

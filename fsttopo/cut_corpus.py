@@ -52,8 +52,9 @@ class CutOutcome:
 class CutsResult:
     """What :func:`align_cuts_to_dir` did: cuts aligned, the problems of the others (by cut id), cuts
     seen (this shard's), cuts whose previous outputs were kept (``resume``; not in ``aligned``), and
-    aligned or kept cuts that look noisy (listed in ``noisy.tsv``), band-limited (``band_limited.tsv``) or
-    clipped (``clipped.tsv``; only cuts without stored features are checked: their audio is read)."""
+    aligned or kept cuts that look noisy (listed in ``noisy.tsv``), band-limited (``band_limited.tsv``),
+    reverberant (``reverberant.tsv``) or clipped (``clipped.tsv``; only cuts without stored features
+    are checked for it: their audio is read)."""
 
     out_dir: Path
     aligned: int
@@ -63,6 +64,7 @@ class CutsResult:
     noisy: int = 0
     band_limited: int = 0
     clipped: int = 0
+    reverberant: int = 0
 
 
 def _cut_text(cut) -> str:
@@ -188,6 +190,8 @@ def align_cuts_to_dir(aligner: Aligner, cuts: Iterable, out_dir: str | Path, max
       (:mod:`fsttopo.inference.noise_check`);
     - ``band_limited.tsv``: ``cut id, upper band dB`` of each aligned cut that looks band-limited
       (:mod:`fsttopo.inference.band_check`);
+    - ``reverberant.tsv``: ``cut id, decay asymmetry`` of each aligned cut that looks reverberant
+      (:mod:`fsttopo.inference.reverb_check`);
     - ``clipped.tsv``: ``cut id, clipped share %`` of each aligned cut that looks clipped
       (:mod:`fsttopo.inference.clip_check`; only cuts without stored features, aligned from their audio);
     - ``uncertain_words.tsv``: the words whose times are least sure, widest boundary spread first
@@ -264,4 +268,4 @@ def align_cuts_to_dir(aligner: Aligner, cuts: Iterable, out_dir: str | Path, max
                              blocks=[[number, *counts[number]] for number in sorted(counts)])
     counts = condition_counts(rows)
     return CutsResult(Path(out_dir), seen - len(problems) - kept, problems, seen, kept, counts["noisy_db"],
-                      counts["band_limited_db"], counts["clipped_percent"])
+                      counts["band_limited_db"], counts["clipped_percent"], counts["reverb_asymmetry"])

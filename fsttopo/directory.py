@@ -47,6 +47,7 @@ class DirectoryResult:
         noisy: aligned or kept files that look noisy (listed in ``noisy.tsv``).
         band_limited: aligned or kept files that look band-limited (listed in ``band_limited.tsv``).
         clipped: aligned or kept files that look clipped (listed in ``clipped.tsv``).
+        reverberant: aligned or kept files that look reverberant (listed in ``reverberant.tsv``).
     """
 
     out_dir: Path
@@ -57,6 +58,7 @@ class DirectoryResult:
     noisy: int = 0
     band_limited: int = 0
     clipped: int = 0
+    reverberant: int = 0
 
     @property
     def failed_files(self) -> list[str]:
@@ -295,4 +297,4 @@ def align_directory(aligner: Aligner, directory: str | Path, out_dir: str | Path
     aligned = sum(r["status"] == "aligned" for r in rows.values())
     counts = condition_counts(rows.values())
     return DirectoryResult(Path(out_dir), problems, aligned, kept, len(rows), counts["noisy_db"],
-                           counts["band_limited_db"], counts["clipped_percent"])
+                           counts["band_limited_db"], counts["clipped_percent"], counts["reverb_asymmetry"])

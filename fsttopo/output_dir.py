@@ -27,7 +27,7 @@ from .data.alignment import UtteranceAlignment
 from .data.atomic import write_text_atomic
 from .data.corpus_dir import tsv_field
 
-__all__ = ["MANIFEST", "NOISY_LIST", "BAND_LIMITED_LIST", "CLIPPED_LIST", "CONDITION_LISTS", "StagedOutput", "staged_output",
+__all__ = ["MANIFEST", "NOISY_LIST", "BAND_LIMITED_LIST", "REVERBERANT_LIST", "CLIPPED_LIST", "CONDITION_LISTS", "StagedOutput", "staged_output",
            "read_manifest", "write_manifest", "row_conditions", "write_condition_lists", "condition_counts",
            "file_identity", "input_fingerprint", "run_settings", "up_to_date", "link_or_copy"]
 
@@ -139,9 +139,12 @@ NOISY_LIST = "noisy.tsv"
 """The recordings of an output directory that look noisy: ``file<TAB>dynamic range dB`` per line."""
 BAND_LIMITED_LIST = "band_limited.tsv"
 """The recordings of an output directory that look band-limited: ``file<TAB>upper band dB`` per line."""
+REVERBERANT_LIST = "reverberant.tsv"
+"""The recordings of an output directory that look reverberant: ``file<TAB>decay asymmetry`` per line."""
 CLIPPED_LIST = "clipped.tsv"
 """The recordings of an output directory that look clipped: ``file<TAB>clipped share %`` per line."""
-CONDITION_LISTS = {"noisy_db": NOISY_LIST, "band_limited_db": BAND_LIMITED_LIST, "clipped_percent": CLIPPED_LIST}
+CONDITION_LISTS = {"noisy_db": NOISY_LIST, "band_limited_db": BAND_LIMITED_LIST, "reverb_asymmetry": REVERBERANT_LIST,
+                   "clipped_percent": CLIPPED_LIST}
 """The list file of each manifest key of :data:`fsttopo.inference.recording_check.CONDITION_KEYS`."""
 
 
@@ -153,16 +156,17 @@ def row_conditions(row: Mapping[str, Any] | None) -> dict[str, float]:
 
 def write_condition_lists(rows: Iterable[Mapping[str, Any]], directory: str | Path) -> list[Path]:
     """Write the list of each condition (:data:`CONDITION_LISTS`: ``noisy.tsv``, ``band_limited.tsv``,
-    ``clipped.tsv``) into ``directory`` from manifest ``rows`` (in the given order): each row with
-    that condition's key
-    (:mod:`fsttopo.inference.recording_check`), by its ``file`` and the measure (dB, or % for
-    clipping), tab and newline escaped as in ``failed.tsv``. Each is written (empty) when no row
-    has it, so that no list of an earlier run survives."""
+    ``reverberant.tsv``, ``clipped.tsv``) into ``directory`` from manifest ``rows`` (in the given
+    order): each row with that condition's key (:mod:`fsttopo.inference.recording_check`), by its
+    ``file`` and the measure (dB, a ratio for reverberation, % for clipping), tab and newline
+    escaped as in ``failed.tsv``. Each is written (empty) when no row has it, so that no list of an
+    earlier run survives."""
     rows = list(rows)
     paths = []
     for key, name in CONDITION_LISTS.items():
         paths.append(Path(directory) / name)
-        write_text_atomic(paths[-1], "".join(f"{tsv_field(r['file'])}\t{r[key]:.1f}\n" for r in rows
+        decimals = 2 if key == "reverb_asymmetry" else 1  # as each measure is reported
+        write_text_atomic(paths[-1], "".join(f"{tsv_field(r['file'])}\t{r[key]:.{decimals}f}\n" for r in rows
                                              if r.get(key) is not None))
     return paths
 

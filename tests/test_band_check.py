@@ -91,7 +91,7 @@ def test_condition_lists_are_written_empty_and_counted(tmp_path):
     write_condition_lists(rows, tmp_path)
     assert (tmp_path / "noisy.tsv").read_text() == "a b.wav\t4.2\ne.wav\t7.0\n"
     assert (tmp_path / "band_limited.tsv").read_text() == "c\\td.wav\t-51.0\ne.wav\t-40.0\n"
-    assert condition_counts(rows) == {"noisy_db": 2, "band_limited_db": 2, "clipped_percent": 0}
+    assert condition_counts(rows) == {"noisy_db": 2, "band_limited_db": 2, "reverb_asymmetry": 0, "clipped_percent": 0}
     assert row_conditions(rows[2]) == {"noisy_db": 7.0, "band_limited_db": -40.0} and row_conditions(rows[3]) == {}
     assert set(CONDITION_LISTS) == set(CONDITION_KEYS)  # every measured condition has its list
     write_condition_lists([{"file": "f.wav"}], tmp_path)

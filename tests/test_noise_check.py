@@ -59,6 +59,7 @@ def test_align_prints_the_warning_and_still_writes_the_alignment(tmp_path, capsy
 def test_align_dir_lists_noisy_band_limited_and_clipped_files_and_keeps_them_on_resume(tmp_path, capsys):
     from test_band_check import narrowband_copy
     from test_clip_check import clipped_copy
+    from test_reverb_check import reverberant_copy
 
     from fsttopo.inference.clip_check import CLIPPED_ABOVE_PERCENT
 
@@ -68,6 +69,7 @@ def test_align_dir_lists_noisy_band_limited_and_clipped_files_and_keeps_them_on_
     path.with_suffix(".txt").write_text(txt.read_text())
     narrowband_copy(corpus / "call.wav")[0].with_suffix(".txt").write_text(txt.read_text())
     clipped_copy(corpus / "loud one.wav", 10.0).with_suffix(".txt").write_text(txt.read_text())
+    reverberant_copy(corpus / "hall.wav").with_suffix(".txt").write_text(txt.read_text())
     wav, _, _ = example_paths()
     (corpus / "clean.wav").write_bytes(wav.read_bytes())
     (corpus / "clean.txt").write_text(txt.read_text())
@@ -75,7 +77,8 @@ def test_align_dir_lists_noisy_band_limited_and_clipped_files_and_keeps_them_on_
     cli.main(["align-dir", str(corpus), "--out", str(out)])
     err = capsys.readouterr().err
     assert "warning: 1 of them look noisy" in err and "warning: 1 of them look band-limited" in err
-    assert "warning: 1 of them look clipped" in err
+    assert "warning: 1 of them look clipped" in err and "warning: 1 of them look reverberant" in err
+    assert (out / "reverberant.tsv").read_text().startswith("hall.wav\t")
     lines = (out / "noisy.tsv").read_text().splitlines()
     assert len(lines) == 1 and lines[0].split("\t")[0] == "noisy example.wav"
     assert float(lines[0].split("\t")[1]) < NOISY_BELOW_DB
@@ -86,7 +89,7 @@ def test_align_dir_lists_noisy_band_limited_and_clipped_files_and_keeps_them_on_
     assert len(clipped) == 1 and clipped[0].split("\t")[0] == "loud one.wav"
     assert float(clipped[0].split("\t")[1]) > CLIPPED_ABOVE_PERCENT
     cli.main(["align-dir", str(corpus), "--out", str(out), "--resume"])
-    assert "4 kept up to date" in capsys.readouterr().out
+    assert "5 kept up to date" in capsys.readouterr().out
     assert (out / "noisy.tsv").read_text().splitlines() == lines
     assert (out / "band_limited.tsv").read_text().splitlines() == band
     assert (out / "clipped.tsv").read_text().splitlines() == clipped

@@ -1,9 +1,9 @@
 """What a recording looks like against the speech the shipped default model was trained on
-(clean, wideband, unclipped): noisy (:mod:`.noise_check`) or band-limited (:mod:`.band_check`),
-measured on the features the aligner computes anyway, or clipped (:mod:`.clip_check`), measured
-on the samples as they were read. Corpus commands keep them in their manifest rows under
-:data:`CONDITION_KEYS` and list each kind's recordings in a file of its own (``noisy.tsv``,
-``band_limited.tsv``, ``clipped.tsv``)."""
+(clean, wideband, dry, unclipped): noisy (:mod:`.noise_check`), band-limited (:mod:`.band_check`)
+or reverberant (:mod:`.reverb_check`), measured on the features the aligner computes anyway, or
+clipped (:mod:`.clip_check`), measured on the samples as they were read. Corpus commands keep them
+in their manifest rows under :data:`CONDITION_KEYS` and list each kind's recordings in a file of
+its own (``noisy.tsv``, ``band_limited.tsv``, ``reverberant.tsv``, ``clipped.tsv``)."""
 
 from __future__ import annotations
 
@@ -15,27 +15,31 @@ import torch
 from .band_check import BandLimitedRecordingWarning, band_limited_db, band_warning
 from .clip_check import ClippedRecordingWarning, clip_warning, clipped_share
 from .noise_check import NoisyRecordingWarning, noise_warning, noisy_range_db
+from .reverb_check import ReverberantRecordingWarning, reverb_asymmetry, reverb_warning
 
 __all__ = ["CONDITION_KEYS", "FEATURE_CONDITION_KEYS", "SAMPLE_CONDITION_KEYS", "RECORDING_WARNINGS",
            "recording_conditions", "sample_conditions", "warn_about_recording"]
 
-_FEATURE_MEASURES = {"noisy_db": noisy_range_db, "band_limited_db": band_limited_db}
+_FEATURE_MEASURES = {"noisy_db": noisy_range_db, "band_limited_db": band_limited_db,
+                     "reverb_asymmetry": reverb_asymmetry}
 _SAMPLE_MEASURES = {"clipped_percent": clipped_share}
 FEATURE_CONDITION_KEYS = tuple(_FEATURE_MEASURES)
 """Manifest keys of the conditions the features show: the dynamic range (dB) of a noisy recording,
-the upper band's level (dB) of a band-limited one."""
+the upper band's level (dB) of a band-limited one, the decay asymmetry of a reverberant one."""
 SAMPLE_CONDITION_KEYS = tuple(_SAMPLE_MEASURES)
 """Manifest keys of the conditions only the samples show: the clipped share (%) of a clipped recording.
 Cuts aligned from their stored features (``align-cuts``) are not checked for them."""
 CONDITION_KEYS = FEATURE_CONDITION_KEYS + SAMPLE_CONDITION_KEYS
-_FEATURE_WARNINGS = ((noise_warning, NoisyRecordingWarning), (band_warning, BandLimitedRecordingWarning))
-RECORDING_WARNINGS = (NoisyRecordingWarning, BandLimitedRecordingWarning, ClippedRecordingWarning)
+_FEATURE_WARNINGS = ((noise_warning, NoisyRecordingWarning), (band_warning, BandLimitedRecordingWarning),
+                     (reverb_warning, ReverberantRecordingWarning))
+RECORDING_WARNINGS = (NoisyRecordingWarning, BandLimitedRecordingWarning, ReverberantRecordingWarning,
+                      ClippedRecordingWarning)
 """The warning categories of :func:`warn_about_recording`."""
 
 
 def recording_conditions(features: torch.Tensor) -> dict[str, float]:
     """The conditions a recording's ``[T', 80]`` log-mel features show, by :data:`FEATURE_CONDITION_KEYS`
-    key with its measure in dB; empty for a recording like the training speech."""
+    key with its measure; empty for a recording like the training speech."""
     return _present({key: measure(features) for key, measure in _FEATURE_MEASURES.items()})
 
 
@@ -50,9 +54,9 @@ def _present(measured: dict[str, float | None]) -> dict[str, float]:
 
 
 def warn_about_recording(features: torch.Tensor, name: str, samples: np.ndarray | None = None) -> None:
-    """A :class:`~.noise_check.NoisyRecordingWarning`, a :class:`~.band_check.BandLimitedRecordingWarning`
-    and, given its ``samples``, a :class:`~.clip_check.ClippedRecordingWarning` for recording ``name``,
-    where it looks so."""
+    """A :class:`~.noise_check.NoisyRecordingWarning`, a :class:`~.band_check.BandLimitedRecordingWarning`,
+    a :class:`~.reverb_check.ReverberantRecordingWarning` and, given its ``samples``, a
+    :class:`~.clip_check.ClippedRecordingWarning` for recording ``name``, where it looks so."""
     messages = [(message_of(features, name), category) for message_of, category in _FEATURE_WARNINGS]
     if samples is not None:
         messages.append((clip_warning(samples, name), ClippedRecordingWarning))
