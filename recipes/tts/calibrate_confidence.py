@@ -57,8 +57,10 @@ def confidences(aligner: Aligner, cuts, limit: int | None, seed: int) -> dict[st
     for cut, texts in tqdm(list(zip(cuts, transcripts(cuts, seed))), desc="confidence", unit="utt"):
         feats = torch.from_numpy(cut.load_features()).float()
         encoded = aligner.encode([feats], aligner.align_options["phases"])
-        # the confidence comes from the posteriors: the boundary refinement (which needs features) does not change it
-        options = {k: v for k, v in aligner.align_options.items() if k not in ("phases", "refine_boundaries")}
+        # the confidence comes from the posteriors: what moves boundaries on the features afterwards
+        # (the detector's refinement, pause-edge snapping, the silence trim) does not change it
+        options = {k: v for k, v in aligner.align_options.items()
+                   if k not in ("phases", "refine_boundaries", "pause_edges_db", "trim_silence")}
         for kind in KINDS:
             try:
                 ali = aligner.align_encoded(encoded, [texts[kind]], [feats.shape[0] * FEATURE_SHIFT], **options)
