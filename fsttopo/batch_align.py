@@ -58,8 +58,8 @@ def align_loaded(aligner: Aligner, items: Sequence[Item],
                  ) -> list[tuple[UtteranceAlignment | Failure, dict[str, float]]]:
     """One batch of a corpus (a directory's recordings, a CutSet's cuts), in its order: per item its
     alignment or its :class:`Failure`, and the conditions its recording shows
-    (:func:`~fsttopo.inference.recording_check.recording_conditions`: noisy, band-limited; with
-    those ``load`` measured on the samples, clipped; empty for an unreadable item).
+    (:func:`~fsttopo.inference.recording_check.recording_conditions`: noisy, band-limited,
+    reverberant; with those ``load`` measured on the samples, clipped; empty for an unreadable item).
 
     ``load(item)`` gives the item's ``[T', 80]`` features and the conditions its samples show
     (:func:`~fsttopo.inference.recording_check.sample_conditions`; empty where only features are

@@ -241,7 +241,7 @@ def _align_cuts(args: argparse.Namespace) -> None:
     kept = f" ({result.kept} kept up to date)" if result.kept else ""
     print(f"aligned {result.aligned + result.kept} utterances{kept}: {out}/{ALIGNED_CUTS}, {out}/json/, "
           f"{out}/manifest.jsonl")
-    _warn_conditions(result.noisy, result.band_limited, out, result.clipped, result.reverberant)
+    _warn_conditions(result, out)
     _report_problems("align-cuts", result.problems, "not aligned", result.cuts, out / "failed.tsv")
 
 
@@ -254,29 +254,32 @@ def _model_identity(args: argparse.Namespace) -> dict:
     return identity
 
 
-def _warn_conditions(noisy: int, band_limited: int, out: Path, clipped: int, reverberant: int) -> None:
+def _warn_conditions(result, out: Path) -> None:
     """The corpus commands' lines about the recordings that look noisy (``OUT/noisy.tsv``),
     band-limited (``OUT/band_limited.tsv``), clipped (``OUT/clipped.tsv``) or reverberant
-    (``OUT/reverberant.tsv``)."""
+    (``OUT/reverberant.tsv``), from a :class:`~fsttopo.directory.DirectoryResult` or
+    :class:`~fsttopo.cut_corpus.CutsResult`'s counts."""
     from .inference.band_check import BAND_ADVICE, BAND_LIMITED_BELOW_DB
     from .inference.clip_check import CLIP_ADVICE, CLIPPED_ABOVE_PERCENT
     from .inference.noise_check import ADVICE, NOISY_BELOW_DB
     from .inference.reverb_check import REVERB_ADVICE, REVERBERANT_ABOVE
     from .output_dir import BAND_LIMITED_LIST, CLIPPED_LIST, NOISY_LIST, REVERBERANT_LIST
 
-    if noisy:
-        print(f"warning: {noisy} of them look noisy (listed in {out}/{NOISY_LIST} with their dynamic range, below "
-              f"{NOISY_BELOW_DB:.0f} dB): {ADVICE}", file=sys.stderr)
-    if band_limited:
-        print(f"warning: {band_limited} of them look band-limited (listed in {out}/{BAND_LIMITED_LIST} with the "
-              f"level of their band above 5 kHz, below {BAND_LIMITED_BELOW_DB:.0f} dB): {BAND_ADVICE}", file=sys.stderr)
-    if reverberant:
-        print(f"warning: {reverberant} of them look reverberant (listed in {out}/{REVERBERANT_LIST} with how many times "
-              f"more slowly their energy falls than it rises, above {REVERBERANT_ABOVE:g}): {REVERB_ADVICE}",
+    if result.noisy:
+        print(f"warning: {result.noisy} of them look noisy (listed in {out}/{NOISY_LIST} with their dynamic range, "
+              f"below {NOISY_BELOW_DB:.0f} dB): {ADVICE}", file=sys.stderr)
+    if result.band_limited:
+        print(f"warning: {result.band_limited} of them look band-limited (listed in {out}/{BAND_LIMITED_LIST} with "
+              f"the level of their band above 5 kHz, below {BAND_LIMITED_BELOW_DB:.0f} dB): {BAND_ADVICE}",
               file=sys.stderr)
-    if clipped:
-        print(f"warning: {clipped} of them look clipped (listed in {out}/{CLIPPED_LIST} with the share of their loud "
-              f"samples flat on the peak level, above {CLIPPED_ABOVE_PERCENT:g} %): {CLIP_ADVICE}", file=sys.stderr)
+    if result.reverberant:
+        print(f"warning: {result.reverberant} of them look reverberant (listed in {out}/{REVERBERANT_LIST} with how "
+              f"many times more slowly their energy falls than it rises, above {REVERBERANT_ABOVE:g}): {REVERB_ADVICE}",
+              file=sys.stderr)
+    if result.clipped:
+        print(f"warning: {result.clipped} of them look clipped (listed in {out}/{CLIPPED_LIST} with the share of "
+              f"their loud samples flat on the peak level, above {CLIPPED_ABOVE_PERCENT:g} %): {CLIP_ADVICE}",
+              file=sys.stderr)
 
 
 def _align_dir(args: argparse.Namespace) -> None:
@@ -292,7 +295,7 @@ def _align_dir(args: argparse.Namespace) -> None:
     print(f"aligned {result.aligned + result.kept} utterances{kept}: {out}/ (JSON and TextGrid per file, "
           "alignments.ctm, confidence.tsv: lowest first, uncertain_words.tsv: word times to check, "
           "manifest.jsonl)")
-    _warn_conditions(result.noisy, result.band_limited, out, result.clipped, result.reverberant)
+    _warn_conditions(result, out)
     _report_problems("align-dir", result.problems, "not aligned", result.files, out / "failed.tsv")
 
 

@@ -37,8 +37,8 @@ class CutOutcome:
     """One cut of :func:`iter_cut_alignments`: its alignment (times relative to the recording) or the
     problem that stopped it (``file`` holds the cut id), the number of its block, and whether the
     alignment was kept from a previous run instead of aligned (``keep``); ``conditions``: what an
-    aligned cut's recording shows (:mod:`fsttopo.inference.recording_check`: noisy, band-limited;
-    clipped for a cut aligned from its audio), by manifest key."""
+    aligned cut's recording shows (:mod:`fsttopo.inference.recording_check`: noisy, band-limited,
+    reverberant; clipped for a cut aligned from its audio), by manifest key."""
 
     cut: Any
     block: int

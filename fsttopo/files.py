@@ -52,7 +52,7 @@ def align_file(audio: str | Path, text: str, *, model: str | Path | None = None,
         channel: the channel of a multi-channel file to align (0-based; default: their mean).
         options: alignment options of :meth:`Aligner.align` (default: the model's stored ones).
 
-    A recording that looks noisy, band-limited or clipped gets a warning of its kind
+    A recording that looks noisy, band-limited, reverberant or clipped gets a warning of its kind
     (:data:`fsttopo.inference.recording_check.RECORDING_WARNINGS`).
     """
     name = Path(audio).stem
@@ -63,7 +63,7 @@ def _align_one(aligner: Aligner, audio: str | Path, text: str, name: str, option
                ) -> tuple[torch.Tensor, AlignerOutput]:
     """The features ``[T', F]`` of one recording (its ``channel``, or the mean of its channels) and
     the :meth:`Aligner.align` result of it with ``text``: the transcript checked first, a noisy,
-    band-limited or clipped recording warned about."""
+    band-limited, reverberant or clipped recording warned about."""
     from .data.features import read_samples
     from .inference.recording_check import warn_about_recording
 
@@ -94,8 +94,8 @@ def align_audio_file(aligner: Aligner, audio: str | Path, transcript: str, out_d
     all; nothing is written when the alignment fails). ``plot_process`` (started before torch was
     imported: :class:`~fsttopo.data.plot_process.PlotProcess`) draws the PNG instead of this
     process. ``channel``: the channel of a multi-channel file (0-based; default: their mean).
-    ``options`` go to :meth:`Aligner.align`. A recording that looks noisy, band-limited or clipped
-    gets a warning of its kind (:data:`fsttopo.inference.recording_check.RECORDING_WARNINGS`).
+    ``options`` go to :meth:`Aligner.align`. A recording that looks noisy, band-limited, reverberant
+    or clipped gets a warning of its kind (:data:`fsttopo.inference.recording_check.RECORDING_WARNINGS`).
     Returns the alignment (seconds)."""
     from .data.export import write_ctm, write_json, write_textgrid
     from .data.plot import plot_alignment

@@ -24,7 +24,6 @@ is 32767/32768 on one side and -1 on the other."""
 LOUD_FRACTION = 0.1
 """Samples of at least this fraction of the peak magnitude (-20 dB) are the loud ones counted against."""
 
-
 CHUNK_SAMPLES = 1 << 20
 """Samples measured at once: the working arrays of an hour of 44.1 kHz audio would be 1.3 GB."""
 

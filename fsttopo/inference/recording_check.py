@@ -17,19 +17,16 @@ from .clip_check import ClippedRecordingWarning, clip_warning, clipped_share
 from .noise_check import NoisyRecordingWarning, noise_warning, noisy_range_db
 from .reverb_check import ReverberantRecordingWarning, reverb_asymmetry, reverb_warning
 
-__all__ = ["CONDITION_KEYS", "FEATURE_CONDITION_KEYS", "SAMPLE_CONDITION_KEYS", "RECORDING_WARNINGS",
-           "recording_conditions", "sample_conditions", "warn_about_recording"]
+__all__ = ["CONDITION_KEYS", "RECORDING_WARNINGS", "recording_conditions", "sample_conditions", "warn_about_recording"]
 
 _FEATURE_MEASURES = {"noisy_db": noisy_range_db, "band_limited_db": band_limited_db,
                      "reverb_asymmetry": reverb_asymmetry}
 _SAMPLE_MEASURES = {"clipped_percent": clipped_share}
-FEATURE_CONDITION_KEYS = tuple(_FEATURE_MEASURES)
-"""Manifest keys of the conditions the features show: the dynamic range (dB) of a noisy recording,
-the upper band's level (dB) of a band-limited one, the decay asymmetry of a reverberant one."""
-SAMPLE_CONDITION_KEYS = tuple(_SAMPLE_MEASURES)
-"""Manifest keys of the conditions only the samples show: the clipped share (%) of a clipped recording.
-Cuts aligned from their stored features (``align-cuts``) are not checked for them."""
-CONDITION_KEYS = FEATURE_CONDITION_KEYS + SAMPLE_CONDITION_KEYS
+CONDITION_KEYS = (*_FEATURE_MEASURES, *_SAMPLE_MEASURES)
+"""Manifest keys of the conditions: measured on the features, the dynamic range (dB) of a noisy
+recording, the upper band's level (dB) of a band-limited one, the decay asymmetry of a reverberant
+one; measured on the samples, the clipped share (%) of a clipped one (cuts aligned from their
+stored features, ``align-cuts``, are not checked for it)."""
 _FEATURE_WARNINGS = ((noise_warning, NoisyRecordingWarning), (band_warning, BandLimitedRecordingWarning),
                      (reverb_warning, ReverberantRecordingWarning))
 RECORDING_WARNINGS = (NoisyRecordingWarning, BandLimitedRecordingWarning, ReverberantRecordingWarning,
@@ -38,14 +35,15 @@ RECORDING_WARNINGS = (NoisyRecordingWarning, BandLimitedRecordingWarning, Reverb
 
 
 def recording_conditions(features: torch.Tensor) -> dict[str, float]:
-    """The conditions a recording's ``[T', 80]`` log-mel features show, by :data:`FEATURE_CONDITION_KEYS`
-    key with its measure; empty for a recording like the training speech."""
+    """The conditions a recording's ``[T', 80]`` log-mel features show (noisy, band-limited,
+    reverberant), by :data:`CONDITION_KEYS` key with its measure; empty for a recording like the
+    training speech."""
     return _present({key: measure(features) for key, measure in _FEATURE_MEASURES.items()})
 
 
 def sample_conditions(samples: np.ndarray) -> dict[str, float]:
-    """The conditions a recording's mono samples ``[N]`` (as read, before resampling) show, by
-    :data:`SAMPLE_CONDITION_KEYS` key with its measure; empty for an unclipped recording."""
+    """The conditions a recording's mono samples ``[N]`` (as read, before resampling) show (clipped),
+    by :data:`CONDITION_KEYS` key with its measure; empty for an unclipped recording."""
     return _present({key: measure(samples) for key, measure in _SAMPLE_MEASURES.items()})
 
 

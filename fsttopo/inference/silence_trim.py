@@ -90,8 +90,13 @@ def digital_silence_runs(features: torch.Tensor) -> tuple[torch.Tensor, torch.Te
     per run, in order."""
     if features.ndim != 2:
         raise ValueError(f"features must be [T, F], got shape {tuple(features.shape)}")
-    starts, ends = true_runs(features.float().mean(dim=1) < SILENT_LOG_MEL)
+    starts, ends = true_runs(_silent_frames(features))
     return torch.from_numpy(starts), torch.from_numpy(ends)
+
+
+def _silent_frames(features: torch.Tensor) -> torch.Tensor:
+    """``[T]`` bool: the digital-silence frames (mean log-mel below :data:`SILENT_LOG_MEL`)."""
+    return features.float().mean(dim=1) < SILENT_LOG_MEL
 
 
 def check_not_all_silence(features: Sequence[torch.Tensor], utterance_ids: Sequence[str] | None = None) -> None:
@@ -99,11 +104,11 @@ def check_not_all_silence(features: Sequence[torch.Tensor], utterance_ids: Seque
     in every frame (an empty or muted recording, a wrong channel): no alignment of words to it
     means anything, whatever the transcript."""
     for i, f in enumerate(features):
-        if f.shape[0] and bool((f.float().mean(dim=1) < SILENT_LOG_MEL).all()):
+        if f.shape[0] and bool(_silent_frames(f).all()):
             name = repr(utterance_ids[i]) if utterance_ids is not None else str(i)
-            raise ValueError(f"utterance {name}: its audio is digital silence throughout ({f.shape[0] * FEATURE_SHIFT:.2f} s, "
-                             f"every 10 ms frame quieter than the last bit of 16-bit audio): there is no speech "
-                             f"to align (a muted recording or the wrong channel?)")
+            raise ValueError(f"utterance {name}: its audio is digital silence throughout "
+                             f"({f.shape[0] * FEATURE_SHIFT:.2f} s, every 10 ms frame quieter than the last bit of "
+                             f"16-bit audio): there is no speech to align (a muted recording or the wrong channel?)")
 
 
 def plan_trim(features: torch.Tensor, min_run: float = 2.0, margin: float = 0.5, block: int = 4) -> SilenceTrim:
