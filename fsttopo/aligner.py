@@ -32,6 +32,7 @@ from .engine import state_posteriors, viterbi
 from .inference import ALIGN_OPTIONS, GRADIENT_METHODS, check_align_options, emission_scores, garbage, long_form
 from .inference.options import OPTIONAL_ALIGN_OPTIONS
 from .inference.pause_edges import snap_pause_edges
+from .inference.pronunciation_choice import VARIANT_PENALTY, choose_pronunciations
 from .inference.silence_edges import keep_words_out_of_digital_silence
 from .inference.silence_trim import check_not_all_silence, plan_trim, restore_frames
 from .inference.transcript_check import check_transcripts
@@ -56,6 +57,7 @@ class AlignerOutput:
     alignments: list[UtteranceAlignment]
     log_probs: torch.Tensor      # [B, T, V] model log-probabilities
     lengths: torch.Tensor        # [B] model frames
+    transcripts: list[PronouncedTranscript] | None = None  # the pronunciations aligned (align_encoded's)
 
 
 class Aligner:
@@ -227,6 +229,8 @@ class Aligner:
         garbage_penalty: float | None = None,
         trim_silence: bool | None = None,
         pause_edges_db: float | None = None,
+        pronunciation_variants: bool | None = None,
+        variant_penalty: float | None = None,
     ) -> AlignerOutput:
         """Align a batch of utterances. Options left at ``None`` take the model's stored defaults
         (:attr:`align_options`, else :data:`ALIGN_OPTIONS`).
@@ -271,6 +275,12 @@ class Aligner:
             pause_edges_db: move word starts after pauses and ends before them to where the frame
                 energy crosses this many dB below the recording's loud end, within 0.1 s
                 (:mod:`fsttopo.inference.pause_edges`; after ``refine_boundaries``); 0: off.
+            pronunciation_variants: a word with several lexicon pronunciations (CMUdict's "the":
+                ``dh ah`` or ``dh iy``; a dictionary's alternatives) takes the one the best path
+                through its frames takes (:mod:`fsttopo.inference.pronunciation_choice`; viterbi and
+                posterior methods; an utterance aligned in pieces chooses in each piece).
+            variant_penalty: nats a pronunciation other than the word's own costs on that path
+                (default :data:`fsttopo.inference.pronunciation_choice.VARIANT_PENALTY`).
 
         Returns:
             :class:`AlignerOutput` with word and phone segments in seconds (and the model's
@@ -279,8 +289,12 @@ class Aligner:
         given = {"method": method, "blank_penalty": blank_penalty, "prior_scale": prior_scale,
                  "posterior_scale": posterior_scale, "phases": phases, "time_shift": time_shift,
                  "refine_boundaries": refine_boundaries, "untranscribed": untranscribed,
-                 "garbage_penalty": garbage_penalty, "trim_silence": trim_silence, "pause_edges_db": pause_edges_db}
-        options = self._check_options({**self.align_options, **{k: v for k, v in given.items() if v is not None}})
+                 "garbage_penalty": garbage_penalty, "trim_silence": trim_silence, "pause_edges_db": pause_edges_db,
+                 "pronunciation_variants": pronunciation_variants, "variant_penalty": variant_penalty}
+        stored = dict(self.align_options)
+        if method in GRADIENT_METHODS and pronunciation_variants is None:  # a stored default the method cannot take
+            stored.pop("pronunciation_variants", None)
+        options = self._check_options({**stored, **{k: v for k, v in given.items() if v is not None}})
         self._check_method(options["method"])
         refine = options.pop("refine_boundaries", False)
         trim = options.pop("trim_silence", OPTIONAL_ALIGN_OPTIONS["trim_silence"])
@@ -355,6 +369,8 @@ class Aligner:
         min_pause: float | None = None,
         untranscribed: bool | str = False,
         garbage_penalty: float = garbage.GARBAGE_PENALTY,
+        pronunciation_variants: bool = False,
+        variant_penalty: float = VARIANT_PENALTY,
     ) -> AlignerOutput:
         """:meth:`align` from model outputs: ``encoded`` from :meth:`encode` (its first ``phases``
         entries are used, default all), ``durations`` of the utterances in seconds. Only the
@@ -366,7 +382,9 @@ class Aligner:
         untranscribed = self._check_options({
             "method": method, "blank_penalty": blank_penalty, "prior_scale": prior_scale,
             "posterior_scale": posterior_scale, "phases": 1, "time_shift": time_shift,
-            "untranscribed": untranscribed, "garbage_penalty": garbage_penalty})["untranscribed"]  # True: "edges"
+            "untranscribed": untranscribed, "garbage_penalty": garbage_penalty,
+            "pronunciation_variants": pronunciation_variants,
+            "variant_penalty": variant_penalty})["untranscribed"]  # True: "edges"
         pause = self._min_pause(min_pause)
         if transition_scale is not None and (isinstance(transition_scale, bool) or not
                                              isinstance(transition_scale, (int, float)) or
@@ -382,16 +400,20 @@ class Aligner:
         if len(durations) != len(texts) or encoded[0][0].shape[0] != len(texts):
             raise ValueError(f"got {encoded[0][0].shape[0]} encoded utterances and {len(durations)} durations "
                              f"for {len(texts)} transcripts")
-        words = self._encode_texts(texts, oov)
+        words = self._encode_texts(texts, oov, variants=pronunciation_variants)
         scale = self.objective.transition_scale if transition_scale is None else transition_scale
         transitions = Transitions(*self.objective.transitions) if topology == "hmm" and scale else None
+        phase_scores = [emission_scores(log_probs, lengths, blank_penalty=blank_penalty, prior_scale=prior_scale,
+                                        posterior_scale=posterior_scale, log_prior=self.log_prior)
+                        for log_probs, lengths in encoded[:phases]]
+        if pronunciation_variants:
+            words = choose_pronunciations(phase_scores[0], encoded[0][1], words, topology, transitions, scale,
+                                          variant_penalty)
         graphs = build_graphs(words, topology, len(self.tokens), transitions)
         if untranscribed:  # the garbage label is column V of the scores
             graphs = garbage.garbage_graphs(graphs, words, len(self.tokens), untranscribed)
         per_phase, garbage_frames = [], None
-        for p, (log_probs, lengths) in enumerate(encoded[:phases]):
-            scores = emission_scores(log_probs, lengths, blank_penalty=blank_penalty, prior_scale=prior_scale,
-                                     posterior_scale=posterior_scale, log_prior=self.log_prior)
+        for p, ((log_probs, lengths), scores) in enumerate(zip(encoded[:phases], phase_scores)):
             confidence_log_probs = log_probs
             if untranscribed:
                 scores = garbage.garbage_scores(scores, garbage_penalty)
@@ -422,7 +444,7 @@ class Aligner:
             spans = garbage.untranscribed_seconds(garbage_frames, encoded[0][1], self.frame_shift,
                                                   self.frame_offset + time_shift, durations, offsets)
             alis = [replace(a, untranscribed=s) for a, s in zip(alis, spans)]
-        return AlignerOutput(alis, *encoded[0])
+        return AlignerOutput(alis, *encoded[0], transcripts=words)
 
     def _check_method(self, method: str) -> None:
         if self.model.config.aligner and method not in GRADIENT_METHODS:
@@ -447,10 +469,12 @@ class Aligner:
         carry these words."""
         return [normalize_transcript(self.lexicon, t) for t in texts]
 
-    def _encode_texts(self, texts: Sequence[str], oov: str | None = None) -> list[PronouncedTranscript]:
+    def _encode_texts(self, texts: Sequence[str], oov: str | None = None,
+                      variants: bool = False) -> list[PronouncedTranscript]:
         """Token ids per word of each transcript, with the pronunciations used (``oov`` default
-        ``"g2p"``; see :func:`fsttopo.data.pronounce.pronounce_transcript`)."""
-        return [pronounce_transcript(self.lexicon, t, oov or "g2p") for t in texts]
+        ``"g2p"``; ``variants``: every lexicon pronunciation too; see
+        :func:`fsttopo.data.pronounce.pronounce_transcript`)."""
+        return [pronounce_transcript(self.lexicon, t, oov or "g2p", variants=variants) for t in texts]
 
     def _to_seconds(self, token_segs, word_segs, words, texts, durations, utterance_ids, offsets,
                     shift: float, frame_confidence: torch.Tensor | None = None,

@@ -9,7 +9,7 @@ import warnings
 from contextlib import nullcontext
 from pathlib import Path
 
-from .names import GARBAGE_PENALTY, METHODS, OOV_MODES, PRECISIONS, TOPOLOGIES, UNTRANSCRIBED_MODES
+from .names import GARBAGE_PENALTY, METHODS, OOV_MODES, PRECISIONS, TOPOLOGIES, UNTRANSCRIBED_MODES, VARIANT_PENALTY
 from .resources import MODEL_DIR, model_path
 from .shards import BLOCK_SIZE
 
@@ -438,6 +438,12 @@ def _add_alignment_options(p: argparse.ArgumentParser) -> None:
                    + stored % GARBAGE_PENALTY)
     p.add_argument("--pause-edges-db", type=float, help="move word edges at pauses to where the frame energy crosses "
                    "this many dB below the loud end, within 0.1 s (train-align tunes it; 0: off)" + stored % "off")
+    p.add_argument("--pronunciation-variants", action=argparse.BooleanOptionalAction, default=None,
+                   help="a word with several lexicon pronunciations (CMUdict's 'the': dh ah or dh iy; a dictionary's "
+                   "alternatives) takes the one that fits the audio best; viterbi and posterior methods"
+                   + stored % "off")
+    p.add_argument("--variant-penalty", type=float, help="with --pronunciation-variants: nats a pronunciation other "
+                   "than the word's own must win by" + stored % VARIANT_PENALTY)
     p.add_argument("--keep-silence", dest="trim_silence", action="store_const", const=False, default=None,
                    help="let the model see all of long digital silence (by default runs over 2 s are left out "
                    "but 0.5 s next to the sound; docs/alignment.md)")
@@ -458,7 +464,8 @@ def _add_corpus_options(p: argparse.ArgumentParser, items: str) -> None:
 def _alignment_options(args: argparse.Namespace) -> dict:
     return {key: getattr(args, key) for key in
             ("method", "topology", "blank_penalty", "prior_scale", "posterior_scale", "phases", "time_shift", "oov",
-             "min_pause", "untranscribed", "garbage_penalty", "trim_silence", "pause_edges_db")}
+             "min_pause", "untranscribed", "garbage_penalty", "trim_silence", "pause_edges_db",
+             "pronunciation_variants", "variant_penalty")}
 
 
 def _score(args: argparse.Namespace) -> None:

@@ -23,3 +23,8 @@ GARBAGE_PENALTY = 1.0
 """Default of the ``garbage_penalty`` align option: nats per model frame by which the garbage label
 of untranscribed audio scores below the best non-blank label (:mod:`fsttopo.inference.garbage`;
 chosen in docs/alignment.md, "Transcripts that do not cover the audio")."""
+
+VARIANT_PENALTY = 8.0
+"""Default of the ``variant_penalty`` align option: nats a pronunciation other than the word's own
+costs on the path that chooses among a word's pronunciations
+(:mod:`fsttopo.inference.pronunciation_choice`; chosen in docs/alignment.md, "Pronunciation variants")."""

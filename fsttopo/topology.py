@@ -22,7 +22,7 @@ import torch
 from .fsa import Fsa, FsaVec
 from .names import TOPOLOGIES
 
-__all__ = ["TOPOLOGIES", "Transitions", "AnyLabels", "ctc_graph", "hmm_graph", "build_graphs", "with_garbage",
+__all__ = ["TOPOLOGIES", "Transitions", "AnyLabels", "Alternatives", "word_size", "ctc_graph", "hmm_graph", "build_graphs", "with_garbage",
            "word_start_tokens"]
 
 
@@ -74,6 +74,50 @@ class AnyLabels:
             raise ValueError(f"AnyLabels needs labels and max_labels >= 1, got {self.labels!r}, {self.max_labels}")
 
 
+@dataclass(frozen=True)
+class Alternatives:
+    """A word with several pronunciations in :func:`hmm_graph` and :func:`ctc_graph`: any one of
+    ``sequences`` (each a non-empty tuple of label ids), side by side between the word's neighbours.
+
+    Its tokens number the labels of every sequence in turn (the first sequence's, then the
+    second's, ...), so the tokens a path visits tell which sequence it took
+    (:meth:`taken`). A graph with such words is for choosing among them: the graphs built from
+    the chosen sequences are the ones whose token positions the alignment reports.
+    """
+
+    sequences: tuple[tuple[int, ...], ...]
+
+    def __post_init__(self) -> None:
+        if not self.sequences or any(len(seq) == 0 for seq in self.sequences):
+            raise ValueError(f"Alternatives needs non-empty label sequences, got {self.sequences!r}")
+
+    @property
+    def size(self) -> int:
+        """Token positions the word takes: the labels of all its sequences."""
+        return sum(len(seq) for seq in self.sequences)
+
+    def taken(self, token: int) -> int:
+        """Index of the sequence that token position ``token`` (counted from the word's first)
+        belongs to; ValueError outside ``[0, size)``."""
+        if not 0 <= token < self.size:
+            raise ValueError(f"token {token} is outside the word's {self.size} positions")
+        for index, seq in enumerate(self.sequences):
+            if token < len(seq):
+                return index
+            token -= len(seq)
+        raise AssertionError("unreachable")
+
+
+def word_size(word: Sequence[int] | AnyLabels | Alternatives) -> int:
+    """Token positions a word takes in a graph: one for :class:`AnyLabels`, the labels of every
+    sequence for :class:`Alternatives`, else its labels."""
+    if isinstance(word, AnyLabels):
+        return 1
+    if isinstance(word, Alternatives):
+        return word.size
+    return len(word)
+
+
 def _check_labels(seq: Sequence[int], what: str, forbidden: int, forbidden_name: str,
                   num_classes: int | None) -> None:
     for lab in seq:
@@ -113,10 +157,12 @@ def ctc_graph(
     ``max_labels`` of its labels, as CTC would emit it: slots of one state per label, a blank state
     between consecutive slots, the same forced-blank rule between equal labels; entered at any slot,
     left from the last one (as in :func:`hmm_graph`); all its label states carry its position as
-    ``token``.
+    ``token``. A target given as :class:`Alternatives` (a word's pronunciations) is any one of its
+    sequences, each as CTC would emit it, with blanks and the forced-blank rule inside.
 
     Args:
-        targets: ``B`` label sequences (ints, no blank inside; or :class:`AnyLabels`).
+        targets: ``B`` label sequences (ints, no blank inside; or :class:`AnyLabels` /
+            :class:`Alternatives` words).
         blank: blank label id.
         forced_blank: standard CTC when True.
         num_classes: emission size ``V``; when given, every id is checked against it.
@@ -127,7 +173,8 @@ def ctc_graph(
     """
     _check_special(blank, "blank", num_classes)
     seqs = [seq if torch.is_tensor(seq) else list(seq) for seq in targets]
-    unknown = [not torch.is_tensor(seq) and any(isinstance(x, AnyLabels) for x in seq) for seq in seqs]
+    unknown = [not torch.is_tensor(seq) and any(isinstance(x, (AnyLabels, Alternatives)) for x in seq)
+               for seq in seqs]
     plain = _plain_ctc_graphs([_label_tensor(seq, f"targets[{b}]", blank, "blank", num_classes)
                                for b, (seq, u) in enumerate(zip(seqs, unknown)) if not u], blank, forced_blank)
     if not any(unknown):
@@ -204,13 +251,17 @@ def _plain_ctc_graphs(targets: list[torch.Tensor], blank: int, forced_blank: boo
 
 
 def _ctc_fsa_with_unknown_words(seq: list, b: int, blank: int, forced_blank: bool, num_classes: int | None) -> Fsa:
-    """:func:`ctc_graph` of one label sequence with :class:`AnyLabels` in it (the per-state builder)."""
+    """:func:`ctc_graph` of one label sequence with :class:`AnyLabels` or :class:`Alternatives` in
+    it (the per-state builder)."""
     seq = list(seq)
-    _check_labels([x for x in seq if not isinstance(x, AnyLabels)], f"targets[{b}]", blank, "blank",
-                  num_classes)
+    _check_labels([x for x in seq if not isinstance(x, (AnyLabels, Alternatives))], f"targets[{b}]", blank,
+                  "blank", num_classes)
     for x in seq:
         if isinstance(x, AnyLabels):
             _check_labels(list(x.labels), f"targets[{b}]", blank, "blank", num_classes)
+        elif isinstance(x, Alternatives):
+            for alt in x.sequences:
+                _check_labels(list(alt), f"targets[{b}]", blank, "blank", num_classes)
     labels, tokens, out = [], [], []  # per emitting state (FSA state = index + 1)
 
     def add(label: int, token: int) -> int:
@@ -225,12 +276,13 @@ def _ctc_fsa_with_unknown_words(seq: list, b: int, blank: int, forced_blank: boo
             out[e].extend(d for d in targets_ if not forced_blank or labels[e] != labels[d])
 
     blanks, entries, exits = [add(blank, -1)], [], []
-    for j, x in enumerate(seq):
+    pos = 0  # token position of the next label
+    for x in seq:
         if isinstance(x, AnyLabels):
-            slots = [[add(int(lab), j) for lab in x.labels]]
+            slots = [[add(int(lab), pos) for lab in x.labels]]
             for _ in range(1, x.max_labels):
                 inner = add(blank, -1)
-                slot = [add(int(lab), j) for lab in x.labels]
+                slot = [add(int(lab), pos) for lab in x.labels]
                 for e in slots[-1]:
                     out[e].append(inner)
                 out[inner].extend(slot)
@@ -238,10 +290,28 @@ def _ctc_fsa_with_unknown_words(seq: list, b: int, blank: int, forced_blank: boo
                 slots.append(slot)
             entries.append([e for slot in slots for e in slot])
             exits.append(slots[-1])
+        elif isinstance(x, Alternatives):
+            heads, tails = [], []
+            for alt in x.sequences:
+                chain = [add(int(alt[0]), pos)]
+                for j, lab in enumerate(alt[1:], 1):
+                    inner = add(blank, -1)
+                    state = add(int(lab), pos + j)
+                    out[chain[-1]].append(inner)
+                    out[inner].append(state)
+                    link([chain[-1]], [state])
+                    chain.append(state)
+                heads.append(chain[0])
+                tails.append(chain[-1])
+                pos += len(alt)
+            entries.append(heads)
+            exits.append(tails)
+            blanks.append(add(blank, -1))
+            continue
         else:
-            state = add(int(x), j)
-            entries.append([state])
-            exits.append([state])
+            entries.append([add(int(x), pos)])
+            exits.append(entries[-1])
+        pos += 1
         blanks.append(add(blank, -1))
     for j in range(len(seq)):
         out[blanks[j]].extend(entries[j])
@@ -286,11 +356,12 @@ def hmm_graph(
     state and into the final state carry 0. ``transitions=None`` sets every weight to 0.
 
     A word given as :class:`AnyLabels` (an unknown word) is any sequence of its labels, with the
-    same speech loop/forward weights.
+    same speech loop/forward weights; a word given as :class:`Alternatives` (several
+    pronunciations) is any one of its label sequences, each a chain like a plain word's.
 
     Args:
-        words: per utterance a list of words, each a non-empty list of label ids or an
-            :class:`AnyLabels`.
+        words: per utterance a list of words, each a non-empty list of label ids, an
+            :class:`AnyLabels` or an :class:`Alternatives`.
         silence: silence label id (must not occur inside words).
         transitions: loop/forward probabilities, or None.
         num_classes: emission size ``V``; when given, every id is checked against it.
@@ -301,7 +372,7 @@ def hmm_graph(
     _check_special(silence, "silence", num_classes)
     weights = transitions.log() if transitions is not None else (0.0,) * 4
     utts = [list(utt) for utt in words]
-    unknown = [any(isinstance(word, AnyLabels) for word in utt) for utt in utts]
+    unknown = [any(isinstance(word, (AnyLabels, Alternatives)) for word in utt) for utt in utts]
     plain = _plain_hmm_graphs([utt for utt, u in zip(utts, unknown) if not u],
                               [b for b, u in enumerate(unknown) if not u], silence, weights, num_classes)
     if not any(unknown):
@@ -391,7 +462,8 @@ def _plain_hmm_graphs(utts: list[list[Sequence[int]]], numbers: list[int], silen
 
 def _hmm_fsa_with_unknown_words(utt: list, b: int, silence: int, weights: tuple[float, float, float, float],
                                 num_classes: int | None) -> Fsa:
-    """:func:`hmm_graph` of one utterance with :class:`AnyLabels` words (the per-state builder)."""
+    """:func:`hmm_graph` of one utterance with :class:`AnyLabels` or :class:`Alternatives` words
+    (the per-state builder)."""
     sl, sf, il, if_ = weights
     # emitting states in order: sil_0, w_1 labels, sil_1, ..., w_K labels, sil_K
     labels, tokens, word_of, is_sil = [], [], [], []
@@ -408,7 +480,19 @@ def _hmm_fsa_with_unknown_words(utt: list, b: int, silence: int, weights: tuple[
 
     sil_states.append(add_state(silence, -1, -1, True))
     slots_of: dict[int, list[list[int]]] = {}  # AnyLabels word -> its slots of states
+    chains_of: dict[int, list[list[int]]] = {}  # Alternatives word -> the states of each sequence
     for w, word in enumerate(utt):
+        if isinstance(word, Alternatives):
+            chains = []
+            for seq in word.sequences:
+                _check_labels(list(seq), f"words[{b}][{w}]", silence, "silence", num_classes)
+                chains.append([add_state(int(lab), pos + j, w, False) for j, lab in enumerate(seq)])
+                pos += len(seq)
+            chains_of[w] = chains
+            first.append(chains[0][0])
+            last.append(chains[0][-1])
+            sil_states.append(add_state(silence, -1, -1, True))
+            continue
         if isinstance(word, AnyLabels):
             _check_labels(list(word.labels), f"words[{b}][{w}]", silence, "silence", num_classes)
             slots = [[add_state(int(lab), pos, w, False) for lab in word.labels] for _ in range(word.max_labels)]
@@ -439,9 +523,13 @@ def _hmm_fsa_with_unknown_words(utt: list, b: int, silence: int, weights: tuple[
         return if_ if is_sil[e] else sf
 
     def starts(w: int) -> list[int]:
+        if w in chains_of:
+            return [chain[0] for chain in chains_of[w]]
         return [e for slot in slots_of[w] for e in slot] if w in slots_of else [first[w]]
 
     def ends_of(w: int) -> list[int]:
+        if w in chains_of:
+            return [chain[-1] for chain in chains_of[w]]
         return slots_of[w][-1] if w in slots_of else [last[w]]
 
     for e in range(len(labels)):
@@ -457,6 +545,10 @@ def _hmm_fsa_with_unknown_words(utt: list, b: int, silence: int, weights: tuple[
                 for e in slot:
                     for d in following:
                         arc(e, d, sf)
+        elif w in chains_of:
+            for chain in chains_of[w]:
+                for e, d in zip(chain, chain[1:]):
+                    arc(e, d, sf)
         else:
             for e in range(first[w], last[w]):
                 arc(e, e + 1, sf)
@@ -486,18 +578,18 @@ def build_graphs(words: list[list[list[int]]], topology: str, num_classes: int,
     if topology == "hmm":
         return hmm_graph(words, silence=blank, transitions=transitions, num_classes=num_classes)
     if topology in ("ctc", "ctc-no-forced-blank"):
-        flat = [[t for w in utt for t in ([w] if isinstance(w, AnyLabels) else w)] for utt in words]
+        flat = [[t for w in utt for t in ([w] if isinstance(w, (AnyLabels, Alternatives)) else w)] for utt in words]
         return ctc_graph(flat, blank=blank, forced_blank=topology == "ctc", num_classes=num_classes)
     raise ValueError(f"topology must be one of {TOPOLOGIES}, got {topology!r}")
 
 
-def word_start_tokens(words: Sequence[Sequence[Sequence[int] | AnyLabels]]) -> list[list[int]]:
+def word_start_tokens(words: Sequence[Sequence[Sequence[int] | AnyLabels | Alternatives]]) -> list[list[int]]:
     """Per utterance, the ``token`` position of the first label of each word after the first (the
-    positions :func:`build_graphs` gives; an :class:`AnyLabels` word is one token), for
+    positions :func:`build_graphs` gives, :func:`word_size` per word), for
     :func:`with_garbage`'s ``before_tokens``."""
     out = []
     for utt in words:
-        sizes = [1 if isinstance(w, AnyLabels) else len(w) for w in utt]
+        sizes = [word_size(w) for w in utt]
         out.append([sum(sizes[:k]) for k in range(1, len(sizes))])
     return out
 

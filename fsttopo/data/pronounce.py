@@ -11,21 +11,24 @@ word up in the lexicon and, for a word it lacks, follows ``oov``:
 - ``"error"``: ValueError naming every such word.
 
 The result is a sequence of per-word token ids (what :func:`fsttopo.topology.build_graphs` takes)
-that also tells, for every word, which pronunciation was used and where it came from.
+that also tells, for every word, which pronunciation was used and where it came from. With
+``variants=True`` it also keeps every pronunciation the lexicon has for a word, for alignment to
+choose among (:mod:`fsttopo.inference.pronunciation_choice`).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
-from typing import Protocol
+from dataclasses import dataclass, replace
+from typing import NamedTuple, Protocol
 
 from ..names import OOV_MODES
-from ..topology import AnyLabels
+from ..topology import Alternatives, AnyLabels
 from .alignment import Pronunciation
 from .lexicon import BLANK, PHONES
 
-__all__ = ["OOV_MODES", "PHONE_LOOP_MAX_LABELS", "WordPronunciation", "PronouncedTranscript",
+__all__ = ["OOV_MODES", "PHONE_LOOP_MAX_LABELS", "Variant", "WordPronunciation", "PronouncedTranscript",
            "normalize_transcript", "pronounce_transcript", "g2p_applies"]
 
 PHONE_LOOP_MAX_LABELS = 10
@@ -38,16 +41,27 @@ class WordEncoder(Protocol):
     def encode_words(self, text: str) -> list[list[int]]: ...
 
 
+class Variant(NamedTuple):
+    """One of a word's lexicon pronunciations: its token ids, phones and probability (a
+    dictionary's, in (0, 1]; 1.0 where the lexicon gives none)."""
+
+    tokens: tuple[int, ...]
+    phones: tuple[str, ...]
+    probability: float = 1.0
+
+
 @dataclass(frozen=True)
 class WordPronunciation:
     """One word of a transcript: its token ids (or :class:`AnyLabels` for a phone loop), its phones
     (empty for a phone loop, and for token tables that are not phones) and their source
-    (``"lexicon"``, ``"g2p"`` or ``"phone-loop"``)."""
+    (``"lexicon"``, ``"g2p"`` or ``"phone-loop"``); ``variants``: when asked for and the lexicon
+    has several, every pronunciation of the word (``tokens``/``phones`` among them), else empty."""
 
     word: str
     tokens: list[int] | AnyLabels
     phones: tuple[str, ...]
     source: str
+    variants: tuple[Variant, ...] = ()
 
 
 class PronouncedTranscript(Sequence):
@@ -68,6 +82,42 @@ class PronouncedTranscript(Sequence):
 
     def __iter__(self) -> Iterator[list[int] | AnyLabels]:
         return (w.tokens for w in self.words)
+
+    @property
+    def has_variants(self) -> bool:
+        """Whether some word has several pronunciations to choose among."""
+        return any(w.variants for w in self.words)
+
+    def variant_costs(self, penalty: float) -> list[tuple[float, ...]]:
+        """Per word with variants, the cost (nats) of each: ``penalty`` for each but the word's own
+        pronunciation (:attr:`WordPronunciation.tokens`, the lexicon's most probable), plus
+        ``-log(probability / the best probability)``; words without variants are left out."""
+        out = []
+        for w in self.words:
+            if w.variants:
+                best = max(v.probability for v in w.variants)
+                out.append(tuple((0.0 if list(v.tokens) == list(w.tokens) else penalty) - math.log(v.probability / best)
+                                 for v in w.variants))
+        return out
+
+    def variant_words(self) -> list[list[int] | AnyLabels | Alternatives]:
+        """The per-word token ids with every word that has variants as an :class:`Alternatives` of
+        them (the words of a graph that chooses among them)."""
+        return [Alternatives(tuple(v.tokens for v in w.variants)) if w.variants else w.tokens for w in self.words]
+
+    def with_choices(self, choices: Sequence[int]) -> PronouncedTranscript:
+        """A copy whose words are pronounced as ``choices`` says: per word the index of its variant
+        (0 for a word without variants), the variants dropped. ValueError for a wrong count or index."""
+        if len(choices) != len(self.words):
+            raise ValueError(f"{len(choices)} choices for {len(self.words)} words")
+        out = []
+        for w, c in zip(self.words, choices):
+            if not 0 <= c < max(len(w.variants), 1):
+                raise ValueError(f"word {w.word!r} has no variant {c} (it has {len(w.variants) or 1})")
+            chosen = w.variants[c] if w.variants else None
+            out.append(replace(w, variants=()) if chosen is None else
+                       replace(w, tokens=list(chosen.tokens), phones=chosen.phones, variants=()))
+        return PronouncedTranscript(out)
 
     @property
     def text(self) -> str:
@@ -106,7 +156,7 @@ def _refuse_unknown(lexicon: WordEncoder, unknown: list[str], oov: str) -> None:
 
 
 def pronounce_transcript(lexicon: WordEncoder, text: str, oov: str = "g2p",
-                         g2p: Callable[[str], list[str]] | None = None) -> PronouncedTranscript:
+                         g2p: Callable[[str], list[str]] | None = None, variants: bool = False) -> PronouncedTranscript:
     """Normalize ``text`` and give every word its token ids.
 
     Args:
@@ -116,6 +166,8 @@ def pronounce_transcript(lexicon: WordEncoder, text: str, oov: str = "g2p",
         text: the transcript as written.
         oov: ``"g2p"``, ``"phone-loop"`` or ``"error"`` (module docstring).
         g2p: word -> phones for ``oov="g2p"`` (default :func:`fsttopo.data.g2p.default_g2p`).
+        variants: keep every pronunciation of a lexicon word that has several (its ``variants``;
+            lexicons with a ``pronunciations`` method, e.g. :class:`fsttopo.data.lexicon.Lexicon`).
 
     Raises:
         ValueError: for an unknown ``oov``, a text without words, words outside the lexicon with
@@ -147,7 +199,11 @@ def pronounce_transcript(lexicon: WordEncoder, text: str, oov: str = "g2p",
     for word in words:
         if word in lexicon:
             phones = tuple(lexicon.pronounce(word))
-            out.append(WordPronunciation(word, [lexicon.token_id(p) for p in phones], phones, "lexicon"))
+            entries = lexicon.pronunciations(word) if variants and hasattr(lexicon, "pronunciations") else []
+            options = tuple(Variant(tuple(lexicon.token_id(p) for p in e.phones), tuple(e.phones), e.probability)
+                            for e in entries)
+            out.append(WordPronunciation(word, [lexicon.token_id(p) for p in phones], phones, "lexicon",
+                                         options if len(options) > 1 else ()))
         elif oov == "g2p":
             phones = tuple(g2p(word))
             out.append(WordPronunciation(word, [lexicon.token_id(p) for p in phones], phones, "g2p"))

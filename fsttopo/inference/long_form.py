@@ -207,19 +207,20 @@ def _after(tokens: list[TimedToken], start: float | None) -> list[TimedToken]:
 
 
 def _merge(uid: str, text: str, duration: float, offset: float, words: PronouncedTranscript,
-           pieces: Sequence[Piece], alignments: Sequence[UtteranceAlignment]) -> UtteranceAlignment:
-    """One alignment of the pieces' core words and phones; utterance confidences are the pieces'
+           pieces: Sequence[Piece], alignments: Sequence[UtteranceAlignment],
+           piece_words: Sequence[PronouncedTranscript]) -> UtteranceAlignment:
+    """One alignment of the pieces' core words and phones (``piece_words``: each piece's words as
+    it pronounced them, which tell its phones per word); utterance confidences are the pieces'
     weighted by their core frames (the plain path averages over all frames)."""
-    phone_counts = torch.tensor([1 if isinstance(w, AnyLabels) else len(w) for w in words])
-    first_phone = torch.cat([torch.zeros(1, dtype=torch.int64), phone_counts.cumsum(0)])
     out_words: list[TimedToken] = []
     out_phones: list[TimedToken] = []
     conf_sum = best_sum = frames = 0.0
-    for p, ali in zip(pieces, alignments):
+    for p, ali, said in zip(pieces, alignments, piece_words):
         w0 = p.core_first - p.first
         kept_words = ali.words[w0: w0 + p.core_last - p.core_first]
-        ph0 = int(first_phone[p.core_first] - first_phone[p.first])
-        kept_phones = ali.phones[ph0: ph0 + int(first_phone[p.core_last] - first_phone[p.core_first])]
+        phone_counts = [1 if isinstance(w, AnyLabels) else len(w) for w in said]
+        ph0 = sum(phone_counts[:w0])
+        kept_phones = ali.phones[ph0: ph0 + sum(phone_counts[w0: w0 + p.core_last - p.core_first])]
         if out_words and kept_words and kept_words[0].start < out_words[-1].end:  # context pieces meet
             mid = max((kept_words[0].start + out_words[-1].end) / 2, out_words[-1].start, out_phones[-1].start)
             out_words[-1], out_phones[-1] = replace(out_words[-1], end=mid), replace(out_phones[-1], end=mid)
@@ -272,8 +273,10 @@ def align_long_encoded(aligner: "Aligner", encoded: Sequence[torch.Tensor], text
     pieces = plan_pieces(starts, ends, encoded[0].shape[0], round(config.piece_seconds / fs), config.context_words)
     names = [w.word for w in words.words]
     engine_options = {k: options[k] for k in ("method", "blank_penalty", "prior_scale", "posterior_scale",
-                                              "time_shift")}
+                                              "time_shift", "pronunciation_variants", "variant_penalty")
+                      if k in options}
     alignments: list[UtteranceAlignment] = []
+    piece_words: list[PronouncedTranscript] = []
     for group in [pieces[i: i + config.batch_pieces] for i in range(0, len(pieces), config.batch_pieces)]:
         batch = []
         for lp in encoded[:phases]:
@@ -286,7 +289,8 @@ def align_long_encoded(aligner: "Aligner", encoded: Sequence[torch.Tensor], text
             topology=topology, transition_scale=transition_scale, offsets=[offset + p.start * fs for p in group],
             oov=oov, min_pause=min_pause, phases=phases, **engine_options)
         alignments += result.alignments
-    return aligner._flag(_merge(uid, words.text, duration, offset, words, pieces, alignments))
+        piece_words += result.transcripts
+    return aligner._flag(_merge(uid, words.text, duration, offset, words, pieces, alignments, piece_words))
 
 
 def align_long(aligner: "Aligner", features: Sequence[torch.Tensor], texts: Sequence[str],

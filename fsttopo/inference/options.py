@@ -9,6 +9,7 @@ from typing import Mapping
 from ..names import METHODS, UNTRANSCRIBED_MODES
 from .garbage import GARBAGE_PENALTY, check_garbage_penalty
 from .pause_edges import check_pause_edges_db
+from .pronunciation_choice import VARIANT_PENALTY, check_variant_penalty
 
 __all__ = ["ALIGN_OPTIONS", "OPTIONAL_ALIGN_OPTIONS", "GRADIENT_METHODS", "MAX_TIME_SHIFT", "MAX_SCALE", "check_align_options"]
 
@@ -16,7 +17,8 @@ ALIGN_OPTIONS = {"method": "viterbi", "blank_penalty": 0.0, "prior_scale": 0.0, 
                  "phases": 1, "time_shift": 0.0}
 """Alignment-time options with the values used when neither the call nor the model file sets them."""
 OPTIONAL_ALIGN_OPTIONS = {"refine_boundaries": False, "untranscribed": False, "garbage_penalty": GARBAGE_PENALTY,
-                          "trim_silence": True, "pause_edges_db": None}
+                          "trim_silence": True, "pause_edges_db": None, "pronunciation_variants": False,
+                          "variant_penalty": VARIANT_PENALTY}
 """Options a call or model file may set but need not: ``refine_boundaries`` moves word boundaries
 to the model file's boundary detector's peaks (:mod:`fsttopo.align.refine`, docs/boundaries.md);
 ``untranscribed`` (``"edges"`` or True: before and after its words; ``"anywhere"``: also between
@@ -25,7 +27,9 @@ nats per frame below the best non-blank label (:mod:`fsttopo.inference.garbage`;
 posterior methods); ``trim_silence`` leaves long runs of digital silence out of what the model sees
 (:mod:`fsttopo.inference.silence_trim`); ``pause_edges_db`` moves word edges at pauses to where the
 frame energy crosses that many dB below the recording's loud end (:mod:`fsttopo.inference.pause_edges`;
-None or 0: off)."""
+None or 0: off); ``pronunciation_variants`` lets the best path choose each word's pronunciation
+among the lexicon's, one other than the word's own costing ``variant_penalty`` nats
+(:mod:`fsttopo.inference.pronunciation_choice`; viterbi and posterior methods)."""
 GRADIENT_METHODS = ("gradscore", "gradscore-ext")
 MAX_TIME_SHIFT = 0.5
 """Largest ``|time_shift|`` in seconds: a latency correction, not a way to move words off the audio."""
@@ -68,7 +72,7 @@ def check_align_options(options: Mapping, subsampling: int) -> dict:
     if phases > 1 and out["method"] in GRADIENT_METHODS:
         raise ValueError(f"method {out['method']!r} aligns one phase only, got phases={phases}")
     out["phases"] = phases
-    for key in ("refine_boundaries", "trim_silence"):
+    for key in ("refine_boundaries", "trim_silence", "pronunciation_variants"):
         if key in options:
             if not isinstance(options[key], bool):
                 raise ValueError(f"{key} must be true or false, got {options[key]!r}")
@@ -80,8 +84,12 @@ def check_align_options(options: Mapping, subsampling: int) -> dict:
         if value and out["method"] in GRADIENT_METHODS:
             raise ValueError(f"untranscribed works with the viterbi and posterior methods, not {out['method']!r}")
         out["untranscribed"] = value
+    if out.get("pronunciation_variants") and out["method"] in GRADIENT_METHODS:
+        raise ValueError(f"pronunciation_variants works with the viterbi and posterior methods, not {out['method']!r}")
     if "pause_edges_db" in options:
         out["pause_edges_db"] = check_pause_edges_db(options["pause_edges_db"])
+    if "variant_penalty" in options:
+        out["variant_penalty"] = check_variant_penalty(options["variant_penalty"])
     if "garbage_penalty" in options:
         out["garbage_penalty"] = check_garbage_penalty(options["garbage_penalty"])
     return out

@@ -53,17 +53,23 @@ def choose(errors: dict[str, dict[int, float]], tolerance_ms: float) -> int:
     return min(p for p in PHASES if all(split[p] <= min(split.values()) + tolerance_ms for split in errors.values()))
 
 
-def store(model_dir: Path, phases: int, selection: dict) -> None:
-    """Write ``phases`` into ``model_dir``'s model.pt alignment defaults and config.json."""
+def store_align_options(model_dir: Path, options: dict, selection_key: str, selection: dict) -> None:
+    """Write ``options`` into ``model_dir``'s model.pt alignment defaults and config.json's
+    ``align``, and the measurements behind them under ``selection_key``."""
     path = model_dir / "model.pt"
     blob = torch.load(path, map_location="cpu", weights_only=False)
-    blob["align_options"] = {**blob.get("align_options", {}), "phases": phases}
+    blob["align_options"] = {**blob.get("align_options", {}), **options}
     torch.save(blob, path)
     config_path = model_dir / "config.json"
     config = json.loads(config_path.read_text())
-    config["align"] = {**config.get("align", {}), "phases": phases}
-    config["phases_selection"] = selection
+    config["align"] = {**config.get("align", {}), **options}
+    config[selection_key] = selection
     config_path.write_text(json.dumps(config, indent=1))
+
+
+def store(model_dir: Path, phases: int, selection: dict) -> None:
+    """Write ``phases`` into ``model_dir``'s model.pt alignment defaults and config.json."""
+    store_align_options(model_dir, {"phases": phases}, "phases_selection", selection)
 
 
 def main() -> None:

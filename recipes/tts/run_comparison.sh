@@ -44,3 +44,5 @@ train hmm_prior_short 2
     --test $M/cuts_test.jsonl.gz --test-limit 250 --out $EXP/calibration
 # 7. The default number of frame-grid phases: the fewest within 0.2 ms of the best on dev (docs/alignment.md)
 .venv/bin/python recipes/tts/choose_phases.py --model fsttopo/assets/model
+# 8. Whether (at what penalty) to choose among pronunciation variants: on if it lowers dev (docs/alignment.md)
+.venv/bin/python recipes/tts/choose_variants.py --model fsttopo/assets/model
