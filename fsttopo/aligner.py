@@ -30,6 +30,7 @@ from .data.lexicon import WordEncoder
 from .data.units import units_from_dict
 from .engine import state_posteriors, viterbi
 from .inference import ALIGN_OPTIONS, GRADIENT_METHODS, check_align_options, emission_scores, garbage, long_form
+from .inference.confidence_conditions import ConditionAdjustment
 from .inference.options import OPTIONAL_ALIGN_OPTIONS
 from .inference.pause_edges import snap_pause_edges
 from .inference.pronunciation_choice import VARIANT_PENALTY, choose_pronunciations
@@ -77,12 +78,16 @@ class Aligner:
             :attr:`~fsttopo.data.alignment.UtteranceAlignment.low_confidence` (likely a transcript
             that does not match the audio); ``None``: not marked.
         boundary_refiner: a boundary detector for the ``refine_boundaries`` option (docs/boundaries.md).
+        confidence_adjustment: with ``confidence_threshold``, :meth:`align` adds the confidence a
+            right transcript is expected to lose to the recording's noise or reverberation before
+            comparing (:mod:`fsttopo.inference.confidence_conditions`); ``None``: compared as it is.
     """
 
     def __init__(self, model: AlignmentModel, objective: ObjectiveConfig, tokens: Sequence[str],
                  lexicon: WordEncoder, align_options: Mapping[str, float | int | str] | None = None,
                  log_prior: torch.Tensor | None = None, confidence_threshold: float | None = None,
-                 boundary_refiner: BoundaryRefiner | None = None):
+                 boundary_refiner: BoundaryRefiner | None = None,
+                 confidence_adjustment: ConditionAdjustment | None = None):
         self.model = model.eval()
         self.precision = "float32"
         self.boundary_refiner = boundary_refiner
@@ -97,6 +102,7 @@ class Aligner:
         if confidence_threshold is not None and not 0 <= confidence_threshold <= 1:
             raise ValueError(f"confidence_threshold must be in [0, 1], got {confidence_threshold}")
         self.confidence_threshold = confidence_threshold
+        self.confidence_adjustment = confidence_adjustment
         if self.align_options.get("refine_boundaries") and boundary_refiner is None:
             raise ValueError("align option refine_boundaries needs a boundary detector (boundary_refiner)")
 
@@ -120,8 +126,10 @@ class Aligner:
         if tokens != list(f.tokens):
             raise ValueError(f"{where}: the model's token table ({len(f.tokens)} tokens: {_preview(f.tokens)}) differs "
                              f"from the lexicon's ({len(tokens)}: {_preview(tokens)})")
+        adjustment = (None if f.confidence_adjustment is None else
+                      ConditionAdjustment.from_dict(f.confidence_adjustment, f"{where}: calibration"))
         return cls(f.model, f.objective, f.tokens, lexicon, f.align_options, f.log_prior, f.confidence_threshold,
-                   f.boundary_refiner)
+                   f.boundary_refiner, adjustment)
 
     @property
     def frame_shift(self) -> float:
@@ -339,6 +347,9 @@ class Aligner:
             out.alignments = self.boundary_refiner(out.alignments, features)
         if pause_edges:
             out.alignments = snap_pause_edges(out.alignments, features, pause_edges)
+        if self.confidence_adjustment is not None:  # the flag with the condition's expected loss added back
+            out.alignments = [self._flag(a, self.confidence_adjustment.expected_drop(f))
+                              for a, f in zip(out.alignments, features)]
         if trim:
             out.alignments = keep_words_out_of_digital_silence(out.alignments, features)
         if trims:
@@ -458,9 +469,11 @@ class Aligner:
             raise ValueError(f"min_pause must be a number of seconds from 0 to 10, got {min_pause!r}")
         return float(min_pause)
 
-    def _flag(self, alignment: UtteranceAlignment) -> UtteranceAlignment:
+    def _flag(self, alignment: UtteranceAlignment, expected_drop: float = 0.0) -> UtteranceAlignment:
+        """Mark ``alignment`` low-confidence when its relative confidence plus ``expected_drop`` (what
+        the recording's condition costs a right transcript) is below the threshold."""
         if self.confidence_threshold is not None and alignment.relative_confidence is not None:
-            alignment.low_confidence = alignment.relative_confidence < self.confidence_threshold
+            alignment.low_confidence = alignment.relative_confidence + expected_drop < self.confidence_threshold
         return alignment
 
     def normalize(self, texts: Sequence[str]) -> list[str]:

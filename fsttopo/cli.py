@@ -196,9 +196,12 @@ def _align(args: argparse.Namespace) -> None:
     for start, end in ali.untranscribed:
         print(f"untranscribed audio at {start:.2f}-{end:.2f} s: the transcript does not cover it")
     if ali.confidence is not None:
+        # a model calibrated with a condition adjustment has allowed for the recording's condition already
+        caveat = degraded and aligner.confidence_adjustment is None
         verdict = {True: "LOW: the transcript may not match the audio" + (
                        ", or the recording's condition lowers it: right transcripts of such recordings are often "
-                       "flagged too" if degraded else ""), False: "ok", None: "not calibrated"}
+                       "flagged too (--model robust allows for it)" if caveat else ""),
+                   False: "ok", None: "not calibrated"}
         print(f"confidence {ali.confidence:.3f}, relative {ali.relative_confidence:.3f} "
               f"({verdict[ali.low_confidence]}; mean posterior of the aligned labels, and its ratio to the "
               "best labels')")

@@ -30,6 +30,10 @@ class ModelFile:
         confidence_threshold: utterances aligned with a lower relative confidence are flagged as likely
             transcript mismatches (calibrated on held-out data, ``recipes/tts/calibrate_confidence.py``);
             ``None`` when not calibrated.
+        confidence_adjustment: the dict of a
+            :class:`~fsttopo.inference.confidence_conditions.ConditionAdjustment` (the confidence a right
+            transcript is expected to lose to its recording's noise or reverberation, added back
+            before the threshold), calibrated with it; ``None`` when not calibrated so.
         boundary_refiner: the optional boundary detector with its refinement settings
             (:class:`~fsttopo.align.refine.BoundaryRefiner`, entry ``boundary_detector``), used by
             the ``refine_boundaries`` alignment option; ``None`` in files without one.
@@ -46,6 +50,7 @@ class ModelFile:
     confidence_threshold: float | None = None
     boundary_refiner: BoundaryRefiner | None = None
     units: dict = field(default_factory=lambda: dict(CMUDICT))
+    confidence_adjustment: dict | None = None
 
 
 def save_model(path: str | Path, model: AlignmentModel, objective_config: ObjectiveConfig,
@@ -103,7 +108,7 @@ def read_model_file(path: str | Path, device: str | torch.device = "cpu") -> Mod
                      None if prior is None else _checked_prior(prior, len(blob["tokens"]), str(path)).to(device),
                      blob.get("calibration", {}).get("confidence_threshold"),
                      None if refiner is None else BoundaryRefiner.from_dict(refiner, f"{path}: boundary_detector"),
-                     dict(units))
+                     dict(units), blob.get("calibration", {}).get("condition_adjustment"))
 
 
 def load_model(path: str | Path, device: str | torch.device = "cpu"

@@ -39,10 +39,11 @@ train hmm_prior_short 2
 # 5. Ship the model with the lowest dev TSE (its dev-selected epoch, penalty and prior scale) as fsttopo/assets/model/,
 #    with its word decoder.
 .venv/bin/python recipes/tts/ship.py --tuned $EXP/tuned.json --lm-text $DATA/text/train.jsonl --out fsttopo/assets/model
-# 6. Calibrate the low-confidence flag on the dev voice with wrong transcripts, check it on test voices
+# 6. The default number of frame-grid phases: the fewest within 0.2 ms of the best on dev (docs/alignment.md)
+.venv/bin/python recipes/tts/choose_phases.py --model fsttopo/assets/model
+# 7. Whether (at what penalty) to choose among pronunciation variants: on if it lowers dev (docs/alignment.md)
+.venv/bin/python recipes/tts/choose_variants.py --model fsttopo/assets/model
+# 8. Calibrate the low-confidence flag, with the options chosen above, on the dev voice with wrong
+#    transcripts, check it on test voices
 .venv/bin/python recipes/tts/calibrate_confidence.py --model fsttopo/assets/model/model.pt --dev $M/cuts_dev.jsonl.gz \
     --test $M/cuts_test.jsonl.gz --test-limit 250 --out $EXP/calibration
-# 7. The default number of frame-grid phases: the fewest within 0.2 ms of the best on dev (docs/alignment.md)
-.venv/bin/python recipes/tts/choose_phases.py --model fsttopo/assets/model
-# 8. Whether (at what penalty) to choose among pronunciation variants: on if it lowers dev (docs/alignment.md)
-.venv/bin/python recipes/tts/choose_variants.py --model fsttopo/assets/model

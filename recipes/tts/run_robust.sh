@@ -58,15 +58,16 @@ $PY recipes/tts/train_boundary.py ship --detector $EXP/boundary/word_aug_q16/det
     --tuned $EXP/boundary/word_aug_q16/results.json --model $EXP/robust_soup50_ship/model.pt --default \
     --out $EXP/robust_soup50_ship/model_refined.pt --refiner-out $EXP/boundary/word_aug_q16/refiner.pt
 # 5. Ship as fsttopo/assets/model_robust (`--model robust`) with the detector and no word decoder
-#    (an --lm-text that is no file skips it), calibrate the low-confidence flag and choose the
-#    default number of frame-grid phases and whether (at what penalty) to choose among pronunciation
-#    variants on dev and devaug (docs/alignment.md).
+#    (an --lm-text that is no file skips it), choose the default number of frame-grid phases and
+#    whether (at what penalty) to choose among pronunciation variants on dev and devaug
+#    (docs/alignment.md), then calibrate the low-confidence flag with those options, its condition
+#    adjustment on dev and devaug (docs/robustness.md).
 $PY recipes/tts/ship.py --tuned $EXP/hmm_robust_stage3/tuned.json --weights $EXP/robust_soup50/model.pt \
     --boundary-detector $EXP/boundary/word_aug_q16/refiner.pt --lm-text "" --out $R
-$PY recipes/tts/calibrate_confidence.py --model $R/model.pt --dev $M/cuts_dev.jsonl.gz \
-    --test $M/cuts_test.jsonl.gz --test-limit 250 --out $EXP/calibration_robust
 $PY recipes/tts/choose_phases.py --model $R --devaug
 $PY recipes/tts/choose_variants.py --model $R --devaug
+$PY recipes/tts/calibrate_confidence.py --model $R/model.pt --dev $M/cuts_dev.jsonl.gz \
+    --test $M/cuts_test.jsonl.gz --test-limit 250 --devaug --out $EXP/calibration_robust
 # 6. Degraded test copies and the table against pocketsphinx 5.1.1 and torchaudio (needs the [bench] extra).
 $PY recipes/tts/degrade.py --out $DATA/degraded
 $PY recipes/tts/eval_conditions.py --degraded $DATA/degraded --out $EXP/conditions --limit 50 --silence-limit 10 --model robust
