@@ -387,7 +387,17 @@ def _transcribe(args: argparse.Namespace) -> None:
         if len(set(stems)) < len(stems):
             raise ValueError(f"audio files with the same name would share an utterance id: "
                              f"{sorted({s for s in stems if stems.count(s) > 1})}")
-        decoded = transcribe_audio_files(recognizer, args.audio, args.max_duration)
+        from .inference.recording_check import RECORDING_WARNINGS
+
+        with warnings.catch_warnings(record=True) as caught:
+            for condition in RECORDING_WARNINGS:
+                warnings.simplefilter("always", condition)
+            decoded = transcribe_audio_files(recognizer, args.audio, args.max_duration)
+        for w in caught:  # one line each, not Python's file:line form
+            if issubclass(w.category, RECORDING_WARNINGS):
+                print(f"warning: {w.message}", file=sys.stderr)
+            else:
+                warnings.showwarning(w.message, w.category, w.filename, w.lineno)
         texts = {Path(a).stem: decoded[str(a)] for a in args.audio}
         if args.align_out:
             from .files import align_audio_file

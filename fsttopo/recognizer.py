@@ -172,16 +172,26 @@ def transcribe_cuts(recognizer: Recognizer, cuts, max_duration: float = 200.0, *
 
 def transcribe_audio_files(recognizer: Recognizer, paths, max_duration: float = 200.0, **options) -> dict[str, str]:
     """Decoded text per audio file (keyed by the path as given), in batches of up to
-    ``max_duration`` seconds of audio (longest first), with a progress bar."""
+    ``max_duration`` seconds of audio (longest first), with a progress bar. A recording that looks
+    noisy, band-limited, reverberant or clipped gets its warning, as in alignment
+    (:func:`~fsttopo.inference.recording_check.warn_about_recording`): the decoder suffers from it more."""
     from tqdm import tqdm
 
     from .aligner import compute_features
     from .audio_batches import audio_duration, duration_batches
+    from .data.features import read_samples
+    from .inference.recording_check import warn_about_recording
+
+    def features_of(path: str) -> torch.Tensor:
+        samples, rate = read_samples(path)
+        features = compute_features(samples, rate)
+        warn_about_recording(features, Path(path).stem, samples)
+        return features
 
     paths = [str(p) for p in paths]
     out: dict[str, str] = {}
     for batch in tqdm(duration_batches({p: audio_duration(p) for p in paths}, max_duration), desc="decoding",
                       unit="batch"):
-        hyps = recognizer.transcribe([compute_features(p) for p in batch], **options)
+        hyps = recognizer.transcribe([features_of(p) for p in batch], **options)
         out.update({p: h.text for p, h in zip(batch, hyps)})
     return {p: out[p] for p in paths}

@@ -190,3 +190,16 @@ def test_cli_transcribes_many_files_in_batches_like_one_by_one(tmp_path, capsys)
     shutil.copy(WAV, tmp_path / "sub" / "one.wav")
     with pytest.raises(SystemExit, match="same name"):
         cli.main(["transcribe", files[0], str(tmp_path / "sub" / "one.wav")])
+
+
+def test_cli_transcribe_warns_about_a_noisy_recording(tmp_path, capsys):
+    """Decoding suffers from noise more than alignment: transcribe warns as align does, one line
+    per recording that looks so, and none for the clean example."""
+    from test_noise_check import noisy_copy
+
+    path, _ = noisy_copy(tmp_path, 10.0)
+    cli.main(["transcribe", str(path), str(WAV)])
+    printed = capsys.readouterr()
+    assert printed.err.count("warning: noisy example looks noisy") == 1
+    assert "warning:" not in printed.err.replace("warning: noisy example looks noisy", "")
+    assert [line.split(" ")[0] for line in printed.out.splitlines()[-2:]] == ["noisy", WAV.stem]
