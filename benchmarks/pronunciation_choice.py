@@ -13,10 +13,9 @@ and boundary refinement included, is printed for context. Each timing is the med
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 
 import torch
+from recording_checks import median_seconds  # benchmarks/, run as a script
 
 from fsttopo.aligner import compute_features
 from fsttopo.engine import viterbi
@@ -24,15 +23,6 @@ from fsttopo.files import load_aligner
 from fsttopo.inference import emission_scores
 from fsttopo.resources import example_paths
 from fsttopo.topology import build_graphs
-
-
-def median_seconds(fn, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def word_by_word(aligner, scores: torch.Tensor, lengths: torch.Tensor, transcripts) -> list[list[tuple[str, ...]]]:
@@ -74,6 +64,8 @@ def main() -> None:
                              prior_scale=options["prior_scale"], posterior_scale=options["posterior_scale"],
                              log_prior=aligner.log_prior)
     variant_words = sum(len(w.variants) > 0 for w in words[0].words)
+    for settings in (plain, chosen):  # Numba's compilation and the first call's allocations are not timed
+        aligner.align_encoded(encoded, texts, duration, **settings)
     base_s = median_seconds(lambda: aligner.align_encoded(encoded, texts, duration, **plain), args.repeats)
     with_s = median_seconds(lambda: aligner.align_encoded(encoded, texts, duration, **chosen), args.repeats)
     loop_s = median_seconds(lambda: word_by_word(aligner, scores, lengths, words), 1)

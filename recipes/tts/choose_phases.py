@@ -72,21 +72,35 @@ def store(model_dir: Path, phases: int, selection: dict) -> None:
     store_align_options(model_dir, {"phases": phases}, "phases_selection", selection)
 
 
-def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def selection_parser(description: str) -> argparse.ArgumentParser:
+    """The arguments of a dev selection of a shipped model's option (this script's and
+    ``choose_variants.py``'s)."""
+    p = argparse.ArgumentParser(description=description)
     p.add_argument("--model", type=Path, required=True, help="shipped model directory (model.pt, config.json)")
     p.add_argument("--devaug", action="store_true", help="also measure devaug (models trained on augmented audio)")
     p.add_argument("--devaug-seed", type=int, default=1)
-    p.add_argument("--tolerance-ms", type=float, default=0.2)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--dry-run", action="store_true", help="measure and print, store nothing")
-    args = p.parse_args()
+    return p
+
+
+def selection_inputs(args: argparse.Namespace) -> tuple:
+    """``(aligner, dev cuts, {split: features})`` of :func:`selection_parser`'s arguments: dev,
+    and devaug with ``--devaug``."""
     torch.set_num_threads(args.threads)
     aligner = load_aligner(str(args.model / "model.pt"))
     cuts = split_cuts("dev")
     splits = {"dev": [torch.from_numpy(c.load_features()).float() for c in cuts]}
     if args.devaug:
         splits["devaug"] = devaug_features(cuts, args.devaug_seed)
+    return aligner, cuts, splits
+
+
+def main() -> None:
+    p = selection_parser(__doc__.splitlines()[0])
+    p.add_argument("--tolerance-ms", type=float, default=0.2)
+    args = p.parse_args()
+    aligner, cuts, splits = selection_inputs(args)
     errors: dict[str, dict[int, float]] = {}
     cpu: dict[int, float] = {}
     for name, features in splits.items():

@@ -16,7 +16,6 @@ the measurements under ``variants_selection``).
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import time
@@ -26,11 +25,8 @@ if __package__ in (None, ""):  # run as a script from a checkout
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 import numpy as np
-import torch
 
-from fsttopo.files import load_aligner
-from recipes.tts.choose_phases import boundary_errors_ms, store_align_options
-from recipes.tts.train_boundary import devaug_features, split_cuts
+from recipes.tts.choose_phases import boundary_errors_ms, selection_inputs, selection_parser, store_align_options
 
 PENALTIES = (1.0, 2.0, 4.0, 8.0, 16.0)
 OFF = "off"
@@ -45,19 +41,8 @@ def choose(errors: dict[str, dict[str, float]]) -> float | None:
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--model", type=Path, required=True, help="shipped model directory (model.pt, config.json)")
-    p.add_argument("--devaug", action="store_true", help="also measure devaug (models trained on augmented audio)")
-    p.add_argument("--devaug-seed", type=int, default=1)
-    p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--dry-run", action="store_true", help="measure and print, store nothing")
-    args = p.parse_args()
-    torch.set_num_threads(args.threads)
-    aligner = load_aligner(str(args.model / "model.pt"))
-    cuts = split_cuts("dev")
-    splits = {"dev": [torch.from_numpy(c.load_features()).float() for c in cuts]}
-    if args.devaug:
-        splits["devaug"] = devaug_features(cuts, args.devaug_seed)
+    args = selection_parser(__doc__.splitlines()[0]).parse_args()
+    aligner, cuts, splits = selection_inputs(args)
     settings = {OFF: {"pronunciation_variants": False},
                 **{str(pen): {"pronunciation_variants": True, "variant_penalty": pen} for pen in PENALTIES}}
     errors: dict[str, dict[str, float]] = {}
