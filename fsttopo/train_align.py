@@ -266,9 +266,10 @@ def save_tuned_model(choice: dict[str, Any], path: str | Path) -> Path:
     alignment options stored, its units and label prior kept."""
     from .inference import ALIGN_OPTIONS
     from .training import read_model_file, save_model
+    from .tuning import VARIANT_OPTIONS
 
     f = read_model_file(choice["model"])
-    options = {k: choice[k] for k in ALIGN_OPTIONS}
+    options = {k: choice[k] for k in (*ALIGN_OPTIONS, *VARIANT_OPTIONS) if k in choice}
     if choice.get("pause_edges_db"):
         options["pause_edges_db"] = choice["pause_edges_db"]
     save_model(path, f.model, f.objective, f.tokens, align_options=options, log_prior=f.log_prior, units=f.units)

@@ -13,8 +13,11 @@ model downsamples for the best choice of each method. Two criteria:
   are the boundaries the penalty and prior move most, and energy locates them without a model;
   the time shift stays 0 (a criterion with its own bias should not choose one).
 
-With references, the best choice of each method then tries moving word edges at pauses onto the
-energy step (``pause_edges_db``, :mod:`fsttopo.inference.pause_edges`) at each of
+The best choice of each method then tries choosing among the lexicon's pronunciations of each
+word (``pronunciation_variants``, :mod:`fsttopo.inference.pronunciation_choice`) at each penalty
+of :data:`VARIANT_PENALTIES`, kept when it lowers the dev error (a corpus whose dictionary has no
+alternatives for its dev words skips it). With references, it then tries moving word edges at
+pauses onto the energy step (``pause_edges_db``, :mod:`fsttopo.inference.pause_edges`) at each of
 :data:`PAUSE_EDGE_RANGES` dB, kept when it lowers the dev error (with ``"pauses"`` it would be
 judged by the energy it is moved to).
 
@@ -36,7 +39,7 @@ from .data.export import from_cuts
 from .data.features import cut_features, log_mel_energy_db
 from .inference.pause_edges import snap_to_energy
 
-__all__ = ["CRITERIA", "PENALTIES", "PRIOR_SCALES", "TUNED_METHODS", "SHIFTS_MS", "PAUSE_EDGE_RANGES", "epoch_files", "signed_word_errors",
+__all__ = ["CRITERIA", "PENALTIES", "PRIOR_SCALES", "TUNED_METHODS", "SHIFTS_MS", "PAUSE_EDGE_RANGES", "VARIANT_PENALTIES", "VARIANT_OPTIONS", "epoch_files", "signed_word_errors",
            "best_time_shift", "pause_edge_error", "tune_alignment_options"]
 
 CRITERIA = ("references", "pauses")
@@ -45,6 +48,9 @@ PRIOR_SCALES = (0.0, 0.5, 1.0, 1.5)
 TUNED_METHODS = ("viterbi", "posterior")
 SHIFTS_MS = np.arange(-20.0, 20.5, 1.0)
 PAUSE_EDGE_RANGES = (30.0, 40.0, 50.0)
+VARIANT_PENALTIES = (2.0, 4.0, 8.0, 16.0)
+VARIANT_OPTIONS = ("pronunciation_variants", "variant_penalty")
+"""The alignment options the variant step adds to a choice (:func:`tune_alignment_options`)."""
 MAX_EDGE_ERROR = 0.5
 """Seconds at which one pause edge's error is capped, so that one pause the alignment does not
 see (or a click the energy takes for speech) does not outweigh the rest."""
@@ -150,6 +156,11 @@ def tune_alignment_options(model_files: Sequence[str | Path], dev_cuts, criterio
     def better(error: float, than: dict | None) -> bool:
         return than is None or (not np.isnan(error) and (np.isnan(than["dev_error_ms"]) or error < than["dev_error_ms"]))
 
+    def has_variants(aligner: Aligner) -> bool:
+        words = {w for c in cuts for w in aligner.normalize([c.supervisions[0].text])[0].split()}
+        pronunciations = getattr(aligner.lexicon, "pronunciations", None)
+        return pronunciations is not None and any(w in aligner.lexicon and len(pronunciations(w)) > 1 for w in words)
+
     files = [Path(f) for f in model_files]
     best: dict[str, dict] = {}
     for index, path in enumerate(files, 1):
@@ -179,10 +190,22 @@ def tune_alignment_options(model_files: Sequence[str | Path], dev_cuts, criterio
                 f"(shift {1000 * shift:+.0f} ms)")
         if better(error, choice):
             choice.update(phases=phases, time_shift=shift, dev_error_ms=error)
+        encoded = [aligner.encode(feats, choice["phases"]) for feats in features]
+        if has_variants(aligner):
+            for penalty in VARIANT_PENALTIES:
+                options = {k: choice[k] for k in ALIGN_OPTIONS if k != "time_shift"} | {
+                    "pronunciation_variants": True, "variant_penalty": penalty}
+                shift, error = dev_error(aligner, encoded, options)
+                if log:
+                    log(f"  dev: {Path(choice['model']).name} {method}, pronunciation variants at penalty "
+                        f"{penalty:g}: {error:.1f} ms (shift {1000 * shift:+.0f} ms)")
+                if better(error, choice):
+                    choice.update(pronunciation_variants=True, variant_penalty=penalty, time_shift=shift,
+                                  dev_error_ms=error)
         if criterion != "references":
             continue
-        options = {k: choice[k] for k in ALIGN_OPTIONS}
-        aligned = dev_alignments(aligner, [aligner.encode(feats, choice["phases"]) for feats in features], options)
+        options = {k: choice[k] for k in (*ALIGN_OPTIONS, *VARIANT_OPTIONS) if k in choice}
+        aligned = dev_alignments(aligner, encoded, options)
         if energies is None:  # the same recordings for every model and method
             energies = [[log_mel_energy_db(f).numpy() for f in feats] for feats in features]
         for range_db in PAUSE_EDGE_RANGES:

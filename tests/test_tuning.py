@@ -13,7 +13,7 @@ from fsttopo.data.alignment import TimedToken, UtteranceAlignment
 from fsttopo.data.features import compute_features
 from fsttopo.resources import default_model_path, example_paths
 from fsttopo.scoring import word_boundary_errors
-from fsttopo.tuning import PAUSE_EDGE_RANGES, best_time_shift, pause_edge_error, tune_alignment_options
+from fsttopo.tuning import PAUSE_EDGE_RANGES, VARIANT_PENALTIES, best_time_shift, pause_edge_error, tune_alignment_options
 
 SR = 16000
 
@@ -81,8 +81,11 @@ def dev_cut(tmp_path_factory):
 
 def test_tuning_by_references_reports_the_error_of_its_choice(dev_cut):
     model = default_model_path()
-    best = tune_alignment_options([model], [dev_cut], "references", log=None)
+    lines: list[str] = []
+    best = tune_alignment_options([model], [dev_cut], "references", log=lines.append)
     assert set(best) == {"viterbi", "posterior"}
+    # the example's words have CMUdict variants ("the", "to"): each method tried choosing among them
+    assert sum("pronunciation variants at penalty" in line for line in lines) == 2 * len(VARIANT_PENALTIES)
     aligner = Aligner.from_file(model)
     ref = alignment(dev_cut.supervisions[0].id, [(a.symbol, a.start, a.end) for a in
                                                  dev_cut.supervisions[0].alignment["word"]], dev_cut.duration)
@@ -92,8 +95,11 @@ def test_tuning_by_references_reports_the_error_of_its_choice(dev_cut):
                                           "time_shift")}
         hyp = aligner.align([compute_features(dev_cut.load_audio()[0], SR)], [dev_cut.supervisions[0].text],
                             utterance_ids=[ref.utterance_id], refine_boundaries=False,
-                            pause_edges_db=choice.get("pause_edges_db", 0), **options).alignments[0]
+                            pause_edges_db=choice.get("pause_edges_db", 0),
+                            pronunciation_variants=choice.get("pronunciation_variants", False),
+                            variant_penalty=choice.get("variant_penalty", 8.0), **options).alignments[0]
         assert choice.get("pause_edges_db", 30.0) in PAUSE_EDGE_RANGES  # kept only where it helped on dev
+        assert choice.get("variant_penalty", 2.0) in VARIANT_PENALTIES
         errors = [e for pair in word_boundary_errors(hyp, ref) for e in pair]
         assert choice["dev_error_ms"] == pytest.approx(np.mean(errors), abs=1e-3)
         assert choice["dev_error_ms"] < 25
