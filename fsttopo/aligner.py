@@ -348,7 +348,7 @@ class Aligner:
         if pause_edges:
             out.alignments = snap_pause_edges(out.alignments, features, pause_edges)
         if self.confidence_adjustment is not None:  # the flag with the condition's expected loss added back
-            out.alignments = [self._flag(a, self.confidence_adjustment.expected_drop(f))
+            out.alignments = [self._flag(replace(a, condition_allowance=self.confidence_adjustment.expected_drop(f)))
                               for a, f in zip(out.alignments, features)]
         if trim:
             out.alignments = keep_words_out_of_digital_silence(out.alignments, features)
@@ -469,11 +469,13 @@ class Aligner:
             raise ValueError(f"min_pause must be a number of seconds from 0 to 10, got {min_pause!r}")
         return float(min_pause)
 
-    def _flag(self, alignment: UtteranceAlignment, expected_drop: float = 0.0) -> UtteranceAlignment:
-        """Mark ``alignment`` low-confidence when its relative confidence plus ``expected_drop`` (what
-        the recording's condition costs a right transcript) is below the threshold."""
+    def _flag(self, alignment: UtteranceAlignment) -> UtteranceAlignment:
+        """Mark ``alignment`` low-confidence when its relative confidence plus its
+        ``condition_allowance`` (what the recording's condition costs a right transcript) is below
+        the threshold."""
         if self.confidence_threshold is not None and alignment.relative_confidence is not None:
-            alignment.low_confidence = alignment.relative_confidence + expected_drop < self.confidence_threshold
+            allowance = alignment.condition_allowance or 0.0
+            alignment.low_confidence = alignment.relative_confidence + allowance < self.confidence_threshold
         return alignment
 
     def normalize(self, texts: Sequence[str]) -> list[str]:

@@ -202,7 +202,9 @@ def _align(args: argparse.Namespace) -> None:
                        ", or the recording's condition lowers it: right transcripts of such recordings are often "
                        "flagged too (--model robust allows for it)" if caveat else ""),
                    False: "ok", None: "not calibrated"}
-        print(f"confidence {ali.confidence:.3f}, relative {ali.relative_confidence:.3f} "
+        allowed = ("" if not ali.condition_allowance else
+                   f" + {ali.condition_allowance:.3f} allowed for the recording: noise, echo, dynamic range")
+        print(f"confidence {ali.confidence:.3f}, relative {ali.relative_confidence:.3f}{allowed} "
               f"({verdict[ali.low_confidence]}; mean posterior of the aligned labels, and its ratio to the "
               "best labels')")
     print(f"written: {args.out}/{Path(args.audio).stem}.{{json,TextGrid,ctm" + ("" if args.no_plot else ",png") + "}")

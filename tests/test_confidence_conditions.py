@@ -73,3 +73,19 @@ def test_the_robust_flag_tells_noise_from_a_wrong_transcript():
     aligner = Aligner.from_file(model_path("robust"))
     clean = [compute_features(x, SR) for x in AUDIO]
     assert sum(_flags(aligner, clean, TEXTS)) <= 2 and all(_flags(aligner, clean, swapped))
+
+
+def test_the_allowance_is_kept_in_the_alignment_and_its_json(tmp_path):
+    from fsttopo.data.alignment import TimedToken, UtteranceAlignment
+    from fsttopo.data.export import alignment_from_dict, alignment_to_dict
+
+    aligner = Aligner.from_file(model_path("robust"))
+    noisy = compute_features(add_noise(AUDIO[0], SR, 10.0, "white", np.random.default_rng(0)), SR)
+    ali = aligner.align([noisy], TEXTS[:1]).alignments[0]
+    assert ali.condition_allowance == pytest.approx(aligner.confidence_adjustment.expected_drop(noisy), abs=1e-12)
+    assert ali.condition_allowance > 0.1 and ali.low_confidence is (
+        ali.relative_confidence + ali.condition_allowance < aligner.confidence_threshold)
+    assert alignment_from_dict(alignment_to_dict(ali)).condition_allowance == ali.condition_allowance
+    assert Aligner.from_file(model_path("default")).align([noisy], TEXTS[:1]).alignments[0].condition_allowance is None
+    with pytest.raises(ValueError, match="condition_allowance must be finite and >= 0"):
+        UtteranceAlignment("u", "a", 1.0, [TimedToken("a", 0.0, 0.5)], condition_allowance=-0.1)

@@ -52,7 +52,7 @@ def test_align_prints_the_warning_and_still_writes_the_alignment(tmp_path, capsy
     assert "LOW: the transcript may not match the audio, or the recording's condition lowers it" in printed.out
     # the robust model's flag allows for the noise (fsttopo.inference.confidence_conditions): ok
     cli.main(["align", str(path), str(txt), "--out", str(tmp_path / "robust"), "--no-plot", "--model", "robust"])
-    assert "relative 0.490 (ok;" in capsys.readouterr().out
+    assert "relative 0.490 + 0.205 allowed for the recording: noise, echo, dynamic range (ok;" in capsys.readouterr().out
     wav, _, _ = example_paths()
     cli.main(["align", str(wav), str(txt), "--out", str(tmp_path / "clean"), "--no-plot"])
     printed = capsys.readouterr()

@@ -123,8 +123,13 @@ class UtteranceAlignment:
             posterior, in ``[0, 1]``: 1 when the transcript explains every frame as well as any label
             could. Unlike ``confidence`` it does not fall for a voice or recording the model is
             merely unsure about, so it is what the low-confidence flag uses.
-        low_confidence: whether ``relative_confidence`` is below the model's calibrated threshold
-            (a likely transcript mismatch: check it); ``None`` when the model has no threshold.
+        low_confidence: whether ``relative_confidence`` (plus ``condition_allowance``) is below the
+            model's calibrated threshold (a likely transcript mismatch: check it); ``None`` when the
+            model has no threshold.
+        condition_allowance: the relative confidence a right transcript is expected to lose to the
+            recording's noise or reverberation, added to ``relative_confidence`` before the
+            threshold (a model calibrated with a condition adjustment,
+            :mod:`fsttopo.inference.confidence_conditions`); ``None`` for other models.
         pronunciations: the words *not* pronounced from the lexicon (as written in ``text``) and
             how they were (a G2P guess, or a phone loop); empty when every word was in the lexicon.
         untranscribed: ``(start, end)`` spans (seconds, relative to the recording, in time order)
@@ -143,8 +148,13 @@ class UtteranceAlignment:
     low_confidence: bool | None = None
     pronunciations: dict[str, Pronunciation] = field(default_factory=dict)
     untranscribed: list[tuple[float, float]] = field(default_factory=list)
+    condition_allowance: float | None = None
 
     def __post_init__(self) -> None:
+        if self.condition_allowance is not None and not (math.isfinite(self.condition_allowance)
+                                                         and self.condition_allowance >= 0):
+            raise ValueError(f"utterance {self.utterance_id!r}: condition_allowance must be finite and >= 0, got "
+                             f"{self.condition_allowance}")
         if self.confidence is not None and not 0.0 <= self.confidence <= 1.0 + 1e-9:
             raise ValueError(f"utterance {self.utterance_id!r}: confidence must be in [0, 1], got {self.confidence}")
         if self.relative_confidence is not None and not 0.0 <= self.relative_confidence <= 1.0 + 1e-9:

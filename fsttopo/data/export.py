@@ -53,8 +53,8 @@ def alignment_to_dict(alignment: UtteranceAlignment) -> dict[str, Any]:
     """JSON-ready dict: ``utterance_id, text, start, duration`` and ``words``/``phones`` as
     lists of ``{"symbol", "start", "end"}`` (seconds, each token's ``confidence`` and the spreads
     of its boundaries ``start_sd`` and ``end_sd``, seconds, when known);
-    ``confidence``, ``relative_confidence`` and ``low_confidence`` (below the model's calibrated
-    threshold) when known; ``pronunciations`` (``{word: {"source", "phones"}}``) when some words
+    ``confidence``, ``relative_confidence``, ``low_confidence`` (below the model's calibrated
+    threshold) and ``condition_allowance`` (what the recording's condition was allowed) when known; ``pronunciations`` (``{word: {"source", "phones"}}``) when some words
     were not pronounced from the lexicon; ``untranscribed`` (``[[start, end], ...]`` seconds) when
     some audio is not covered by the transcript."""
     return {
@@ -68,6 +68,8 @@ def alignment_to_dict(alignment: UtteranceAlignment) -> dict[str, Any]:
         **({"relative_confidence": alignment.relative_confidence}
            if alignment.relative_confidence is not None else {}),
         **({"low_confidence": alignment.low_confidence} if alignment.low_confidence is not None else {}),
+        **({"condition_allowance": alignment.condition_allowance}
+           if alignment.condition_allowance is not None else {}),
         **({"pronunciations": {word: {"source": p.source, "phones": list(p.phones)}
                                for word, p in alignment.pronunciations.items()}} if alignment.pronunciations else {}),
         **({"untranscribed": [[s, e] for s, e in alignment.untranscribed]} if alignment.untranscribed else {}),
@@ -76,7 +78,7 @@ def alignment_to_dict(alignment: UtteranceAlignment) -> dict[str, Any]:
 
 def alignment_from_dict(data: Mapping[str, Any]) -> UtteranceAlignment:
     """Inverse of :func:`alignment_to_dict` (``start``, ``phones``, ``confidence``, the spreads,
-    ``pronunciations`` and ``untranscribed`` may be missing)."""
+    ``pronunciations``, ``untranscribed`` and ``condition_allowance`` may be missing)."""
     missing = {"utterance_id", "text", "duration", "words"} - set(data)
     if missing:
         raise ValueError(f"alignment JSON misses the keys {sorted(missing)}")
@@ -108,7 +110,9 @@ def alignment_from_dict(data: Mapping[str, Any]) -> UtteranceAlignment:
                               relative_confidence=None if data.get("relative_confidence") is None
                               else float(data["relative_confidence"]),
                               low_confidence=None if data.get("low_confidence") is None else bool(data["low_confidence"]),
-                              pronunciations=pronunciations, untranscribed=untranscribed)
+                              pronunciations=pronunciations, untranscribed=untranscribed,
+                              condition_allowance=None if data.get("condition_allowance") is None
+                              else float(data["condition_allowance"]))
 
 
 def write_json(alignments: UtteranceAlignment | Sequence[UtteranceAlignment], path: str | Path) -> Path:
