@@ -41,7 +41,7 @@ from .models import AlignmentModel
 from .names import METHODS, OOV_MODES, PRECISIONS, TOPOLOGIES
 from .training.checkpoint import ModelFile, read_model_file
 from .training.objective import ObjectiveConfig
-from .topology import AnyLabels, Transitions, build_graphs
+from .topology import AnyLabels, Transitions, build_graphs, word_size
 
 __all__ = ["METHODS", "ALIGN_OPTIONS", "AlignerOutput", "Aligner", "compute_features", "SAMPLE_RATE", "FEATURE_SHIFT",
            "UNKNOWN_PHONE"]
@@ -445,7 +445,7 @@ class Aligner:
                 if untranscribed and p == 0:
                     garbage_frames = garbage.posterior_garbage_frames(occupancy, graphs, len(self.tokens))
             if word_segs is None:  # an unknown word (AnyLabels) is one token
-                word_segs = [group_segments(t, [1 if isinstance(w, AnyLabels) else len(w) for w in ws])
+                word_segs = [group_segments(t, [word_size(w) for w in ws])
                              for t, ws in zip(token_segs, words)]
             per_phase.append(self._to_seconds(token_segs, word_segs, words, texts, durations, utterance_ids,
                                               offsets, time_shift + p * FEATURE_SHIFT, confidence, lengths,

@@ -13,6 +13,7 @@ from .aligner import Aligner
 from .data.alignment import UtteranceAlignment
 from .engine import NoPathError
 from .inference.recording_check import recording_conditions
+from .routed_aligner import RoutedAligner
 
 __all__ = ["Failure", "align_or_each", "align_loaded"]
 
@@ -51,7 +52,7 @@ def align_or_each(aligner: Aligner, features: Sequence[torch.Tensor], texts: Seq
     return out
 
 
-def align_loaded(aligner: Aligner, items: Sequence[Item],
+def align_loaded(aligner: Aligner | RoutedAligner, items: Sequence[Item],
                  load: Callable[[Item], tuple[torch.Tensor, dict[str, float]] | str],
                  texts: Sequence[str], utterance_ids: Sequence[str], options: Mapping[str, Any], unreadable: str,
                  offsets: Sequence[float] | None = None
@@ -65,7 +66,8 @@ def align_loaded(aligner: Aligner, items: Sequence[Item],
     (:func:`~fsttopo.inference.recording_check.sample_conditions`; empty where only features are
     stored), or a message saying why they cannot be read: that item fails with reason
     ``unreadable`` and the others are aligned (:func:`align_or_each`). The features are loaded per batch, so that a block of long recordings
-    does not have to fit in memory at once."""
+    does not have to fit in memory at once. A routed aligner aligns each item with the model the rule picks for it
+    (:meth:`~fsttopo.routed_aligner.RoutedAligner.align_routed`; the alignments say which model)."""
     out: list[tuple[UtteranceAlignment | Failure, dict[str, float]] | None] = [None] * len(items)
     features, measured = {}, {}
     for i, item in enumerate(items):
@@ -75,10 +77,16 @@ def align_loaded(aligner: Aligner, items: Sequence[Item],
         else:
             features[i], measured[i] = loaded
     ready = list(features)
+
+    def align(one: Aligner, chosen: list[int]) -> list[UtteranceAlignment | Failure]:
+        items = [ready[k] for k in chosen]
+        return align_or_each(one, [features[i] for i in items], [texts[i] for i in items],
+                             [utterance_ids[i] for i in items], options,
+                             offsets=None if offsets is None else [offsets[i] for i in items])
+
     if ready:
-        aligned = align_or_each(aligner, [features[i] for i in ready], [texts[i] for i in ready],
-                                [utterance_ids[i] for i in ready], options,
-                                offsets=None if offsets is None else [offsets[i] for i in ready])
+        aligned = (aligner.align_routed([features[i] for i in ready], align) if isinstance(aligner, RoutedAligner)
+                   else align(aligner, list(range(len(ready)))))
         for i, result in zip(ready, aligned):
             out[i] = (result, {**recording_conditions(features[i]), **measured[i]})
     return out

@@ -6,11 +6,12 @@ import argparse
 import gc
 import sys
 import warnings
-from contextlib import nullcontext
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 from .names import GARBAGE_PENALTY, METHODS, OOV_MODES, PRECISIONS, TOPOLOGIES, UNTRANSCRIBED_MODES, VARIANT_PENALTY
-from .resources import MODEL_DIR, model_path
+from .resources import AUTO_MODEL, MODEL_DIR, model_path
 from .shards import BLOCK_SIZE
 
 DEFAULT_MODEL = MODEL_DIR / "model.pt"
@@ -18,6 +19,10 @@ CHANNEL_HELP = ("the channel of multi-channel audio to align, numbered from 0 (e
                 "on two channels); default: the mean of the channels")
 MODEL_HELP = ("model file, or a shipped model: 'default' (the default; clean speech) or 'robust' (fine-tuned on noisy, "
               "reverberant, telephone and quiet audio; docs/augmentation.md)")
+ALIGN_MODEL_HELP = ("'auto' (the default: per recording the shipped default model, or the robust one where the "
+                    "recording looks noisy, band-limited or reverberant; docs/alignment.md), a shipped model: "
+                    "'default' (clean speech) or 'robust' (fine-tuned on noisy, reverberant, telephone and quiet "
+                    "audio; docs/augmentation.md), or a model file")
 LEXICON_HELP = "extra pronunciations ('word PHONE ...' lines, ARPAbet) added to CMUdict"
 
 
@@ -97,27 +102,46 @@ def _train(args: argparse.Namespace) -> None:
     print(f"model: {path}")
 
 
-def _load_aligner(args: argparse.Namespace):
-    from .aligner import Aligner
-    from .data.lexicon import Lexicon, read_lexicon_file
+def _load_aligner(args: argparse.Namespace, routed: bool = False):
+    """The aligner of ``args.model`` with ``--lexicon``, on ``--device`` at ``--precision``; with
+    ``routed`` (align, align-dir, align-cuts), ``auto`` gives both shipped models and the rule that
+    picks one per recording (:class:`~fsttopo.routed_aligner.RoutedAligner`); elsewhere it is refused."""
+    from .resources import AUTO_MODEL, model_path
 
     if getattr(args, "threads", 0):
         from .threads import set_threads
 
         set_threads(args.threads)
-    aligner = Aligner.from_file(args.model)
-    if args.lexicon:
-        if not (isinstance(aligner.lexicon, Lexicon) and aligner.lexicon.cmudict):
-            raise ValueError(f"--lexicon adds ARPAbet words to CMUdict models; {args.model} was trained with other "
-                             "units (add words to its pronunciation dictionary and retrain, or use --oov phone-loop)")
-        aligner.lexicon = aligner.lexicon.with_words(read_lexicon_file(args.lexicon))
-    from .shards import local_device
+    if args.model == AUTO_MODEL:
+        if not routed:
+            raise ValueError("--model auto picks a model per recording for align, align-dir and align-cuts; here "
+                             "give one: default or robust (or a model file)")
+        from .routed_aligner import load_routed_aligner
 
-    aligner = aligner.to(local_device(getattr(args, "device", "cpu"))).set_precision(getattr(args, "precision", "float32"))
+        default = _one_aligner(args, model_path("default"))
+        # one lexicon for both: the robust model was fine-tuned from the default one, on its units
+        aligner = load_routed_aligner(default, _one_aligner(args, model_path("robust"), default.lexicon))
+    else:
+        aligner = _one_aligner(args, args.model)
     # the imported modules and the model live as long as the command: the garbage collector's later
     # passes skip them (0.1 s of a short file's alignment)
     gc.freeze()
     return aligner
+
+
+def _one_aligner(args: argparse.Namespace, model: str, lexicon=None):
+    """The aligner of one model file (with ``lexicon``: that one, ``--lexicon`` already added)."""
+    from .aligner import Aligner
+    from .data.lexicon import Lexicon, read_lexicon_file
+    from .shards import local_device
+
+    aligner = Aligner.from_file(model, lexicon)
+    if args.lexicon and lexicon is None:
+        if not (isinstance(aligner.lexicon, Lexicon) and aligner.lexicon.cmudict):
+            raise ValueError(f"--lexicon adds ARPAbet words to CMUdict models; {model} was trained with other "
+                             "units (add words to its pronunciation dictionary and retrain, or use --oov phone-loop)")
+        aligner.lexicon = aligner.lexicon.with_words(read_lexicon_file(args.lexicon))
+    return aligner.to(local_device(getattr(args, "device", "cpu"))).set_precision(getattr(args, "precision", "float32"))
 
 
 def _check_output(path: str) -> None:
@@ -164,6 +188,26 @@ def _check_channel(audio: str, channel: int | None) -> None:
                          "(numbered from 0)")
 
 
+@contextmanager
+def _condition_warnings() -> Iterator[list[str]]:
+    """Record the recording-condition warnings raised inside (every one, not once per place) and
+    print them afterwards one line each, not in Python's file:line form; other warnings are shown
+    as usual. Yields the list of the printed messages, filled when the block ends."""
+    from .inference.recording_check import RECORDING_WARNINGS
+
+    printed: list[str] = []
+    with warnings.catch_warnings(record=True) as caught:
+        for condition in RECORDING_WARNINGS:
+            warnings.simplefilter("always", condition)
+        yield printed
+    for w in caught:
+        if issubclass(w.category, RECORDING_WARNINGS):
+            print(f"warning: {w.message}", file=sys.stderr)
+            printed.append(str(w.message))
+        else:
+            warnings.showwarning(w.message, w.category, w.filename, w.lineno)
+
+
 def _align(args: argparse.Namespace) -> None:
     from .data.plot_process import PlotProcess
 
@@ -171,24 +215,18 @@ def _align(args: argparse.Namespace) -> None:
     _check_output(args.out)
     # the process that draws the plot while this one loads torch and aligns (None: draw here);
     # forked before numpy, torch and their thread pools are loaded
-    with (None if args.no_plot else PlotProcess.start()) or nullcontext() as plot_process:
+    with (None if args.no_plot else PlotProcess.start()) or nullcontext() as plot_process, \
+            _condition_warnings() as printed:
         _check_channel(args.audio, args.channel)  # names a missing or unreadable file before the model loads
         from .files import align_audio_file
-        from .inference.recording_check import RECORDING_WARNINGS as conditions
 
-        aligner = _load_aligner(args)
-        with warnings.catch_warnings(record=True) as caught:
-            for condition in conditions:
-                warnings.simplefilter("always", condition)
-            ali = align_audio_file(aligner, args.audio, transcript, args.out, plot=not args.no_plot,
-                                   plot_process=plot_process, channel=args.channel, **_alignment_options(args))
-    degraded = False
-    for w in caught:  # one line each, not Python's file:line form
-        if issubclass(w.category, conditions):
-            print(f"warning: {w.message}", file=sys.stderr)
-            degraded = True
-        else:
-            warnings.showwarning(w.message, w.category, w.filename, w.lineno)
+        aligner = _load_aligner(args, routed=True)
+        ali = align_audio_file(aligner, args.audio, transcript, args.out, plot=not args.no_plot,
+                               plot_process=plot_process, channel=args.channel, **_alignment_options(args))
+    degraded = bool(printed)
+    if ali.model is not None:
+        print(f"model: {ali.model}" + (f" (the recording shows {', '.join(ali.model_reasons)})" if ali.model_reasons
+                                       else " (the recording looks like clean wideband speech)"))
     for w in ali.words:
         notes = ([] if w.confidence is None else [f"{w.confidence:.2f}"]) + (
             [] if w.boundary_sd is None else [f"+-{1000 * w.boundary_sd:.0f} ms"])
@@ -197,7 +235,8 @@ def _align(args: argparse.Namespace) -> None:
         print(f"untranscribed audio at {start:.2f}-{end:.2f} s: the transcript does not cover it")
     if ali.confidence is not None:
         # a model calibrated with a condition adjustment has allowed for the recording's condition already
-        caveat = degraded and aligner.confidence_adjustment is None
+        used = aligner.aligners[ali.model] if ali.model is not None else aligner
+        caveat = degraded and used.confidence_adjustment is None
         verdict = {True: "LOW: the transcript may not match the audio" + (
                        ", or the recording's condition lowers it: right transcripts of such recordings are often "
                        "flagged too (--model robust allows for it)" if caveat else ""),
@@ -241,35 +280,47 @@ def _align_cuts(args: argparse.Namespace) -> None:
     run = _corpus_run(args)
     out = shard_output_dir(args.out, run["shard"])
     _check_output(str(out))
-    result = align_cuts_to_dir(_load_aligner(args), load_manifest_lazy(args.cuts), out, args.max_duration, **run,
+    result = align_cuts_to_dir(_load_aligner(args, routed=True), load_manifest_lazy(args.cuts), out, args.max_duration, **run,
                                resume=args.resume, identity=_model_identity(args), **_alignment_options(args))
     kept = f" ({result.kept} kept up to date)" if result.kept else ""
     print(f"aligned {result.aligned + result.kept} utterances{kept}: {out}/{ALIGNED_CUTS}, {out}/json/, "
           f"{out}/manifest.jsonl")
-    _warn_conditions(result, out)
+    _warn_conditions(result, out, routed=args.model == AUTO_MODEL)
     _report_problems("align-cuts", result.problems, "not aligned", result.cuts, out / "failed.tsv")
 
 
 def _model_identity(args: argparse.Namespace) -> dict:
     from .output_dir import file_identity
 
-    identity = {"model": file_identity(args.model), "lexicon": file_identity(args.lexicon) if args.lexicon else None}
+    if args.model == AUTO_MODEL:  # the outputs depend on both models and on the rule between them
+        from .resources import ROUTING_FILE
+
+        model = {name: file_identity(model_path(name)) for name in ("default", "robust")}
+        model["routing"] = file_identity(ROUTING_FILE)
+    else:
+        model = file_identity(args.model)
+    identity = {"model": model, "lexicon": file_identity(args.lexicon) if args.lexicon else None}
     if args.precision != "float32":  # an earlier float32 run's outputs stay resumable
         identity["precision"] = args.precision
     return identity
 
 
-def _warn_conditions(result, out: Path) -> None:
+def _warn_conditions(result, out: Path, routed: bool = False) -> None:
     """The corpus commands' lines about the recordings that look noisy (``OUT/noisy.tsv``),
     band-limited (``OUT/band_limited.tsv``), clipped (``OUT/clipped.tsv``) or reverberant
     (``OUT/reverberant.tsv``), from a :class:`~fsttopo.directory.DirectoryResult` or
-    :class:`~fsttopo.cut_corpus.CutsResult`'s counts."""
+    :class:`~fsttopo.cut_corpus.CutsResult`'s counts; ``routed``: aligned with ``--model auto``."""
     from .inference.band_check import BAND_ADVICE, BAND_LIMITED_BELOW_DB
     from .inference.clip_check import CLIP_ADVICE, CLIPPED_ABOVE_PERCENT
     from .inference.noise_check import ADVICE, NOISY_BELOW_DB
     from .inference.reverb_check import REVERB_ADVICE, REVERBERANT_ABOVE
     from .output_dir import BAND_LIMITED_LIST, CLIPPED_LIST, NOISY_LIST, REVERBERANT_LIST
 
+    if routed:  # the shipped rule routes every recording these lists hold to the robust model (test_model_routing)
+        ADVICE = BAND_ADVICE = REVERB_ADVICE = "the robust model, trained for it, aligned them (--model auto)"
+        if result.robust:
+            print(f"the robust model aligned {result.robust} of them (noisy, band-limited or reverberant: "
+                  "\"model\": \"robust\" in their JSON, \"aligned_by\" in the manifest)")
     if result.noisy:
         print(f"warning: {result.noisy} of them look noisy (listed in {out}/{NOISY_LIST} with their dynamic range, "
               f"below {NOISY_BELOW_DB:.0f} dB): {ADVICE}", file=sys.stderr)
@@ -294,13 +345,13 @@ def _align_dir(args: argparse.Namespace) -> None:
     run = _corpus_run(args)
     out = shard_output_dir(args.out, run["shard"])
     _check_output(str(out))
-    result = align_directory(_load_aligner(args), args.directory, out, args.max_duration, resume=args.resume,
+    result = align_directory(_load_aligner(args, routed=True), args.directory, out, args.max_duration, resume=args.resume,
                              identity=_model_identity(args), channel=args.channel, **run, **_alignment_options(args))
     kept = f" ({result.kept} kept up to date)" if result.kept else ""
     print(f"aligned {result.aligned + result.kept} utterances{kept}: {out}/ (JSON and TextGrid per file, "
           "alignments.ctm, confidence.tsv: lowest first, uncertain_words.tsv: word times to check, "
           "manifest.jsonl)")
-    _warn_conditions(result, out)
+    _warn_conditions(result, out, routed=args.model == AUTO_MODEL)
     _report_problems("align-dir", result.problems, "not aligned", result.files, out / "failed.tsv")
 
 
@@ -389,17 +440,8 @@ def _transcribe(args: argparse.Namespace) -> None:
         if len(set(stems)) < len(stems):
             raise ValueError(f"audio files with the same name would share an utterance id: "
                              f"{sorted({s for s in stems if stems.count(s) > 1})}")
-        from .inference.recording_check import RECORDING_WARNINGS
-
-        with warnings.catch_warnings(record=True) as caught:
-            for condition in RECORDING_WARNINGS:
-                warnings.simplefilter("always", condition)
+        with _condition_warnings():
             decoded = transcribe_audio_files(recognizer, args.audio, args.max_duration)
-        for w in caught:  # one line each, not Python's file:line form
-            if issubclass(w.category, RECORDING_WARNINGS):
-                print(f"warning: {w.message}", file=sys.stderr)
-            else:
-                warnings.showwarning(w.message, w.category, w.filename, w.lineno)
         texts = {Path(a).stem: decoded[str(a)] for a in args.audio}
         if args.align_out:
             from .files import align_audio_file
@@ -417,7 +459,7 @@ def _transcribe(args: argparse.Namespace) -> None:
 
 def _add_alignment_options(p: argparse.ArgumentParser) -> None:
     stored = " (default: the value stored with the model, else %s)"
-    p.add_argument("--model", default=str(DEFAULT_MODEL), type=model_path, help=MODEL_HELP)
+    p.add_argument("--model", default=AUTO_MODEL, type=model_path, help=ALIGN_MODEL_HELP)
     p.add_argument("--lexicon", help=LEXICON_HELP)
     p.add_argument("--device", default="cpu", help="where the acoustic model runs: cpu (default), cuda, cuda:1 "
                    "(the graph search runs on the CPU)")

@@ -23,7 +23,8 @@ from .data.corpus_dir import Problem, write_problems
 from .data.features import compute_features
 from .inference.recording_check import sample_conditions
 from .output_dir import (StagedOutput, run_settings, staged_output, uncertain_words, up_to_date, write_manifest,
-                         write_condition_lists, write_uncertain_list, condition_counts, row_conditions)
+                         write_condition_lists, write_uncertain_list, condition_counts, row_conditions, robust_count)
+from .routed_aligner import RoutedAligner
 from .shards import BLOCK_SIZE, UNSHARDED, Shard, shard_blocks, write_shard_info
 from .workers import map_blocks
 
@@ -54,7 +55,8 @@ class CutsResult:
     seen (this shard's), cuts whose previous outputs were kept (``resume``; not in ``aligned``), and
     aligned or kept cuts that look noisy (listed in ``noisy.tsv``), band-limited (``band_limited.tsv``),
     reverberant (``reverberant.tsv``) or clipped (``clipped.tsv``; only cuts without stored features
-    are checked for it: their audio is read)."""
+    are checked for it: their audio is read), and those the robust model aligned, chosen per cut
+    (``--model auto``)."""
 
     out_dir: Path
     aligned: int
@@ -65,6 +67,7 @@ class CutsResult:
     band_limited: int = 0
     clipped: int = 0
     reverberant: int = 0
+    robust: int = 0
 
 
 def _cut_text(cut) -> str:
@@ -77,7 +80,7 @@ def _cut_text(cut) -> str:
     return text
 
 
-def _align_cut_block(aligner: Aligner, task: tuple[list, float, dict[str, Any]]
+def _align_cut_block(aligner: Aligner | RoutedAligner, task: tuple[list, float, dict[str, Any]]
                      ) -> list[tuple[UtteranceAlignment | Problem, dict[str, float]]]:
     """Align a block of cuts (a worker's task): per cut its alignment or its problem, and the
     conditions its recording shows (empty for most), in order."""
@@ -116,7 +119,7 @@ def _load_features(cut) -> tuple[torch.Tensor, dict[str, float]] | str:
         return f"{type(err).__name__}: {err}"
 
 
-def iter_cut_alignments(aligner: Aligner, cuts: Iterable, max_duration: float = 200.0, *, shard: Shard = UNSHARDED,
+def iter_cut_alignments(aligner: Aligner | RoutedAligner, cuts: Iterable, max_duration: float = 200.0, *, shard: Shard = UNSHARDED,
                         jobs: int = 1, threads: int | None = None, block_size: int = BLOCK_SIZE,
                         keep: Callable[[Any], UtteranceAlignment | None] | None = None,
                         **options) -> Iterator[CutOutcome]:
@@ -176,7 +179,7 @@ def _previous_cut_alignment(stage: StagedOutput, cut, fingerprint: str, settings
         return None
 
 
-def align_cuts_to_dir(aligner: Aligner, cuts: Iterable, out_dir: str | Path, max_duration: float = 200.0, *,
+def align_cuts_to_dir(aligner: Aligner | RoutedAligner, cuts: Iterable, out_dir: str | Path, max_duration: float = 200.0, *,
                       shard: Shard = UNSHARDED, jobs: int = 1, threads: int | None = None,
                       block_size: int = BLOCK_SIZE, resume: bool = False,
                       identity: Mapping[str, Any] | None = None, **options) -> CutsResult:
@@ -245,7 +248,7 @@ def align_cuts_to_dir(aligner: Aligner, cuts: Iterable, out_dir: str | Path, max
                     try:
                         path = write_json_dir([ali], stage.path / "json")[0]
                         row.update(status="aligned", outputs=[path.relative_to(stage.path).as_posix()])
-                        row.update(outcome.conditions)
+                        row.update(outcome.conditions, **({"aligned_by": ali.model} if ali.model else {}))
                         stage.record(row)
                     except ValueError as err:
                         problem = Problem(cut.id, "align-error", f"cannot write the alignment: {err}")
@@ -268,4 +271,5 @@ def align_cuts_to_dir(aligner: Aligner, cuts: Iterable, out_dir: str | Path, max
                              blocks=[[number, *counts[number]] for number in sorted(counts)])
     counts = condition_counts(rows)
     return CutsResult(Path(out_dir), seen - len(problems) - kept, problems, seen, kept, counts["noisy_db"],
-                      counts["band_limited_db"], counts["clipped_percent"], counts["reverb_asymmetry"])
+                      counts["band_limited_db"], counts["clipped_percent"], counts["reverb_asymmetry"],
+                      robust_count(rows))

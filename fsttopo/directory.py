@@ -24,9 +24,10 @@ from .data.alignment import UtteranceAlignment
 from .data.export import ctm_lines
 from .data.features import read_samples
 from .inference.recording_check import sample_conditions
-from .output_dir import (input_fingerprint, read_manifest, run_settings, staged_output, uncertain_words, up_to_date,
-                         write_manifest, write_condition_lists, write_uncertain_list, condition_counts,
+from .output_dir import (input_fingerprint, read_manifest, robust_count, run_settings, staged_output, uncertain_words,
+                         up_to_date, write_manifest, write_condition_lists, write_uncertain_list, condition_counts,
                          row_conditions)
+from .routed_aligner import RoutedAligner, checking_aligner
 from .shards import BLOCK_SIZE, UNSHARDED, Shard, shard_blocks, write_shard_info
 from .workers import map_blocks
 
@@ -48,6 +49,8 @@ class DirectoryResult:
         band_limited: aligned or kept files that look band-limited (listed in ``band_limited.tsv``).
         clipped: aligned or kept files that look clipped (listed in ``clipped.tsv``).
         reverberant: aligned or kept files that look reverberant (listed in ``reverberant.tsv``).
+        robust: aligned or kept files the robust model aligned, chosen per file (``--model auto``;
+            their JSON files say ``"model": "robust"``, their manifest rows ``"aligned_by": "robust"``).
     """
 
     out_dir: Path
@@ -59,6 +62,7 @@ class DirectoryResult:
     band_limited: int = 0
     clipped: int = 0
     reverberant: int = 0
+    robust: int = 0
 
     @property
     def failed_files(self) -> list[str]:
@@ -104,7 +108,7 @@ def _previous_alignment(row: Mapping[str, Any] | None, source: Path | None, utt:
         return None
 
 
-def _align_block(aligner: Aligner, task: tuple[list[list[DirectoryUtterance]], dict[str, Any], int | None]
+def _align_block(aligner: Aligner | RoutedAligner, task: tuple[list[list[DirectoryUtterance]], dict[str, Any], int | None]
                  ) -> list[tuple[DirectoryUtterance, UtteranceAlignment | Problem, dict[str, float]]]:
     """Align a block's batches (a worker's task, :func:`fsttopo.workers.map_blocks`): per utterance its
     alignment or its problem and the conditions its recording shows
@@ -182,7 +186,7 @@ def write_summaries(out_dir: str | Path, rows: Mapping[str, Mapping[str, Any]]) 
     write_condition_lists(({"file": f, **rows[f]} for f in sorted(rows, key=_path_order)), out)
 
 
-def align_directory(aligner: Aligner, directory: str | Path, out_dir: str | Path, max_duration: float = 200.0, *,
+def align_directory(aligner: Aligner | RoutedAligner, directory: str | Path, out_dir: str | Path, max_duration: float = 200.0, *,
                     resume: bool = False, identity: Mapping[str, Any] | None = None, shard: Shard = UNSHARDED,
                     jobs: int = 1, threads: int | None = None, block_size: int = BLOCK_SIZE,
                     channel: int | None = None, **options) -> DirectoryResult:
@@ -266,7 +270,7 @@ def align_directory(aligner: Aligner, directory: str | Path, out_dir: str | Path
                                                 reasons=[], messages=[], **row_conditions(previous))
                         stage.record(_row(entry.file, rows[entry.file], settings))
                         continue
-                    check = check_utterance(aligner, entry, options.get("oov"))
+                    check = check_utterance(checking_aligner(aligner), entry, options.get("oov"))
                     if check.problems:
                         rows[entry.file].update(status="failed", outputs=[], reasons=[], messages=[])
                         for p in check.problems:
@@ -281,7 +285,7 @@ def align_directory(aligner: Aligner, directory: str | Path, out_dir: str | Path
                 problem = result if isinstance(result, Problem) else _write_outputs(result, utt, stage.path)
                 if problem is None:
                     rows[utt.file].update(status="aligned", outputs=output_files(utt), reasons=[], messages=[],
-                                          **conditions)
+                                          **conditions, **({"aligned_by": result.model} if result.model else {}))
                     stage.record(_row(utt.file, rows[utt.file], settings))
                 else:
                     rows[utt.file].update(status="failed", outputs=[], reasons=[], messages=[])
@@ -297,4 +301,5 @@ def align_directory(aligner: Aligner, directory: str | Path, out_dir: str | Path
     aligned = sum(r["status"] == "aligned" for r in rows.values())
     counts = condition_counts(rows.values())
     return DirectoryResult(Path(out_dir), problems, aligned, kept, len(rows), counts["noisy_db"],
-                           counts["band_limited_db"], counts["clipped_percent"], counts["reverb_asymmetry"])
+                           counts["band_limited_db"], counts["clipped_percent"], counts["reverb_asymmetry"],
+                           robust_count(rows.values()))

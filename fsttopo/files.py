@@ -11,8 +11,9 @@ from typing import TYPE_CHECKING
 
 import torch
 
-from .aligner import FEATURE_SHIFT, Aligner, AlignerOutput, compute_features
+from .aligner import FEATURE_SHIFT, Aligner, AlignerOutput
 from .data.alignment import UtteranceAlignment
+from .routed_aligner import RoutedAligner, checking_aligner, load_routed_aligner
 
 if TYPE_CHECKING:
     from .data.plot_process import PlotProcess
@@ -25,12 +26,15 @@ def _cached_aligner(model: str, device: str) -> Aligner:
     return Aligner.from_file(model).to(device)
 
 
-def load_aligner(model: str | Path | None = None, device: str = "cpu") -> Aligner:
+def load_aligner(model: str | Path | None = None, device: str = "cpu") -> Aligner | RoutedAligner:
     """The aligner of a model file or shipped model name (``"robust"``; default: the shipped
     default model, :data:`fsttopo.resources.SHIPPED_MODELS`) on ``device``, loaded once per process
-    (the CMUdict lexicon and the weights take about a second)."""
-    from .resources import model_path
+    (the CMUdict lexicon and the weights take about a second); ``"auto"``: both shipped models and
+    the rule that picks one per recording (:class:`~fsttopo.routed_aligner.RoutedAligner`)."""
+    from .resources import AUTO_MODEL, model_path
 
+    if str(model) == AUTO_MODEL:
+        return load_routed_aligner(load_aligner("default", device), load_aligner("robust", device))
     return _cached_aligner(model_path(model or "default"), str(device))
 
 
@@ -47,7 +51,8 @@ def align_file(audio: str | Path, text: str, *, model: str | Path | None = None,
     Args:
         audio: an audio file (any rate soundfile reads; resampled to 16 kHz, channels averaged).
         text: the words spoken (punctuation around words is dropped).
-        model: a model file (default: the shipped English phoneme aligner).
+        model: a model file or shipped model name (default ``"auto"``: the shipped English phoneme
+            aligner, its robust version for a recording that looks noisy, band-limited or reverberant).
         device: where the acoustic model runs (``"cpu"``, ``"cuda"``).
         channel: the channel of a multi-channel file to align (0-based; default: their mean).
         options: alignment options of :meth:`Aligner.align` (default: the model's stored ones).
@@ -56,22 +61,34 @@ def align_file(audio: str | Path, text: str, *, model: str | Path | None = None,
     (:data:`fsttopo.inference.recording_check.RECORDING_WARNINGS`).
     """
     name = Path(audio).stem
-    return _align_one(load_aligner(model, device), audio, text, name, options, channel)[1].alignments[0]
+    return _align_one(load_aligner(model or "auto", device), audio, text, name, options, channel)[1].alignments[0]
 
 
-def _align_one(aligner: Aligner, audio: str | Path, text: str, name: str, options: dict, channel: int | None = None
-               ) -> tuple[torch.Tensor, AlignerOutput]:
+def _align_one(aligner: Aligner | RoutedAligner, audio: str | Path, text: str, name: str, options: dict,
+               channel: int | None = None) -> tuple[torch.Tensor, AlignerOutput]:
     """The features ``[T', F]`` of one recording (its ``channel``, or the mean of its channels) and
     the :meth:`Aligner.align` result of it with ``text``: the transcript checked first, a noisy,
-    band-limited, reverberant or clipped recording warned about."""
-    from .data.features import read_samples
-    from .inference.recording_check import warn_about_recording
+    band-limited, reverberant or clipped recording warned about. A routed aligner aligns it with
+    the model its features call for (the alignment says which); the robust model's recordings are
+    not warned about the conditions it is trained for, only about clipping."""
+    from .data.features import compute_features, read_samples
+    from .inference.recording_check import checked_features, warn_about_recording
 
-    check_audio_transcript(aligner, audio, text, name, options)
+    check_audio_transcript(checking_aligner(aligner), audio, text, name, options)
+    if not isinstance(aligner, RoutedAligner):
+        feats = checked_features(audio, name, channel)
+        return feats, aligner.align([feats], [text], [name], **options)
     samples, sampling_rate = read_samples(audio, channel)
     feats = compute_features(samples, sampling_rate)
-    warn_about_recording(feats, name, samples)
-    return feats, aligner.align([feats], [text], [name], **options)
+    warn_about_recording(feats, name, samples, feature_conditions=aligner.route(feats).name == "default")
+    outputs: dict[int, AlignerOutput] = {}
+
+    def align(one: Aligner, chosen: list[int]) -> list[UtteranceAlignment]:
+        outputs[id(one)] = one.align([feats], [text], [name], **options)
+        return outputs[id(one)].alignments
+
+    ali = aligner.align_routed([feats], align)[0]
+    return feats, replace(outputs[id(aligner.aligners[ali.model])], alignments=[ali])
 
 
 def check_audio_transcript(aligner: Aligner, audio: str | Path, text: str, name: str, options: dict) -> None:
@@ -86,7 +103,7 @@ def check_audio_transcript(aligner: Aligner, audio: str | Path, text: str, name:
                       phases=options.get("phases"), utterance_ids=[name])
 
 
-def align_audio_file(aligner: Aligner, audio: str | Path, transcript: str, out_dir: str | Path,
+def align_audio_file(aligner: Aligner | RoutedAligner, audio: str | Path, transcript: str, out_dir: str | Path,
                      name: str | None = None, plot: bool = True, plot_process: PlotProcess | None = None,
                      channel: int | None = None, **options) -> UtteranceAlignment:
     """Align one recording and write ``NAME.json``, ``NAME.TextGrid``, ``NAME.ctm`` (words) and
@@ -110,8 +127,9 @@ def align_audio_file(aligner: Aligner, audio: str | Path, transcript: str, out_d
     write_ctm([ali], out / f"{name}.ctm")
     if plot:
         draw = plot_alignment if plot_process is None else plot_process.draw
-        draw(*_first_seconds(feats, result.log_probs[0, : result.lengths[0]], ali, aligner.frame_shift),
-             out / f"{name}.png", aligner.tokens, aligner.frame_shift, frame_offset=aligner.frame_offset)
+        shape = checking_aligner(aligner)  # tokens and frame rate: the same for both of a routed aligner
+        draw(*_first_seconds(feats, result.log_probs[0, : result.lengths[0]], ali, shape.frame_shift),
+             out / f"{name}.png", shape.tokens, shape.frame_shift, frame_offset=shape.frame_offset)
     return ali
 
 

@@ -29,7 +29,7 @@ from .data.corpus_dir import tsv_field
 
 __all__ = ["MANIFEST", "NOISY_LIST", "BAND_LIMITED_LIST", "REVERBERANT_LIST", "CLIPPED_LIST", "CONDITION_LISTS", "StagedOutput", "staged_output",
            "read_manifest", "write_manifest", "row_conditions", "write_condition_lists", "condition_counts",
-           "file_identity", "input_fingerprint", "run_settings", "up_to_date", "link_or_copy"]
+           "file_identity", "input_fingerprint", "robust_count", "run_settings", "up_to_date", "link_or_copy"]
 
 MANIFEST = "manifest.jsonl"
 PROGRESS = "progress.jsonl"
@@ -148,10 +148,16 @@ CONDITION_LISTS = {"noisy_db": NOISY_LIST, "band_limited_db": BAND_LIMITED_LIST,
 """The list file of each manifest key of :data:`fsttopo.inference.recording_check.CONDITION_KEYS`."""
 
 
-def row_conditions(row: Mapping[str, Any] | None) -> dict[str, float]:
-    """The condition entries (keys of :data:`CONDITION_LISTS`) a manifest row holds: what a run
-    that keeps the row's outputs keeps with them."""
-    return {key: row[key] for key in CONDITION_LISTS if row is not None and row.get(key) is not None}
+def row_conditions(row: Mapping[str, Any] | None) -> dict[str, float | str]:
+    """The condition entries (keys of :data:`CONDITION_LISTS`) a manifest row holds, and the
+    model that aligned it (``aligned_by``) where the model was chosen per recording (``--model auto``): what a
+    run that keeps the row's outputs keeps with them."""
+    return {key: row[key] for key in (*CONDITION_LISTS, "aligned_by") if row is not None and row.get(key) is not None}
+
+
+def robust_count(rows: Iterable[Mapping[str, Any]]) -> int:
+    """How many manifest ``rows`` the robust model aligned, chosen per recording (``--model auto``)."""
+    return sum(r.get("aligned_by") == "robust" for r in rows)
 
 
 def write_condition_lists(rows: Iterable[Mapping[str, Any]], directory: str | Path) -> list[Path]:

@@ -177,21 +177,13 @@ def transcribe_audio_files(recognizer: Recognizer, paths, max_duration: float = 
     (:func:`~fsttopo.inference.recording_check.warn_about_recording`): the decoder suffers from it more."""
     from tqdm import tqdm
 
-    from .aligner import compute_features
     from .audio_batches import audio_duration, duration_batches
-    from .data.features import read_samples
-    from .inference.recording_check import warn_about_recording
-
-    def features_of(path: str) -> torch.Tensor:
-        samples, rate = read_samples(path)
-        features = compute_features(samples, rate)
-        warn_about_recording(features, Path(path).stem, samples)
-        return features
+    from .inference.recording_check import checked_features
 
     paths = [str(p) for p in paths]
     out: dict[str, str] = {}
     for batch in tqdm(duration_batches({p: audio_duration(p) for p in paths}, max_duration), desc="decoding",
                       unit="batch"):
-        hyps = recognizer.transcribe([features_of(p) for p in batch], **options)
+        hyps = recognizer.transcribe([checked_features(p, Path(p).stem) for p in batch], **options)
         out.update({p: h.text for p, h in zip(batch, hyps)})
     return {p: out[p] for p in paths}

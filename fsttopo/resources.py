@@ -7,12 +7,14 @@ from __future__ import annotations
 from importlib.resources import files
 from pathlib import Path
 
-__all__ = ["ASSETS_DIR", "MODEL_DIR", "ROBUST_MODEL_DIR", "EXAMPLE_DIR", "SHIPPED_MODELS", "default_model_path",
-           "model_path", "example_paths"]
+__all__ = ["ASSETS_DIR", "MODEL_DIR", "ROBUST_MODEL_DIR", "ROUTING_FILE", "EXAMPLE_DIR", "SHIPPED_MODELS",
+           "AUTO_MODEL", "default_model_path", "model_path", "example_paths"]
 
 ASSETS_DIR = Path(str(files("fsttopo") / "assets"))
 MODEL_DIR = ASSETS_DIR / "model"
 ROBUST_MODEL_DIR = ASSETS_DIR / "model_robust"
+ROUTING_FILE = ASSETS_DIR / "routing.json"
+"""Which shipped model ``--model auto`` gives a recording (:mod:`fsttopo.inference.model_routing`)."""
 EXAMPLE_DIR = ASSETS_DIR / "example"
 EXAMPLE_NAME = "flite-rms-s13372"
 
@@ -27,6 +29,10 @@ SHIPPED_MODELS = {  # name -> directory; docs/augmentation.md says how each was 
     "default": MODEL_DIR,        # trained on clean synthesized speech
     "robust": ROBUST_MODEL_DIR,  # fine-tuned on noisy, reverberant, telephone and quiet copies
 }
+
+
+AUTO_MODEL = "auto"
+"""The model name that picks a shipped model per recording (:data:`ROUTING_FILE`)."""
 
 
 def default_model_path() -> Path:

@@ -157,9 +157,7 @@ def tune_alignment_options(model_files: Sequence[str | Path], dev_cuts, criterio
         return than is None or (not np.isnan(error) and (np.isnan(than["dev_error_ms"]) or error < than["dev_error_ms"]))
 
     def has_variants(aligner: Aligner) -> bool:
-        words = {w for c in cuts for w in aligner.normalize([c.supervisions[0].text])[0].split()}
-        pronunciations = getattr(aligner.lexicon, "pronunciations", None)
-        return pronunciations is not None and any(w in aligner.lexicon and len(pronunciations(w)) > 1 for w in words)
+        return any(t.has_variants for t in aligner._encode_texts([c.supervisions[0].text for c in cuts], variants=True))
 
     files = [Path(f) for f in model_files]
     best: dict[str, dict] = {}

@@ -117,7 +117,7 @@ def test_shard_values_and_torchrun_ranks():
     (["--shard", "2/2"], "shard 2/2: the index is 0-based"), (["--shard", "1of2"], "expected INDEX/COUNT"),
     (["--jobs", "0"], "--jobs 0: give at least 1"), (["--block-size", "0"], "--block-size 0")])
 def test_bad_corpus_options_are_named_before_the_model_loads(corpus, tmp_path, monkeypatch, argv, message):
-    monkeypatch.setattr(cli, "_load_aligner", lambda args: pytest.fail("the model was loaded"))
+    monkeypatch.setattr(cli, "_load_aligner", lambda args, routed=False: pytest.fail("the model was loaded"))
     for command in (["align-dir", str(corpus)], ["align-cuts", str(WAV)]):
         with pytest.raises(SystemExit, match=message):
             cli.main([*command, "--out", str(tmp_path / "out"), *argv])

@@ -127,7 +127,7 @@ def test_align_dir_equals_aligning_each_file(aligner, corpus, tmp_path):
 
 
 def test_cli_align_dir_accounts_for_every_file(aligner, tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr(cli, "_load_aligner", lambda args: aligner)
+    monkeypatch.setattr(cli, "_load_aligner", lambda args, routed=False: aligner)
     root, out = tmp_path / "corpus", tmp_path / "out"
     good = ["utt.1.wav", "utt.2.wav", "spkC/x.wav", "spkC_x.wav", "sp ace/é x.v2.wav"]
     for rel in good:

@@ -190,8 +190,9 @@ def test_transcript_problems_are_reported_before_the_model_runs(monkeypatch, tmp
         aligner.align([feats[:100]], [text])
 
     import fsttopo.files as files
+    from fsttopo.inference import recording_check
 
-    monkeypatch.setattr(files, "compute_features", no_model)
+    monkeypatch.setattr(recording_check, "checked_features", no_model)  # reading the audio's features
     audio, _, _ = example_paths()
     with pytest.raises(ValueError, match="too long for the audio"):
         files.align_audio_file(aligner, audio, " ".join([text] * 10), tmp_path)

@@ -42,9 +42,9 @@ def test_align_prints_the_warning_and_still_writes_the_alignment(tmp_path, capsy
     with pytest.warns(NoisyRecordingWarning):
         align_audio_file(load_aligner(), path, txt.read_text(), tmp_path / "api", plot=False)
     with pytest.warns(NoisyRecordingWarning, match="noisy example looks noisy"):
-        noisy = align_file(path, txt.read_text())
+        noisy = align_file(path, txt.read_text(), model="default")  # --model auto gives it the robust model
     assert len(noisy.words) == len(txt.read_text().split())
-    cli.main(["align", str(path), str(txt), "--out", str(tmp_path / "cli"), "--no-plot"])
+    cli.main(["align", str(path), str(txt), "--out", str(tmp_path / "cli"), "--no-plot", "--model", "default"])
     printed = capsys.readouterr()
     assert printed.err.count("warning: noisy example looks noisy") == 1
     assert (tmp_path / "cli" / "noisy example.json").exists()

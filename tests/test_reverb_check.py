@@ -39,6 +39,6 @@ def test_the_example_is_dry_and_a_reverberant_copy_is_flagged(tmp_path):
 
 def test_align_warns_once_about_a_reverberant_recording(tmp_path, capsys):
     cli.main(["align", str(reverberant_copy(tmp_path / "big hall.wav")), str(TXT), "--out", str(tmp_path / "a"),
-              "--no-plot"])
+              "--no-plot", "--model", "default"])  # --model auto gives it the robust model
     err = capsys.readouterr().err
     assert err.count("looks reverberant") == 1 and "warning: big hall looks reverberant" in err

@@ -79,7 +79,7 @@ def test_too_short_counts_the_lexicon_pronunciations(aligner, tmp_path):
 
 
 def test_cli_validate_exit_status_and_report_file(aligner, corpus, tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr(cli, "_load_aligner", lambda args: aligner)
+    monkeypatch.setattr(cli, "_load_aligner", lambda args, routed=False: aligner)
     before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
     with pytest.raises(SystemExit) as exit_:
         cli.main(["validate", str(corpus), "--oov", "error"])

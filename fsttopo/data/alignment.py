@@ -135,6 +135,11 @@ class UtteranceAlignment:
         untranscribed: ``(start, end)`` spans (seconds, relative to the recording, in time order)
             of audio the transcript does not cover, found with the aligner's ``untranscribed``
             option (:mod:`fsttopo.inference.garbage`); no word lies in them. Empty otherwise.
+        model: which shipped model aligned it (``"default"`` or ``"robust"``) when the model was
+            chosen per recording (``--model auto``, :class:`fsttopo.routed_aligner.RoutedAligner`);
+            ``None`` otherwise.
+        model_reasons: why that was the robust model: the condition measures that crossed the
+            routing rule's thresholds (:mod:`fsttopo.inference.model_routing`); empty otherwise.
     """
 
     utterance_id: str
@@ -149,6 +154,8 @@ class UtteranceAlignment:
     pronunciations: dict[str, Pronunciation] = field(default_factory=dict)
     untranscribed: list[tuple[float, float]] = field(default_factory=list)
     condition_allowance: float | None = None
+    model: str | None = None
+    model_reasons: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if self.condition_allowance is not None and not (math.isfinite(self.condition_allowance)

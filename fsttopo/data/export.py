@@ -56,7 +56,8 @@ def alignment_to_dict(alignment: UtteranceAlignment) -> dict[str, Any]:
     ``confidence``, ``relative_confidence``, ``low_confidence`` (below the model's calibrated
     threshold) and ``condition_allowance`` (what the recording's condition was allowed) when known; ``pronunciations`` (``{word: {"source", "phones"}}``) when some words
     were not pronounced from the lexicon; ``untranscribed`` (``[[start, end], ...]`` seconds) when
-    some audio is not covered by the transcript."""
+    some audio is not covered by the transcript; ``model`` and ``model_reasons`` when the model was
+    chosen per recording (``--model auto``)."""
     return {
         "utterance_id": alignment.utterance_id,
         "text": alignment.text,
@@ -73,12 +74,14 @@ def alignment_to_dict(alignment: UtteranceAlignment) -> dict[str, Any]:
         **({"pronunciations": {word: {"source": p.source, "phones": list(p.phones)}
                                for word, p in alignment.pronunciations.items()}} if alignment.pronunciations else {}),
         **({"untranscribed": [[s, e] for s, e in alignment.untranscribed]} if alignment.untranscribed else {}),
+        **({"model": alignment.model, "model_reasons": list(alignment.model_reasons)}
+           if alignment.model is not None else {}),
     }
 
 
 def alignment_from_dict(data: Mapping[str, Any]) -> UtteranceAlignment:
     """Inverse of :func:`alignment_to_dict` (``start``, ``phones``, ``confidence``, the spreads,
-    ``pronunciations``, ``untranscribed`` and ``condition_allowance`` may be missing)."""
+    ``pronunciations``, ``untranscribed``, ``condition_allowance`` and ``model`` may be missing)."""
     missing = {"utterance_id", "text", "duration", "words"} - set(data)
     if missing:
         raise ValueError(f"alignment JSON misses the keys {sorted(missing)}")
@@ -112,7 +115,9 @@ def alignment_from_dict(data: Mapping[str, Any]) -> UtteranceAlignment:
                               low_confidence=None if data.get("low_confidence") is None else bool(data["low_confidence"]),
                               pronunciations=pronunciations, untranscribed=untranscribed,
                               condition_allowance=None if data.get("condition_allowance") is None
-                              else float(data["condition_allowance"]))
+                              else float(data["condition_allowance"]),
+                              model=None if data.get("model") is None else str(data["model"]),
+                              model_reasons=[str(r) for r in data.get("model_reasons", [])])
 
 
 def write_json(alignments: UtteranceAlignment | Sequence[UtteranceAlignment], path: str | Path) -> Path:

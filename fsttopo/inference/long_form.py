@@ -33,7 +33,7 @@ from ..data.activity import active_feature_frames
 from ..data.alignment import TimedToken, UtteranceAlignment
 from ..data.features import FEATURE_SHIFT
 from ..data.pronounce import PronouncedTranscript
-from ..topology import AnyLabels, Transitions, build_graphs
+from ..topology import Transitions, build_graphs, word_size
 from .chunked import encode_chunked
 from .scores import emission_scores
 
@@ -96,7 +96,7 @@ def is_long(features: Sequence[torch.Tensor], method: str, config: LongFormConfi
 
 def _token_words(words: PronouncedTranscript | Sequence) -> torch.Tensor:
     """``[num_tokens]`` word index of each token (an unknown word is one token)."""
-    sizes = torch.tensor([1 if isinstance(w, AnyLabels) else len(w) for w in words])
+    sizes = torch.tensor([word_size(w) for w in words])
     return torch.repeat_interleave(torch.arange(len(sizes)), sizes)
 
 
@@ -218,7 +218,7 @@ def _merge(uid: str, text: str, duration: float, offset: float, words: Pronounce
     for p, ali, said in zip(pieces, alignments, piece_words):
         w0 = p.core_first - p.first
         kept_words = ali.words[w0: w0 + p.core_last - p.core_first]
-        phone_counts = [1 if isinstance(w, AnyLabels) else len(w) for w in said]
+        phone_counts = [word_size(w) for w in said]
         ph0 = sum(phone_counts[:w0])
         kept_phones = ali.phones[ph0: ph0 + sum(phone_counts[w0: w0 + p.core_last - p.core_first])]
         if out_words and kept_words and kept_words[0].start < out_words[-1].end:  # context pieces meet

@@ -36,7 +36,6 @@ from ..topology import Alternatives, Transitions, build_graphs, word_size
 __all__ = ["VARIANT_PENALTY", "check_variant_penalty", "choose_pronunciations"]
 
 
-
 def check_variant_penalty(value: object) -> float:
     """``value`` as a float, ValueError unless it is a finite number >= 0 (nats)."""
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < math.inf:
@@ -87,16 +86,14 @@ def choose_pronunciations(
                    transition_scale=1.0, allow_infeasible=True, backend="torch")
     segments = path_segments(path, graphs, level="token")
     for row, b in enumerate(todo):
-        if not torch.isfinite(path.scores[row]):
-            out[b] = transcripts[b].with_choices([0] * len(transcripts[b]))
+        if not torch.isfinite(path.scores[row]):  # keeps its first pronunciations
             continue
         visited = {seg.index for seg in segments[row]}
         choices, first = [], 0
         for word in words[row]:
             size = word_size(word)
             if isinstance(word, Alternatives):
-                taken = sorted(t - first for t in visited if first <= t < first + size)
-                choices.append(word.taken(taken[0]))
+                choices.append(word.taken(min(t for t in visited if first <= t < first + size) - first))
             else:
                 choices.append(0)
             first += size

@@ -17,7 +17,8 @@ from .clip_check import ClippedRecordingWarning, clip_warning, clipped_share
 from .noise_check import NoisyRecordingWarning, noise_warning, noisy_range_db
 from .reverb_check import ReverberantRecordingWarning, reverb_asymmetry, reverb_warning
 
-__all__ = ["CONDITION_KEYS", "RECORDING_WARNINGS", "recording_conditions", "sample_conditions", "warn_about_recording"]
+__all__ = ["CONDITION_KEYS", "RECORDING_WARNINGS", "recording_conditions", "sample_conditions", "warn_about_recording",
+           "checked_features"]
 
 _FEATURE_MEASURES = {"noisy_db": noisy_range_db, "band_limited_db": band_limited_db,
                      "reverb_asymmetry": reverb_asymmetry}
@@ -51,13 +52,28 @@ def _present(measured: dict[str, float | None]) -> dict[str, float]:
     return {key: value for key, value in measured.items() if value is not None}
 
 
-def warn_about_recording(features: torch.Tensor, name: str, samples: np.ndarray | None = None) -> None:
+def warn_about_recording(features: torch.Tensor, name: str, samples: np.ndarray | None = None,
+                         feature_conditions: bool = True) -> None:
     """A :class:`~.noise_check.NoisyRecordingWarning`, a :class:`~.band_check.BandLimitedRecordingWarning`,
     a :class:`~.reverb_check.ReverberantRecordingWarning` and, given its ``samples``, a
-    :class:`~.clip_check.ClippedRecordingWarning` for recording ``name``, where it looks so."""
-    messages = [(message_of(features, name), category) for message_of, category in _FEATURE_WARNINGS]
+    :class:`~.clip_check.ClippedRecordingWarning` for recording ``name``, where it looks so; without
+    ``feature_conditions`` only the last (a recording the robust model aligns, trained for the others)."""
+    messages = ([(message_of(features, name), category) for message_of, category in _FEATURE_WARNINGS]
+                if feature_conditions else [])
     if samples is not None:
         messages.append((clip_warning(samples, name), ClippedRecordingWarning))
     for message, category in messages:
         if message is not None:
             warnings.warn(message, category, stacklevel=2)
+
+
+def checked_features(audio, name: str, channel: int | None = None) -> torch.Tensor:
+    """The ``[T', 80]`` features of an audio file (its ``channel``, or the mean of its channels;
+    :func:`fsttopo.data.features.read_samples`), the recording warned about as ``name`` where it
+    looks noisy, band-limited, reverberant or clipped (:func:`warn_about_recording`)."""
+    from ..data.features import compute_features, read_samples
+
+    samples, sampling_rate = read_samples(audio, channel)
+    features = compute_features(samples, sampling_rate)
+    warn_about_recording(features, name, samples)
+    return features

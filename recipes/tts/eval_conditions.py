@@ -51,6 +51,16 @@ def file_hash(path: str | Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
 
 
+def model_hash(model: str) -> str:
+    """:func:`file_hash` of a model file; for ``auto``, of both shipped models and the routing rule."""
+    from fsttopo.resources import AUTO_MODEL, ROUTING_FILE, model_path
+
+    if model != AUTO_MODEL:
+        return file_hash(model)
+    return hashlib.sha256(" ".join(file_hash(p) for p in (model_path("default"), model_path("robust"), ROUTING_FILE))
+                          .encode()).hexdigest()[:16]
+
+
 def code_hash(package: Path = Path(__file__).resolve().parents[2] / "fsttopo") -> str:
     """sha256 (first 16 hex digits) of the package's Python sources, paths and bytes: fsttopo's
     rows are cached under it, so a change to the aligner's code recomputes them as a new model does."""
@@ -88,7 +98,8 @@ def warmed_aligner(model: str):
 
     aligner = load_aligner(model)
     wav, txt = example_paths()[:2]
-    aligner.align([compute_features(wav)], [txt.read_text()])
+    for one in getattr(aligner, "aligners", {"": aligner}).values():  # both of a routed aligner
+        one.align([compute_features(wav)], [txt.read_text()])
     return aligner
 
 
@@ -147,7 +158,7 @@ def evaluate_condition(condition: str, cuts: list, out: Path, aligners: Sequence
     out_rows, aligned = {}, {}
     for name in aligners:
         key = {**base, **({"pocketsphinx": "5.1.1"} if name == "pocketsphinx" else
-                          {"model": file_hash(model), "code": code_hash()})}
+                          {"model": model_hash(model), "code": code_hash()})}
         path = out / condition / f"{name}.json"
         data = _load_cached(path, key)
         if data is None:
@@ -183,7 +194,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     p.add_argument("--limit", type=int, default=0, help="only the first N utterances per voice (0: all written)")
     p.add_argument("--silence-limit", type=int, default=0,
                    help="silence30 (60 s longer per utterance): the first N per voice (0: as --limit)")
-    p.add_argument("--model", default=None, help="fsttopo model file or shipped model name (default: the shipped default model)")
+    p.add_argument("--model", default=None, help="fsttopo model file or shipped model name, or auto (both shipped "
+                   "models, routed per recording; default: the shipped default model)")
     p.add_argument("--aligners", default=",".join(ALIGNERS), help=f"comma-separated subset of {ALIGNERS}")
     p.add_argument("--out", type=Path, default=Path("exp/tts/conditions"))
     p.add_argument("--threads", type=int, default=1, help="torch threads")
@@ -198,6 +210,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     aligners = [a for a in args.aligners.split(",") if a]
     if not aligners or set(aligners) - set(ALIGNERS):
         p.error(f"--aligners must be some of {ALIGNERS}, got {args.aligners!r}")
+    if model == "auto" and "torchaudio" in aligners:
+        p.error("--model auto routes per recording; torchaudio's forced_align runs on one model's posteriors: "
+                "give --aligners fsttopo,pocketsphinx")
     conditions = ([c for c in args.conditions.split(",") if c] or
                   [c for c in CONDITIONS if (args.degraded / c / "cuts.jsonl").exists()])
     unknown = [c for c in conditions if c not in CONDITIONS]
@@ -226,7 +241,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     plot = plot_conditions(results, args.out / "conditions.png",
                            title=f"word-boundary error, fsttopo "
                                  f"{'(shipped model)' if args.model is None else Path(model).name} vs baselines")
-    summary = {"model": model, "model_sha256_16": file_hash(model), "limit_per_voice": args.limit or None,
+    summary = {"model": model, "model_sha256_16": model_hash(model), "limit_per_voice": args.limit or None,
                "silence30_limit_per_voice": args.silence_limit or args.limit or None,
                "machine": f"{platform.machine()}, {platform.system()}, torch threads {args.threads}",
                "conditions": {c: {"audio_s": audio[c], "wall_s": walls[c],

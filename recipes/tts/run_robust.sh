@@ -2,7 +2,7 @@
 # The robust shipped model (issue 13, docs/augmentation.md): the clean model fine-tuned on augmented
 # audio in three stages, dev selection, a fourth run with one more voice and tempo/pitch perturbation
 # averaged with the third, the boundary detector trained and tuned for it, shipping, calibration, and
-# the degraded-conditions table against pocketsphinx.
+# the degraded-conditions table against pocketsphinx, and the rule that picks a model per recording.
 #   bash recipes/tts/run_robust.sh [DATA=data/tts]
 # (the stage configs start from exp/tts/hmm_robust*/epoch3.pt: the experiments go to exp/tts)
 # The three stages train 3 x 3 epochs of 72 batches (the 2.0 h split at original speed, 4-5 s a
@@ -71,3 +71,9 @@ $PY recipes/tts/calibrate_confidence.py --model $R/model.pt --dev $M/cuts_dev.js
 # 6. Degraded test copies and the table against pocketsphinx 5.1.1 and torchaudio (needs the [bench] extra).
 $PY recipes/tts/degrade.py --out $DATA/degraded
 $PY recipes/tts/eval_conditions.py --degraded $DATA/degraded --out $EXP/conditions --limit 50 --silence-limit 10 --model robust
+# 7. The rule that picks one of the two shipped models per recording (--model auto, the default of
+#    align, align-dir and align-cuts; docs/alignment.md): chosen on dev and devaug with both models'
+#    stored options (2.5 min), written to fsttopo/assets/routing.json; then the table with it.
+$PY recipes/tts/choose_routing.py
+$PY recipes/tts/eval_conditions.py --degraded $DATA/degraded --out $EXP/conditions_auto --limit 50 --silence-limit 10 \
+    --model auto --aligners fsttopo,pocketsphinx
