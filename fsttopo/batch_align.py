@@ -12,7 +12,7 @@ import torch
 from .aligner import Aligner
 from .data.alignment import UtteranceAlignment
 from .engine import NoPathError
-from .inference.recording_check import recording_conditions
+from .inference.recording_check import SPEECH_LEVEL_KEY, recording_conditions
 from .routed_aligner import RoutedAligner
 
 __all__ = ["Failure", "align_or_each", "align_loaded"]
@@ -63,8 +63,8 @@ def align_loaded(aligner: Aligner | RoutedAligner, items: Sequence[Item],
     reverberant; with those ``load`` measured on the samples, clipped; empty for an unreadable item).
 
     ``load(item)`` gives the item's ``[T', 80]`` features and the conditions its samples show
-    (:func:`~fsttopo.inference.recording_check.sample_conditions`; empty where only features are
-    stored), or a message saying why they cannot be read: that item fails with reason
+    with their speech level (:func:`~fsttopo.inference.recording_check.sample_measures`; empty where
+    only features are stored; the level picks a routed aligner's model and is not returned), or a message saying why they cannot be read: that item fails with reason
     ``unreadable`` and the others are aligned (:func:`align_or_each`). The features are loaded per batch, so that a block of long recordings
     does not have to fit in memory at once. A routed aligner aligns each item with the model the rule picks for it
     (:meth:`~fsttopo.routed_aligner.RoutedAligner.align_routed`; the alignments say which model)."""
@@ -84,9 +84,10 @@ def align_loaded(aligner: Aligner | RoutedAligner, items: Sequence[Item],
                              [utterance_ids[i] for i in items], options,
                              offsets=None if offsets is None else [offsets[i] for i in items])
 
+    levels = [measured[i].pop(SPEECH_LEVEL_KEY, None) for i in ready]
     if ready:
-        aligned = (aligner.align_routed([features[i] for i in ready], align) if isinstance(aligner, RoutedAligner)
-                   else align(aligner, list(range(len(ready)))))
+        aligned = (aligner.align_routed([features[i] for i in ready], align, levels)
+                   if isinstance(aligner, RoutedAligner) else align(aligner, list(range(len(ready)))))
         for i, result in zip(ready, aligned):
             out[i] = (result, {**recording_conditions(features[i]), **measured[i]})
     return out

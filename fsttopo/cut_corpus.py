@@ -21,7 +21,7 @@ from .batch_align import align_loaded
 from .data.alignment import UtteranceAlignment
 from .data.corpus_dir import Problem, write_problems
 from .data.features import compute_features
-from .inference.recording_check import sample_conditions
+from .inference.recording_check import sample_measures
 from .output_dir import (StagedOutput, run_settings, staged_output, uncertain_words, up_to_date, write_manifest,
                          write_condition_lists, write_uncertain_list, condition_counts, row_conditions, robust_count)
 from .routed_aligner import RoutedAligner
@@ -113,7 +113,7 @@ def _load_features(cut) -> tuple[torch.Tensor, dict[str, float]] | str:
     try:
         if not cut.has_features:
             samples = cut.load_audio()[0]
-            return compute_features(samples, cut.sampling_rate), sample_conditions(samples)
+            return compute_features(samples, cut.sampling_rate), sample_measures(samples, cut.sampling_rate)
         return torch.from_numpy(cut.load_features()).float(), {}
     except Exception as err:  # any storage backend's error: the cut is reported, the rest go on
         return f"{type(err).__name__}: {err}"

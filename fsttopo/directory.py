@@ -23,7 +23,7 @@ from .corpus_check import (DirectoryUtterance, Problem, check_utterance, scan_di
 from .data.alignment import UtteranceAlignment
 from .data.export import ctm_lines
 from .data.features import read_samples
-from .inference.recording_check import sample_conditions
+from .inference.recording_check import sample_measures
 from .output_dir import (input_fingerprint, read_manifest, robust_count, run_settings, staged_output, uncertain_words,
                          up_to_date, write_manifest, write_condition_lists, write_uncertain_list, condition_counts,
                          row_conditions)
@@ -126,7 +126,7 @@ def _align_block(aligner: Aligner | RoutedAligner, task: tuple[list[list[Directo
 def _load_features(utt: DirectoryUtterance, channel: int | None = None) -> tuple[torch.Tensor, dict[str, float]] | str:
     try:
         samples, sampling_rate = read_samples(utt.audio, channel)
-        return compute_features(samples, sampling_rate), sample_conditions(samples)
+        return compute_features(samples, sampling_rate), sample_measures(samples, sampling_rate)
     except ValueError as err:  # the header was readable, the samples are not
         return str(err)
 

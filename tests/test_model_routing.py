@@ -32,16 +32,19 @@ def test_rule_sends_a_recording_to_the_robust_model_when_any_threshold_is_crosse
     unsure = RoutingRule(None, None, None, below_default_confidence=0.6)
     assert unsure.low_confidence(0.6) is None and unsure.low_confidence(None) is None
     assert unsure.low_confidence(0.55) == "low confidence with the default model (0.550 < 0.6)"
+    quiet = RoutingRule(None, None, None, below_speech_level_dbfs=-40.0)
+    assert quiet.reasons((30.0, 1.0, 20.0), -45.04) == ["quiet (speech level -45.0 dBFS < -40)"]
+    assert quiet.reasons((30.0, 1.0, 20.0), -40.0) == [] and quiet.reasons((30.0, 1.0, 20.0)) == []
 
 
 @pytest.mark.parametrize("bad, message", [
     ({"below_dynamic_range_db": 20.0, "above_decay_asymmetry": None}, "missing"),
     ({"below_dynamic_range_db": math.nan, "above_decay_asymmetry": None, "below_high_band_db": None,
-      "below_default_confidence": None}, "finite"),
+      "below_default_confidence": None, "below_speech_level_dbfs": None}, "finite"),
     ({"below_dynamic_range_db": "20", "above_decay_asymmetry": None, "below_high_band_db": None,
-      "below_default_confidence": None}, "finite"),
+      "below_default_confidence": None, "below_speech_level_dbfs": None}, "finite"),
     ({"below_dynamic_range_db": True, "above_decay_asymmetry": None, "below_high_band_db": None,
-      "below_default_confidence": None}, "finite"),
+      "below_default_confidence": None, "below_speech_level_dbfs": None}, "finite"),
 ])
 def test_a_bad_rule_is_named(bad, message):
     with pytest.raises(ValueError, match=message):
@@ -146,19 +149,23 @@ def test_align_dir_routes_per_file_and_resumes(tmp_path, capsys):
     shutil.copy(txt, corpus / "clean.txt")
     noisy, text = noisy_example(corpus)
     (corpus / "noisy example.txt").write_text(text)
+    x, sr = sf.read(wav, dtype="float32")
+    sf.write(corpus / "far.wav", x * 10 ** (-50 / 20), sr, subtype="PCM_16")  # quiet: read from the samples
+    shutil.copy(txt, corpus / "far.txt")
     out = tmp_path / "out"
     cli.main(["align-dir", str(corpus), "--out", str(out)])
-    models = {f: read_json(out / f"{f}.json")[0].model for f in ("clean", "noisy example")}
-    assert models == {"clean": "default", "noisy example": "robust"}
+    expected = {"clean.wav": "default", "noisy example.wav": "robust", "far.wav": "robust"}
+    assert {f: read_json(out / f.replace(".wav", ".json"))[0].model for f in expected} == expected
     manifest = [json.loads(line) for line in (out / "manifest.jsonl").read_text().splitlines()]
-    assert {r["file"]: r["aligned_by"] for r in manifest} == {"clean.wav": "default", "noisy example.wav": "robust"}
+    assert {r["file"]: r["aligned_by"] for r in manifest} == expected
+    assert not any("speech_level_dbfs" in r for r in manifest)  # a routing input, not a condition
     printed = capsys.readouterr()
-    assert "the robust model aligned 1 of them" in printed.out
+    assert "the robust model aligned 2 of them" in printed.out
     assert "1 of them look noisy" in printed.err and "the robust model, trained for it, aligned them" in printed.err
     cli.main(["align-dir", str(corpus), "--out", str(out), "--resume"])
-    assert "2 kept up to date" in capsys.readouterr().out
+    assert "3 kept up to date" in capsys.readouterr().out
     manifest = [json.loads(line) for line in (out / "manifest.jsonl").read_text().splitlines()]
-    assert {r["file"]: r["aligned_by"] for r in manifest} == {"clean.wav": "default", "noisy example.wav": "robust"}
+    assert {r["file"]: r["aligned_by"] for r in manifest} == expected
 
 
 @pytest.mark.parametrize("threshold, model", [(0.0, "default"), (0.99, "robust")])
@@ -186,3 +193,13 @@ def test_room_noise_the_default_model_takes_for_speech_goes_to_the_robust_model(
     assert ali.model == "robust" and ali.model_reasons[0].startswith("noise (dynamic range")
     errors = errors_ms(ali, [(w["start"] + lead, w["end"] + lead) for w in REFERENCE])
     assert errors.mean() < 25 and errors.max() < 80, (errors.mean(), errors.max())
+
+
+def test_a_quiet_recording_goes_to_the_robust_model(tmp_path):
+    # 50 dB quieter on a 16-bit grid: the level normalization restores the level, not the lost bits
+    wav, txt, _ = example_paths()
+    x, sr = sf.read(wav, dtype="float32")
+    sf.write(tmp_path / "far away.wav", x * 10 ** (-50 / 20), sr, subtype="PCM_16")
+    ali = align_file(tmp_path / "far away.wav", txt.read_text())
+    assert ali.model == "robust" and ali.model_reasons[0].startswith("quiet (speech level -")
+    assert read_routing_rule(ROUTING_FILE).below_speech_level_dbfs is not None

@@ -34,14 +34,16 @@ __all__ = ["RoutingRule", "routing_measures", "read_routing_rule"]
 class RoutingRule:
     """Send a recording to the robust model when its dynamic range is below
     ``below_dynamic_range_db`` (dB), its decay asymmetry above ``above_decay_asymmetry`` or its upper
-    band's level below ``below_high_band_db`` (dB), or when the default model's alignment of it has a
-    relative confidence below ``below_default_confidence``; a threshold of ``None`` is not used.
+    band's level below ``below_high_band_db`` (dB), its samples' speech level below
+    ``below_speech_level_dbfs`` (dBFS), or when the default model's alignment of it has a relative
+    confidence below ``below_default_confidence``; a threshold of ``None`` is not used.
     """
 
     below_dynamic_range_db: float | None
     above_decay_asymmetry: float | None
     below_high_band_db: float | None
     below_default_confidence: float | None = None
+    below_speech_level_dbfs: float | None = None
 
     def low_confidence(self, relative_confidence: float | None) -> str | None:
         """Why a recording the default model aligned goes to the robust model after all: its
@@ -54,12 +56,17 @@ class RoutingRule:
             return None
         return f"low confidence with the default model ({relative_confidence:.3f} < {self.below_default_confidence:g})"
 
-    def reasons(self, measures: tuple[float, float, float]) -> list[str]:
+    def reasons(self, measures: tuple[float, float, float], speech_level: float | None = None) -> list[str]:
         """Why a recording with ``measures`` (dynamic range dB, decay asymmetry, upper band dB:
-        :func:`~fsttopo.inference.confidence_conditions.condition_measures`) goes to the robust
-        model, one phrase per threshold crossed; empty: the default model."""
+        :func:`~fsttopo.inference.confidence_conditions.condition_measures`) and, where its samples
+        were read, ``speech_level`` (dBFS, :func:`fsttopo.data.level.speech_level_db`, before the
+        level normalization: a quiet recording's samples are coarse) goes to the robust model, one
+        phrase per threshold crossed; empty: the default model."""
         dynamic_range, asymmetry, high_band = measures
         out = []
+        if self.below_speech_level_dbfs is not None and speech_level is not None \
+                and speech_level < self.below_speech_level_dbfs:
+            out.append(f"quiet (speech level {speech_level:.1f} dBFS < {self.below_speech_level_dbfs:g})")
         if self.below_dynamic_range_db is not None and dynamic_range < self.below_dynamic_range_db:
             out.append(f"noise (dynamic range {dynamic_range:.1f} dB < {self.below_dynamic_range_db:g})")
         if self.above_decay_asymmetry is not None and asymmetry > self.above_decay_asymmetry:
@@ -68,9 +75,10 @@ class RoutingRule:
             out.append(f"band limit (upper band {high_band:.1f} dB < {self.below_high_band_db:g})")
         return out
 
-    def robust_for(self, features: torch.Tensor) -> list[str]:
-        """:meth:`reasons` for a recording's ``[T', 80]`` log-mel features (:func:`routing_measures`)."""
-        return self.reasons(routing_measures(features))
+    def robust_for(self, features: torch.Tensor, speech_level: float | None = None) -> list[str]:
+        """:meth:`reasons` for a recording's ``[T', 80]`` log-mel features (:func:`routing_measures`)
+        and its samples' ``speech_level`` (dBFS; None where only features are known)."""
+        return self.reasons(routing_measures(features), speech_level)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -79,7 +87,8 @@ class RoutingRule:
     def from_dict(cls, d: dict, where: str = "routing rule") -> RoutingRule:
         """The rule of :meth:`to_dict`'s dictionary; ValueError naming ``where`` for a missing key or
         a threshold that is not a finite number (or null)."""
-        keys = ("below_dynamic_range_db", "above_decay_asymmetry", "below_high_band_db", "below_default_confidence")
+        keys = ("below_dynamic_range_db", "above_decay_asymmetry", "below_high_band_db", "below_default_confidence",
+                "below_speech_level_dbfs")
         missing = [k for k in keys if k not in d]
         if missing:
             raise ValueError(f"{where}: missing {missing}")

@@ -17,8 +17,8 @@ from .clip_check import ClippedRecordingWarning, clip_warning, clipped_share
 from .noise_check import NoisyRecordingWarning, noise_warning, noisy_range_db
 from .reverb_check import ReverberantRecordingWarning, reverb_asymmetry, reverb_warning
 
-__all__ = ["CONDITION_KEYS", "RECORDING_WARNINGS", "recording_conditions", "sample_conditions", "warn_about_recording",
-           "checked_features"]
+__all__ = ["CONDITION_KEYS", "RECORDING_WARNINGS", "SPEECH_LEVEL_KEY", "recording_conditions", "sample_conditions",
+           "sample_measures", "warn_about_recording", "checked_features"]
 
 _FEATURE_MEASURES = {"noisy_db": noisy_range_db, "band_limited_db": band_limited_db,
                      "reverb_asymmetry": reverb_asymmetry}
@@ -46,6 +46,20 @@ def sample_conditions(samples: np.ndarray) -> dict[str, float]:
     """The conditions a recording's mono samples ``[N]`` (as read, before resampling) show (clipped),
     by :data:`CONDITION_KEYS` key with its measure; empty for an unclipped recording."""
     return _present({key: measure(samples) for key, measure in _SAMPLE_MEASURES.items()})
+
+
+SPEECH_LEVEL_KEY = "speech_level_dbfs"
+"""The key under which :func:`sample_measures` gives the samples' speech level: for choosing a
+model (:mod:`.model_routing`), not a condition (nothing lists it)."""
+
+
+def sample_measures(samples: np.ndarray, sampling_rate: int) -> dict[str, float]:
+    """:func:`sample_conditions` of mono samples ``[N]`` as read, and their speech level (dBFS,
+    :func:`fsttopo.data.level.speech_level_db`) under :data:`SPEECH_LEVEL_KEY` where there is one."""
+    from ..data.level import speech_level_db
+
+    level = speech_level_db(samples, sampling_rate)
+    return {**sample_conditions(samples), **({} if level is None else {SPEECH_LEVEL_KEY: level})}
 
 
 def _present(measured: dict[str, float | None]) -> dict[str, float]:

@@ -14,6 +14,10 @@ lowest mean of the two splits' mean errors (dev and devaug weigh the same: clean
 much the users' as degraded ones); of rules within 0.01 ms of it, the one sending the fewest dev
 utterances to the robust model. Test voices and conditions are never looked at.
 
+The speech level of the samples (a quiet recording's 16-bit samples are coarse, which the level
+normalization cannot undo) is chosen after the other thresholds, on devquiet (dev at gains of -10
+to -50 dB on a 16-bit grid), by the same limit and the lowest devquiet mean.
+
 Without the clean-recording limit the grid's best rule routed everything below 33 dB of dynamic
 range, the shipped example (a clean held-out voice at 31.3 dB) included (docs/alignment.md).
 
@@ -29,6 +33,7 @@ import json
 import math
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 if __package__ in (None, ""):  # run as a script from a checkout
@@ -38,6 +43,8 @@ import numpy as np
 import torch
 
 from fsttopo.data.export import from_cuts
+from fsttopo.data.features import compute_features
+from fsttopo.data.level import speech_level_db
 from fsttopo.files import load_aligner
 from fsttopo.inference.model_routing import RoutingRule, routing_measures
 from fsttopo.resources import ROUTING_FILE
@@ -48,6 +55,8 @@ DYNAMIC_RANGE_DB = (None, 15.0, 18.0, 20.0, 22.0, 25.0, 28.0, 30.0, 33.0, 36.0, 
 DECAY_ASYMMETRY = (None, 1.6, 1.8, 2.0, 2.2, 2.4)
 HIGH_BAND_DB = (None, -16.0, -10.0, -5.0, 0.0, 5.0, 10.0)
 DEFAULT_CONFIDENCE = (None, 0.5, 0.55, 0.6, 0.65, 0.7)
+SPEECH_LEVEL_DBFS = (None, -25.0, -30.0, -35.0, -40.0, -45.0, -50.0)
+QUIET_GAINS_DB = (-10.0, -20.0, -30.0, -40.0, -50.0)
 TIE_MS = 0.01
 
 
@@ -66,19 +75,64 @@ def utterance_errors(aligner, cuts, features: list[torch.Tensor]) -> tuple[np.nd
             np.array([a.relative_confidence for a in alis]))
 
 
-def routed(rule: RoutingRule, measures: list[tuple[float, float, float]], confidence: np.ndarray) -> np.ndarray:
-    """Per utterance whether the rule gives it to the robust model: by its measures, or by the
-    default model's relative ``confidence`` (:meth:`RoutedAligner.align_routed
-    <fsttopo.routed_aligner.RoutedAligner.align_routed>`)."""
-    return np.array([bool(rule.reasons(m)) or rule.low_confidence(c) is not None for m, c in zip(measures, confidence)])
+def routed(rule: RoutingRule, measures: list[tuple[float, float, float]], confidence: np.ndarray,
+           levels: list[float | None] | None = None) -> np.ndarray:
+    """Per utterance whether the rule gives it to the robust model: by its measures (and its
+    samples' speech ``levels``, where known), or by the default model's relative ``confidence``
+    (:meth:`RoutedAligner.align_routed <fsttopo.routed_aligner.RoutedAligner.align_routed>`)."""
+    levels = levels or [None] * len(measures)
+    return np.array([bool(rule.reasons(m, level)) or rule.low_confidence(c) is not None
+                     for m, c, level in zip(measures, confidence, levels)])
 
 
 def rule_errors(rule: RoutingRule, measures: list[tuple[float, float, float]], default: np.ndarray,
-                robust: np.ndarray, counts: np.ndarray, confidence: np.ndarray) -> tuple[float, int]:
+                robust: np.ndarray, counts: np.ndarray, confidence: np.ndarray,
+                levels: list[float | None] | None = None) -> tuple[float, int]:
     """Mean word-boundary error (ms) of a split aligned by the model the rule picks per utterance,
     and how many utterances it sends to the robust model."""
-    chosen = routed(rule, measures, confidence)
+    chosen = routed(rule, measures, confidence, levels)
     return float(np.where(chosen, robust, default).sum() / counts.sum()), int(chosen.sum())
+
+
+def devquiet(cuts) -> tuple[list[torch.Tensor], list[float]]:
+    """The ``devquiet`` split: every dev cut at a gain of :data:`QUIET_GAINS_DB` in turn, stored
+    on a 16-bit grid as a recording that quiet is (the coarse samples are what the level
+    normalization cannot undo): its features and its samples' speech level (dBFS)."""
+    features, levels = [], []
+    for i, cut in enumerate(cuts):
+        samples = cut.load_audio()[0] * 10 ** (QUIET_GAINS_DB[i % len(QUIET_GAINS_DB)] / 20)
+        samples = (np.clip(np.round(samples * 32768), -32768, 32767) / 32768).astype(np.float32)
+        features.append(compute_features(samples, cut.sampling_rate))
+        levels.append(speech_level_db(samples, cut.sampling_rate))
+    return features, levels
+
+
+def choose_quiet_level(rule: RoutingRule, models: dict, cuts, max_clean_routed: float) -> dict:
+    """The speech-level threshold (dBFS) added to ``rule``, chosen after its other thresholds on
+    devquiet: of :data:`SPEECH_LEVEL_DBFS` (also unused) the ones that send at most
+    ``max_clean_routed`` % of the clean training and dev recordings to the robust model, the one
+    with the lowest devquiet mean error; ties within :data:`TIE_MS` go to the lower threshold."""
+    features, levels = devquiet(cuts)
+    sums, confidence = {}, {}
+    for name, aligner in models.items():
+        sums[name], counts, confidence[name] = utterance_errors(aligner, cuts, features)
+        print(f"devquiet, {name} model: {sums[name].sum() / counts.sum():.3f} ms", flush=True)
+    measures = [routing_measures(f) for f in features]
+    clean_levels = [speech_level_db(c.load_audio()[0], c.sampling_rate) for c in [*clean_cuts(), *cuts]]
+    scored = {}
+    for threshold in SPEECH_LEVEL_DBFS:
+        if threshold is not None and sum(level is not None and level < threshold for level in clean_levels) > \
+                max_clean_routed / 100 * len(clean_levels):
+            continue
+        with_level = replace(rule, below_speech_level_dbfs=threshold)
+        scored[threshold] = rule_errors(with_level, measures, sums["default"], sums["robust"], counts,
+                                        confidence["default"], levels)
+    best = min(e for e, _ in scored.values())
+    chosen = min((t for t, (e, _) in scored.items() if e <= best + TIE_MS), key=lambda t: -math.inf if t is None else t)
+    return {"chosen": chosen, "gains_db": QUIET_GAINS_DB, "clean_level_dbfs_min": round(min(l for l in clean_levels
+                                                                                            if l is not None), 1),
+            "devquiet_ms": {str(t): {"mean_ms": round(e, 3), "robust_utterances": n} for t, (e, n) in scored.items()},
+            "one_model_ms": {name: round(float(sums[name].sum() / counts.sum()), 3) for name in models}}
 
 
 def main() -> None:
@@ -140,6 +194,8 @@ def main() -> None:
                           "below_high_band_db": HIGH_BAND_DB, "below_default_confidence": DEFAULT_CONFIDENCE,
                           "tie_ms": TIE_MS},
                  "devaug_seed": args.devaug_seed}
+    selection["quiet"] = choose_quiet_level(rule, models, cuts, args.max_clean_routed)
+    selection["rule"] = {**rule.to_dict(), "below_speech_level_dbfs": selection["quiet"]["chosen"]}
     print(json.dumps(selection, indent=1))
     if not args.dry_run:
         args.out.write_text(json.dumps(selection, indent=1) + "\n")

@@ -105,7 +105,12 @@ def warmed_aligner(model: str):
 
 def run_fsttopo(aligner, cuts: list) -> tuple[Hyps, dict[str, str]]:
     from fsttopo.cut_corpus import iter_cut_alignments
+    from fsttopo.routed_aligner import RoutedAligner
 
+    if isinstance(aligner, RoutedAligner):
+        # from the audio, as align and align-dir read a file: the routing rule's speech level is
+        # measured on the samples, which stored (level-normalized) features no longer show
+        cuts = [c.drop_features() for c in cuts]
     hyps: Hyps = {}
     errors: dict[str, str] = {}
     for outcome in iter_cut_alignments(aligner, cuts):  # a cut that fails is reported, the rest aligned
