@@ -12,8 +12,6 @@ Usage: python benchmarks/model_routing.py [--repeats 5] [--threads 2]
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 from dataclasses import replace
 
 import numpy as np
@@ -27,16 +25,7 @@ from fsttopo.files import load_aligner
 from fsttopo.inference.model_routing import routing_measures
 from fsttopo.resources import example_paths
 from fsttopo.routed_aligner import RoutedAligner
-
-
-def median_seconds(fn, repeats: int) -> float:
-    fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+from timing import median_seconds
 
 
 def main() -> None:
@@ -62,11 +51,11 @@ def main() -> None:
     def batch(aligner):
         return lambda: align_loaded(aligner, list(range(16)), lambda i: (features[i], dict(levels)), texts, ids, {}, "x")
 
-    rows = [("default model alone", median_seconds(batch(routed.aligners["default"]), args.repeats)),
-            ("robust model alone", median_seconds(batch(routed.aligners["robust"]), args.repeats)),
-            ("auto: 8 + 8 by the measures", median_seconds(batch(routed), args.repeats)),
-            ("auto: every default alignment unsure (aligned twice)", median_seconds(batch(unsure), args.repeats))]
-    measures_s = median_seconds(lambda: [routing_measures(f) for f in features], args.repeats)
+    rows = [("default model alone", median_seconds(batch(routed.aligners["default"]), args.repeats, warm_up=True)),
+            ("robust model alone", median_seconds(batch(routed.aligners["robust"]), args.repeats, warm_up=True)),
+            ("auto: 8 + 8 by the measures", median_seconds(batch(routed), args.repeats, warm_up=True)),
+            ("auto: every default alignment unsure (aligned twice)", median_seconds(batch(unsure), args.repeats, warm_up=True))]
+    measures_s = median_seconds(lambda: [routing_measures(f) for f in features], args.repeats, warm_up=True)
     base = rows[0][1]
     print(f"16 recordings of 5.6 s (8 clean, 8 at white 10 dB), torch threads {args.threads}")
     print("| aligning | s | against the default model alone |")

@@ -11,8 +11,6 @@ The audio is an hour of the shipped example repeated (16 kHz). Each timing is th
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 
 import numpy as np
 import soundfile
@@ -20,6 +18,7 @@ import soundfile
 from fsttopo.data.clipping import LOUD_FRACTION, PLATEAU_TOLERANCE, clipped_percent
 from fsttopo.data.features import decay_asymmetry, dynamic_range_db, high_band_db, lhotse_fbank
 from fsttopo.resources import example_paths
+from timing import median_seconds
 
 
 def straightforward_clipped_percent(samples: np.ndarray) -> float:
@@ -30,15 +29,6 @@ def straightforward_clipped_percent(samples: np.ndarray) -> float:
     left = np.concatenate([[False], at_peak[:-1]])
     right = np.concatenate([at_peak[1:], [False]])
     return 100.0 * (at_peak & (left | right)).sum() / (x >= peak * LOUD_FRACTION).sum()
-
-
-def median_seconds(fn, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def main() -> None:

@@ -18,6 +18,7 @@ from fsttopo.files import align_file, load_aligner
 from fsttopo.inference.model_routing import RoutingRule, read_routing_rule
 from fsttopo.resources import ROUTING_FILE, example_paths
 from fsttopo.routed_aligner import RoutedAligner
+from test_noise_check import noisy_copy
 
 
 def test_rule_sends_a_recording_to_the_robust_model_when_any_threshold_is_crossed():
@@ -83,13 +84,9 @@ def test_the_shipped_rule_routes_every_recording_the_condition_warnings_flag():
     assert rule.above_decay_asymmetry <= REVERBERANT_ABOVE
 
 
-def noisy_example(tmp_path, snr_db=10.0):
-    wav, txt, _ = example_paths()
-    x, sr = sf.read(wav, dtype="float32")
-    noise = np.random.default_rng(0).standard_normal(x.shape).astype(np.float32)
-    noise *= np.sqrt(np.mean(x ** 2) / np.mean(noise ** 2) / 10 ** (snr_db / 10))
-    path = tmp_path / "noisy example.wav"
-    sf.write(path, x + noise, sr)
+def noisy_example(directory):
+    """The example at white noise 10 dB SNR as ``DIRECTORY/noisy example.wav``, and its words."""
+    path, txt = noisy_copy(directory, 10.0)
     return path, txt.read_text()
 
 
