@@ -4,7 +4,7 @@ where the recording looks noisy, band-limited or reverberant.
 The default model is the more precise on clean speech (dev 12.18 ms against 12.39, and it passes
 two guards the robust one fails: an Ogg Vorbis copy of the example and speech outside the
 transcript in mid-recording); the robust model holds up where the default one breaks (white
-noise at 10 dB SNR: 22.9 ms against 584). A :class:`RoutingRule` sends a recording to the robust
+noise at 10 dB SNR: 22.9 ms against 590). A :class:`RoutingRule` sends a recording to the robust
 model when any of the three condition measures the aligner computes from its features anyway
 (:func:`~fsttopo.inference.confidence_conditions.condition_measures`: the dynamic range, the decay
 asymmetry and the upper band's level) crosses its threshold, or, after the default model aligned

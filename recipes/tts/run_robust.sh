@@ -73,7 +73,8 @@ $PY recipes/tts/degrade.py --out $DATA/degraded
 $PY recipes/tts/eval_conditions.py --degraded $DATA/degraded --out $EXP/conditions --limit 50 --silence-limit 10 --model robust
 # 7. The rule that picks one of the two shipped models per recording (--model auto, the default of
 #    align, align-dir and align-cuts; docs/alignment.md): chosen on dev and devaug with both models'
-#    stored options (2.5 min), written to fsttopo/assets/routing.json; then the table with it.
+#    stored options, and the speech level on dev made quiet (4 min), written to fsttopo/assets/routing.json;
+#    then the table with it.
 $PY recipes/tts/choose_routing.py
 $PY recipes/tts/eval_conditions.py --degraded $DATA/degraded --out $EXP/conditions_auto --limit 50 --silence-limit 10 \
     --model auto --aligners fsttopo,pocketsphinx
