@@ -84,9 +84,10 @@ def align_loaded(aligner: Aligner | RoutedAligner, items: Sequence[Item],
                              [utterance_ids[i] for i in items], options,
                              offsets=None if offsets is None else [offsets[i] for i in items])
 
-    levels = [measured[i].pop(SPEECH_LEVEL_KEY, None) for i in ready]
+    samples = [{**measured[i], SPEECH_LEVEL_KEY: measured[i].pop(SPEECH_LEVEL_KEY)} if SPEECH_LEVEL_KEY in measured[i]
+               else dict(measured[i]) for i in ready]  # the level picks a model and is not a condition
     if ready:
-        aligned = (aligner.align_routed([features[i] for i in ready], align, levels)
+        aligned = (aligner.align_routed([features[i] for i in ready], align, samples)
                    if isinstance(aligner, RoutedAligner) else align(aligner, list(range(len(ready)))))
         for i, result in zip(ready, aligned):
             out[i] = (result, {**recording_conditions(features[i]), **measured[i]})

@@ -72,8 +72,7 @@ def _align_one(aligner: Aligner | RoutedAligner, audio: str | Path, text: str, n
     the model its features call for (the alignment says which); the robust model's recordings are
     not warned about the conditions it is trained for, only about clipping."""
     from .data.features import compute_features, read_samples
-    from .data.level import speech_level_db
-    from .inference.recording_check import checked_features, warn_about_recording
+    from .inference.recording_check import checked_features, sample_measures, warn_about_recording
 
     check_audio_transcript(checking_aligner(aligner), audio, text, name, options)
     if not isinstance(aligner, RoutedAligner):
@@ -81,15 +80,15 @@ def _align_one(aligner: Aligner | RoutedAligner, audio: str | Path, text: str, n
         return feats, aligner.align([feats], [text], [name], **options)
     samples, sampling_rate = read_samples(audio, channel)
     feats = compute_features(samples, sampling_rate)
-    level = speech_level_db(samples, sampling_rate)
-    warn_about_recording(feats, name, samples, feature_conditions=aligner.route(feats, level).name == "default")
+    measured = sample_measures(samples, sampling_rate)
+    warn_about_recording(feats, name, samples, feature_conditions=aligner.route(feats, measured).name == "default")
     outputs: dict[int, AlignerOutput] = {}
 
     def align(one: Aligner, chosen: list[int]) -> list[UtteranceAlignment]:
         outputs[id(one)] = one.align([feats], [text], [name], **options)
         return outputs[id(one)].alignments
 
-    ali = aligner.align_routed([feats], align, [level])[0]
+    ali = aligner.align_routed([feats], align, [measured])[0]
     return feats, replace(outputs[id(aligner.aligners[ali.model])], alignments=[ali])
 
 

@@ -4,7 +4,7 @@ recording from its features (:mod:`fsttopo.inference.model_routing`)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Callable, Sequence, TypeVar
+from typing import Callable, Mapping, Sequence, TypeVar
 
 import torch
 
@@ -58,26 +58,26 @@ class RoutedAligner:
         """Each model's stored alignment options, by name (what a run's settings record)."""
         return {name: dict(a.align_options) for name, a in self.aligners.items()}
 
-    def route(self, features: torch.Tensor, speech_level: float | None = None) -> Route:
-        """The model for a recording's ``[T', 80]`` log-mel features and its samples' speech level
-        (dBFS, :func:`fsttopo.data.level.speech_level_db`; None where only features are known)."""
-        reasons = self.rule.robust_for(features, speech_level)
+    def route(self, features: torch.Tensor, samples: Mapping[str, float] | None = None) -> Route:
+        """The model for a recording's ``[T', 80]`` log-mel features and its samples' measures
+        (:func:`~fsttopo.inference.recording_check.sample_measures`; None where only features are known)."""
+        reasons = self.rule.robust_for(features, samples)
         name = "robust" if reasons else "default"
         return Route(name, self.aligners[name], reasons)
 
     def align_routed(self, features: Sequence[torch.Tensor], align: Callable[[Aligner, list[int]], list[Result]],
-                     speech_levels: Sequence[float | None] | None = None) -> list[Result]:
+                     samples: Sequence[Mapping[str, float] | None] | None = None) -> list[Result]:
         """Per recording the result of the model the rule picks for it, in order: ``align(aligner,
         indices)`` aligns the recordings ``indices`` (of ``features``, ``[T'_i, 80]``) with one
         aligner and returns their results (an :class:`~fsttopo.data.alignment.UtteranceAlignment`,
-        marked here with the model and its reasons, or whatever a failure is). ``speech_levels``:
-        each recording's samples' speech level (dBFS), where they were read.
+        marked here with the model and its reasons, or whatever a failure is). ``samples``: each
+        recording's samples measures (speech level, clipped share), where they were read.
 
         The measures pick a model first, each model aligning its recordings in one call; then the
         default model's alignments of too low a relative confidence are aligned again by the
         robust model, whose alignment replaces them (where it fails, the default one stands)."""
-        levels = list(speech_levels) if speech_levels is not None else [None] * len(features)
-        routes = [self.route(f, level) for f, level in zip(features, levels)]
+        measured = list(samples) if samples is not None else [None] * len(features)
+        routes = [self.route(f, m) for f, m in zip(features, measured)]
         out: list[Result | None] = [None] * len(routes)
         for name, aligner in self.aligners.items():
             chosen = [i for i, r in enumerate(routes) if r.name == name]

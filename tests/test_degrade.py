@@ -78,6 +78,17 @@ def test_gain():
     assert ratio_db == pytest.approx(-40.0, abs=1e-3)
 
 
+@pytest.mark.parametrize("condition, over_db", [("clip10", 10.0), ("clip20", 20.0)])
+def test_clipping_flattens_the_peaks_at_full_scale(condition, over_db):
+    from fsttopo.data.clipping import clipped_percent
+
+    x = _speech_like()
+    y = degrade(x, SR, condition, utterance_rng(condition, "u")).samples
+    scaled = x * 10 ** (over_db / 20) / np.abs(x).max()  # the peak that far over full scale
+    assert np.abs(y).max() == 1.0 and np.allclose(y, np.clip(scaled, -1.0, 1.0), atol=1e-6)
+    assert np.mean(np.abs(scaled) > 1.0) > 0 and clipped_percent(y) > 1.0  # flagged as clipped
+
+
 def test_telephone_removes_the_high_band():
     x = _speech_like() + 0.05 * np.sin(2 * np.pi * 6000 * np.arange(SR) / SR).astype(np.float32)
     y = degrade(x, SR, "telephone", utterance_rng("telephone", "u")).samples

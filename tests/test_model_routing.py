@@ -33,19 +33,21 @@ def test_rule_sends_a_recording_to_the_robust_model_when_any_threshold_is_crosse
     unsure = RoutingRule(None, None, None, below_default_confidence=0.6)
     assert unsure.low_confidence(0.6) is None and unsure.low_confidence(None) is None
     assert unsure.low_confidence(0.55) == "low confidence with the default model (0.550 < 0.6)"
-    quiet = RoutingRule(None, None, None, below_speech_level_dbfs=-40.0)
-    assert quiet.reasons((30.0, 1.0, 20.0), -45.04) == ["quiet (speech level -45.0 dBFS < -40)"]
-    assert quiet.reasons((30.0, 1.0, 20.0), -40.0) == [] and quiet.reasons((30.0, 1.0, 20.0)) == []
+    samples = RoutingRule(None, None, None, below_speech_level_dbfs=-40.0, above_clipped_percent=5.0)
+    clean = (30.0, 1.0, 20.0)
+    assert samples.reasons(clean, {"speech_level_dbfs": -45.04}) == ["quiet (speech level -45.0 dBFS < -40)"]
+    assert samples.reasons(clean, {"speech_level_dbfs": -40.0, "clipped_percent": 5.0}) == [] == samples.reasons(clean)
+    assert samples.reasons(clean, {"clipped_percent": 9.46}) == ["clipping (9.5 % of the loud samples flat on the peak > 5)"]
 
 
 @pytest.mark.parametrize("bad, message", [
     ({"below_dynamic_range_db": 20.0, "above_decay_asymmetry": None}, "missing"),
     ({"below_dynamic_range_db": math.nan, "above_decay_asymmetry": None, "below_high_band_db": None,
-      "below_default_confidence": None, "below_speech_level_dbfs": None}, "finite"),
+      "below_default_confidence": None, "below_speech_level_dbfs": None, "above_clipped_percent": None}, "finite"),
     ({"below_dynamic_range_db": "20", "above_decay_asymmetry": None, "below_high_band_db": None,
-      "below_default_confidence": None, "below_speech_level_dbfs": None}, "finite"),
+      "below_default_confidence": None, "below_speech_level_dbfs": None, "above_clipped_percent": None}, "finite"),
     ({"below_dynamic_range_db": True, "above_decay_asymmetry": None, "below_high_band_db": None,
-      "below_default_confidence": None, "below_speech_level_dbfs": None}, "finite"),
+      "below_default_confidence": None, "below_speech_level_dbfs": None, "above_clipped_percent": None}, "finite"),
 ])
 def test_a_bad_rule_is_named(bad, message):
     with pytest.raises(ValueError, match=message):
@@ -200,3 +202,12 @@ def test_a_quiet_recording_goes_to_the_robust_model(tmp_path):
     ali = align_file(tmp_path / "far away.wav", txt.read_text())
     assert ali.model == "robust" and ali.model_reasons[0].startswith("quiet (speech level -")
     assert read_routing_rule(ROUTING_FILE).below_speech_level_dbfs is not None
+
+
+def test_a_heavily_clipped_recording_goes_to_the_robust_model(tmp_path):
+    from test_clip_check import clipped_copy
+
+    wav, txt, _ = example_paths()
+    ali = align_file(clipped_copy(tmp_path / "hot.wav", 20.0), txt.read_text())  # 20 dB over full scale
+    assert ali.model == "robust" and any(r.startswith("clipping (") for r in ali.model_reasons)
+    assert align_file(clipped_copy(tmp_path / "warm.wav", 3.0), txt.read_text()).model == "default"

@@ -21,13 +21,18 @@ import json
 import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Mapping
 
 import torch
 
 from .confidence_conditions import condition_measures
+from .recording_check import SPEECH_LEVEL_KEY
 from .silence_trim import plan_trim
 
-__all__ = ["RoutingRule", "routing_measures", "read_routing_rule"]
+__all__ = ["CLIPPED_KEY", "RoutingRule", "routing_measures", "read_routing_rule"]
+
+CLIPPED_KEY = "clipped_percent"
+"""The samples measure of a clipped recording (:func:`~.recording_check.sample_conditions`)."""
 
 
 @dataclass(frozen=True)
@@ -35,7 +40,7 @@ class RoutingRule:
     """Send a recording to the robust model when its dynamic range is below
     ``below_dynamic_range_db`` (dB), its decay asymmetry above ``above_decay_asymmetry`` or its upper
     band's level below ``below_high_band_db`` (dB), its samples' speech level below
-    ``below_speech_level_dbfs`` (dBFS), or when the default model's alignment of it has a relative
+    ``below_speech_level_dbfs`` (dBFS) or clipped share above ``above_clipped_percent`` (%), or when the default model's alignment of it has a relative
     confidence below ``below_default_confidence``; a threshold of ``None`` is not used.
     """
 
@@ -44,6 +49,7 @@ class RoutingRule:
     below_high_band_db: float | None
     below_default_confidence: float | None = None
     below_speech_level_dbfs: float | None = None
+    above_clipped_percent: float | None = None
 
     def low_confidence(self, relative_confidence: float | None) -> str | None:
         """Why a recording the default model aligned goes to the robust model after all: its
@@ -56,17 +62,21 @@ class RoutingRule:
             return None
         return f"low confidence with the default model ({relative_confidence:.3f} < {self.below_default_confidence:g})"
 
-    def reasons(self, measures: tuple[float, float, float], speech_level: float | None = None) -> list[str]:
+    def reasons(self, measures: tuple[float, float, float], samples: Mapping[str, float] | None = None) -> list[str]:
         """Why a recording with ``measures`` (dynamic range dB, decay asymmetry, upper band dB:
         :func:`~fsttopo.inference.confidence_conditions.condition_measures`) and, where its samples
-        were read, ``speech_level`` (dBFS, :func:`fsttopo.data.level.speech_level_db`, before the
-        level normalization: a quiet recording's samples are coarse) goes to the robust model, one
-        phrase per threshold crossed; empty: the default model."""
+        were read, the ``samples`` measures (:func:`~.recording_check.sample_measures`: the speech
+        level in dBFS before the level normalization, a quiet recording's samples being coarse; the
+        clipped share in %, where above the clipping warning's threshold) goes to the robust model,
+        one phrase per threshold crossed; empty: the default model."""
         dynamic_range, asymmetry, high_band = measures
+        samples = samples or {}
         out = []
-        if self.below_speech_level_dbfs is not None and speech_level is not None \
-                and speech_level < self.below_speech_level_dbfs:
-            out.append(f"quiet (speech level {speech_level:.1f} dBFS < {self.below_speech_level_dbfs:g})")
+        level, clipped = samples.get(SPEECH_LEVEL_KEY), samples.get(CLIPPED_KEY)
+        if self.below_speech_level_dbfs is not None and level is not None and level < self.below_speech_level_dbfs:
+            out.append(f"quiet (speech level {level:.1f} dBFS < {self.below_speech_level_dbfs:g})")
+        if self.above_clipped_percent is not None and clipped is not None and clipped > self.above_clipped_percent:
+            out.append(f"clipping ({clipped:.1f} % of the loud samples flat on the peak > {self.above_clipped_percent:g})")
         if self.below_dynamic_range_db is not None and dynamic_range < self.below_dynamic_range_db:
             out.append(f"noise (dynamic range {dynamic_range:.1f} dB < {self.below_dynamic_range_db:g})")
         if self.above_decay_asymmetry is not None and asymmetry > self.above_decay_asymmetry:
@@ -75,10 +85,10 @@ class RoutingRule:
             out.append(f"band limit (upper band {high_band:.1f} dB < {self.below_high_band_db:g})")
         return out
 
-    def robust_for(self, features: torch.Tensor, speech_level: float | None = None) -> list[str]:
+    def robust_for(self, features: torch.Tensor, samples: Mapping[str, float] | None = None) -> list[str]:
         """:meth:`reasons` for a recording's ``[T', 80]`` log-mel features (:func:`routing_measures`)
-        and its samples' ``speech_level`` (dBFS; None where only features are known)."""
-        return self.reasons(routing_measures(features), speech_level)
+        and its ``samples`` measures (None where only features are known)."""
+        return self.reasons(routing_measures(features), samples)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -88,7 +98,7 @@ class RoutingRule:
         """The rule of :meth:`to_dict`'s dictionary; ValueError naming ``where`` for a missing key or
         a threshold that is not a finite number (or null)."""
         keys = ("below_dynamic_range_db", "above_decay_asymmetry", "below_high_band_db", "below_default_confidence",
-                "below_speech_level_dbfs")
+                "below_speech_level_dbfs", "above_clipped_percent")
         missing = [k for k in keys if k not in d]
         if missing:
             raise ValueError(f"{where}: missing {missing}")

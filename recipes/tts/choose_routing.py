@@ -14,9 +14,11 @@ lowest mean of the two splits' mean errors (dev and devaug weigh the same: clean
 much the users' as degraded ones); of rules within 0.01 ms of it, the one sending the fewest dev
 utterances to the robust model. Test voices and conditions are never looked at.
 
-The speech level of the samples (a quiet recording's 16-bit samples are coarse, which the level
-normalization cannot undo) is chosen after the other thresholds, on devquiet (dev at gains of -10
-to -50 dB on a 16-bit grid), by the same limit and the lowest devquiet mean.
+The thresholds on the samples are chosen after the others, each on dev degraded for it, by the
+same limit and the lowest mean there (ties to the one routing fewer): the speech level (a quiet
+recording's 16-bit samples are coarse, which the level normalization cannot undo) on devquiet, dev
+at gains of -10 to -50 dB; the clipped share on devclip, dev with its peak 3 to 20 dB over full
+scale, clipped.
 
 Without the clean-recording limit the grid's best rule routed everything below 33 dB of dynamic
 range, the shipped example (a clean held-out voice at 31.3 dB) included (docs/alignment.md).
@@ -35,6 +37,7 @@ import sys
 import time
 from dataclasses import replace
 from pathlib import Path
+from typing import Callable
 
 if __package__ in (None, ""):  # run as a script from a checkout
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
@@ -44,9 +47,9 @@ import torch
 
 from fsttopo.data.export import from_cuts
 from fsttopo.data.features import compute_features
-from fsttopo.data.level import speech_level_db
 from fsttopo.files import load_aligner
-from fsttopo.inference.model_routing import RoutingRule, routing_measures
+from fsttopo.inference.model_routing import CLIPPED_KEY, RoutingRule, routing_measures
+from fsttopo.inference.recording_check import SPEECH_LEVEL_KEY, sample_measures
 from fsttopo.resources import ROUTING_FILE
 from fsttopo.scoring import word_boundary_errors
 from recipes.tts.train_boundary import align_features, devaug_features, split_cuts, with_reference_words
@@ -57,6 +60,8 @@ HIGH_BAND_DB = (None, -16.0, -10.0, -5.0, 0.0, 5.0, 10.0)
 DEFAULT_CONFIDENCE = (None, 0.5, 0.55, 0.6, 0.65, 0.7)
 SPEECH_LEVEL_DBFS = (None, -25.0, -30.0, -35.0, -40.0, -45.0, -50.0)
 QUIET_GAINS_DB = (-10.0, -20.0, -30.0, -40.0, -50.0)
+CLIPPED_PERCENT = (None, 1.0, 2.0, 5.0, 10.0, 20.0)
+CLIP_OVER_DB = (3.0, 6.0, 10.0, 20.0)
 TIE_MS = 0.01
 
 
@@ -76,62 +81,73 @@ def utterance_errors(aligner, cuts, features: list[torch.Tensor]) -> tuple[np.nd
 
 
 def routed(rule: RoutingRule, measures: list[tuple[float, float, float]], confidence: np.ndarray,
-           levels: list[float | None] | None = None) -> np.ndarray:
+           samples: list[dict] | None = None) -> np.ndarray:
     """Per utterance whether the rule gives it to the robust model: by its measures (and its
-    samples' speech ``levels``, where known), or by the default model's relative ``confidence``
+    ``samples`` measures, where known), or by the default model's relative ``confidence``
     (:meth:`RoutedAligner.align_routed <fsttopo.routed_aligner.RoutedAligner.align_routed>`)."""
-    levels = levels or [None] * len(measures)
-    return np.array([bool(rule.reasons(m, level)) or rule.low_confidence(c) is not None
-                     for m, c, level in zip(measures, confidence, levels)])
+    samples = samples or [None] * len(measures)
+    return np.array([bool(rule.reasons(m, sample)) or rule.low_confidence(c) is not None
+                     for m, c, sample in zip(measures, confidence, samples)])
 
 
 def rule_errors(rule: RoutingRule, measures: list[tuple[float, float, float]], default: np.ndarray,
                 robust: np.ndarray, counts: np.ndarray, confidence: np.ndarray,
-                levels: list[float | None] | None = None) -> tuple[float, int]:
+                samples: list[dict] | None = None) -> tuple[float, int]:
     """Mean word-boundary error (ms) of a split aligned by the model the rule picks per utterance,
     and how many utterances it sends to the robust model."""
-    chosen = routed(rule, measures, confidence, levels)
+    chosen = routed(rule, measures, confidence, samples)
     return float(np.where(chosen, robust, default).sum() / counts.sum()), int(chosen.sum())
 
 
-def devquiet(cuts) -> tuple[list[torch.Tensor], list[float]]:
-    """The ``devquiet`` split: every dev cut at a gain of :data:`QUIET_GAINS_DB` in turn, stored
-    on a 16-bit grid as a recording that quiet is (the coarse samples are what the level
-    normalization cannot undo): its features and its samples' speech level (dBFS)."""
-    features, levels = [], []
+def degraded_dev(cuts, transform: Callable[[int, np.ndarray], np.ndarray]) -> tuple[list[torch.Tensor], list[dict]]:
+    """Every dev cut's samples through ``transform(index, samples)``, stored on a 16-bit grid as a
+    recording is: the features and the samples measures (``sample_measures``) of each."""
+    features, samples = [], []
     for i, cut in enumerate(cuts):
-        samples = cut.load_audio()[0] * 10 ** (QUIET_GAINS_DB[i % len(QUIET_GAINS_DB)] / 20)
-        samples = (np.clip(np.round(samples * 32768), -32768, 32767) / 32768).astype(np.float32)
-        features.append(compute_features(samples, cut.sampling_rate))
-        levels.append(speech_level_db(samples, cut.sampling_rate))
-    return features, levels
+        x = transform(i, cut.load_audio()[0].astype(np.float64))
+        x = (np.clip(np.round(x * 32768), -32768, 32767) / 32768).astype(np.float32)
+        features.append(compute_features(x, cut.sampling_rate))
+        samples.append(sample_measures(x, cut.sampling_rate))
+    return features, samples
 
 
-def choose_quiet_level(rule: RoutingRule, models: dict, cuts, max_clean_routed: float) -> dict:
-    """The speech-level threshold (dBFS) added to ``rule``, chosen after its other thresholds on
-    devquiet: of :data:`SPEECH_LEVEL_DBFS` (also unused) the ones that send at most
-    ``max_clean_routed`` % of the clean training and dev recordings to the robust model, the one
-    with the lowest devquiet mean error; ties within :data:`TIE_MS` go to the lower threshold."""
-    features, levels = devquiet(cuts)
+def quieter(i: int, x: np.ndarray) -> np.ndarray:
+    """devquiet: dev at each gain of :data:`QUIET_GAINS_DB` in turn (what a quiet 16-bit recording
+    loses is its bits, which the level normalization cannot give back)."""
+    return x * 10 ** (QUIET_GAINS_DB[i % len(QUIET_GAINS_DB)] / 20)
+
+
+def clipped(i: int, x: np.ndarray) -> np.ndarray:
+    """devclip: dev scaled so that its peak would be each of :data:`CLIP_OVER_DB` dB over full scale
+    in turn, and clipped there."""
+    return np.clip(x * 10 ** (CLIP_OVER_DB[i % len(CLIP_OVER_DB)] / 20) / max(np.abs(x).max(), 1e-9), -1.0, 1.0)
+
+
+def choose_sample_threshold(rule: RoutingRule, models: dict, cuts, split: tuple[list, list], field: str, grid: tuple,
+                            clean_samples: list[dict], max_clean_routed: float) -> dict:
+    """The threshold ``field`` of a samples measure added to ``rule``, chosen after its other
+    thresholds on ``split`` (features and samples measures of degraded dev): of ``grid`` (also
+    unused) the ones that send at most ``max_clean_routed`` % of the clean training and dev
+    recordings to the robust model by it, the one with the lowest mean error on the split; ties
+    within :data:`TIE_MS` go to the one that routes fewer."""
+    features, samples = split
     sums, confidence = {}, {}
     for name, aligner in models.items():
         sums[name], counts, confidence[name] = utterance_errors(aligner, cuts, features)
-        print(f"devquiet, {name} model: {sums[name].sum() / counts.sum():.3f} ms", flush=True)
+        print(f"{field}: {name} model {sums[name].sum() / counts.sum():.3f} ms", flush=True)
     measures = [routing_measures(f) for f in features]
-    clean_levels = [speech_level_db(c.load_audio()[0], c.sampling_rate) for c in [*clean_cuts(), *cuts]]
     scored = {}
-    for threshold in SPEECH_LEVEL_DBFS:
-        if threshold is not None and sum(level is not None and level < threshold for level in clean_levels) > \
-                max_clean_routed / 100 * len(clean_levels):
+    for threshold in grid:
+        alone = RoutingRule(None, None, None, **{field: threshold})
+        if sum(bool(alone.reasons((math.inf, 0.0, math.inf), m)) for m in clean_samples) > \
+                max_clean_routed / 100 * len(clean_samples):
             continue
-        with_level = replace(rule, below_speech_level_dbfs=threshold)
-        scored[threshold] = rule_errors(with_level, measures, sums["default"], sums["robust"], counts,
-                                        confidence["default"], levels)
+        scored[threshold] = rule_errors(replace(rule, **{field: threshold}), measures, sums["default"], sums["robust"],
+                                        counts, confidence["default"], samples)
     best = min(e for e, _ in scored.values())
-    chosen = min((t for t, (e, _) in scored.items() if e <= best + TIE_MS), key=lambda t: -math.inf if t is None else t)
-    return {"chosen": chosen, "gains_db": QUIET_GAINS_DB, "clean_level_dbfs_min": round(min(l for l in clean_levels
-                                                                                            if l is not None), 1),
-            "devquiet_ms": {str(t): {"mean_ms": round(e, 3), "robust_utterances": n} for t, (e, n) in scored.items()},
+    chosen = min((t for t, (e, _) in scored.items() if e <= best + TIE_MS), key=lambda t: scored[t][1])
+    return {"chosen": chosen, "errors_ms": {str(t): {"mean_ms": round(e, 3), "robust_utterances": n}
+                                            for t, (e, n) in scored.items()},
             "one_model_ms": {name: round(float(sums[name].sum() / counts.sum()), 3) for name in models}}
 
 
@@ -194,8 +210,15 @@ def main() -> None:
                           "below_high_band_db": HIGH_BAND_DB, "below_default_confidence": DEFAULT_CONFIDENCE,
                           "tie_ms": TIE_MS},
                  "devaug_seed": args.devaug_seed}
-    selection["quiet"] = choose_quiet_level(rule, models, cuts, args.max_clean_routed)
-    selection["rule"] = {**rule.to_dict(), "below_speech_level_dbfs": selection["quiet"]["chosen"]}
+    clean_samples = [sample_measures(c.load_audio()[0], c.sampling_rate) for c in [*clean_cuts(), *cuts]]
+    selection["clean_speech_level_dbfs_min"] = round(min(m[SPEECH_LEVEL_KEY] for m in clean_samples), 1)
+    selection["clean_clipped"] = sum(CLIPPED_KEY in m for m in clean_samples)
+    for key, field, transform, grid in (("devquiet", "below_speech_level_dbfs", quieter, SPEECH_LEVEL_DBFS),
+                                        ("devclip", "above_clipped_percent", clipped, CLIPPED_PERCENT)):
+        selection[key] = choose_sample_threshold(rule, models, cuts, degraded_dev(cuts, transform), field, grid,
+                                                 clean_samples, args.max_clean_routed)
+        rule = replace(rule, **{field: selection[key]["chosen"]})
+    selection["rule"] = rule.to_dict()
     print(json.dumps(selection, indent=1))
     if not args.dry_run:
         args.out.write_text(json.dumps(selection, indent=1) + "\n")

@@ -16,7 +16,9 @@ Conditions (their names are the rows of the table; :data:`CONDITIONS`):
   within 5 % of it), room size, source and microphone drawn per utterance;
 - ``telephone``: 8 kHz and the 300-3400 Hz band and back (``telephone(..., codec="band")``);
 - ``gain-40``: 40 dB quieter;
-- ``silence30``: 30 s of digital silence before and after (reference times shift by 30 s).
+- ``silence30``: 30 s of digital silence before and after (reference times shift by 30 s);
+- ``clip10`` / ``clip20``: too much input gain: scaled so that the peak would be 10/20 dB over full
+  scale, and clipped there (flat tops, as a recorder's converter makes them).
 
 SNR is over the whole clip (:func:`fsttopo.training.augment.add_noise`). Training draws its noise
 on the fly from its own seeds and reverberates with fsttopo's synthetic diffuse-tail RIR
@@ -52,13 +54,15 @@ from fsttopo.training.augment import add_noise, apply_gain, apply_rir, telephone
 __all__ = ["CONDITIONS", "SEED", "RT60", "PAD_SECONDS", "Degraded", "degrade", "utterance_rng", "shoebox_rir",
            "schroeder_rt60", "select_subset", "select_babble_pool", "shift_alignment", "write_condition"]
 
-CONDITIONS = ("clean", "white20", "white10", "white5", "babble10", "reverb", "telephone", "gain-40", "silence30")
+CONDITIONS = ("clean", "white20", "white10", "white5", "babble10", "reverb", "telephone", "gain-40", "silence30",
+              "clip10", "clip20")
 SEED = 13            # base seed of every condition's draws (issue 13)
 RT60 = 0.5           # seconds, the reverb condition's target
 PAD_SECONDS = 30.0   # silence30: digital silence before and after, seconds
 _NOISE = {"white20": ("white", 20.0), "white10": ("white", 10.0), "white5": ("white", 5.0),
           "babble10": ("babble", 10.0)}
 _GAIN_DB = {"gain-40": -40.0}
+_CLIP_DB = {"clip10": 10.0, "clip20": 20.0}
 _FULL_SCALE = 32767 / 32768  # largest 16-bit sample
 
 
@@ -162,6 +166,10 @@ def degrade(samples: np.ndarray, sr: int, condition: str, rng: np.random.Generat
         return Degraded(telephone(x, sr, codec="band"), info={"codec": "band"})
     if condition in _GAIN_DB:
         return Degraded(apply_gain(x, _GAIN_DB[condition]), info={"gain_db": _GAIN_DB[condition]})
+    if condition in _CLIP_DB:
+        over = _CLIP_DB[condition]
+        peak = float(np.abs(x).max()) or 1.0
+        return Degraded(np.clip(x * np.float32(10 ** (over / 20) / peak), -1.0, 1.0), info={"over_full_scale_db": over})
     if condition == "silence30":
         pad = np.zeros(int(round(PAD_SECONDS * sr)), dtype=np.float32)
         return Degraded(np.concatenate([pad, x, pad]), shift=pad.size / sr, info={"pad_s": pad.size / sr})
