@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
-import time
 from pathlib import Path
 
 import torch
@@ -19,16 +17,11 @@ import fsttopo
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from reference_graphs import loop_ctc_graph, loop_hmm_graph  # noqa: E402
+from timing import median_seconds  # noqa: E402
 
 
 def median_ms(fn, repeats: int) -> float:
-    fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times) * 1000
+    return 1000 * median_seconds(fn, repeats, warm_up=True)
 
 
 def main() -> None:
