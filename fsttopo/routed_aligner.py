@@ -91,16 +91,6 @@ class RoutedAligner:
                 out[i] = Route("robust", robust, [unsure[i]]).mark(result)
         return out
 
-    def to(self, device: str | torch.device) -> RoutedAligner:
-        for aligner in self.aligners.values():
-            aligner.to(device)
-        return self
-
-    def set_precision(self, precision: str) -> RoutedAligner:
-        for aligner in self.aligners.values():
-            aligner.set_precision(precision)
-        return self
-
 
 def checking_aligner(aligner: Aligner | RoutedAligner) -> Aligner:
     """The aligner that checks transcripts for ``aligner`` (its :attr:`~RoutedAligner.primary`)."""

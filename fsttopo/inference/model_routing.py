@@ -26,13 +26,10 @@ from typing import Mapping
 import torch
 
 from .confidence_conditions import condition_measures
-from .recording_check import SPEECH_LEVEL_KEY
+from .recording_check import CLIPPED_KEY, SPEECH_LEVEL_KEY
 from .silence_trim import plan_trim
 
-__all__ = ["CLIPPED_KEY", "RoutingRule", "routing_measures", "read_routing_rule"]
-
-CLIPPED_KEY = "clipped_percent"
-"""The samples measure of a clipped recording (:func:`~.recording_check.sample_conditions`)."""
+__all__ = ["RoutingRule", "routing_measures", "read_routing_rule"]
 
 
 @dataclass(frozen=True)
@@ -40,8 +37,9 @@ class RoutingRule:
     """Send a recording to the robust model when its dynamic range is below
     ``below_dynamic_range_db`` (dB), its decay asymmetry above ``above_decay_asymmetry`` or its upper
     band's level below ``below_high_band_db`` (dB), its samples' speech level below
-    ``below_speech_level_dbfs`` (dBFS) or clipped share above ``above_clipped_percent`` (%), or when the default model's alignment of it has a relative
-    confidence below ``below_default_confidence``; a threshold of ``None`` is not used.
+    ``below_speech_level_dbfs`` (dBFS) or clipped share above ``above_clipped_percent`` (%), or when
+    the default model's alignment of it has a relative confidence below ``below_default_confidence``;
+    a threshold of ``None`` is not used.
     """
 
     below_dynamic_range_db: float | None

@@ -17,12 +17,14 @@ from .clip_check import ClippedRecordingWarning, clip_warning, clipped_share
 from .noise_check import NoisyRecordingWarning, noise_warning, noisy_range_db
 from .reverb_check import ReverberantRecordingWarning, reverb_asymmetry, reverb_warning
 
-__all__ = ["CONDITION_KEYS", "RECORDING_WARNINGS", "SPEECH_LEVEL_KEY", "recording_conditions", "sample_conditions",
+__all__ = ["CLIPPED_KEY", "CONDITION_KEYS", "RECORDING_WARNINGS", "SPEECH_LEVEL_KEY", "recording_conditions", "sample_conditions",
            "sample_measures", "warn_about_recording", "checked_features"]
 
 _FEATURE_MEASURES = {"noisy_db": noisy_range_db, "band_limited_db": band_limited_db,
                      "reverb_asymmetry": reverb_asymmetry}
-_SAMPLE_MEASURES = {"clipped_percent": clipped_share}
+CLIPPED_KEY = "clipped_percent"
+"""The manifest key of a clipped recording's share of loud samples flat on the peak (%)."""
+_SAMPLE_MEASURES = {CLIPPED_KEY: clipped_share}
 CONDITION_KEYS = (*_FEATURE_MEASURES, *_SAMPLE_MEASURES)
 """Manifest keys of the conditions: measured on the features, the dynamic range (dB) of a noisy
 recording, the upper band's level (dB) of a band-limited one, the decay asymmetry of a reverberant

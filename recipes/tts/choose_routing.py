@@ -48,8 +48,8 @@ import torch
 from fsttopo.data.export import from_cuts
 from fsttopo.data.features import compute_features
 from fsttopo.files import load_aligner
-from fsttopo.inference.model_routing import CLIPPED_KEY, RoutingRule, routing_measures
-from fsttopo.inference.recording_check import SPEECH_LEVEL_KEY, sample_measures
+from fsttopo.inference.model_routing import RoutingRule, routing_measures
+from fsttopo.inference.recording_check import CLIPPED_KEY, SPEECH_LEVEL_KEY, sample_measures
 from fsttopo.resources import ROUTING_FILE
 from fsttopo.scoring import word_boundary_errors
 from recipes.tts.train_boundary import align_features, devaug_features, split_cuts, with_reference_words
