@@ -20,7 +20,8 @@ CHANNEL_HELP = ("the channel of multi-channel audio to align, numbered from 0 (e
 MODEL_HELP = ("model file, or a shipped model: 'default' (the default; clean speech) or 'robust' (fine-tuned on noisy, "
               "reverberant, telephone and quiet audio; docs/augmentation.md)")
 ALIGN_MODEL_HELP = ("'auto' (the default: per recording the shipped default model, or the robust one where the "
-                    "recording looks noisy, band-limited or reverberant; docs/alignment.md), a shipped model: "
+                    "recording looks noisy, band-limited, reverberant, quiet or heavily clipped, or the default "
+                    "model aligns it unsure; docs/alignment.md), a shipped model: "
                     "'default' (clean speech) or 'robust' (fine-tuned on noisy, reverberant, telephone and quiet "
                     "audio; docs/augmentation.md), or a model file")
 LEXICON_HELP = "extra pronunciations ('word PHONE ...' lines, ARPAbet) added to CMUdict"
