@@ -64,10 +64,12 @@ def align_loaded(aligner: Aligner | RoutedAligner, items: Sequence[Item],
 
     ``load(item)`` gives the item's ``[T', 80]`` features and the conditions its samples show
     with their speech level (:func:`~fsttopo.inference.recording_check.sample_measures`; empty where
-    only features are stored; the level picks a routed aligner's model and is not returned), or a message saying why they cannot be read: that item fails with reason
-    ``unreadable`` and the others are aligned (:func:`align_or_each`). The features are loaded per batch, so that a block of long recordings
-    does not have to fit in memory at once. A routed aligner aligns each item with the model the rule picks for it
-    (:meth:`~fsttopo.routed_aligner.RoutedAligner.align_routed`; the alignments say which model)."""
+    only features are stored; the level picks a routed aligner's model and is not returned), or a
+    message saying why they cannot be read: that item fails with reason ``unreadable`` and the
+    others are aligned (:func:`align_or_each`). The features are loaded per batch, so that a block
+    of long recordings does not have to fit in memory at once. A routed aligner aligns each item
+    with the model the rule picks for it (:meth:`~fsttopo.routed_aligner.RoutedAligner.align_routed`;
+    the alignments say which model)."""
     out: list[tuple[UtteranceAlignment | Failure, dict[str, float]] | None] = [None] * len(items)
     features, measured = {}, {}
     for i, item in enumerate(items):
@@ -84,11 +86,11 @@ def align_loaded(aligner: Aligner | RoutedAligner, items: Sequence[Item],
                              [utterance_ids[i] for i in items], options,
                              offsets=None if offsets is None else [offsets[i] for i in items])
 
-    samples = [{**measured[i], SPEECH_LEVEL_KEY: measured[i].pop(SPEECH_LEVEL_KEY)} if SPEECH_LEVEL_KEY in measured[i]
-               else dict(measured[i]) for i in ready]  # the level picks a model and is not a condition
+    routes = [aligner.route(features[i], measured[i]) for i in ready] if isinstance(aligner, RoutedAligner) else None
+    for i in ready:  # the level picks a model and is not a condition
+        measured[i].pop(SPEECH_LEVEL_KEY, None)
     if ready:
-        aligned = (aligner.align_routed([features[i] for i in ready], align, samples)
-                   if isinstance(aligner, RoutedAligner) else align(aligner, list(range(len(ready)))))
+        aligned = aligner.align_routed(routes, align) if routes is not None else align(aligner, list(range(len(ready))))
         for i, result in zip(ready, aligned):
             out[i] = (result, {**recording_conditions(features[i]), **measured[i]})
     return out

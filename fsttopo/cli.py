@@ -107,8 +107,6 @@ def _load_aligner(args: argparse.Namespace, routed: bool = False):
     """The aligner of ``args.model`` with ``--lexicon``, on ``--device`` at ``--precision``; with
     ``routed`` (align, align-dir, align-cuts), ``auto`` gives both shipped models and the rule that
     picks one per recording (:class:`~fsttopo.routed_aligner.RoutedAligner`); elsewhere it is refused."""
-    from .resources import AUTO_MODEL, model_path
-
     if getattr(args, "threads", 0):
         from .threads import set_threads
 
@@ -317,22 +315,22 @@ def _warn_conditions(result, out: Path, routed: bool = False) -> None:
     from .inference.reverb_check import REVERB_ADVICE, REVERBERANT_ABOVE
     from .output_dir import BAND_LIMITED_LIST, CLIPPED_LIST, NOISY_LIST, REVERBERANT_LIST
 
-    if routed:  # the shipped rule routes every recording these lists hold to the robust model (test_model_routing)
-        ADVICE = BAND_ADVICE = REVERB_ADVICE = "the robust model, trained for it, aligned them (--model auto)"
-        if result.robust:
-            print(f"the robust model aligned {result.robust} of them (noisy, band-limited or reverberant: "
-                  "\"model\": \"robust\" in their JSON, \"aligned_by\" in the manifest)")
+    # the shipped rule routes every recording these three lists hold to the robust model (test_model_routing)
+    routed_advice = "the robust model, trained for it, aligned them (--model auto)"
+    if routed and result.robust:
+        print(f"the robust model aligned {result.robust} of them (noisy, band-limited or reverberant: "
+              "\"model\": \"robust\" in their JSON, \"aligned_by\" in the manifest)")
     if result.noisy:
         print(f"warning: {result.noisy} of them look noisy (listed in {out}/{NOISY_LIST} with their dynamic range, "
-              f"below {NOISY_BELOW_DB:.0f} dB): {ADVICE}", file=sys.stderr)
+              f"below {NOISY_BELOW_DB:.0f} dB): {routed_advice if routed else ADVICE}", file=sys.stderr)
     if result.band_limited:
         print(f"warning: {result.band_limited} of them look band-limited (listed in {out}/{BAND_LIMITED_LIST} with "
-              f"the level of their band above 5 kHz, below {BAND_LIMITED_BELOW_DB:.0f} dB): {BAND_ADVICE}",
-              file=sys.stderr)
+              f"the level of their band above 5 kHz, below {BAND_LIMITED_BELOW_DB:.0f} dB): "
+              f"{routed_advice if routed else BAND_ADVICE}", file=sys.stderr)
     if result.reverberant:
         print(f"warning: {result.reverberant} of them look reverberant (listed in {out}/{REVERBERANT_LIST} with how "
-              f"many times more slowly their energy falls than it rises, above {REVERBERANT_ABOVE:g}): {REVERB_ADVICE}",
-              file=sys.stderr)
+              f"many times more slowly their energy falls than it rises, above {REVERBERANT_ABOVE:g}): "
+              f"{routed_advice if routed else REVERB_ADVICE}", file=sys.stderr)
     if result.clipped:
         print(f"warning: {result.clipped} of them look clipped (listed in {out}/{CLIPPED_LIST} with the share of "
               f"their loud samples flat on the peak level, above {CLIPPED_ABOVE_PERCENT:g} %): {CLIP_ADVICE}",

@@ -80,15 +80,15 @@ def _align_one(aligner: Aligner | RoutedAligner, audio: str | Path, text: str, n
         return feats, aligner.align([feats], [text], [name], **options)
     samples, sampling_rate = read_samples(audio, channel)
     feats = compute_features(samples, sampling_rate)
-    measured = sample_measures(samples, sampling_rate)
-    warn_about_recording(feats, name, samples, feature_conditions=aligner.route(feats, measured).name == "default")
+    route = aligner.route(feats, sample_measures(samples, sampling_rate))
+    warn_about_recording(feats, name, samples, feature_conditions=route.name == "default")
     outputs: dict[int, AlignerOutput] = {}
 
     def align(one: Aligner, chosen: list[int]) -> list[UtteranceAlignment]:
         outputs[id(one)] = one.align([feats], [text], [name], **options)
         return outputs[id(one)].alignments
 
-    ali = aligner.align_routed([feats], align, [measured])[0]
+    ali = aligner.align_routed([route], align)[0]
     return feats, replace(outputs[id(aligner.aligners[ali.model])], alignments=[ali])
 
 

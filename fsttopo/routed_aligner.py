@@ -65,19 +65,17 @@ class RoutedAligner:
         name = "robust" if reasons else "default"
         return Route(name, self.aligners[name], reasons)
 
-    def align_routed(self, features: Sequence[torch.Tensor], align: Callable[[Aligner, list[int]], list[Result]],
-                     samples: Sequence[Mapping[str, float] | None] | None = None) -> list[Result]:
-        """Per recording the result of the model the rule picks for it, in order: ``align(aligner,
-        indices)`` aligns the recordings ``indices`` (of ``features``, ``[T'_i, 80]``) with one
-        aligner and returns their results (an :class:`~fsttopo.data.alignment.UtteranceAlignment`,
-        marked here with the model and its reasons, or whatever a failure is). ``samples``: each
-        recording's samples measures (speech level, clipped share), where they were read.
+    def align_routed(self, routes: Sequence[Route], align: Callable[[Aligner, list[int]], list[Result]]
+                     ) -> list[Result]:
+        """Per recording the result of the model the rule picks for it, in order: ``routes`` are the
+        recordings' :meth:`route`; ``align(aligner, indices)`` aligns the recordings ``indices`` (of
+        ``routes``) with one aligner and returns their results (an
+        :class:`~fsttopo.data.alignment.UtteranceAlignment`, marked here with the model and its
+        reasons, or whatever a failure is).
 
-        The measures pick a model first, each model aligning its recordings in one call; then the
+        The measures picked a model first, each model aligning its recordings in one call; then the
         default model's alignments of too low a relative confidence are aligned again by the
         robust model, whose alignment replaces them (where it fails, the default one stands)."""
-        measured = list(samples) if samples is not None else [None] * len(features)
-        routes = [self.route(f, m) for f, m in zip(features, measured)]
         out: list[Result | None] = [None] * len(routes)
         for name, aligner in self.aligners.items():
             chosen = [i for i, r in enumerate(routes) if r.name == name]

@@ -17,8 +17,8 @@ from .clip_check import ClippedRecordingWarning, clip_warning, clipped_share
 from .noise_check import NoisyRecordingWarning, noise_warning, noisy_range_db
 from .reverb_check import ReverberantRecordingWarning, reverb_asymmetry, reverb_warning
 
-__all__ = ["CLIPPED_KEY", "CONDITION_KEYS", "RECORDING_WARNINGS", "SPEECH_LEVEL_KEY", "recording_conditions", "sample_conditions",
-           "sample_measures", "warn_about_recording", "checked_features"]
+__all__ = ["CLIPPED_KEY", "CONDITION_KEYS", "RECORDING_WARNINGS", "SPEECH_LEVEL_KEY", "recording_conditions",
+           "sample_conditions", "sample_measures", "warn_about_recording", "checked_features"]
 
 _FEATURE_MEASURES = {"noisy_db": noisy_range_db, "band_limited_db": band_limited_db,
                      "reverb_asymmetry": reverb_asymmetry}
